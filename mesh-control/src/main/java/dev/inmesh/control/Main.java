@@ -1,0 +1,142 @@
+package dev.inmesh.control;
+
+import dev.inmesh.control.config.ConfigParser;
+import dev.inmesh.control.config.ParseResult;
+import dev.inmesh.control.config.Problem;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+
+/**
+ * {@code java -jar mesh-control.jar --config-dir DIR [--xds-port 15010] [--http-port 15014]
+ * [--data-dir DIR] [--grace-period 10s]} runs the server;
+ * {@code java -jar mesh-control.jar validate -f FILE...} checks files the way {@code istioctl
+ * validate} does: exit 0 when valid, 1 with one line per error otherwise, 2 for a usage error.
+ */
+public final class Main {
+  private static final String USAGE = """
+      usage: mesh-control [--config-dir DIR] [--xds-port PORT] [--http-port PORT] [--data-dir DIR]
+                          [--grace-period DURATION] [--bind ADDRESS]
+             mesh-control validate -f FILE [-f FILE ...]
+      Port 0 picks a free port; the ports in use are logged.""";
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    int status = run(args, System.out, System.err);
+    if (status >= 0) {
+      System.exit(status);
+    }
+  }
+
+  /** Returns the exit status, or -1 when a server was started and runs until the JVM stops. */
+  static int run(String[] args, PrintStream out, PrintStream err) throws IOException, InterruptedException {
+    if (args.length > 0 && args[0].equals("validate")) {
+      return validate(List.of(args).subList(1, args.length), out, err);
+    }
+    MeshControlOptions options = MeshControlOptions.defaults();
+    try {
+      for (int i = 0; i < args.length; i++) {
+        String flag = args[i];
+        if (flag.equals("-h") || flag.equals("--help")) {
+          out.println(USAGE);
+          return 0;
+        }
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException(flag + " needs a value");
+        }
+        String value = args[++i];
+        options = switch (flag) {
+          case "--config-dir" -> options.withConfigDir(Path.of(value));
+          case "--data-dir" -> options.withDataDir(Path.of(value));
+          case "--xds-port" -> options.withPorts(Integer.parseInt(value), options.httpPort());
+          case "--http-port" -> options.withPorts(options.xdsPort(), Integer.parseInt(value));
+          case "--grace-period" -> options.withGracePeriod(duration(flag, value));
+          case "--bind" -> new MeshControlOptions(value, options.xdsPort(), options.httpPort(), options.configDir(),
+              options.dataDir(), options.gracePeriod(), options.pollInterval());
+          default -> throw new IllegalArgumentException("unknown option " + flag);
+        };
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("mesh-control: " + e.getMessage());
+      err.println(USAGE);
+      return 2;
+    }
+    if (options.configDir().isPresent() && !Files.isDirectory(options.configDir().get())) {
+      err.println("mesh-control: --config-dir " + options.configDir().get() + " is not a directory");
+      return 2;
+    }
+    MeshControl control = MeshControl.start(options);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      control.close();
+      stopped.countDown();
+    }, "inmesh-shutdown"));
+    stopped.await();
+    return -1;
+  }
+
+  private static int validate(List<String> args, PrintStream out, PrintStream err) throws IOException {
+    List<Path> files = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      if ((args.get(i).equals("-f") || args.get(i).equals("--filename")) && i + 1 < args.size()) {
+        files.add(Path.of(args.get(++i)));
+      } else {
+        err.println("mesh-control validate: unexpected argument '" + args.get(i) + "'");
+        err.println(USAGE);
+        return 2;
+      }
+    }
+    if (files.isEmpty()) {
+      err.println("mesh-control validate: give at least one -f FILE");
+      return 2;
+    }
+    int errors = 0;
+    int resources = 0;
+    ConfigParser parser = ConfigParser.defaults();
+    for (Path file : expand(files)) {
+      if (!Files.isReadable(file)) {
+        out.println(file + ": cannot read the file");
+        errors++;
+        continue;
+      }
+      ParseResult result = parser.parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
+      for (Problem problem : result.problems()) {
+        out.println(problem);
+      }
+      errors += result.errors().size();
+      resources += result.resources().size();
+    }
+    if (errors == 0) {
+      out.println("valid: " + resources + " resource(s) in " + files.size() + " path(s)");
+      return 0;
+    }
+    return 1;
+  }
+
+  private static List<Path> expand(List<Path> paths) throws IOException {
+    List<Path> files = new ArrayList<>();
+    for (Path path : paths) {
+      if (Files.isDirectory(path)) {
+        try (Stream<Path> walk = Files.walk(path)) {
+          walk.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().forEach(files::add);
+        }
+      } else {
+        files.add(path);
+      }
+    }
+    return files;
+  }
+
+  private static Duration duration(String flag, String value) {
+    return dev.inmesh.control.config.SpecReader.parseDuration(value)
+        .orElseThrow(() -> new IllegalArgumentException(flag + " must be a duration such as 10s, got '" + value + "'"));
+  }
+}

@@ -1,0 +1,249 @@
+package dev.inmesh.control;
+
+import dev.inmesh.control.api.AdminServer;
+import dev.inmesh.control.config.ConfigParser;
+import dev.inmesh.control.config.ConfigResource;
+import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.registry.Workload;
+import dev.inmesh.control.registry.WorkloadRegistry;
+import dev.inmesh.control.source.ApplyResult;
+import dev.inmesh.control.source.ConfigController;
+import dev.inmesh.control.source.ConfigDirectory;
+import dev.inmesh.control.store.ConfigStore;
+import dev.inmesh.control.store.InMemoryConfigStore;
+import dev.inmesh.control.store.InMemoryRegistryStore;
+import dev.inmesh.control.store.RegistryStore;
+import dev.inmesh.control.translate.HostResolver;
+import dev.inmesh.control.translate.MeshState;
+import dev.inmesh.control.translate.Translation;
+import dev.inmesh.control.translate.XdsTranslator;
+import dev.inmesh.control.xds.ClientStatus;
+import dev.inmesh.control.xds.XdsServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control server, assembled: config sources → validation → store → translator → snapshot cache
+ * → ADS. Every change to config or registry schedules one rebuild on a single thread, which
+ * translates per client namespace and publishes; content-hashed versions mean clients only hear
+ * about what really changed.
+ */
+public final class MeshControl implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MeshControl.class);
+  private static final String API_FILE = "applied.yaml";
+  /** Re-translate now and then even without a change, so DNS ServiceEntries follow DNS. */
+  private static final long REFRESH_SECONDS = 30;
+
+  private final MeshControlOptions options;
+  private final Clock clock = Clock.systemUTC();
+  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "inmesh-control");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final ConfigStore configStore = new InMemoryConfigStore();
+  private final RegistryStore registryStore = new InMemoryRegistryStore();
+  private final ConfigController config;
+  private final XdsTranslator translator = new XdsTranslator(HostResolver.system());
+  private final AtomicBoolean rebuildPending = new AtomicBoolean();
+  private volatile List<Problem> translationWarnings = List.of();
+  private XdsServer xds;
+  private AdminServer admin;
+  private ConfigDirectory directory;
+  private volatile boolean ready;
+
+  private MeshControl(MeshControlOptions options) {
+    this.options = options;
+    this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
+  }
+
+  public static MeshControl start(MeshControlOptions options) throws IOException {
+    MeshControl control = new MeshControl(options);
+    control.startServers();
+    return control;
+  }
+
+  private void startServers() throws IOException {
+    WorkloadRegistry registry = new WorkloadRegistry(registryStore, executor, options.gracePeriod(), clock);
+    xds = new XdsServer(new InetSocketAddress(options.bindAddress(), options.xdsPort()), clock, registry,
+        namespace -> requestRebuild()).start();
+    xds.addNamespace("default");
+    configStore.addListener(this::requestRebuild);
+    registryStore.addListener(this::requestRebuild);
+    loadPersistedApi();
+    options.configDir().ifPresent(dir -> {
+      directory = new ConfigDirectory(dir, config);
+      directory.scan();
+      executor.scheduleWithFixedDelay(this::scanSafely, options.pollInterval().toMillis(),
+          options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
+    });
+    executor.scheduleWithFixedDelay(this::requestRebuild, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+    admin = AdminServer.start(new InetSocketAddress(options.bindAddress(), options.httpPort()), this);
+    requestRebuild();
+    executor.submit(() -> ready = true);
+    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}:{}{}", options.bindAddress(), xds.port(),
+        options.bindAddress(), admin.port(),
+        options.configDir().map(d -> ", config from " + d.toAbsolutePath()).orElse(""));
+  }
+
+  public int xdsPort() {
+    return xds.port();
+  }
+
+  public int httpPort() {
+    return admin.port();
+  }
+
+  public boolean isReady() {
+    return ready;
+  }
+
+  public ApplyResult apply(String request, String yaml) {
+    ApplyResult result = config.apply(request, yaml);
+    if (result.accepted()) {
+      persistApi();
+    }
+    return result;
+  }
+
+  public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    ApplyResult result = config.delete(request, keys);
+    if (result.accepted()) {
+      persistApi();
+    }
+    return result;
+  }
+
+  public List<ConfigResource> resources() {
+    return config.resources();
+  }
+
+  public List<ConfigController.SourceStatus> configStatus() {
+    return config.statuses();
+  }
+
+  public List<Problem> translationWarnings() {
+    return translationWarnings;
+  }
+
+  public List<ClientStatus> clients() {
+    return xds.clients();
+  }
+
+  public List<Workload> workloads() {
+    return registryStore.list();
+  }
+
+  public XdsServer xds() {
+    return xds;
+  }
+
+  /** Runs a directory scan now, on the control thread, and waits for it and the rebuild after it. */
+  public void rescan() {
+    if (directory == null) {
+      return;
+    }
+    try {
+      executor.submit(this::scanSafely).get();
+      executor.submit(() -> { }).get();
+    } catch (Exception e) {
+      throw new IllegalStateException("rescan failed", e);
+    }
+  }
+
+  private void scanSafely() {
+    try {
+      directory.scan();
+    } catch (RuntimeException e) {
+      log.error("scanning {} failed", directory.root(), e);
+    }
+  }
+
+  private void requestRebuild() {
+    if (rebuildPending.compareAndSet(false, true)) {
+      executor.execute(this::rebuild);
+    }
+  }
+
+  private void rebuild() {
+    rebuildPending.set(false);
+    try {
+      MeshState state = new MeshState(configStore.list(), registryStore.list());
+      Set<String> namespaces = new TreeSet<>(xds.namespaces());
+      Set<Problem> warnings = new LinkedHashSet<>();
+      for (String namespace : namespaces) {
+        Translation translation = translator.translate(state, namespace);
+        warnings.addAll(translation.warnings());
+        xds.publish(namespace, translation);
+      }
+      List<Problem> fresh = List.copyOf(warnings);
+      if (!fresh.equals(translationWarnings)) {
+        fresh.stream().filter(w -> !translationWarnings.contains(w)).forEach(w -> log.warn("{}", w));
+      }
+      translationWarnings = fresh;
+    } catch (RuntimeException e) {
+      log.error("translating the mesh config failed; clients keep their last config", e);
+    }
+  }
+
+  private void loadPersistedApi() {
+    Path file = options.dataDir().map(d -> d.resolve(API_FILE)).orElse(null);
+    if (file == null || !Files.exists(file)) {
+      return;
+    }
+    try {
+      ApplyResult result = config.apply(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
+      log.info("restored {} resources applied through the API from {}", result.changed().size(), file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
+  }
+
+  private void persistApi() {
+    if (options.dataDir().isEmpty()) {
+      return;
+    }
+    Path dir = options.dataDir().get();
+    String yaml = config.apiResources().stream().map(ConfigResource::yaml).collect(Collectors.joining("---\n"));
+    try {
+      Files.createDirectories(dir);
+      Path temp = Files.createTempFile(dir, API_FILE, ".tmp");
+      Files.writeString(temp, yaml, StandardCharsets.UTF_8);
+      Files.move(temp, dir.resolve(API_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      log.error("cannot persist applied config to {}; it is in force but will not survive a restart", dir, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (admin != null) {
+      admin.close();
+    }
+    try {
+      if (xds != null) {
+        xds.close();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    executor.shutdownNow();
+  }
+}

@@ -1,0 +1,265 @@
+package dev.inmesh.control.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.config.ConfigResource;
+import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.config.ResourceKey;
+import dev.inmesh.control.registry.Workload;
+import dev.inmesh.control.source.ApplyResult;
+import dev.inmesh.control.source.ConfigController;
+import dev.inmesh.control.xds.ClientStatus;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * mesh-control's HTTP API:
+ * <ul>
+ *   <li>{@code POST /apis/apply} (YAML body): create or replace resources; 200 when applied, 400
+ *       with every error otherwise; warnings either way.
+ *   <li>{@code POST /apis/delete} (YAML body naming resources) or {@code DELETE /apis/Kind/ns/name}.
+ *   <li>{@code GET /apis/resources}: what is in force; {@code GET /apis/status}: the problems of
+ *       every source and of translation.
+ *   <li>{@code GET /debug/clients}: connected ADS clients, their ACKed versions and last NACK;
+ *       {@code GET /debug/registry}; {@code GET /debug/config_dump?namespace=ns}.
+ *   <li>{@code GET /healthz}, {@code GET /readyz}.
+ * </ul>
+ */
+public final class AdminServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final HttpServer server;
+  private final MeshControl control;
+
+  private AdminServer(HttpServer server, MeshControl control) {
+    this.server = server;
+    this.control = control;
+  }
+
+  public static AdminServer start(InetSocketAddress address, MeshControl control) throws IOException {
+    HttpServer server = HttpServer.create(address, 0);
+    AdminServer admin = new AdminServer(server, control);
+    server.createContext("/", admin::handle);
+    server.setExecutor(Executors.newFixedThreadPool(4, r -> {
+      Thread thread = new Thread(r, "inmesh-admin");
+      thread.setDaemon(true);
+      return thread;
+    }));
+    server.start();
+    return admin;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      String method = exchange.getRequestMethod();
+      String path = exchange.getRequestURI().getPath();
+      switch (method + " " + path) {
+        case "GET /healthz" -> text(exchange, 200, "ok\n");
+        case "GET /readyz" -> text(exchange, control.isReady() ? 200 : 503, control.isReady() ? "ready\n" : "starting\n");
+        case "POST /apis/apply" -> applyResult(exchange, control.apply("request", body(exchange)));
+        case "POST /apis/delete" -> delete(exchange);
+        case "GET /apis/resources" -> json(exchange, 200, control.resources().stream().map(AdminServer::resource).toList());
+        case "GET /apis/status" -> json(exchange, 200, status());
+        case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(AdminServer::client).toList());
+        case "GET /debug/registry" -> json(exchange, 200, control.workloads().stream().map(AdminServer::workload).toList());
+        case "GET /debug/config_dump" -> configDump(exchange);
+        default -> {
+          if (method.equals("DELETE") && path.startsWith("/apis/")) {
+            ResourceKey key = ResourceKey.parse(path.substring("/apis/".length()));
+            applyResult(exchange, control.delete("DELETE " + path, List.of(key)));
+          } else {
+            json(exchange, 404, Map.of("error", "no such endpoint: " + method + " " + path));
+          }
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      json(exchange, 400, Map.of("error", e.getMessage()));
+    } catch (RuntimeException e) {
+      log.error("{} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
+      json(exchange, 500, Map.of("error", String.valueOf(e.getMessage())));
+    }
+  }
+
+  private void delete(HttpExchange exchange) throws IOException {
+    var parsed = dev.inmesh.control.config.ConfigParser.defaults().parse("request", body(exchange));
+    if (parsed.hasErrors()) {
+      applyResult(exchange, new ApplyResult(false, List.of(), parsed.problems()));
+      return;
+    }
+    applyResult(exchange, control.delete("request", parsed.resources().stream().map(ConfigResource::key).toList()));
+  }
+
+  private void configDump(HttpExchange exchange) throws IOException {
+    String namespace = query(exchange.getRequestURI(), "namespace", "default");
+    Snapshot snapshot = control.xds().snapshot(namespace);
+    if (snapshot == null) {
+      json(exchange, 404, Map.of("error", "no snapshot for namespace " + namespace));
+      return;
+    }
+    Map<String, Object> dump = new LinkedHashMap<>();
+    dump.put("listeners", protos(snapshot.listeners().resources().values()));
+    dump.put("routes", protos(snapshot.routes().resources().values()));
+    dump.put("clusters", protos(snapshot.clusters().resources().values()));
+    dump.put("endpoints", protos(snapshot.endpoints().resources().values()));
+    json(exchange, 200, dump);
+  }
+
+  private Map<String, Object> status() {
+    Map<String, Object> status = new LinkedHashMap<>();
+    List<Map<String, Object>> sources = new ArrayList<>();
+    for (ConfigController.SourceStatus source : control.configStatus()) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("source", source.source());
+      entry.put("accepted", source.accepted());
+      entry.put("at", source.at().toString());
+      entry.put("errors", lines(source.problems().stream().filter(Problem::isError).toList()));
+      entry.put("warnings", lines(source.problems().stream().filter(p -> !p.isError()).toList()));
+      sources.add(entry);
+    }
+    status.put("sources", sources);
+    status.put("translation", lines(control.translationWarnings()));
+    return status;
+  }
+
+  private static Map<String, Object> resource(ConfigResource resource) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("kind", resource.kind());
+    entry.put("namespace", resource.namespace());
+    entry.put("name", resource.name());
+    entry.put("apiVersion", resource.apiVersion());
+    entry.put("source", resource.source());
+    entry.put("yaml", resource.yaml());
+    return entry;
+  }
+
+  private static Map<String, Object> client(ClientStatus client) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("node", client.nodeId());
+    entry.put("namespace", client.namespace());
+    entry.put("userAgent", client.userAgent().trim());
+    entry.put("connectedAt", client.connectedAt().toString());
+    Map<String, Object> types = new LinkedHashMap<>();
+    client.types().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(type -> {
+      Map<String, Object> t = new LinkedHashMap<>();
+      t.put("sent", type.getValue().sentVersion());
+      t.put("acked", type.getValue().ackedVersion());
+      type.getValue().lastNack().ifPresent(nack -> t.put("lastNack", Map.of(
+          "version", nack.version(), "error", nack.message(), "at", nack.at().toString())));
+      types.put(type.getKey(), t);
+    });
+    entry.put("types", types);
+    client.registrationError().ifPresent(error -> entry.put("registrationError", error));
+    return entry;
+  }
+
+  private static Map<String, Object> workload(Workload workload) {
+    var meta = workload.metadata();
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("node", workload.nodeId());
+    entry.put("service", meta.service());
+    entry.put("namespace", meta.namespace());
+    entry.put("address", meta.address());
+    entry.put("ports", meta.ports().stream().map(p -> p.name() + ":" + p.number() + "->" + p.targetPort()).toList());
+    entry.put("labels", meta.labels());
+    entry.put("locality", meta.locality().toString());
+    entry.put("registeredAt", workload.registeredAt().toString());
+    return entry;
+  }
+
+  private static void applyResult(HttpExchange exchange, ApplyResult result) throws IOException {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("accepted", result.accepted());
+    body.put("changed", result.changed().stream().map(ResourceKey::toString).toList());
+    body.put("errors", lines(result.errors()));
+    body.put("warnings", lines(result.warnings()));
+    json(exchange, result.accepted() ? 200 : 400, body);
+  }
+
+  private static List<String> lines(List<Problem> problems) {
+    return problems.stream().map(Problem::toString).toList();
+  }
+
+  private static List<Object> protos(java.util.Collection<? extends Message> messages) {
+    List<Object> result = new ArrayList<>();
+    JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(TypeRegistryHolder.REGISTRY);
+    for (Message message : messages) {
+      try {
+        result.add(JSON.readTree(printer.print(message)));
+      } catch (InvalidProtocolBufferException | JsonProcessingException e) {
+        result.add(Map.of("error", "cannot print " + message.getClass().getSimpleName() + ": " + e.getMessage()));
+      }
+    }
+    return result;
+  }
+
+  private static String body(HttpExchange exchange) throws IOException {
+    try (InputStream in = exchange.getRequestBody()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static String query(URI uri, String name, String fallback) {
+    String query = uri.getRawQuery();
+    if (query == null) {
+      return fallback;
+    }
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0 && URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8).equals(name)) {
+        return URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      }
+    }
+    return fallback;
+  }
+
+  private static void text(HttpExchange exchange, int status, String text) throws IOException {
+    send(exchange, status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void json(HttpExchange exchange, int status, Object body) throws IOException {
+    try {
+      send(exchange, status, "application/json", JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void send(HttpExchange exchange, int status, String type, byte[] bytes) throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

@@ -1,0 +1,95 @@
+package dev.inmesh.control.config.networking;
+
+import dev.inmesh.control.config.IstioSpec;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Istio's DestinationRule: the policy for traffic to a host, and its named subsets. */
+public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy, List<Subset> subsets,
+    List<String> exportTo) implements IstioSpec {
+  public DestinationRule {
+    subsets = List.copyOf(subsets);
+    exportTo = List.copyOf(exportTo);
+  }
+
+  public Optional<Subset> subset(String name) {
+    return subsets.stream().filter(s -> s.name().equals(name)).findFirst();
+  }
+
+  public record Subset(String name, Map<String, String> labels, Optional<TrafficPolicy> trafficPolicy) {
+    public Subset {
+      labels = Map.copyOf(labels);
+    }
+  }
+
+  /** A traffic policy; every part is optional so that a subset's policy can override field by field. */
+  public record TrafficPolicy(
+      Optional<LoadBalancer> loadBalancer,
+      Optional<ConnectionPool> connectionPool,
+      Optional<OutlierDetection> outlierDetection,
+      List<PortPolicy> portLevelSettings) {
+    public TrafficPolicy {
+      portLevelSettings = List.copyOf(portLevelSettings);
+    }
+
+    public static final TrafficPolicy NONE = new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), List.of());
+
+    /**
+     * The policy for one port: port-level settings override the top level, as in Istio. Istio
+     * replaces a whole part (loadBalancer, connectionPool, outlierDetection) rather than merging
+     * inside it, and so do we.
+     */
+    public TrafficPolicy forPort(int port) {
+      for (PortPolicy portPolicy : portLevelSettings) {
+        if (portPolicy.port() == port) {
+          return new TrafficPolicy(
+              portPolicy.loadBalancer().or(() -> loadBalancer),
+              portPolicy.connectionPool().or(() -> connectionPool),
+              portPolicy.outlierDetection().or(() -> outlierDetection),
+              List.of());
+        }
+      }
+      return this;
+    }
+
+    /** This policy with {@code override}'s parts in place of its own, as a subset's policy applies. */
+    public TrafficPolicy overriddenBy(TrafficPolicy override) {
+      return new TrafficPolicy(
+          override.loadBalancer().or(() -> loadBalancer),
+          override.connectionPool().or(() -> connectionPool),
+          override.outlierDetection().or(() -> outlierDetection),
+          override.portLevelSettings().isEmpty() ? portLevelSettings : override.portLevelSettings());
+    }
+  }
+
+  public record PortPolicy(int port, Optional<LoadBalancer> loadBalancer, Optional<ConnectionPool> connectionPool,
+      Optional<OutlierDetection> outlierDetection) {}
+
+  public enum Simple { UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST }
+
+  public record LoadBalancer(Optional<Simple> simple, Optional<ConsistentHash> consistentHash) {}
+
+  /** What the ring hash keys on. */
+  public enum HashOn { HEADER, COOKIE, SOURCE_IP, QUERY_PARAMETER }
+
+  public record ConsistentHash(HashOn on, String name, Optional<Duration> cookieTtl, long minimumRingSize) {}
+
+  public record ConnectionPool(
+      Optional<Integer> maxConnections,
+      Optional<Duration> connectTimeout,
+      Optional<Integer> http1MaxPendingRequests,
+      Optional<Integer> http2MaxRequests,
+      Optional<Integer> maxRequestsPerConnection,
+      Optional<Integer> maxRetries,
+      Optional<Duration> idleTimeout) {}
+
+  public record OutlierDetection(
+      Optional<Integer> consecutive5xxErrors,
+      Optional<Integer> consecutiveGatewayErrors,
+      Optional<Duration> interval,
+      Optional<Duration> baseEjectionTime,
+      Optional<Integer> maxEjectionPercent,
+      Optional<Integer> minHealthPercent) {}
+}

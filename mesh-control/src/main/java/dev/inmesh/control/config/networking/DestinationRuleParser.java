@@ -1,0 +1,225 @@
+package dev.inmesh.control.config.networking;
+
+import dev.inmesh.control.config.SpecParser;
+import dev.inmesh.control.config.SpecReader;
+import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
+import dev.inmesh.control.config.networking.DestinationRule.ConsistentHash;
+import dev.inmesh.control.config.networking.DestinationRule.HashOn;
+import dev.inmesh.control.config.networking.DestinationRule.LoadBalancer;
+import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
+import dev.inmesh.control.config.networking.DestinationRule.PortPolicy;
+import dev.inmesh.control.config.networking.DestinationRule.Simple;
+import dev.inmesh.control.config.networking.DestinationRule.Subset;
+import dev.inmesh.control.config.networking.DestinationRule.TrafficPolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/** Reads and validates a DestinationRule spec with Istio's rules. */
+public final class DestinationRuleParser implements SpecParser<DestinationRule> {
+  private static final Duration MIN_DURATION = Duration.ofMillis(1);
+
+  @Override
+  public DestinationRule parse(SpecReader spec, String namespace) {
+    String host = spec.requiredString("host");
+    if (!host.isEmpty() && !Hosts.isValidWildcardHost(host)) {
+      spec.error("host", "invalid host '" + host + "'");
+    }
+    Optional<TrafficPolicy> policy = spec.object("trafficPolicy").map(p -> readPolicy(p, true));
+    List<Subset> subsets = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (SpecReader subset : spec.list("subsets")) {
+      String name = subset.requiredString("name");
+      if (!name.isEmpty()) {
+        Hosts.checkSubsetName(subset, "name", name);
+        if (!names.add(name)) {
+          subset.error("name", "duplicate subset name '" + name + "'");
+        }
+      }
+      var labels = subset.stringMap("labels");
+      Hosts.checkLabels(subset, "labels", labels);
+      Optional<TrafficPolicy> subsetPolicy = subset.object("trafficPolicy").map(p -> readPolicy(p, true));
+      subset.finish();
+      subsets.add(new Subset(name, labels, subsetPolicy));
+    }
+    List<String> exportTo = spec.stringList("exportTo");
+    Hosts.checkExportTo(spec, exportTo);
+    spec.object("workloadSelector").ifPresent(selector -> {
+      Hosts.checkLabels(selector, "matchLabels", selector.stringMap("matchLabels"));
+      selector.warn(null, "accepted but not enforced by Inmesh: workloadSelector; the rule applies to every client");
+      selector.finish();
+    });
+    return new DestinationRule(host, policy, subsets, exportTo);
+  }
+
+  private static TrafficPolicy readPolicy(SpecReader policy, boolean allowPortLevel) {
+    Optional<LoadBalancer> loadBalancer = policy.object("loadBalancer").map(DestinationRuleParser::readLoadBalancer);
+    Optional<ConnectionPool> pool = policy.object("connectionPool").map(DestinationRuleParser::readConnectionPool);
+    Optional<OutlierDetection> outlier = policy.object("outlierDetection").map(DestinationRuleParser::readOutlier);
+    List<PortPolicy> portLevel = new ArrayList<>();
+    if (allowPortLevel) {
+      Set<Integer> ports = new HashSet<>();
+      for (SpecReader port : policy.list("portLevelSettings")) {
+        int number = port.object("port").flatMap(selector -> {
+          Optional<Long> value = selector.integer("number", 1, 65535);
+          selector.finish();
+          return value;
+        }).map(Long::intValue).orElse(0);
+        if (number == 0 && !port.has("port")) {
+          port.error("port", "Required value");
+        } else if (number != 0 && !ports.add(number)) {
+          port.error("port.number", "duplicate port-level settings for port " + number);
+        }
+        TrafficPolicy inner = readPolicy(port, false);
+        port.finish();
+        portLevel.add(new PortPolicy(number, inner.loadBalancer(), inner.connectionPool(), inner.outlierDetection()));
+      }
+    }
+    policy.notHonoured("tls", "mutual TLS settings arrive with the identity work (issue 4); until then traffic is plaintext");
+    policy.notHonoured("tunnel", "HTTP CONNECT tunnelling needs a proxy");
+    policy.notHonoured("proxyProtocol", "the PROXY protocol needs a proxy");
+    policy.object("retryBudget").ifPresent(budget -> {
+      budget.number("percent", 0, 100);
+      budget.integer("minRetryConcurrency", 0, Integer.MAX_VALUE);
+      budget.warn(null, "accepted but not enforced by Inmesh yet: retryBudget");
+      budget.finish();
+    });
+    return new TrafficPolicy(loadBalancer, pool, outlier, portLevel);
+  }
+
+  private static LoadBalancer readLoadBalancer(SpecReader lb) {
+    Optional<Simple> simple = lb.enumValue("simple", Simple.class);
+    simple.filter(s -> s == Simple.PASSTHROUGH)
+        .ifPresent(s -> lb.warn("simple", "accepted but not enforced by Inmesh: PASSTHROUGH needs a proxy; round robin is used"));
+    Optional<ConsistentHash> hash = lb.object("consistentHash").flatMap(DestinationRuleParser::readConsistentHash);
+    if (simple.isPresent() && lb.has("consistentHash")) {
+      lb.error(null, "only one of simple or consistentHash may be set");
+    }
+    lb.object("localityLbSetting").ifPresent(locality -> {
+      locality.bool("enabled");
+      locality.notHonoured("distribute", "locality weights follow the endpoints' own localities");
+      locality.notHonoured("failover", "failover follows the next locality by priority");
+      locality.notHonoured("failoverPriority", "failover follows the next locality by priority");
+      locality.finish();
+    });
+    lb.integer("warmupDurationSecs", 0, Long.MAX_VALUE).ifPresent(w -> lb.warn("warmupDurationSecs", "accepted but not enforced by Inmesh: slow start"));
+    lb.object("warmup").ifPresent(warmup -> {
+      if (!warmup.has("duration")) {
+        warmup.error("duration", "Required value");
+      }
+      warmup.duration("duration", MIN_DURATION);
+      warmup.number("minimumPercent", 0, 100);
+      warmup.number("aggression", 1, Double.MAX_VALUE);
+      warmup.warn(null, "accepted but not enforced by Inmesh: slow start");
+      warmup.finish();
+    });
+    lb.finish();
+    return new LoadBalancer(simple, hash);
+  }
+
+  private static Optional<ConsistentHash> readConsistentHash(SpecReader hash) {
+    List<ConsistentHash> keys = new ArrayList<>();
+    long ringSize = hash.integer("minimumRingSize", 0, 8_388_608).orElse(1024L);
+    Optional<SpecReader> ringHash = hash.object("ringHash");
+    if (ringHash.isPresent()) {
+      ringSize = ringHash.get().integer("minimumRingSize", 0, 8_388_608).orElse(ringSize);
+      ringHash.get().finish();
+    }
+    hash.object("maglev").ifPresent(maglev -> {
+      maglev.integer("tableSize", 1, Long.MAX_VALUE);
+      maglev.warn(null, "accepted; Inmesh uses a ring hash in place of Maglev, with the same affinity");
+      maglev.finish();
+    });
+    final long ring = ringSize;
+    hash.string("httpHeaderName").ifPresent(h -> keys.add(new ConsistentHash(HashOn.HEADER, h.toLowerCase(java.util.Locale.ROOT), Optional.empty(), ring)));
+    hash.object("httpCookie").ifPresent(cookie -> {
+      String name = cookie.requiredString("name");
+      cookie.string("path");
+      Optional<Duration> ttl = cookie.duration("ttl");
+      cookie.list("attributes").forEach(attribute -> {
+        attribute.requiredString("name");
+        attribute.string("value");
+        attribute.finish();
+      });
+      cookie.finish();
+      keys.add(new ConsistentHash(HashOn.COOKIE, name, ttl, ring));
+    });
+    hash.bool("useSourceIp").filter(b -> b).ifPresent(b -> keys.add(new ConsistentHash(HashOn.SOURCE_IP, "", Optional.empty(), ring)));
+    hash.string("httpQueryParameterName").ifPresent(q -> keys.add(new ConsistentHash(HashOn.QUERY_PARAMETER, q, Optional.empty(), ring)));
+    if (keys.size() > 1) {
+      hash.error(null, "only one of httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName may be set");
+    } else if (keys.isEmpty()) {
+      hash.error(null, "a consistentHash needs httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName");
+    }
+    hash.finish();
+    return keys.stream().findFirst();
+  }
+
+  private static ConnectionPool readConnectionPool(SpecReader pool) {
+    Optional<Integer> maxConnections = Optional.empty();
+    Optional<Duration> connectTimeout = Optional.empty();
+    Optional<SpecReader> tcp = pool.object("tcp");
+    if (tcp.isPresent()) {
+      SpecReader t = tcp.get();
+      maxConnections = t.integer("maxConnections", 0, Integer.MAX_VALUE).map(Long::intValue);
+      connectTimeout = t.duration("connectTimeout", MIN_DURATION);
+      t.object("tcpKeepalive").ifPresent(keepalive -> {
+        keepalive.integer("probes", 0, Integer.MAX_VALUE);
+        keepalive.duration("time", MIN_DURATION);
+        keepalive.duration("interval", MIN_DURATION);
+        keepalive.warn(null, "accepted but not enforced by Inmesh yet: tcpKeepalive");
+        keepalive.finish();
+      });
+      t.notHonoured("maxConnectionDuration", "connections live until idle");
+      t.notHonoured("idleTimeout", "use http.idleTimeout");
+      t.finish();
+    }
+    Optional<Integer> pending = Optional.empty();
+    Optional<Integer> maxRequests = Optional.empty();
+    Optional<Integer> perConnection = Optional.empty();
+    Optional<Integer> maxRetries = Optional.empty();
+    Optional<Duration> idleTimeout = Optional.empty();
+    Optional<SpecReader> http = pool.object("http");
+    if (http.isPresent()) {
+      SpecReader h = http.get();
+      pending = h.integer("http1MaxPendingRequests", 0, Integer.MAX_VALUE).map(Long::intValue);
+      maxRequests = h.integer("http2MaxRequests", 0, Integer.MAX_VALUE).map(Long::intValue);
+      perConnection = h.integer("maxRequestsPerConnection", 0, Integer.MAX_VALUE).map(Long::intValue);
+      maxRetries = h.integer("maxRetries", 0, Integer.MAX_VALUE).map(Long::intValue);
+      idleTimeout = h.duration("idleTimeout", MIN_DURATION);
+      h.notHonoured("h2UpgradePolicy", "the client library chooses the protocol");
+      h.notHonoured("useClientProtocol", "the client library chooses the protocol");
+      h.notHonoured("maxConcurrentStreams", "the client library limits its own streams");
+      h.object("http2KeepAlive").ifPresent(keepalive -> {
+        keepalive.duration("interval", MIN_DURATION);
+        keepalive.duration("timeout", MIN_DURATION);
+        keepalive.warn(null, "accepted but not enforced by Inmesh yet: http2KeepAlive");
+        keepalive.finish();
+      });
+      h.finish();
+    }
+    pool.finish();
+    return new ConnectionPool(maxConnections, connectTimeout, pending, maxRequests, perConnection, maxRetries, idleTimeout);
+  }
+
+  private static OutlierDetection readOutlier(SpecReader outlier) {
+    Optional<Integer> consecutive5xx = outlier.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE).map(Long::intValue);
+    Optional<Integer> legacy = outlier.integer("consecutiveErrors", 0, Integer.MAX_VALUE).map(Long::intValue);
+    if (legacy.isPresent()) {
+      outlier.warn("consecutiveErrors", "deprecated: use consecutive5xxErrors");
+      consecutive5xx = consecutive5xx.or(() -> legacy);
+    }
+    Optional<Integer> gateway = outlier.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE).map(Long::intValue);
+    Optional<Duration> interval = outlier.duration("interval", MIN_DURATION);
+    Optional<Duration> ejection = outlier.duration("baseEjectionTime", MIN_DURATION);
+    Optional<Integer> maxPercent = outlier.integer("maxEjectionPercent", 0, 100).map(Long::intValue);
+    Optional<Integer> minHealth = outlier.integer("minHealthPercent", 0, 100).map(Long::intValue);
+    outlier.notHonoured("splitExternalLocalOriginErrors", "local-origin failures count as gateway errors");
+    outlier.notHonoured("consecutiveLocalOriginFailures", "local-origin failures count as gateway errors");
+    outlier.finish();
+    return new OutlierDetection(consecutive5xx, gateway, interval, ejection, maxPercent, minHealth);
+  }
+}

@@ -1,0 +1,151 @@
+package dev.inmesh.control.source;
+
+import dev.inmesh.control.config.ConfigParser;
+import dev.inmesh.control.config.ConfigResource;
+import dev.inmesh.control.config.ParseResult;
+import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.config.ResourceKey;
+import dev.inmesh.control.store.ConfigStore;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one way config changes: it validates, checks that every resource has one owner (a file of
+ * the config directory, or the API), and only then writes to the store. A rejected file or
+ * request changes nothing, so the last good config stays in force. It remembers the problems of
+ * every source for the status API.
+ */
+public final class ConfigController {
+  public static final String API_SOURCE = "api";
+  private static final Logger log = LoggerFactory.getLogger(ConfigController.class);
+
+  /** The last outcome for one source: a file, or the API. */
+  public record SourceStatus(String source, boolean accepted, Instant at, List<Problem> problems) {
+    public SourceStatus {
+      problems = List.copyOf(problems);
+    }
+  }
+
+  private final ConfigStore store;
+  private final ConfigParser parser;
+  private final Clock clock;
+  private final Map<String, SourceStatus> statuses = new TreeMap<>();
+
+  public ConfigController(ConfigStore store, ConfigParser parser, Clock clock) {
+    this.store = store;
+    this.parser = parser;
+    this.clock = clock;
+  }
+
+  /** Replaces everything a config file defines with what it defines now. */
+  public synchronized ApplyResult applyFile(String source, String text) {
+    ParseResult parsed = parser.parse(source, text);
+    List<Problem> problems = new ArrayList<>(parsed.problems());
+    if (!parsed.hasErrors()) {
+      problems.addAll(ownershipProblems(source, parsed.resources()));
+    }
+    if (problems.stream().anyMatch(Problem::isError)) {
+      return reject(source, problems);
+    }
+    List<ResourceKey> removed = ownedBy(source).stream()
+        .filter(key -> parsed.resources().stream().noneMatch(r -> r.key().equals(key)))
+        .toList();
+    store.update(parsed.resources(), removed);
+    List<ResourceKey> changed = new ArrayList<>(removed);
+    parsed.resources().forEach(r -> changed.add(r.key()));
+    return accept(source, changed, problems);
+  }
+
+  public synchronized void removeFile(String source) {
+    List<ResourceKey> owned = ownedBy(source);
+    store.update(List.of(), owned);
+    statuses.remove(source);
+    log.info("{} is gone; removed {}", source, owned);
+  }
+
+  /** {@code POST /apis/apply}: creates or replaces the resources of one request. */
+  public synchronized ApplyResult apply(String request, String text) {
+    ParseResult parsed = parser.parse(request, text);
+    List<Problem> problems = new ArrayList<>(parsed.problems());
+    if (!parsed.hasErrors()) {
+      List<ConfigResource> owned = parsed.resources().stream()
+          .map(r -> new ConfigResource(r.key(), r.apiVersion(), API_SOURCE, r.labels(), r.spec(), r.yaml()))
+          .toList();
+      problems.addAll(ownershipProblems(API_SOURCE, owned));
+      if (problems.stream().noneMatch(Problem::isError)) {
+        store.update(owned, List.of());
+        return accept(API_SOURCE, owned.stream().map(ConfigResource::key).toList(), problems);
+      }
+    }
+    return reject(API_SOURCE, problems);
+  }
+
+  /** Deletes resources that were applied through the API. Files own theirs: edit the file. */
+  public synchronized ApplyResult delete(String request, List<ResourceKey> keys) {
+    List<Problem> problems = new ArrayList<>();
+    for (ResourceKey key : keys) {
+      Optional<ConfigResource> existing = store.get(key);
+      if (existing.isEmpty()) {
+        problems.add(new Problem(Problem.Severity.ERROR, request, key.toString(), "", "not found"));
+      } else if (!existing.get().source().equals(API_SOURCE)) {
+        problems.add(new Problem(Problem.Severity.ERROR, request, key.toString(), "",
+            "defined in " + existing.get().source() + "; remove it from that file"));
+      }
+    }
+    if (!problems.isEmpty()) {
+      return reject(API_SOURCE, problems);
+    }
+    store.update(List.of(), keys);
+    return accept(API_SOURCE, keys, problems);
+  }
+
+  public synchronized List<SourceStatus> statuses() {
+    return List.copyOf(statuses.values());
+  }
+
+  /** The resources that the API owns, to persist them across restarts. */
+  public List<ConfigResource> apiResources() {
+    return store.list().stream().filter(r -> r.source().equals(API_SOURCE)).toList();
+  }
+
+  public List<ConfigResource> resources() {
+    return store.list();
+  }
+
+  private List<Problem> ownershipProblems(String source, List<ConfigResource> resources) {
+    List<Problem> problems = new ArrayList<>();
+    for (ConfigResource resource : resources) {
+      Optional<ConfigResource> existing = store.get(resource.key());
+      if (existing.isPresent() && !existing.get().source().equals(source)) {
+        String where = existing.get().source().equals(API_SOURCE) ? "through the API" : "in " + existing.get().source();
+        problems.add(new Problem(Problem.Severity.ERROR, resource.source(), resource.key().toString(), "metadata.name",
+            "already defined " + where + "; a resource may be defined once"));
+      }
+    }
+    return problems;
+  }
+
+  private List<ResourceKey> ownedBy(String source) {
+    return store.list().stream().filter(r -> r.source().equals(source)).map(ConfigResource::key).toList();
+  }
+
+  private ApplyResult reject(String source, List<Problem> problems) {
+    statuses.put(source, new SourceStatus(source, false, clock.instant(), problems));
+    problems.forEach(p -> log.warn("rejected: {}", p));
+    return new ApplyResult(false, List.of(), problems);
+  }
+
+  private ApplyResult accept(String source, List<ResourceKey> changed, List<Problem> problems) {
+    statuses.put(source, new SourceStatus(source, true, clock.instant(), problems));
+    problems.forEach(p -> log.warn("{}", p));
+    log.info("applied {}: {}", source, changed);
+    return new ApplyResult(true, changed, problems);
+  }
+}

@@ -1,0 +1,175 @@
+package dev.inmesh.control.translate;
+
+import static dev.inmesh.control.translate.XdsTranslator.u32;
+
+import com.google.protobuf.util.Durations;
+import dev.inmesh.control.config.ConfigResource;
+import dev.inmesh.control.config.networking.DestinationRule;
+import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
+import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
+import dev.inmesh.control.config.networking.DestinationRule.Simple;
+import dev.inmesh.control.config.networking.DestinationRule.TrafficPolicy;
+import dev.inmesh.model.Locality;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.type.v3.Percent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/** Builds EDS clusters and their endpoints from services and DestinationRules. */
+final class ClusterBuilder {
+  private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+  private final XdsTranslator.Policies policies;
+  private final XdsTranslator.Warnings warnings;
+  private final Map<String, Cluster> clusters = new LinkedHashMap<>();
+  private final Map<String, ClusterLoadAssignment> endpoints = new LinkedHashMap<>();
+
+  ClusterBuilder(XdsTranslator.Policies policies, XdsTranslator.Warnings warnings) {
+    this.policies = policies;
+    this.warnings = warnings;
+  }
+
+  List<Cluster> clusters() {
+    return List.copyOf(clusters.values());
+  }
+
+  List<ClusterLoadAssignment> endpoints() {
+    return List.copyOf(endpoints.values());
+  }
+
+  /** The whole-service cluster of one port, and one per subset that the DestinationRule defines. */
+  void addService(MeshService service, int port) {
+    add(service, port, "", Map.of());
+    Optional<ConfigResource> rule = policies.ruleFor(service.hostname());
+    if (rule.isEmpty()) {
+      return;
+    }
+    for (DestinationRule.Subset subset : rule.get().spec(DestinationRule.class).subsets()) {
+      add(service, port, subset.name(), subset.labels());
+      boolean selectsAny = service.instances().stream()
+          .anyMatch(i -> i.servicePort() == port && ServiceIndex.matches(subset.labels(), i.labels()));
+      if (!selectsAny) {
+        warnings.add(rule.get(), "subsets", "subset " + subset.name() + " of " + service.hostname() + " selects no endpoint on port " + port + " yet");
+      }
+    }
+  }
+
+  private void add(MeshService service, int port, String subset, Map<String, String> labels) {
+    String name = ClusterNames.outbound(port, subset, service.hostname());
+    TrafficPolicy policy = policies.policy(service.hostname(), port, subset);
+    Cluster.Builder cluster = Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+            .setEdsConfig(XdsTranslator.ADS)
+            .setServiceName(name))
+        .setConnectTimeout(Durations.fromNanos(policy.connectionPool().flatMap(ConnectionPool::connectTimeout)
+            .orElse(DEFAULT_CONNECT_TIMEOUT).toNanos()));
+    applyLoadBalancer(cluster, policy, service);
+    policy.connectionPool().ifPresent(pool -> cluster.setCircuitBreakers(circuitBreakers(pool)));
+    policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
+        .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
+    policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
+    clusters.put(name, cluster.build());
+    endpoints.put(name, loadAssignment(name, service, port, labels));
+  }
+
+  private void applyLoadBalancer(Cluster.Builder cluster, TrafficPolicy policy, MeshService service) {
+    Optional<DestinationRule.LoadBalancer> lb = policy.loadBalancer();
+    if (lb.flatMap(DestinationRule.LoadBalancer::consistentHash).isPresent()) {
+      long ringSize = lb.get().consistentHash().get().minimumRingSize();
+      cluster.setLbPolicy(Cluster.LbPolicy.RING_HASH)
+          .setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
+              .setMinimumRingSize(com.google.protobuf.UInt64Value.of(Math.max(1, ringSize))));
+      return;
+    }
+    Simple simple = lb.flatMap(DestinationRule.LoadBalancer::simple).orElse(Simple.UNSPECIFIED);
+    switch (simple) {
+      case RANDOM -> {
+        cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
+        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
+            "RANDOM is honoured by Inmesh clients, but proxyless gRPC clients do not support it and will NACK the cluster"));
+      }
+      case LEAST_CONN, LEAST_REQUEST -> cluster.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
+          .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setChoiceCount(u32(2)));
+      default -> cluster.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+    }
+  }
+
+  private static CircuitBreakers circuitBreakers(ConnectionPool pool) {
+    CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder();
+    pool.maxConnections().ifPresent(v -> thresholds.setMaxConnections(u32(v)));
+    pool.http1MaxPendingRequests().ifPresent(v -> thresholds.setMaxPendingRequests(u32(v)));
+    pool.http2MaxRequests().ifPresent(v -> thresholds.setMaxRequests(u32(v)));
+    pool.maxRetries().ifPresent(v -> thresholds.setMaxRetries(u32(v)));
+    return CircuitBreakers.newBuilder().addThresholds(thresholds).build();
+  }
+
+  private void applyOutlierDetection(Cluster.Builder cluster, OutlierDetection outlier, MeshService service) {
+    io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.Builder od =
+        io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.newBuilder()
+            // as Istio does: consecutive errors only; Envoy's success-rate ejection stays off
+            .setEnforcingSuccessRate(u32(0));
+    outlier.consecutive5xxErrors().ifPresent(v -> od.setConsecutive5Xx(u32(v)).setEnforcingConsecutive5Xx(u32(v > 0 ? 100 : 0)));
+    if (outlier.consecutive5xxErrors().isEmpty()) {
+      od.setEnforcingConsecutive5Xx(u32(0));
+    }
+    outlier.consecutiveGatewayErrors().ifPresent(v -> od.setConsecutiveGatewayFailure(u32(v))
+        .setEnforcingConsecutiveGatewayFailure(u32(v > 0 ? 100 : 0)));
+    outlier.interval().ifPresent(v -> od.setInterval(Durations.fromNanos(v.toNanos())));
+    outlier.baseEjectionTime().ifPresent(v -> od.setBaseEjectionTime(Durations.fromNanos(v.toNanos())));
+    outlier.maxEjectionPercent().ifPresent(v -> od.setMaxEjectionPercent(u32(v)));
+    outlier.minHealthPercent().ifPresent(v -> cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
+        .setHealthyPanicThreshold(Percent.newBuilder().setValue(v))));
+    cluster.setOutlierDetection(od);
+    policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.outlierDetection",
+        "consecutive-error ejection is honoured by Inmesh clients; proxyless gRPC clients only eject by success rate or failure percentage (gRFC A50) and ignore it"));
+  }
+
+  private static ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels) {
+    Map<String, List<MeshService.Instance>> byLocality = new TreeMap<>();
+    Map<String, Locality> localities = new LinkedHashMap<>();
+    for (MeshService.Instance instance : service.instances()) {
+      if (instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())) {
+        String key = instance.locality().toString();
+        byLocality.computeIfAbsent(key, k -> new ArrayList<>()).add(instance);
+        localities.putIfAbsent(key, instance.locality());
+      }
+    }
+    ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(name);
+    byLocality.forEach((key, instances) -> {
+      Locality locality = localities.get(key);
+      LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder()
+          .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
+              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
+      int total = 0;
+      for (MeshService.Instance instance : instances) {
+        group.addLbEndpoints(LbEndpoint.newBuilder()
+            .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder()
+                    .setAddress(instance.address())
+                    .setPortValue(instance.port()))))
+            .setHealthStatus(HealthStatus.HEALTHY)
+            .setLoadBalancingWeight(u32(instance.weight())));
+        total += instance.weight();
+      }
+      // proxyless gRPC drops localities without a weight, so every locality carries its endpoints' sum
+      group.setLoadBalancingWeight(u32(Math.max(1, total)));
+      assignment.addEndpoints(group);
+    });
+    return assignment.build();
+  }
+}

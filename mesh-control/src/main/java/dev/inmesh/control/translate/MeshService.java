@@ -1,0 +1,66 @@
+package dev.inmesh.control.translate;
+
+import dev.inmesh.model.Locality;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A service as the translator sees it, whatever declared it: registered workloads (Kubernetes-like
+ * names, {@code reviews.default.svc.cluster.local}) or a ServiceEntry (its hosts as written).
+ */
+record MeshService(String hostname, String namespace, Optional<String> shortName, List<Port> ports,
+    List<Instance> instances, List<String> exportTo) {
+
+  static final String DOMAIN_SUFFIX = ".svc.cluster.local";
+
+  MeshService {
+    ports = List.copyOf(ports);
+    instances = List.copyOf(instances);
+    exportTo = List.copyOf(exportTo);
+  }
+
+  record Port(int number, String name, String protocol) {}
+
+  /** One endpoint of one service port: where to connect, and what the subsets select on. */
+  record Instance(String address, int servicePort, int port, Map<String, String> labels, Locality locality,
+      int weight) {
+    Instance {
+      labels = Map.copyOf(labels);
+    }
+  }
+
+  Optional<Port> port(int number) {
+    return ports.stream().filter(p -> p.number() == number).findFirst();
+  }
+
+  /** Visible from {@code namespace} under Istio's exportTo rules ("*", ".", "~" or names). */
+  boolean visibleFrom(String clientNamespace) {
+    return isExported(exportTo, namespace, clientNamespace);
+  }
+
+  static boolean isExported(List<String> exportTo, String ownNamespace, String clientNamespace) {
+    if (exportTo.isEmpty() || exportTo.contains("*")) {
+      return true;
+    }
+    if (exportTo.contains("~")) {
+      return false;
+    }
+    return (exportTo.contains(".") && ownNamespace.equals(clientNamespace)) || exportTo.contains(clientNamespace);
+  }
+
+  /**
+   * The names a client in {@code clientNamespace} may dial this service by, without a port:
+   * short names only work in the service's own namespace, as in Kubernetes DNS.
+   */
+  List<String> aliases(String clientNamespace) {
+    if (shortName.isEmpty()) {
+      return List.of(hostname);
+    }
+    String name = shortName.get();
+    if (clientNamespace.equals(namespace)) {
+      return List.of(hostname, name, name + "." + namespace, name + "." + namespace + ".svc");
+    }
+    return List.of(hostname, name + "." + namespace, name + "." + namespace + ".svc");
+  }
+}

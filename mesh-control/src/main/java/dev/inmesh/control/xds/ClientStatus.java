@@ -1,0 +1,28 @@
+package dev.inmesh.control.xds;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one ADS client holds, as {@code /debug/clients} shows it: its node, the version it ACKed per
+ * type, the version last sent, and its last NACK with the client's own error text.
+ */
+public record ClientStatus(
+    long streamId,
+    String nodeId,
+    String namespace,
+    String userAgent,
+    Instant connectedAt,
+    Map<String, TypeStatus> types,
+    Optional<String> registrationError) {
+
+  public ClientStatus {
+    types = Map.copyOf(types);
+  }
+
+  /** Per resource type (short name: LDS, RDS, CDS, EDS). */
+  public record TypeStatus(String sentVersion, String ackedVersion, Optional<Nack> lastNack) {}
+
+  public record Nack(String version, String message, Instant at) {}
+}

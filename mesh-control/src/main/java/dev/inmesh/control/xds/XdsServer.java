@@ -1,0 +1,107 @@
+package dev.inmesh.control.xds;
+
+import com.google.protobuf.Message;
+import dev.inmesh.control.registry.WorkloadRegistry;
+import dev.inmesh.control.translate.Translation;
+import dev.inmesh.xds.WorkloadMetadata;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The ADS endpoint: java-control-plane's server over a snapshot cache with one snapshot per client
+ * namespace (short names resolve in the caller's namespace). Versions are content hashes per type,
+ * so a client is sent a type again only when that type really changed.
+ */
+public final class XdsServer implements AutoCloseable {
+  private final SimpleCache<String> cache = new SimpleCache<>(WorkloadMetadata::namespaceOf);
+  private final ClientTracker tracker;
+  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+  private final Server server;
+
+  /**
+   * @param onNewNamespace called when a client from a namespace without a snapshot connects; the
+   *     caller must then {@link #publish} one for it
+   */
+  public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+    this.tracker = new ClientTracker(clock, registry, namespace -> {
+      if (namespaces.add(namespace)) {
+        onNewNamespace.accept(namespace);
+      }
+    });
+    V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
+    this.server = NettyServerBuilder.forAddress(address)
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .keepAliveTime(30, TimeUnit.SECONDS)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .build();
+  }
+
+  public XdsServer start() throws IOException {
+    server.start();
+    return this;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /** Namespaces that have, or had, a connected client. */
+  public Set<String> namespaces() {
+    return Set.copyOf(namespaces);
+  }
+
+  public void addNamespace(String namespace) {
+    namespaces.add(namespace);
+  }
+
+  public void publish(String namespace, Translation translation) {
+    Snapshot snapshot = Snapshot.create(
+        translation.clusters(), version(translation.clusters()),
+        translation.endpoints(), version(translation.endpoints()),
+        translation.listeners(), version(translation.listeners()),
+        translation.routes(), version(translation.routes()),
+        List.of(), "");
+    cache.setSnapshot(namespace, snapshot);
+  }
+
+  public List<ClientStatus> clients() {
+    return tracker.clients();
+  }
+
+  /** The current resources of a namespace, for config dumps. */
+  public Snapshot snapshot(String namespace) {
+    return cache.getSnapshot(namespace);
+  }
+
+  private static String version(List<? extends Message> resources) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      for (Message resource : resources) {
+        digest.update(resource.toByteArray());
+      }
+      return HexFormat.of().formatHex(digest.digest(), 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JRE", e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+  }
+}

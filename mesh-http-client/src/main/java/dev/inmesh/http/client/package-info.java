@@ -1,0 +1,4 @@
+/**
+ * Placeholder: this module arrives with its own issue (see README.md, "Status").
+ */
+package dev.inmesh.http.client;

@@ -1,0 +1,2 @@
+/** Shared test fixtures. */
+package dev.inmesh.testing;
