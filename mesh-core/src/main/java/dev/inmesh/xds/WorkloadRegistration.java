@@ -110,8 +110,12 @@ public final class WorkloadRegistration implements AutoCloseable {
     scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
   }
 
+  /** Ends the stream; calling it again does nothing. */
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
     closed = true;
     ClientCallStreamObserver<DiscoveryRequest> current = stream;
     if (current != null) {

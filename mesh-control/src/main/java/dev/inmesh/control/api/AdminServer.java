@@ -169,6 +169,7 @@ public final class AdminServer implements AutoCloseable {
       Map<String, Object> t = new LinkedHashMap<>();
       t.put("sent", type.getValue().sentVersion());
       t.put("acked", type.getValue().ackedVersion());
+      t.put("responses", type.getValue().responses());
       type.getValue().lastNack().ifPresent(nack -> t.put("lastNack", Map.of(
           "version", nack.version(), "error", nack.message(), "at", nack.at().toString())));
       types.put(type.getKey(), t);

@@ -105,6 +105,7 @@ public final class ConfigParser {
     String apiVersion = top.string("apiVersion").orElse("");
     String kindName = top.string("kind").orElse("");
     Map<String, String> labels = new LinkedHashMap<>();
+    Map<String, String> annotations = new LinkedHashMap<>();
     String name = "";
     String namespace = defaultNamespace;
     Optional<SpecReader> metadata = top.object("metadata");
@@ -113,7 +114,7 @@ public final class ConfigParser {
       name = meta.string("name").orElse("");
       namespace = meta.string("namespace").filter(ns -> !ns.isEmpty()).orElse(defaultNamespace);
       labels.putAll(meta.stringMap("labels"));
-      meta.stringMap("annotations");
+      annotations.putAll(meta.stringMap("annotations"));
       meta.skip(METADATA_FIELDS.toArray(String[]::new));
       meta.finish();
     }
@@ -161,7 +162,7 @@ public final class ConfigParser {
       return Optional.empty();
     }
     return Optional.of(new ConfigResource(new ResourceKey(kindName, namespace, name), apiVersion, source,
-        labels, parsed, toYaml(document)));
+        labels, annotations, parsed, toYaml(document)));
   }
 
   public static String toYaml(JsonNode node) {

@@ -4,7 +4,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A validated Istio resource: its key, where it came from, and its typed spec. {@code yaml} is
+ * A validated Istio resource: its key, where it came from, its labels and annotations (Istio
+ * reads some, such as {@code istio.io/dry-run}), and its typed spec. {@code yaml} is
  * the document as the user wrote it, kept for {@code get} and config dumps.
  */
 public record ConfigResource(
@@ -12,6 +13,7 @@ public record ConfigResource(
     String apiVersion,
     String source,
     Map<String, String> labels,
+    Map<String, String> annotations,
     IstioSpec spec,
     String yaml) {
 
@@ -20,6 +22,7 @@ public record ConfigResource(
     Objects.requireNonNull(apiVersion, "apiVersion");
     source = Objects.requireNonNullElse(source, "");
     labels = Map.copyOf(labels);
+    annotations = Map.copyOf(annotations);
     Objects.requireNonNull(spec, "spec");
     yaml = Objects.requireNonNullElse(yaml, "");
   }

@@ -240,6 +240,11 @@ public final class SpecReader {
     List<String> result = new ArrayList<>();
     for (int i = 0; i < value.size(); i++) {
       JsonNode element = value.get(i);
+      Optional<String> colonEnded = colonEndedScalar(element);
+      if (colonEnded.isPresent()) {
+        result.add(colonEnded.get());
+        continue;
+      }
       if (!element.isValueNode() || element.isNull()) {
         diagnostics.error(pathOf(field) + "[" + i + "]", "must be a string, got " + describe(element));
         continue;
@@ -247,6 +252,20 @@ public final class SpecReader {
       result.add(element.asText());
     }
     return result;
+  }
+
+  /**
+   * In a flow sequence SnakeYAML reads an unquoted scalar that ends in a colon, such as the IPv6
+   * address {@code 001:db8::}, as a one-key map with no value; Kubernetes' parser reads a string.
+   */
+  private static Optional<String> colonEndedScalar(JsonNode element) {
+    if (element.isObject() && element.size() == 1) {
+      Map.Entry<String, JsonNode> only = element.fields().next();
+      if (only.getValue().isNull() || (only.getValue().isTextual() && only.getValue().asText().isEmpty())) {
+        return Optional.of(only.getKey() + ":");
+      }
+    }
+    return Optional.empty();
   }
 
   public Map<String, String> stringMap(String field) {

@@ -76,7 +76,7 @@ public final class ConfigController {
     List<Problem> problems = new ArrayList<>(parsed.problems());
     if (!parsed.hasErrors()) {
       List<ConfigResource> owned = parsed.resources().stream()
-          .map(r -> new ConfigResource(r.key(), r.apiVersion(), API_SOURCE, r.labels(), r.spec(), r.yaml()))
+          .map(r -> new ConfigResource(r.key(), r.apiVersion(), API_SOURCE, r.labels(), r.annotations(), r.spec(), r.yaml()))
           .toList();
       problems.addAll(ownershipProblems(API_SOURCE, owned));
       if (problems.stream().noneMatch(Problem::isError)) {

@@ -21,8 +21,13 @@ public record ClientStatus(
     types = Map.copyOf(types);
   }
 
-  /** Per resource type (short name: LDS, RDS, CDS, EDS). */
-  public record TypeStatus(String sentVersion, String ackedVersion, Optional<Nack> lastNack) {}
+  /**
+   * Per resource type (short name: LDS, RDS, CDS, EDS). {@code responses} counts what was sent on
+   * this stream, which shows at a glance that a NACK did not start a resend loop.
+   */
+  public record TypeStatus(String sentVersion, String ackedVersion, Optional<Nack> lastNack, int responses) {
+    static final TypeStatus NONE = new TypeStatus("", "", Optional.empty(), 0);
+  }
 
   public record Nack(String version, String message, Instant at) {}
 }

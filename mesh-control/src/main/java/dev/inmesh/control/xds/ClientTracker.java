@@ -76,18 +76,19 @@ final class ClientTracker implements DiscoveryServerCallbacks {
         fixed = request.toBuilder().setNode(stream.node);
       }
       String type = TypeNames.shortName(request.getTypeUrl());
-      ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, new ClientStatus.TypeStatus("", "", Optional.empty()));
+      ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, ClientStatus.TypeStatus.NONE);
       if (request.hasErrorDetail()) {
         String rejected = stream.sentByNonce.getOrDefault(request.getResponseNonce(), "");
         String message = request.getErrorDetail().getMessage();
         stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), previous.ackedVersion(),
-            Optional.of(new ClientStatus.Nack(rejected, message, clock.instant()))));
+            Optional.of(new ClientStatus.Nack(rejected, message, clock.instant())), previous.responses()));
         log.warn("client {} NACKed {} version {}: {}", nodeId(stream), type, rejected, message);
         if (!rejected.isEmpty()) {
           fixed = (fixed == null ? request.toBuilder() : fixed).setVersionInfo(rejected);
         }
       } else if (!request.getResponseNonce().isEmpty()) {
-        stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), request.getVersionInfo(), previous.lastNack()));
+        stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), request.getVersionInfo(),
+            previous.lastNack(), previous.responses()));
       }
     }
     if (fixed != null) {
@@ -104,8 +105,9 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     synchronized (stream) {
       stream.sentByNonce.put(response.getNonce(), response.getVersionInfo());
       String type = TypeNames.shortName(response.getTypeUrl());
-      ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, new ClientStatus.TypeStatus("", "", Optional.empty()));
-      stream.types.put(type, new ClientStatus.TypeStatus(response.getVersionInfo(), previous.ackedVersion(), previous.lastNack()));
+      ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, ClientStatus.TypeStatus.NONE);
+      stream.types.put(type, new ClientStatus.TypeStatus(response.getVersionInfo(), previous.ackedVersion(),
+          previous.lastNack(), previous.responses() + 1));
     }
   }
 

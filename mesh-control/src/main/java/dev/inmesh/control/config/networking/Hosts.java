@@ -17,7 +17,8 @@ final class Hosts {
     if (host.equals("*")) {
       return true;
     }
-    String rest = host.startsWith("*.") ? host.substring(2) : host;
+    // Istio allows the wildcard as (the start of) the first label: *.example.com, but also *x
+    String rest = host.startsWith("*.") ? host.substring(2) : host.startsWith("*") ? host.substring(1) : host;
     return isValidDnsName(rest);
   }
 
