@@ -30,6 +30,12 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // before any logger exists: the standalone jar's own logging setup, and grpc's JUL records
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "inmesh-control-logback.xml");
+    }
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
     int status = run(args, System.out, System.err);
     if (status >= 0) {
       System.exit(status);

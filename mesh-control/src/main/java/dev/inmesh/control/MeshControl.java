@@ -91,6 +91,7 @@ public final class MeshControl implements AutoCloseable {
     options.configDir().ifPresent(dir -> {
       directory = new ConfigDirectory(dir, config);
       directory.scan();
+      directory.scan();
       executor.scheduleWithFixedDelay(this::scanSafely, options.pollInterval().toMillis(),
           options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
     });
@@ -161,6 +162,8 @@ public final class MeshControl implements AutoCloseable {
       return;
     }
     try {
+      // two scans: a change is applied once it reads the same twice
+      executor.submit(this::scanSafely).get();
       executor.submit(this::scanSafely).get();
       executor.submit(() -> { }).get();
     } catch (Exception e) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -68,12 +69,16 @@ public final class WorkloadRegistry {
       return;
     }
     log.info("stream of {} closed; removing it in {} ms unless it reconnects", nodeId, grace.toMillis());
-    pendingRemovals.put(nodeId, scheduler.schedule(() -> {
-      pendingRemovals.remove(nodeId);
-      if (!nodeByStream.containsValue(nodeId)) {
-        store.remove(nodeId);
-        log.info("deregistered {}", nodeId);
-      }
-    }, grace.toMillis(), TimeUnit.MILLISECONDS));
+    try {
+      pendingRemovals.put(nodeId, scheduler.schedule(() -> {
+        pendingRemovals.remove(nodeId);
+        if (!nodeByStream.containsValue(nodeId)) {
+          store.remove(nodeId);
+          log.info("deregistered {}", nodeId);
+        }
+      }, grace.toMillis(), TimeUnit.MILLISECONDS));
+    } catch (RejectedExecutionException e) {
+      // mesh-control is shutting down: streams close as the server stops, and nothing is left to update
+    }
   }
 }

@@ -25,6 +25,7 @@ public final class ConfigDirectory {
   private final Path root;
   private final ConfigController controller;
   private final Map<Path, String> contents = new HashMap<>();
+  private final Map<Path, String> unsettled = new HashMap<>();
   /** Files rejected last time; a change elsewhere (a duplicate removed, say) may make them valid. */
   private final Set<Path> rejected = new HashSet<>();
 
@@ -37,7 +38,10 @@ public final class ConfigDirectory {
     return root;
   }
 
-  /** Applies what changed since the last scan; returns whether anything did. */
+  /**
+   * Applies what changed since the last scan and has read the same at two scans in a row;
+   * returns whether anything was applied or removed.
+   */
   public synchronized boolean scan() {
     Set<Path> present = new HashSet<>();
     boolean changed = false;
@@ -53,10 +57,17 @@ public final class ConfigDirectory {
       if (text.equals(contents.get(file))) {
         continue;
       }
+      // A file caught mid-write can be valid YAML and still not what the user meant: apply a
+      // change only once two scans in a row read the same content.
+      if (!text.equals(unsettled.put(file, text))) {
+        continue;
+      }
+      unsettled.remove(file);
       contents.put(file, text);
       apply(file, text);
       changed = true;
     }
+    unsettled.keySet().retainAll(present);
     for (Path gone : Set.copyOf(contents.keySet())) {
       if (!present.contains(gone)) {
         contents.remove(gone);

@@ -57,13 +57,9 @@ final class ClusterBuilder {
     if (rule.isEmpty()) {
       return;
     }
+    // A subset that selects nothing yet is normal while workloads start; meshctl analyze reports it.
     for (DestinationRule.Subset subset : rule.get().spec(DestinationRule.class).subsets()) {
       add(service, port, subset.name(), subset.labels());
-      boolean selectsAny = service.instances().stream()
-          .anyMatch(i -> i.servicePort() == port && ServiceIndex.matches(subset.labels(), i.labels()));
-      if (!selectsAny) {
-        warnings.add(rule.get(), "subsets", "subset " + subset.name() + " of " + service.hostname() + " selects no endpoint on port " + port + " yet");
-      }
     }
   }
 
