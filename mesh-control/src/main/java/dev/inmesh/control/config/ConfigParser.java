@@ -48,8 +48,7 @@ public final class ConfigParser {
     try {
       documents = readDocuments(text);
     } catch (JsonProcessingException e) {
-      JsonLocation at = e.getLocation();
-      String where = at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr();
+      String where = where(e);
       problems.add(new Problem(Problem.Severity.ERROR, source, "", where, "malformed YAML: " + e.getOriginalMessage()));
       return new ParseResult(List.of(), problems);
     }
@@ -70,6 +69,15 @@ public final class ConfigParser {
       }
     }
     return new ParseResult(resources, problems);
+  }
+
+  /** SnakeYAML's own mark is exact where Jackson's location can name the token before it (a tab, say). */
+  private static String where(JsonProcessingException e) {
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException marked && marked.getProblemMark() != null) {
+      return "line " + (marked.getProblemMark().getLine() + 1) + ", column " + (marked.getProblemMark().getColumn() + 1);
+    }
+    JsonLocation at = e.getLocation();
+    return at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr();
   }
 
   private static List<JsonNode> readDocuments(String text) throws JsonProcessingException {

@@ -65,7 +65,9 @@ public final class ConfigController {
 
   public synchronized void removeFile(String source) {
     List<ResourceKey> owned = ownedBy(source);
-    store.update(List.of(), owned);
+    if (!owned.isEmpty()) {
+      store.update(List.of(), owned);
+    }
     statuses.remove(source);
     log.info("{} is gone; removed {}", source, owned);
   }

@@ -92,6 +92,15 @@ public final class ConfigDirectory {
     }
   }
 
+  private static boolean isHidden(Path relative) {
+    for (Path part : relative) {
+      if (part.toString().startsWith(".")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private String name(Path file) {
     return root.relativize(file).toString();
   }
@@ -103,7 +112,9 @@ public final class ConfigDirectory {
     try (Stream<Path> walk = Files.walk(root)) {
       return walk.filter(Files::isRegularFile)
           .filter(p -> p.getFileName().toString().endsWith(".yaml") || p.getFileName().toString().endsWith(".yml"))
-          .filter(p -> !p.getFileName().toString().startsWith("."))
+          // hidden files and folders are skipped: a Kubernetes ConfigMap mount keeps a second
+          // copy of every file under ..<timestamp>/ and links the visible names to it
+          .filter(p -> !isHidden(root.relativize(p)))
           .sorted()
           .toList();
     } catch (IOException e) {

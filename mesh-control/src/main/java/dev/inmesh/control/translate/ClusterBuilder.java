@@ -128,8 +128,9 @@ final class ClusterBuilder {
     outlier.interval().ifPresent(v -> od.setInterval(Durations.fromNanos(v.toNanos())));
     outlier.baseEjectionTime().ifPresent(v -> od.setBaseEjectionTime(Durations.fromNanos(v.toNanos())));
     outlier.maxEjectionPercent().ifPresent(v -> od.setMaxEjectionPercent(u32(v)));
-    outlier.minHealthPercent().ifPresent(v -> cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
-        .setHealthyPanicThreshold(Percent.newBuilder().setValue(v))));
+    // Istio's default minHealthPercent is 0 (panic mode off), where Envoy's would be 50
+    cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
+        .setHealthyPanicThreshold(Percent.newBuilder().setValue(outlier.minHealthPercent().orElse(0))));
     cluster.setOutlierDetection(od);
     policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.outlierDetection",
         "consecutive-error ejection is honoured by Inmesh clients; proxyless gRPC clients only eject by success rate or failure percentage (gRFC A50) and ignore it"));

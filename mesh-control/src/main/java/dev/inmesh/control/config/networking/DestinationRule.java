@@ -37,18 +37,15 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
     public static final TrafficPolicy NONE = new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), List.of());
 
     /**
-     * The policy for one port: port-level settings override the top level, as in Istio. Istio
-     * replaces a whole part (loadBalancer, connectionPool, outlierDetection) rather than merging
-     * inside it, and so do we.
+     * The policy for one port. As Istio documents it, port-level settings replace the
+     * destination-level ones for that port and inherit nothing from them: what the port level
+     * omits gets the defaults.
      */
     public TrafficPolicy forPort(int port) {
       for (PortPolicy portPolicy : portLevelSettings) {
         if (portPolicy.port() == port) {
-          return new TrafficPolicy(
-              portPolicy.loadBalancer().or(() -> loadBalancer),
-              portPolicy.connectionPool().or(() -> connectionPool),
-              portPolicy.outlierDetection().or(() -> outlierDetection),
-              List.of());
+          return new TrafficPolicy(portPolicy.loadBalancer(), portPolicy.connectionPool(),
+              portPolicy.outlierDetection(), List.of());
         }
       }
       return this;

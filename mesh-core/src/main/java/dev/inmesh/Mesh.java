@@ -1,0 +1,233 @@
+package dev.inmesh;
+
+import dev.inmesh.model.Locality;
+import dev.inmesh.model.ServicePort;
+import dev.inmesh.model.Ticker;
+import dev.inmesh.outbound.OutboundPipeline;
+import dev.inmesh.xds.AdsClient;
+import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.xds.XdsResources;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.random.RandomGenerator;
+
+/**
+ * The front door of Inmesh in an application: it connects to mesh-control, registers this
+ * workload, keeps the current {@link MeshSnapshot}, and runs the outbound pipeline that clients
+ * (OkHttp, gRPC) call through.
+ *
+ * <pre>{@code
+ * Mesh mesh = Mesh.builder()
+ *     .controlServers("127.0.0.1:15010")
+ *     .service("productpage").namespace("default").label("version", "v1")
+ *     .servePort("http", 9080, 9080)
+ *     .build();
+ * mesh.awaitReady(Duration.ofSeconds(5));
+ * }</pre>
+ */
+public final class Mesh implements AutoCloseable {
+  private final MeshConfig config;
+  private final ScheduledExecutorService sync;
+  private final AdsClient ads;
+  private final AtomicReference<MeshSnapshot> snapshot;
+  private final OutboundPipeline outbound;
+  private final Object readyLock = new Object();
+
+  private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random) {
+    this.config = config;
+    this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread thread = new Thread(r, "inmesh-xds");
+      thread.setDaemon(true);
+      return thread;
+    });
+    dev.inmesh.outbound.ClusterRuntimes runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random);
+    this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
+    Node node = config.workload()
+        .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
+        .orElseGet(() -> clientNode(config));
+    this.ads = new AdsClient(config.controlServers(), node, sync,
+        server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
+        this::publish, new SplittableRandom(random.nextLong()));
+    this.outbound = new OutboundPipeline(this, ticker, random);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private Mesh start() {
+    ads.start();
+    return this;
+  }
+
+  public MeshConfig config() {
+    return config;
+  }
+
+  /** The config in force now; it changes atomically, never in part. */
+  public MeshSnapshot snapshot() {
+    return snapshot.get();
+  }
+
+  public OutboundPipeline outbound() {
+    return outbound;
+  }
+
+  /**
+   * Waits until the first complete config has arrived. Throws a {@link MeshException} that says
+   * what is still missing when {@code timeout} passes first.
+   */
+  public MeshSnapshot awaitReady(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (readyLock) {
+      while (!snapshot.get().isReady()) {
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+          throw new MeshException("no mesh config after " + timeout.toMillis() + " ms; still waiting for " + ads.waitingFor());
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(readyLock, remaining);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new MeshException("interrupted while waiting for mesh config", e);
+        }
+      }
+    }
+    return snapshot.get();
+  }
+
+  /** For error messages: what the ADS client still waits for. */
+  public String waitingFor() {
+    return ads.waitingFor();
+  }
+
+  private void publish(XdsResources resources) {
+    MeshSnapshot next = snapshot.get().next(resources);
+    snapshot.set(next);
+    if (next.isReady()) {
+      synchronized (readyLock) {
+        readyLock.notifyAll();
+      }
+    }
+  }
+
+  private static Node clientNode(MeshConfig config) {
+    var metadata = com.google.protobuf.Struct.newBuilder()
+        .putFields(WorkloadMetadata.NAMESPACE, com.google.protobuf.Value.newBuilder().setStringValue(config.namespace()).build())
+        .build();
+    return Node.newBuilder()
+        .setId("client~" + UUID.randomUUID())
+        .setMetadata(metadata)
+        .setUserAgentName("inmesh")
+        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
+            .setRegion(config.locality().region()).setZone(config.locality().zone()).setSubZone(config.locality().subZone()))
+        .build();
+  }
+
+  @Override
+  public void close() {
+    ads.close();
+    outbound.close();
+    sync.shutdown();
+    try {
+      sync.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Builds a {@link Mesh}; only the control servers are required. */
+  public static final class Builder {
+    private final List<String> servers = new ArrayList<>();
+    private String namespace = WorkloadMetadata.DEFAULT_NAMESPACE;
+    private String service;
+    private String serviceAccount = "default";
+    private final Map<String, String> labels = new LinkedHashMap<>();
+    private Locality locality = Locality.UNKNOWN;
+    private String address = "127.0.0.1";
+    private final List<ServicePort> ports = new ArrayList<>();
+    private Duration readyTimeout = Duration.ofSeconds(10);
+    private Ticker ticker = Ticker.system();
+    private RandomGenerator random = new java.util.Random();
+
+    private Builder() {}
+
+    /** Control servers in order of preference; the client fails over to the next. */
+    public Builder controlServers(String... hostPorts) {
+      servers.addAll(List.of(hostPorts));
+      return this;
+    }
+
+    public Builder namespace(String namespace) {
+      this.namespace = namespace;
+      return this;
+    }
+
+    /** Registers this process as a workload of {@code service}; leave unset for a pure client. */
+    public Builder service(String service) {
+      this.service = service;
+      return this;
+    }
+
+    public Builder serviceAccount(String serviceAccount) {
+      this.serviceAccount = serviceAccount;
+      return this;
+    }
+
+    public Builder label(String key, String value) {
+      labels.put(key, value);
+      return this;
+    }
+
+    public Builder locality(Locality locality) {
+      this.locality = locality;
+      return this;
+    }
+
+    public Builder address(String address) {
+      this.address = address;
+      return this;
+    }
+
+    /** A port this workload serves: clients dial {@code servicePort}, it listens on {@code targetPort}. */
+    public Builder servePort(String name, int servicePort, int targetPort) {
+      ports.add(new ServicePort(name, servicePort, targetPort, "HTTP"));
+      return this;
+    }
+
+    /** How long a call made before config arrives may wait (default 10 s). */
+    public Builder readyTimeout(Duration timeout) {
+      this.readyTimeout = timeout;
+      return this;
+    }
+
+    /** For tests: time and randomness. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = ticker;
+      return this;
+    }
+
+    public Builder random(RandomGenerator random) {
+      this.random = random;
+      return this;
+    }
+
+    public Mesh build() {
+      MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
+          locality, address, ports, readyTimeout);
+      return new Mesh(config, ticker, random).start();
+    }
+  }
+}

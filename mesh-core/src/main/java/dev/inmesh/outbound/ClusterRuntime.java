@@ -1,0 +1,127 @@
+package dev.inmesh.outbound;
+
+import dev.inmesh.balancing.EndpointState;
+import dev.inmesh.balancing.LoadBalancer;
+import dev.inmesh.balancing.LoadBalancers;
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.Locality;
+import dev.inmesh.model.Ticker;
+import dev.inmesh.resilience.ConnectionLimiter;
+import dev.inmesh.resilience.OutlierDetectionConfig;
+import dev.inmesh.resilience.OutlierDetector;
+import dev.inmesh.resilience.RetryBudget;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
+
+/**
+ * The live state of one cluster: its balancer over the current endpoints, outlier detection,
+ * connection limits, retry budget and requests in flight. Config and endpoints are swapped in
+ * whole; the counters live across swaps so that an update does not forget an ejection.
+ */
+public final class ClusterRuntime implements EndpointState {
+  /** A cluster without outlier detection: both consecutive-error counts off. */
+  private static final OutlierDetectionConfig NO_DETECTION =
+      new OutlierDetectionConfig(0, 0, java.time.Duration.ofSeconds(10), java.time.Duration.ofSeconds(30), 10, 0);
+  private final String name;
+  private final Locality clientLocality;
+  private final Ticker ticker;
+  private final RandomGenerator random;
+  private final Map<Endpoint, AtomicInteger> active = new ConcurrentHashMap<>();
+  private final RetryBudget retryBudget = RetryBudget.of(dev.inmesh.resilience.RetryBudgetConfig.defaults());
+  private volatile ClusterConfig config;
+  private volatile List<Endpoint> endpoints = List.of();
+  private volatile LoadBalancer balancer;
+  private volatile OutlierDetector outliers;
+  private volatile ConnectionLimiter limiter;
+
+  ClusterRuntime(String name, ClusterConfig config, Locality clientLocality, Ticker ticker, RandomGenerator random) {
+    this.name = name;
+    this.clientLocality = clientLocality;
+    this.ticker = ticker;
+    this.random = random;
+    configure(config);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public ClusterConfig config() {
+    return config;
+  }
+
+  public List<Endpoint> endpoints() {
+    return endpoints;
+  }
+
+  public LoadBalancer balancer() {
+    return balancer;
+  }
+
+  public OutlierDetector outliers() {
+    return outliers;
+  }
+
+  public ConnectionLimiter limiter() {
+    return limiter;
+  }
+
+  public RetryBudget retryBudget() {
+    return retryBudget;
+  }
+
+  synchronized void configure(ClusterConfig next) {
+    ClusterConfig previous = this.config;
+    this.config = next;
+    if (previous == null || !previous.outlierDetection().equals(next.outlierDetection())) {
+      OutlierDetectionConfig detection = next.outlierDetection().orElse(NO_DETECTION);
+      this.outliers = OutlierDetector.of(detection, ticker);
+      outliers.retainOnly(endpoints);
+    }
+    if (previous == null || !previous.limits().equals(next.limits())) {
+      this.limiter = ConnectionLimiter.of(next.limits());
+    }
+    rebalance();
+  }
+
+  synchronized void endpoints(List<Endpoint> next) {
+    if (!next.equals(endpoints)) {
+      this.endpoints = List.copyOf(next);
+      outliers.retainOnly(endpoints);
+      active.keySet().retainAll(endpoints);
+      rebalance();
+    }
+  }
+
+  private void rebalance() {
+    this.balancer = LoadBalancers.create(config.balancer(), endpoints, clientLocality, this, random);
+  }
+
+  /** Below the cluster's minimum health (Envoy's panic threshold) every endpoint counts as healthy. */
+  @Override
+  public boolean isHealthy(Endpoint endpoint) {
+    OutlierDetector detector = outliers;
+    return !detector.isEjected(endpoint) || detector.panic();
+  }
+
+  @Override
+  public int activeRequests(Endpoint endpoint) {
+    AtomicInteger count = active.get(endpoint);
+    return count == null ? 0 : count.get();
+  }
+
+  void started(Endpoint endpoint) {
+    active.computeIfAbsent(endpoint, e -> new AtomicInteger()).incrementAndGet();
+  }
+
+  void finished(Endpoint endpoint) {
+    AtomicInteger count = active.get(endpoint);
+    if (count != null) {
+      count.decrementAndGet();
+    }
+  }
+}

@@ -1,0 +1,389 @@
+package dev.inmesh.outbound;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.MeshException;
+import dev.inmesh.MeshSnapshot;
+import dev.inmesh.balancing.PickRequest;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.ListenerConfig;
+import dev.inmesh.model.Ticker;
+import dev.inmesh.resilience.Backoff;
+import dev.inmesh.resilience.BackoffConfig;
+import dev.inmesh.resilience.FaultConfig;
+import dev.inmesh.resilience.Admission;
+import dev.inmesh.resilience.FaultDecision;
+import dev.inmesh.resilience.FaultInjector;
+import dev.inmesh.resilience.Outcome;
+import dev.inmesh.routing.RequestView;
+import dev.inmesh.routing.RouteAction;
+import dev.inmesh.routing.RouteAction.HeaderMutations;
+import dev.inmesh.routing.RouteTable;
+import dev.inmesh.routing.StringMatcher;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.random.RandomGenerator;
+
+/**
+ * The outbound path of every mesh call, in this order: <b>route</b> (listener, virtual host, first
+ * matching route, weighted cluster) → <b>fault</b> (delay, then abort) → <b>retry and timeout</b>
+ * (route deadline, per-try timeout, retryOn, budget, backoff, never replaying what is not safe to
+ * replay) → <b>balance</b> (an endpoint, another one for each retry) → <b>endpoint</b> (connection
+ * limits, outlier detection). {@link #execute} is that order, in one method.
+ *
+ * <p>Failures the mesh itself produces come back as responses, with Envoy's status codes, body
+ * texts and response flags, as they would through a sidecar; the {@code x-inmesh-flags} header
+ * carries the flag.
+ */
+public final class OutboundPipeline implements AutoCloseable {
+  public static final String EXPLAIN_HEADER = "x-inmesh-explain";
+  public static final String FLAGS_HEADER = "x-inmesh-flags";
+  private static final Set<String> UNSAFE_METHODS = Set.of("POST", "PATCH", "CONNECT");
+
+  private final Mesh mesh;
+  private final Ticker ticker;
+  private final RandomGenerator random;
+  private final ExecutorService mirrors = Executors.newCachedThreadPool(r -> {
+    Thread thread = new Thread(r, "inmesh-mirror");
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  public OutboundPipeline(Mesh mesh, Ticker ticker, RandomGenerator random) {
+    this.mesh = mesh;
+    this.ticker = ticker;
+    this.random = random;
+  }
+
+  /**
+   * Whether a host belongs to the mesh. A call made before the first config arrived waits for it
+   * (up to the mesh's ready timeout), since until then no one knows.
+   */
+  public boolean routes(String host, int port, int defaultPort) {
+    return ready().listener(host, port, defaultPort).isPresent();
+  }
+
+  public <R> R execute(RequestView request, Transport<R> transport, CallOptions options) throws IOException {
+    MeshSnapshot snapshot = ready();
+    Explanation explain = new Explanation();
+    int defaultPort = request.scheme().equals("https") ? 443 : 80;
+    Optional<ListenerConfig> listener = snapshot.listener(request.host(), request.port(), defaultPort);
+    if (listener.isEmpty()) {
+      return fail(transport, explain, options, 404, "NR", "no mesh listener for " + request.host() + ":" + request.port());
+    }
+    explain.listener(listener.get().name());
+    Optional<RouteTable> table = snapshot.routeTable(listener.get());
+    if (table.isEmpty()) {
+      return fail(transport, explain, options, 503, "NR", "route configuration " + listener.get().routeConfigName() + " has not arrived");
+    }
+    Optional<RouteTable.Matched> matched = table.get().route(listener.get().name(), request);
+    if (matched.isEmpty()) {
+      return fail(transport, explain, options, 404, "NR", "no route matched");
+    }
+    explain.route(matched.get().route().name());
+    RouteAction action = matched.get().route().action();
+    if (action instanceof RouteAction.DirectResponse direct) {
+      return respond(transport, explain, options, direct.status(), direct.body(), Map.of(), "DR");
+    }
+    if (action instanceof RouteAction.Redirect redirect) {
+      return respond(transport, explain, options, redirect.status(), "", Map.of("location", redirect.location()), "RD");
+    }
+    return forward(snapshot, request, transport, options, explain, matched.get(), (RouteAction.Forward) action);
+  }
+
+  private <R> R forward(MeshSnapshot snapshot, RequestView request, Transport<R> transport, CallOptions options,
+      Explanation explain, RouteTable.Matched matched, RouteAction.Forward route) throws IOException {
+    RouteAction.WeightedCluster target = pickWeighted(route);
+    explain.cluster(target.name());
+
+    // fault: the delay first, then the abort, each drawn by its own percentage
+    if (route.fault().isPresent()) {
+      FaultDecision fault = FaultInjector.decide(route.fault().get(), random);
+      if (fault.delay().isPresent()) {
+        explain.fault("delay " + fault.delay().get().toMillis() + "ms");
+        sleep(fault.delay().get());
+      }
+      if (fault.abort().isPresent()) {
+        int status = httpStatus(fault.abort().get());
+        explain.fault("abort " + status);
+        Map<String, String> headers = fault.abort().get() instanceof FaultConfig.AbortStatus.Grpc grpc
+            ? Map.of("grpc-status", Integer.toString(grpc.code()), "grpc-message", "fault filter abort")
+            : Map.of();
+        return respond(transport, explain, options, status, "fault filter abort", headers, "FI");
+      }
+    }
+
+    Optional<ClusterRuntime> found = snapshot.cluster(target.name());
+    if (found.isEmpty()) {
+      return fail(transport, explain, options, 503, "NC", "cluster " + target.name() + " not found");
+    }
+    ClusterRuntime cluster = found.get();
+    mirror(snapshot, route, request, transport);
+
+    // retry and timeout
+    Duration timeout = options.timeout().orElse(route.timeout());
+    long deadline = timeout.isZero() ? Long.MAX_VALUE : ticker.nanoTime() + timeout.toNanos();
+    Optional<RouteAction.RetryPolicy> retry = route.retry();
+    int maxAttempts = 1 + retry.map(RouteAction.RetryPolicy::numRetries).orElse(0);
+    boolean safeToRepeat = transport.replayable()
+        && options.idempotent().orElse(!UNSAFE_METHODS.contains(request.method().toUpperCase(Locale.ROOT)));
+    Backoff backoff = retry.map(p -> Backoff.of(new BackoffConfig(p.baseInterval(), p.maxInterval()), random)).orElse(null);
+    OptionalLong hash = hash(route, request);
+    String path = rewritePath(route, matched, request.path());
+    String authority = route.rewrite().flatMap(RouteAction.Rewrite::authority)
+        .orElse(request.header("host").orElse(request.host() + ":" + request.port()));
+    List<HeaderMutations> mutations = List.of(route.headers(), target.headers());
+    Set<Endpoint> tried = new HashSet<>();
+    cluster.retryBudget().requestStarted();
+    try {
+      for (int attempt = 1; ; attempt++) {
+        long remaining = deadline - ticker.nanoTime();
+        if (remaining <= 0) {
+          return fail(transport, explain, options, 504, "UT", "upstream request timeout");
+        }
+        // zero means "no limit"; the route deadline caps the per-try timeout
+        Duration perTry = retry.flatMap(RouteAction.RetryPolicy::perTryTimeout).orElse(Duration.ZERO);
+        if (deadline != Long.MAX_VALUE && (perTry.isZero() || perTry.toNanos() > remaining)) {
+          perTry = Duration.ofNanos(remaining);
+        }
+
+        // endpoint: limits, then the balancer's pick
+        Admission admission = cluster.limiter().tryAcquire();
+        if (admission instanceof Admission.Refusal refusal) {
+          return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + refusal.message());
+        }
+        Admission.Permit permit = (Admission.Permit) admission;
+        Optional<Endpoint> picked = cluster.balancer().pick(new PickRequest(hash, tried));
+        if (picked.isEmpty()) {
+          permit.close();
+          return fail(transport, explain, options, 503, "UH", "no healthy upstream");
+        }
+        Endpoint endpoint = picked.get();
+        tried.add(endpoint);
+
+        R response = null;
+        Outcome outcome;
+        int status = 0;
+        cluster.started(endpoint);
+        try {
+          response = transport.send(new Attempt(attempt, cluster.name(), endpoint, path, authority, mutations, perTry));
+          status = transport.status(response);
+          outcome = Outcome.ofStatus(status);
+        } catch (ConnectException e) {
+          outcome = Outcome.CONNECT_FAILURE;
+        } catch (SocketTimeoutException e) {
+          outcome = Outcome.TIMEOUT;
+        } catch (InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          outcome = Outcome.RESET;
+        } finally {
+          cluster.finished(endpoint);
+          permit.close();
+        }
+        cluster.outliers().record(endpoint, outcome);
+        explain.attempt(endpoint.hostPort(), status != 0 ? Integer.toString(status) : outcome.name().toLowerCase(Locale.ROOT));
+
+        boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)
+            && (safeToRepeat || outcome == Outcome.CONNECT_FAILURE);
+        if (wanted && ticker.nanoTime() < deadline && cluster.retryBudget().tryStartRetry()) {
+          if (response != null) {
+            transport.discard(response);
+          }
+          try {
+            Duration pause = backoff.delay(attempt);
+            long left = deadline - ticker.nanoTime();
+            sleep(left < pause.toNanos() ? Duration.ofNanos(Math.max(0, left)) : pause);
+          } finally {
+            cluster.retryBudget().retryDone();
+          }
+          continue;
+        }
+        if (response != null) {
+          explain.result(Integer.toString(status));
+          return transport.finish(response, route.responseHeaders(), options.explain() ? Optional.of(explain.toString()) : Optional.empty());
+        }
+        return switch (outcome) {
+          case TIMEOUT -> fail(transport, explain, options, 504, "UT", "upstream request timeout");
+          case CONNECT_FAILURE -> fail(transport, explain, options, 503, "UF",
+              "upstream connect error or disconnect/reset before headers. reset reason: connection failure");
+          default -> fail(transport, explain, options, 503, "UR",
+              "upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+        };
+      }
+    } finally {
+      cluster.retryBudget().requestDone();
+    }
+  }
+
+  private MeshSnapshot ready() {
+    MeshSnapshot snapshot = mesh.snapshot();
+    if (snapshot.isReady()) {
+      return snapshot;
+    }
+    try {
+      return mesh.awaitReady(mesh.config().readyTimeout());
+    } catch (MeshException e) {
+      throw new MeshException("call not sent: " + e.getMessage(), e);
+    }
+  }
+
+  /** Envoy's retry_on conditions, plus the numeric codes Istio allows in retryOn. */
+  private static boolean retryOn(RouteAction.RetryPolicy policy, Outcome outcome, int status) {
+    for (String condition : policy.retryOn()) {
+      boolean matches = switch (condition) {
+        case "5xx" -> outcome != Outcome.SUCCESS;
+        case "gateway-error" -> outcome == Outcome.GATEWAY_ERROR || outcome == Outcome.TIMEOUT
+            || outcome == Outcome.CONNECT_FAILURE || outcome == Outcome.RESET;
+        case "reset", "reset-before-request" -> outcome == Outcome.RESET || outcome == Outcome.TIMEOUT
+            || outcome == Outcome.CONNECT_FAILURE;
+        case "connect-failure", "refused-stream", "unavailable" -> outcome == Outcome.CONNECT_FAILURE;
+        case "retriable-4xx" -> status == 409;
+        case "retriable-status-codes" -> policy.retriableStatusCodes().contains(status);
+        default -> condition.matches("\\d{3}") && Integer.parseInt(condition) == status;
+      };
+      if (matches) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A gRPC abort travels as HTTP 200 with a grpc-status trailer; over HTTP we answer Envoy's mapping. */
+  private static int httpStatus(FaultConfig.AbortStatus status) {
+    return status instanceof FaultConfig.AbortStatus.Http http ? http.code() : 200;
+  }
+
+  private RouteAction.WeightedCluster pickWeighted(RouteAction.Forward route) {
+    if (route.clusters().size() == 1) {
+      return route.clusters().get(0);
+    }
+    int roll = random.nextInt(route.totalWeight());
+    for (RouteAction.WeightedCluster cluster : route.clusters()) {
+      roll -= cluster.weight();
+      if (roll < 0) {
+        return cluster;
+      }
+    }
+    return route.clusters().get(route.clusters().size() - 1);
+  }
+
+  private static String rewritePath(RouteAction.Forward route, RouteTable.Matched matched, String path) {
+    if (route.rewrite().isEmpty()) {
+      return path;
+    }
+    RouteAction.Rewrite rewrite = route.rewrite().get();
+    if (rewrite.prefix().isPresent()) {
+      if (matched.route().match().path() instanceof StringMatcher.Prefix prefix) {
+        return rewrite.prefix().get() + path.substring(Math.min(prefix.value().length(), path.length()));
+      }
+      return rewrite.prefix().get();
+    }
+    if (rewrite.regex().isPresent()) {
+      // Envoy writes capture groups as \1; RE2/J as $1
+      String substitution = rewrite.regexSubstitution().replaceAll("\\\\(\\d)", "\\$$1");
+      return rewrite.regex().get().pattern().matcher(path).replaceAll(substitution);
+    }
+    return path;
+  }
+
+  private OptionalLong hash(RouteAction.Forward route, RequestView request) {
+    for (RouteAction.HashPolicy policy : route.hashPolicies()) {
+      Optional<String> key = switch (policy.kind()) {
+        case HEADER -> request.header(policy.name());
+        case COOKIE -> request.header("cookie").flatMap(cookies -> cookie(cookies, policy.name()));
+        case QUERY_PARAMETER -> request.queryParameter(policy.name());
+        case SOURCE_IP -> Optional.of(mesh.config().address());
+      };
+      if (key.isPresent()) {
+        return OptionalLong.of(fnv1a(key.get()));
+      }
+    }
+    return OptionalLong.empty();
+  }
+
+  private static Optional<String> cookie(String header, String name) {
+    for (String part : header.split(";")) {
+      int eq = part.indexOf('=');
+      if (eq > 0 && part.substring(0, eq).trim().equals(name)) {
+        return Optional.of(part.substring(eq + 1).trim());
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static long fnv1a(String value) {
+    long hash = 0xcbf29ce484222325L;
+    for (int i = 0; i < value.length(); i++) {
+      hash ^= value.charAt(i);
+      hash *= 0x100000001b3L;
+    }
+    return hash;
+  }
+
+  /** Fire and forget: a mirror's outcome never reaches the caller, and its failures are dropped. */
+  private <R> void mirror(MeshSnapshot snapshot, RouteAction.Forward route, RequestView request, Transport<R> transport) {
+    for (RouteAction.Mirror mirror : route.mirrors()) {
+      if (random.nextInt(1_000_000) >= mirror.perMillion()) {
+        continue;
+      }
+      snapshot.cluster(mirror.cluster()).flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
+        Attempt attempt = new Attempt(0, mirror.cluster(), endpoint, request.path(),
+            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), Duration.ofSeconds(5));
+        mirrors.execute(() -> {
+          try {
+            transport.mirror(attempt);
+          } catch (RuntimeException e) {
+            // the mirror's outcome never affects the caller
+          }
+        });
+      });
+    }
+  }
+
+  private <R> R fail(Transport<R> transport, Explanation explain, CallOptions options, int status, String flag, String body) {
+    explain.result(status + " " + flag);
+    return respond(transport, explain, options, status, body, Map.of(), flag);
+  }
+
+  private <R> R respond(Transport<R> transport, Explanation explain, CallOptions options, int status, String body,
+      Map<String, String> headers, String flag) {
+    Map<String, String> all = new LinkedHashMap<>(headers);
+    all.put(FLAGS_HEADER, flag);
+    if (options.explain()) {
+      explain.result(status + " " + flag);
+      all.put(EXPLAIN_HEADER, explain.toString());
+    }
+    return transport.synthesize(status, body, all);
+  }
+
+  private static void sleep(Duration duration) throws InterruptedIOException {
+    if (duration.isZero() || duration.isNegative()) {
+      return;
+    }
+    try {
+      Thread.sleep(duration.toMillis(), (int) (duration.toNanos() % 1_000_000));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while the mesh delayed the call");
+    }
+  }
+
+  @Override
+  public void close() {
+    mirrors.shutdownNow();
+  }
+}

@@ -1,0 +1,341 @@
+package dev.inmesh.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.Code;
+import com.google.rpc.Status;
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.ListenerConfig;
+import dev.inmesh.routing.RouteTable;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Inmesh's own ADS client, on grpc-java. It subscribes to every listener and cluster of its
+ * namespace (wildcard LDS and CDS), then to the route configurations and endpoints they name,
+ * tracks versions and nonces per type, ACKs what it accepts and NACKs, naming the resource and the
+ * field, what it cannot honour. A NACKed response changes nothing. The stream reconnects with
+ * jittered backoff, moving to the next control server each time, and the last accepted resources
+ * stay in force meanwhile.
+ *
+ * <p>All state lives on one serializing executor; published {@link XdsResources} are immutable.
+ */
+public final class AdsClient implements AutoCloseable {
+  static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+  static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+  private static final List<String> TYPES = List.of(LDS, CDS, RDS, EDS);
+  private static final Logger log = LoggerFactory.getLogger(AdsClient.class);
+  private static final long MAX_BACKOFF_MILLIS = 10_000;
+
+  private final List<String> servers;
+  private final Node node;
+  private final ScheduledExecutorService sync;
+  private final Function<String, ManagedChannel> channels;
+  private final Consumer<XdsResources> publisher;
+  private final RandomGenerator random;
+
+  private final Map<String, TypeState> types = new HashMap<>();
+  private final Map<String, ListenerConfig> listeners = new LinkedHashMap<>();
+  private final Map<String, RouteTable> routes = new LinkedHashMap<>();
+  private final Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+  private final Map<String, List<Endpoint>> endpoints = new LinkedHashMap<>();
+  private final Map<String, String> lastNacks = new LinkedHashMap<>();
+
+  private int serverIndex;
+  private int failures;
+  private ManagedChannel channel;
+  private ClientCallStreamObserver<DiscoveryRequest> stream;
+  private boolean sentNode;
+  private boolean closed;
+  private volatile String connectionState = "not connected yet";
+
+  private static final class TypeState {
+    String version = "";
+    String nonce = "";
+    boolean received;
+    Set<String> subscribed = new TreeSet<>();
+  }
+
+  /**
+   * @param channels makes a channel for a server address ({@code host:port})
+   * @param publisher receives every new set of accepted resources, on {@code sync}
+   */
+  public AdsClient(List<String> servers, Node node, ScheduledExecutorService sync,
+      Function<String, ManagedChannel> channels, Consumer<XdsResources> publisher, RandomGenerator random) {
+    if (servers.isEmpty()) {
+      throw new IllegalArgumentException("at least one control server is needed");
+    }
+    this.servers = List.copyOf(servers);
+    this.node = node;
+    this.sync = sync;
+    this.channels = channels;
+    this.publisher = publisher;
+    this.random = random;
+    TYPES.forEach(type -> types.put(type, new TypeState()));
+  }
+
+  public void start() {
+    sync.execute(this::connect);
+  }
+
+  /** What the client is waiting for, for error messages: the types not yet received and why. */
+  public String waitingFor() {
+    List<String> missing = new ArrayList<>();
+    for (String type : TYPES) {
+      TypeState state = types.get(type);
+      if (!state.received && (type.equals(LDS) || type.equals(CDS) || !state.subscribed.isEmpty())) {
+        missing.add(shortName(type) + (state.subscribed.isEmpty() ? "" : " " + state.subscribed));
+      }
+    }
+    return (missing.isEmpty() ? "nothing" : String.join(", ", missing)) + " from " + servers.get(serverIndex)
+        + " (" + connectionState + ")";
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    String server = servers.get(serverIndex);
+    connectionState = "connecting to " + server;
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    channel = channels.apply(server);
+    sentNode = false;
+    types.values().forEach(state -> state.nonce = "");
+    AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
+        new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requestStream) {
+            stream = requestStream;
+          }
+
+          @Override
+          public void onNext(DiscoveryResponse response) {
+            sync.execute(() -> handle(response));
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            sync.execute(() -> streamEnded(server, t.getMessage()));
+          }
+
+          @Override
+          public void onCompleted() {
+            sync.execute(() -> streamEnded(server, "stream closed by the server"));
+          }
+        });
+    for (String type : TYPES) {
+      TypeState state = types.get(type);
+      if (type.equals(LDS) || type.equals(CDS) || !state.subscribed.isEmpty()) {
+        send(type, null);
+      }
+    }
+  }
+
+  private void streamEnded(String server, String reason) {
+    if (closed) {
+      return;
+    }
+    stream = null;
+    serverIndex = (serverIndex + 1) % servers.size();
+    long base = Math.min(MAX_BACKOFF_MILLIS, 100L << Math.min(failures++, 7));
+    long delay = base / 2 + random.nextLong(base / 2 + 1);
+    connectionState = "lost " + server + ": " + reason + "; retrying " + servers.get(serverIndex) + " in " + delay + " ms";
+    log.warn("ADS stream to {} ended ({}); keeping the last accepted config, reconnecting to {} in {} ms",
+        server, reason, servers.get(serverIndex), delay);
+    sync.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void handle(DiscoveryResponse response) {
+    if (closed) {
+      return;
+    }
+    failures = 0;
+    connectionState = "connected to " + servers.get(serverIndex);
+    String type = response.getTypeUrl();
+    TypeState state = types.get(type);
+    if (state == null) {
+      send(type, nack(response, "type " + type + " was not requested"));
+      return;
+    }
+    List<String> errors = new ArrayList<>();
+    Map<String, Object> parsed = new LinkedHashMap<>();
+    for (Any any : response.getResourcesList()) {
+      try {
+        parse(type, any, parsed);
+      } catch (XdsParseException e) {
+        errors.add(e.getMessage());
+      } catch (InvalidProtocolBufferException e) {
+        errors.add(shortName(type) + " resource: cannot decode " + any.getTypeUrl() + ": " + e.getMessage());
+      }
+    }
+    state.nonce = response.getNonce();
+    if (!errors.isEmpty()) {
+      String detail = String.join("; ", errors);
+      lastNacks.put(shortName(type), response.getVersionInfo() + ": " + detail);
+      log.warn("NACK {} version {}: {}", shortName(type), response.getVersionInfo(), detail);
+      send(type, nack(response, detail));
+      publish();
+      return;
+    }
+    accept(type, parsed);
+    state.version = response.getVersionInfo();
+    state.received = true;
+    lastNacks.remove(shortName(type));
+    send(type, null);
+    updateSubscriptions();
+    publish();
+  }
+
+  private static void parse(String type, Any any, Map<String, Object> into)
+      throws XdsParseException, InvalidProtocolBufferException {
+    switch (type) {
+      case LDS -> {
+        Listener listener = any.unpack(Listener.class);
+        into.put(listener.getName(), ListenerParser.parse(listener));
+      }
+      case RDS -> {
+        RouteConfiguration config = any.unpack(RouteConfiguration.class);
+        into.put(config.getName(), RouteParser.parse(config));
+      }
+      case CDS -> {
+        Cluster cluster = any.unpack(Cluster.class);
+        into.put(cluster.getName(), ClusterParser.parse(cluster));
+      }
+      case EDS -> {
+        ClusterLoadAssignment assignment = any.unpack(ClusterLoadAssignment.class);
+        into.put(assignment.getClusterName(), ClusterParser.endpoints(assignment));
+      }
+      default -> throw new IllegalStateException(type);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void accept(String type, Map<String, Object> parsed) {
+    switch (type) {
+      case LDS -> {
+        listeners.clear();
+        parsed.forEach((name, value) -> listeners.put(name, (ListenerConfig) value));
+      }
+      case CDS -> {
+        clusters.clear();
+        parsed.forEach((name, value) -> clusters.put(name, (ClusterConfig) value));
+      }
+      case RDS -> parsed.forEach((name, value) -> routes.put(name, (RouteTable) value));
+      case EDS -> parsed.forEach((name, value) -> endpoints.put(name, (List<Endpoint>) value));
+      default -> throw new IllegalStateException(type);
+    }
+  }
+
+  /** RDS and EDS follow what the accepted listeners and clusters name. */
+  private void updateSubscriptions() {
+    Set<String> routeNames = new TreeSet<>();
+    listeners.values().stream().filter(l -> l.inlineRoutes().isEmpty()).forEach(l -> routeNames.add(l.routeConfigName()));
+    Set<String> endpointNames = new TreeSet<>();
+    clusters.values().stream().filter(c -> !c.edsServiceName().isEmpty()).forEach(c -> endpointNames.add(c.edsServiceName()));
+    resubscribe(RDS, routeNames);
+    resubscribe(EDS, endpointNames);
+    routes.keySet().retainAll(routeNames);
+    endpoints.keySet().retainAll(endpointNames);
+  }
+
+  private void resubscribe(String type, Set<String> names) {
+    TypeState state = types.get(type);
+    if (!state.subscribed.equals(names)) {
+      Set<String> added = new LinkedHashSet<>(names);
+      added.removeAll(state.subscribed);
+      state.subscribed = new TreeSet<>(names);
+      if (!added.isEmpty()) {
+        state.received = false;
+      }
+      // an empty list would mean "everything" to the server; dropping all names needs no request
+      if (!names.isEmpty()) {
+        send(type, null);
+      }
+    }
+  }
+
+  private void publish() {
+    boolean complete = types.get(LDS).received && types.get(CDS).received
+        && (types.get(RDS).subscribed.isEmpty() || routes.keySet().containsAll(types.get(RDS).subscribed))
+        && (types.get(EDS).subscribed.isEmpty() || endpoints.keySet().containsAll(types.get(EDS).subscribed));
+    Map<String, String> versions = new LinkedHashMap<>();
+    types.forEach((type, state) -> versions.put(shortName(type), state.version));
+    publisher.accept(new XdsResources(listeners, routes, clusters, endpoints, versions, lastNacks, complete));
+  }
+
+  private DiscoveryRequest.Builder nack(DiscoveryResponse response, String detail) {
+    return DiscoveryRequest.newBuilder()
+        .setErrorDetail(Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(detail));
+  }
+
+  /** Sends the current subscription of a type: an ACK, a NACK (with error detail) or a new request. */
+  private void send(String type, DiscoveryRequest.Builder builder) {
+    ClientCallStreamObserver<DiscoveryRequest> current = stream;
+    if (current == null || closed) {
+      return;
+    }
+    TypeState state = types.get(type);
+    DiscoveryRequest.Builder request = builder == null ? DiscoveryRequest.newBuilder() : builder;
+    request.setTypeUrl(type).setResponseNonce(state == null ? "" : state.nonce);
+    if (state != null) {
+      request.setVersionInfo(state.version).addAllResourceNames(state.subscribed);
+    }
+    if (!sentNode) {
+      request.setNode(node);
+      sentNode = true;
+    }
+    current.onNext(request.build());
+  }
+
+  static String shortName(String type) {
+    return switch (type) {
+      case LDS -> "LDS";
+      case RDS -> "RDS";
+      case CDS -> "CDS";
+      case EDS -> "EDS";
+      default -> type;
+    };
+  }
+
+  @Override
+  public void close() {
+    sync.execute(() -> {
+      closed = true;
+      if (stream != null) {
+        stream.onCompleted();
+      }
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+    });
+  }
+}

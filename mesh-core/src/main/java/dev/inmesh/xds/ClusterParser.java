@@ -1,0 +1,119 @@
+package dev.inmesh.xds;
+
+import dev.inmesh.balancing.BalancerConfig;
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.Locality;
+import dev.inmesh.resilience.ConnectionLimits;
+import dev.inmesh.resilience.OutlierDetectionConfig;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Turns CDS clusters and EDS assignments into data-plane config; refuses what it cannot honour. */
+final class ClusterParser {
+  private ClusterParser() {}
+
+  static ClusterConfig parse(Cluster cluster) throws XdsParseException {
+    String resource = "Cluster " + cluster.getName();
+    if (cluster.getClusterDiscoveryTypeCase() != Cluster.ClusterDiscoveryTypeCase.TYPE
+        || cluster.getType() != Cluster.DiscoveryType.EDS) {
+      String type = cluster.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+          ? cluster.getType().name() : "cluster_type " + cluster.getClusterType().getName();
+      throw new XdsParseException(resource, "type", type + " is not supported by in-process clients; only EDS clusters are");
+    }
+    if (!cluster.getEdsClusterConfig().getEdsConfig().hasAds() && !cluster.getEdsClusterConfig().getEdsConfig().hasSelf()) {
+      throw new XdsParseException(resource, "eds_cluster_config.eds_config", "endpoints must come over ADS");
+    }
+    String serviceName = cluster.getEdsClusterConfig().getServiceName().isEmpty()
+        ? cluster.getName() : cluster.getEdsClusterConfig().getServiceName();
+    BalancerConfig balancer = switch (cluster.getLbPolicy()) {
+      case ROUND_ROBIN -> BalancerConfig.ROUND_ROBIN;
+      case LEAST_REQUEST -> new BalancerConfig(BalancerConfig.Policy.LEAST_REQUEST, 1024,
+          cluster.getLeastRequestLbConfig().hasChoiceCount() ? Math.max(2, cluster.getLeastRequestLbConfig().getChoiceCount().getValue()) : 2);
+      case RANDOM -> new BalancerConfig(BalancerConfig.Policy.RANDOM, 1024, 2);
+      case RING_HASH -> new BalancerConfig(BalancerConfig.Policy.RING_HASH,
+          cluster.getRingHashLbConfig().hasMinimumRingSize()
+              ? Math.max(1, Math.min(8_388_608, cluster.getRingHashLbConfig().getMinimumRingSize().getValue())) : 1024, 2);
+      default -> throw new XdsParseException(resource, "lb_policy", cluster.getLbPolicy() + " is not supported "
+          + "(supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH)");
+    };
+    ConnectionLimits limits = limits(cluster.getCircuitBreakers());
+    Optional<OutlierDetectionConfig> outliers = cluster.hasOutlierDetection()
+        ? Optional.of(outliers(cluster.getOutlierDetection(), cluster))
+        : Optional.empty();
+    Duration connectTimeout = cluster.hasConnectTimeout() ? RouteParser.duration(cluster.getConnectTimeout()) : Duration.ofSeconds(5);
+    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout);
+  }
+
+  private static ConnectionLimits limits(CircuitBreakers breakers) {
+    ConnectionLimits defaults = ConnectionLimits.defaults();
+    for (CircuitBreakers.Thresholds thresholds : breakers.getThresholdsList()) {
+      if (thresholds.getPriority() == RoutingPriority.DEFAULT) {
+        return new ConnectionLimits(
+            thresholds.hasMaxConnections() ? thresholds.getMaxConnections().getValue() : defaults.maxConnections(),
+            thresholds.hasMaxPendingRequests() ? thresholds.getMaxPendingRequests().getValue() : defaults.maxPendingRequests(),
+            thresholds.hasMaxRequests() ? thresholds.getMaxRequests().getValue() : defaults.maxRequests(),
+            thresholds.hasMaxRetries() ? thresholds.getMaxRetries().getValue() : defaults.maxRetries());
+      }
+    }
+    return defaults;
+  }
+
+  private static OutlierDetectionConfig outliers(OutlierDetection od, Cluster cluster) {
+    OutlierDetectionConfig defaults = OutlierDetectionConfig.defaults();
+    // Envoy enforces consecutive 5xx by default (100%) and consecutive gateway errors only when asked
+    boolean enforce5xx = !od.hasEnforcingConsecutive5Xx() || od.getEnforcingConsecutive5Xx().getValue() > 0;
+    boolean enforceGateway = od.hasEnforcingConsecutiveGatewayFailure() && od.getEnforcingConsecutiveGatewayFailure().getValue() > 0;
+    int consecutive5xx = enforce5xx ? (od.hasConsecutive5Xx() ? od.getConsecutive5Xx().getValue() : 5) : 0;
+    int consecutiveGateway = enforceGateway ? (od.hasConsecutiveGatewayFailure() ? od.getConsecutiveGatewayFailure().getValue() : 5) : 0;
+    int minHealth = cluster.getCommonLbConfig().hasHealthyPanicThreshold()
+        ? (int) cluster.getCommonLbConfig().getHealthyPanicThreshold().getValue() : defaults.minHealthPercent();
+    return new OutlierDetectionConfig(consecutive5xx, consecutiveGateway,
+        od.hasInterval() ? positive(RouteParser.duration(od.getInterval()), defaults.interval()) : defaults.interval(),
+        od.hasBaseEjectionTime() ? positive(RouteParser.duration(od.getBaseEjectionTime()), defaults.baseEjectionTime()) : defaults.baseEjectionTime(),
+        od.hasMaxEjectionPercent() ? Math.min(100, od.getMaxEjectionPercent().getValue()) : defaults.maxEjectionPercent(),
+        Math.max(0, Math.min(100, minHealth)));
+  }
+
+  private static Duration positive(Duration value, Duration fallback) {
+    return value.isZero() || value.isNegative() ? fallback : value;
+  }
+
+  static List<Endpoint> endpoints(ClusterLoadAssignment assignment) throws XdsParseException {
+    String resource = "ClusterLoadAssignment " + assignment.getClusterName();
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (int l = 0; l < assignment.getEndpointsCount(); l++) {
+      LocalityLbEndpoints group = assignment.getEndpoints(l);
+      var loc = group.getLocality();
+      Locality locality = new Locality(loc.getRegion(), loc.getZone(), loc.getSubZone());
+      for (int e = 0; e < group.getLbEndpointsCount(); e++) {
+        LbEndpoint lbEndpoint = group.getLbEndpoints(e);
+        String field = "endpoints[" + l + "].lb_endpoints[" + e + "]";
+        if (lbEndpoint.getHealthStatus() == HealthStatus.UNHEALTHY || lbEndpoint.getHealthStatus() == HealthStatus.DRAINING) {
+          continue;
+        }
+        if (!lbEndpoint.getEndpoint().getAddress().hasSocketAddress()) {
+          throw new XdsParseException(resource, field + ".endpoint.address", "only socket addresses are supported");
+        }
+        var socket = lbEndpoint.getEndpoint().getAddress().getSocketAddress();
+        if (socket.getPortValue() < 1 || socket.getPortValue() > 65535) {
+          throw new XdsParseException(resource, field + ".endpoint.address.socket_address.port_value",
+              "must be between 1 and 65535, got " + socket.getPortValue());
+        }
+        int weight = lbEndpoint.hasLoadBalancingWeight() ? Math.max(1, lbEndpoint.getLoadBalancingWeight().getValue()) : 1;
+        endpoints.add(new Endpoint(socket.getAddress(), socket.getPortValue(), locality, weight));
+      }
+    }
+    return endpoints;
+  }
+}

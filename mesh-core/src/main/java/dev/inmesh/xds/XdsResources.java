@@ -1,0 +1,39 @@
+package dev.inmesh.xds;
+
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.ListenerConfig;
+import dev.inmesh.routing.RouteTable;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything the ADS client has accepted, immutable; a new one replaces the old atomically. It
+ * survives a lost control plane and NACKed updates: only accepted resources ever land here.
+ */
+public record XdsResources(
+    Map<String, ListenerConfig> listeners,
+    Map<String, RouteTable> routes,
+    Map<String, ClusterConfig> clusters,
+    Map<String, List<Endpoint>> endpoints,
+    Map<String, String> versions,
+    Map<String, String> lastNacks,
+    boolean complete) {
+
+  public static final XdsResources EMPTY = new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), false);
+
+  public XdsResources {
+    listeners = Map.copyOf(listeners);
+    routes = Map.copyOf(routes);
+    clusters = Map.copyOf(clusters);
+    endpoints = Map.copyOf(endpoints);
+    versions = Map.copyOf(versions);
+    lastNacks = Map.copyOf(lastNacks);
+  }
+
+  /** The route table a listener uses, inline or by RDS name. */
+  public Optional<RouteTable> routeTable(ListenerConfig listener) {
+    return listener.inlineRoutes().or(() -> Optional.ofNullable(routes.get(listener.routeConfigName())));
+  }
+}

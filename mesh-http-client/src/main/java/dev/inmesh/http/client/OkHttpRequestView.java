@@ -1,0 +1,49 @@
+package dev.inmesh.http.client;
+
+import dev.inmesh.routing.RequestView;
+import java.util.Optional;
+import okhttp3.Request;
+
+/** An OkHttp request as routing sees it. */
+final class OkHttpRequestView implements RequestView {
+  private final Request request;
+
+  OkHttpRequestView(Request request) {
+    this.request = request;
+  }
+
+  @Override
+  public String method() {
+    return request.method();
+  }
+
+  @Override
+  public String host() {
+    return request.url().host();
+  }
+
+  @Override
+  public int port() {
+    return request.url().port();
+  }
+
+  @Override
+  public String scheme() {
+    return request.url().scheme();
+  }
+
+  @Override
+  public String path() {
+    return request.url().encodedPath();
+  }
+
+  @Override
+  public Optional<String> header(String name) {
+    return Optional.ofNullable(request.header(name));
+  }
+
+  @Override
+  public Optional<String> queryParameter(String name) {
+    return Optional.ofNullable(request.url().queryParameter(name));
+  }
+}

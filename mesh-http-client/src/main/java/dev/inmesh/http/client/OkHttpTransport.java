@@ -1,0 +1,137 @@
+package dev.inmesh.http.client;
+
+import dev.inmesh.outbound.Attempt;
+import dev.inmesh.outbound.OutboundPipeline;
+import dev.inmesh.outbound.Transport;
+import dev.inmesh.routing.RouteAction.HeaderMutations;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Call;
+import okhttp3.Callback;
+import okhttp3.HttpUrl;
+import okhttp3.Interceptor;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * Sends the pipeline's attempts down the OkHttp chain: each attempt becomes the original request
+ * pointed at one endpoint, with the caller's authority in the Host header, the route's header
+ * changes, and the attempt's timeout as the chain's connect, read and write timeouts.
+ */
+final class OkHttpTransport implements Transport<Response> {
+  private static final MediaType TEXT = MediaType.get("text/plain; charset=utf-8");
+
+  private final Interceptor.Chain chain;
+  private final Request original;
+  private final OkHttpClient mirrorClient;
+
+  OkHttpTransport(Interceptor.Chain chain, OkHttpClient mirrorClient) {
+    this.chain = chain;
+    this.original = chain.request();
+    this.mirrorClient = mirrorClient;
+  }
+
+  @Override
+  public Response send(Attempt attempt) throws IOException {
+    Interceptor.Chain timed = chain;
+    if (!attempt.timeout().isZero()) {
+      int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, attempt.timeout().toMillis()));
+      timed = chain.withConnectTimeout(millis, TimeUnit.MILLISECONDS)
+          .withReadTimeout(millis, TimeUnit.MILLISECONDS)
+          .withWriteTimeout(millis, TimeUnit.MILLISECONDS);
+    }
+    return timed.proceed(toEndpoint(attempt));
+  }
+
+  private Request toEndpoint(Attempt attempt) {
+    HttpUrl url = original.url().newBuilder()
+        .scheme("http")
+        .host(attempt.endpoint().address())
+        .port(attempt.endpoint().port())
+        .encodedPath(attempt.path())
+        .build();
+    Request.Builder request = original.newBuilder().url(url).header("Host", attempt.authority());
+    for (HeaderMutations mutations : attempt.headerMutations()) {
+      mutations.remove().forEach(request::removeHeader);
+      mutations.set().forEach(e -> request.header(e.getKey(), e.getValue()));
+      mutations.add().forEach(e -> request.addHeader(e.getKey(), e.getValue()));
+    }
+    return request.build();
+  }
+
+  @Override
+  public int status(Response response) {
+    return response.code();
+  }
+
+  @Override
+  public void discard(Response response) {
+    response.close();
+  }
+
+  @Override
+  public Response synthesize(int status, String body, Map<String, String> headers) {
+    Response.Builder response = new Response.Builder()
+        .request(original)
+        .protocol(Protocol.HTTP_1_1)
+        .code(status)
+        .message(reason(status))
+        .body(ResponseBody.create(body, TEXT));
+    headers.forEach(response::header);
+    return response.build();
+  }
+
+  @Override
+  public Response finish(Response response, HeaderMutations responseHeaders, Optional<String> explanation) {
+    if (responseHeaders.isEmpty() && explanation.isEmpty()) {
+      return response.newBuilder().request(original).build();
+    }
+    Response.Builder builder = response.newBuilder().request(original);
+    responseHeaders.remove().forEach(builder::removeHeader);
+    responseHeaders.set().forEach(e -> builder.header(e.getKey(), e.getValue()));
+    responseHeaders.add().forEach(e -> builder.addHeader(e.getKey(), e.getValue()));
+    explanation.ifPresent(text -> builder.header(OutboundPipeline.EXPLAIN_HEADER, text));
+    return builder.build();
+  }
+
+  @Override
+  public boolean replayable() {
+    return original.body() == null || !(original.body().isOneShot() || original.body().isDuplex());
+  }
+
+  @Override
+  public void mirror(Attempt attempt) {
+    if (!replayable()) {
+      return;
+    }
+    Request copy = toEndpoint(attempt);
+    mirrorClient.newCall(copy).enqueue(new Callback() {
+      @Override
+      public void onFailure(Call call, IOException e) {
+        // a mirror's failure is nobody's business
+      }
+
+      @Override
+      public void onResponse(Call call, Response response) {
+        response.close();
+      }
+    });
+  }
+
+  private static String reason(int status) {
+    return switch (status) {
+      case 301 -> "Moved Permanently";
+      case 302 -> "Found";
+      case 404 -> "Not Found";
+      case 503 -> "Service Unavailable";
+      case 504 -> "Gateway Timeout";
+      default -> "";
+    };
+  }
+}

@@ -1,0 +1,155 @@
+package dev.inmesh.http.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.MeshControlOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+
+/**
+ * The real parts on loopback: mesh-control with a config directory, MockWebServer backends that
+ * register themselves as versions of {@code reviews}, and a {@link Mesh} with its OkHttp client.
+ */
+final class HttpMesh implements AutoCloseable {
+  static final String DESTINATION_RULE = """
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata:
+        name: reviews
+      spec:
+        host: reviews
+        subsets:
+        - name: v1
+          labels:
+            version: v1
+        - name: v2
+          labels:
+            version: v2
+        - name: v3
+          labels:
+            version: v3
+      """;
+
+  final Path configDir;
+  MeshControl control;
+  private int xdsPort;
+  final List<HttpBackend> backends = new ArrayList<>();
+  final List<AutoCloseable> closeables = new ArrayList<>();
+
+  HttpMesh(Path configDir) throws IOException {
+    this.configDir = configDir;
+    startControl(0);
+  }
+
+  void startControl(int port) throws IOException {
+    control = MeshControl.start(MeshControlOptions.ephemeral().withPorts(port, 0)
+        .withConfigDir(configDir).withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
+    xdsPort = control.xdsPort();
+  }
+
+  int xdsPort() {
+    return xdsPort;
+  }
+
+  String xdsAddress() {
+    return "127.0.0.1:" + xdsPort;
+  }
+
+  HttpBackend backend(String version) throws IOException {
+    HttpBackend backend = new HttpBackend(xdsAddress(), "reviews", 9080, version);
+    backends.add(backend);
+    return backend;
+  }
+
+  Mesh client() {
+    return client(Duration.ofSeconds(10));
+  }
+
+  Mesh client(Duration readyTimeout) {
+    Mesh mesh = Mesh.builder().controlServers(xdsAddress()).namespace("default").readyTimeout(readyTimeout).build();
+    closeables.add(mesh);
+    return mesh;
+  }
+
+  void write(String file, String yaml) {
+    try {
+      Files.writeString(configDir.resolve(file), yaml, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    control.rescan();
+  }
+
+  void awaitWorkloads(int count) {
+    await(() -> control.workloads().size() == count, Duration.ofSeconds(10), count + " registered workloads");
+  }
+
+  /** GET a URL and return "status body-prefix", never throwing. */
+  static String get(OkHttpClient client, String url, Map<String, String> headers) {
+    Request.Builder request = new Request.Builder().url(url);
+    headers.forEach(request::header);
+    try (Response response = client.newCall(request.build()).execute()) {
+      String body = response.body().string();
+      return response.code() == 200 ? body.split(" ")[0] : Integer.toString(response.code());
+    } catch (IOException e) {
+      return "IOException: " + e.getMessage();
+    }
+  }
+
+  static Map<String, Integer> split(OkHttpClient client, String url, int calls, Map<String, String> headers) {
+    Map<String, Integer> counts = new TreeMap<>();
+    for (int i = 0; i < calls; i++) {
+      counts.merge(get(client, url, headers), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  static void awaitAnswer(OkHttpClient client, String url, String answer, Map<String, String> headers) {
+    await(() -> get(client, url, headers).equals(answer), Duration.ofSeconds(15), "an answer '" + answer + "' from " + url);
+  }
+
+  static void await(Supplier<Boolean> condition, Duration timeout, String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.get()) {
+        return;
+      }
+      sleep(Duration.ofMillis(50));
+    }
+    assertThat(condition.get()).as("timed out after %s waiting for %s", timeout, what).isTrue();
+  }
+
+  static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+    for (HttpBackend backend : backends) {
+      backend.close();
+    }
+    control.close();
+  }
+}
