@@ -83,21 +83,25 @@ public final class MeshControl implements AutoCloseable {
   private void startServers() throws IOException {
     WorkloadRegistry registry = new WorkloadRegistry(registryStore, executor, options.gracePeriod(), clock);
     xds = new XdsServer(new InetSocketAddress(options.bindAddress(), options.xdsPort()), clock, registry,
-        namespace -> requestRebuild()).start();
+        namespace -> requestRebuild());
     xds.addNamespace("default");
-    configStore.addListener(this::requestRebuild);
-    registryStore.addListener(this::requestRebuild);
+    // the config on disk is in the first snapshot any client sees: load it before serving xDS
     loadPersistedApi();
     options.configDir().ifPresent(dir -> {
       directory = new ConfigDirectory(dir, config);
       directory.scan();
       directory.scan();
+    });
+    rebuild();
+    configStore.addListener(this::requestRebuild);
+    registryStore.addListener(this::requestRebuild);
+    xds.start();
+    if (directory != null) {
       executor.scheduleWithFixedDelay(this::scanSafely, options.pollInterval().toMillis(),
           options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
-    });
+    }
     executor.scheduleWithFixedDelay(this::requestRebuild, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     admin = AdminServer.start(new InetSocketAddress(options.bindAddress(), options.httpPort()), this);
-    requestRebuild();
     executor.submit(() -> ready = true);
     log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}:{}{}", options.bindAddress(), xds.port(),
         options.bindAddress(), admin.port(),

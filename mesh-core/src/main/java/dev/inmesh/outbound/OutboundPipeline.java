@@ -147,9 +147,15 @@ public final class OutboundPipeline implements AutoCloseable {
         .orElse(request.header("host").orElse(request.host() + ":" + request.port()));
     List<HeaderMutations> mutations = List.of(route.headers(), target.headers());
     Set<Endpoint> tried = new HashSet<>();
+    boolean retrying = false;
     cluster.retryBudget().requestStarted();
     try {
       for (int attempt = 1; ; attempt++) {
+        if (retrying) {
+          // a retry counts against the budget until its attempt is over
+          cluster.retryBudget().retryDone();
+          retrying = false;
+        }
         long remaining = deadline - ticker.nanoTime();
         if (remaining <= 0) {
           return fail(transport, explain, options, 504, "UT", "upstream request timeout");
@@ -199,18 +205,19 @@ public final class OutboundPipeline implements AutoCloseable {
 
         boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)
             && (safeToRepeat || outcome == Outcome.CONNECT_FAILURE);
-        if (wanted && ticker.nanoTime() < deadline && cluster.retryBudget().tryStartRetry()) {
+        boolean inTime = ticker.nanoTime() < deadline;
+        if (wanted && inTime && cluster.retryBudget().tryStartRetry()) {
+          retrying = true;
           if (response != null) {
             transport.discard(response);
           }
-          try {
-            Duration pause = backoff.delay(attempt);
-            long left = deadline - ticker.nanoTime();
-            sleep(left < pause.toNanos() ? Duration.ofNanos(Math.max(0, left)) : pause);
-          } finally {
-            cluster.retryBudget().retryDone();
-          }
+          Duration pause = backoff.delay(attempt);
+          long left = deadline - ticker.nanoTime();
+          sleep(left < pause.toNanos() ? Duration.ofNanos(Math.max(0, left)) : pause);
           continue;
+        }
+        if (wanted) {
+          explain.attempt("retry", inTime ? "retry budget exhausted" : "route timeout reached");
         }
         if (response != null) {
           explain.result(Integer.toString(status));
@@ -225,6 +232,9 @@ public final class OutboundPipeline implements AutoCloseable {
         };
       }
     } finally {
+      if (retrying) {
+        cluster.retryBudget().retryDone();
+      }
       cluster.retryBudget().requestDone();
     }
   }

@@ -65,6 +65,17 @@ final class ClusterBuilder {
 
   private void add(MeshService service, int port, String subset, Map<String, String> labels) {
     String name = ClusterNames.outbound(port, subset, service.hostname());
+    if (service.passthrough()) {
+      // resolution NONE, as Istio translates it: the proxy forwards to the address the caller
+      // dialled. Proxyless clients cannot, and NACK the cluster, which shows in /debug/clients.
+      clusters.put(name, Cluster.newBuilder()
+          .setName(name)
+          .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+          .setConnectTimeout(Durations.fromNanos(DEFAULT_CONNECT_TIMEOUT.toNanos()))
+          .build());
+      return;
+    }
     TrafficPolicy policy = policies.policy(service.hostname(), port, subset);
     Cluster.Builder cluster = Cluster.newBuilder()
         .setName(name)

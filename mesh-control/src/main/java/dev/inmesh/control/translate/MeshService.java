@@ -10,7 +10,7 @@ import java.util.Optional;
  * names, {@code reviews.default.svc.cluster.local}) or a ServiceEntry (its hosts as written).
  */
 record MeshService(String hostname, String namespace, Optional<String> shortName, List<Port> ports,
-    List<Instance> instances, List<String> exportTo) {
+    List<Instance> instances, List<String> exportTo, boolean passthrough) {
 
   static final String DOMAIN_SUFFIX = ".svc.cluster.local";
 

@@ -63,7 +63,7 @@ final class ServiceIndex {
         }
       }
       byHostname.put(hostname, new MeshService(hostname, first.namespace(), Optional.of(first.service()),
-          List.copyOf(ports.values()), instances, List.of("*")));
+          List.copyOf(ports.values()), instances, List.of("*"), false));
     });
   }
 
@@ -86,7 +86,9 @@ final class ServiceIndex {
       for (ServiceEntry.Port port : entry.ports()) {
         instances.addAll(instancesFor(resource, entry, host, port, workloads, workloadEntries, resolver, warn));
       }
-      byHostname.put(host, new MeshService(host, resource.namespace(), Optional.empty(), ports, instances, entry.exportTo()));
+      boolean passthrough = entry.resolution() == ServiceEntry.Resolution.NONE && entry.workloadSelector().isEmpty();
+      byHostname.put(host, new MeshService(host, resource.namespace(), Optional.empty(), ports, instances, entry.exportTo(),
+          passthrough));
     }
   }
 

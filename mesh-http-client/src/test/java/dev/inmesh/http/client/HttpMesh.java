@@ -51,8 +51,12 @@ final class HttpMesh implements AutoCloseable {
   final List<AutoCloseable> closeables = new ArrayList<>();
 
   HttpMesh(Path configDir) throws IOException {
+    this(configDir, 0);
+  }
+
+  HttpMesh(Path configDir, int xdsPort) throws IOException {
     this.configDir = configDir;
-    startControl(0);
+    startControl(xdsPort);
   }
 
   void startControl(int port) throws IOException {
@@ -85,13 +89,18 @@ final class HttpMesh implements AutoCloseable {
     return mesh;
   }
 
+  /** Writes a config file and waits until mesh-control has read it. */
   void write(String file, String yaml) {
+    writeFile(file, yaml);
+    control.rescan();
+  }
+
+  void writeFile(String file, String yaml) {
     try {
       Files.writeString(configDir.resolve(file), yaml, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    control.rescan();
   }
 
   void awaitWorkloads(int count) {
