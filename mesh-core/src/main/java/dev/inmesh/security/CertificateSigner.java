@@ -1,0 +1,15 @@
+package dev.inmesh.security;
+
+import java.io.IOException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Gets a CSR signed: mesh-ca-server over gRPC in production. Returns the chain leaf first, root
+ * last, as Istio's CreateCertificate does.
+ */
+@FunctionalInterface
+public interface CertificateSigner {
+  List<X509Certificate> sign(String csrPem, Duration ttl) throws IOException;
+}
