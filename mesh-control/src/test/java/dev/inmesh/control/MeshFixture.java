@@ -1,7 +1,5 @@
 package dev.inmesh.control;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.inmesh.testing.Greeter;
 import dev.inmesh.testing.GreeterBackend;
 import dev.inmesh.testing.XdsClients;
@@ -119,19 +117,7 @@ final class MeshFixture implements AutoCloseable {
   }
 
   static void await(Supplier<Boolean> condition, Duration timeout, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (condition.get()) {
-        return;
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-    }
-    assertThat(condition.get()).as("timed out after %s waiting for %s", timeout, what).isTrue();
+    dev.inmesh.testing.Await.until(condition::get, timeout, what);
   }
 
   @Override

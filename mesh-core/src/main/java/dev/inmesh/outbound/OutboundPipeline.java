@@ -99,7 +99,8 @@ public final class OutboundPipeline implements AutoCloseable {
       return respond(transport, explain, options, direct.status(), direct.body(), Map.of(), "DR");
     }
     if (action instanceof RouteAction.Redirect redirect) {
-      return respond(transport, explain, options, redirect.status(), "", Map.of("location", redirect.location()), "RD");
+      String location = redirect.location(request.scheme(), request.host(), request.port(), request.path());
+      return respond(transport, explain, options, redirect.status(), "", Map.of("location", location), "RD");
     }
     return forward(snapshot, request, transport, options, explain, matched.get(), (RouteAction.Forward) action);
   }

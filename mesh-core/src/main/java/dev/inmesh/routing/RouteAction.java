@@ -41,7 +41,21 @@ public sealed interface RouteAction {
     }
   }
 
-  record Redirect(String location, int status, HeaderMutations headers) implements RouteAction {}
+  /**
+   * A redirect: each part that is set replaces the request's, as Envoy builds the Location; the
+   * rest comes from the request, so the Location is always absolute.
+   */
+  record Redirect(Optional<String> scheme, Optional<String> host, Optional<Integer> port, Optional<String> path,
+      int status, HeaderMutations headers) implements RouteAction {
+
+    public String location(String requestScheme, String requestHost, int requestPort, String requestPath) {
+      String newScheme = scheme.orElse(requestScheme);
+      int defaultPort = newScheme.equals("https") ? 443 : 80;
+      int newPort = port.orElse(host.isPresent() ? defaultPort : requestPort);
+      return newScheme + "://" + host.orElse(requestHost) + (newPort == defaultPort ? "" : ":" + newPort)
+          + path.orElse(requestPath);
+    }
+  }
 
   record DirectResponse(int status, String body, HeaderMutations headers) implements RouteAction {}
 

@@ -294,6 +294,7 @@ public final class AdsClient implements AutoCloseable {
 
   private DiscoveryRequest.Builder nack(DiscoveryResponse response, String detail) {
     return DiscoveryRequest.newBuilder()
+        .setResponseNonce(response.getNonce())
         .setErrorDetail(Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(detail));
   }
 
@@ -305,9 +306,9 @@ public final class AdsClient implements AutoCloseable {
     }
     TypeState state = types.get(type);
     DiscoveryRequest.Builder request = builder == null ? DiscoveryRequest.newBuilder() : builder;
-    request.setTypeUrl(type).setResponseNonce(state == null ? "" : state.nonce);
+    request.setTypeUrl(type);
     if (state != null) {
-      request.setVersionInfo(state.version).addAllResourceNames(state.subscribed);
+      request.setResponseNonce(state.nonce).setVersionInfo(state.version).addAllResourceNames(state.subscribed);
     }
     if (!sentNode) {
       request.setNode(node);

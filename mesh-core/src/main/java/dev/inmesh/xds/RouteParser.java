@@ -56,12 +56,14 @@ final class RouteParser {
   private static Route route(String resource, String field, io.envoyproxy.envoy.config.route.v3.Route route)
       throws XdsParseException {
     RouteMatch match = match(resource, field + ".match", route.getMatch());
-    HeaderMutations headers = mutations(route.getRequestHeadersToAddList(), route.getRequestHeadersToRemoveList());
-    HeaderMutations responseHeaders = mutations(route.getResponseHeadersToAddList(), route.getResponseHeadersToRemoveList());
+    HeaderMutations headers = mutations(resource, field + ".request_headers_to_add", route.getRequestHeadersToAddList(),
+        route.getRequestHeadersToRemoveList());
+    HeaderMutations responseHeaders = mutations(resource, field + ".response_headers_to_add",
+        route.getResponseHeadersToAddList(), route.getResponseHeadersToRemoveList());
     Optional<FaultConfig> fault = fault(resource, field, route.getTypedPerFilterConfigMap());
     RouteAction action = switch (route.getActionCase()) {
       case ROUTE -> forward(resource, field + ".route", route.getRoute(), fault, headers, responseHeaders);
-      case REDIRECT -> redirect(route.getRedirect(), headers);
+      case REDIRECT -> redirect(resource, field + ".redirect", route.getRedirect(), headers);
       case DIRECT_RESPONSE -> new RouteAction.DirectResponse(route.getDirectResponse().getStatus(),
           route.getDirectResponse().getBody().getInlineString(), headers);
       default -> throw new XdsParseException(resource, field, "route action " + route.getActionCase() + " is not supported");
@@ -141,9 +143,11 @@ final class RouteParser {
       case CLUSTER -> clusters.add(new RouteAction.WeightedCluster(action.getCluster(), 1, HeaderMutations.NONE));
       case WEIGHTED_CLUSTERS -> {
         WeightedCluster weighted = action.getWeightedClusters();
-        for (WeightedCluster.ClusterWeight cluster : weighted.getClustersList()) {
+        for (int i = 0; i < weighted.getClustersCount(); i++) {
+          WeightedCluster.ClusterWeight cluster = weighted.getClusters(i);
           clusters.add(new RouteAction.WeightedCluster(cluster.getName(), cluster.getWeight().getValue(),
-              mutations(cluster.getRequestHeadersToAddList(), cluster.getRequestHeadersToRemoveList())));
+              mutations(resource, field + ".weighted_clusters.clusters[" + i + "].request_headers_to_add",
+                  cluster.getRequestHeadersToAddList(), cluster.getRequestHeadersToRemoveList())));
         }
         if (clusters.stream().mapToInt(RouteAction.WeightedCluster::weight).sum() == 0) {
           throw new XdsParseException(resource, field + ".weighted_clusters", "the weights add up to 0");
@@ -172,6 +176,9 @@ final class RouteParser {
     }
     List<RouteAction.Mirror> mirrors = new ArrayList<>();
     for (var mirror : action.getRequestMirrorPoliciesList()) {
+      if (mirror.getCluster().isEmpty()) {
+        throw new XdsParseException(resource, field + ".request_mirror_policies", "only a named cluster can be mirrored to");
+      }
       int perMillion = mirror.hasRuntimeFraction() ? perMillion(mirror.getRuntimeFraction().getDefaultValue()) : 1_000_000;
       mirrors.add(new RouteAction.Mirror(mirror.getCluster(), perMillion));
     }
@@ -232,14 +239,18 @@ final class RouteParser {
     return Optional.of(FaultParser.parse(resource, field + ".typed_per_filter_config." + FAULT_FILTER, fault));
   }
 
-  private static RouteAction.Redirect redirect(RedirectAction redirect, HeaderMutations headers) {
-    StringBuilder location = new StringBuilder();
-    location.append(redirect.getSchemeRedirect().isEmpty() ? "" : redirect.getSchemeRedirect() + "://");
-    location.append(redirect.getHostRedirect());
-    if (redirect.getPortRedirect() != 0) {
-      location.append(':').append(redirect.getPortRedirect());
+  private static RouteAction.Redirect redirect(String resource, String field, RedirectAction redirect,
+      HeaderMutations headers) throws XdsParseException {
+    if (redirect.getPathRewriteSpecifierCase() != RedirectAction.PathRewriteSpecifierCase.PATH_REDIRECT
+        && redirect.getPathRewriteSpecifierCase() != RedirectAction.PathRewriteSpecifierCase.PATHREWRITESPECIFIER_NOT_SET) {
+      throw new XdsParseException(resource, field + "." + redirect.getPathRewriteSpecifierCase().name().toLowerCase(java.util.Locale.ROOT),
+          "only path_redirect is supported in a redirect");
     }
-    location.append(redirect.getPathRedirect());
+    if (redirect.getStripQuery()) {
+      throw new XdsParseException(resource, field + ".strip_query", "is not supported in a redirect");
+    }
+    Optional<String> scheme = redirect.getHttpsRedirect() ? Optional.of("https")
+        : redirect.getSchemeRedirect().isEmpty() ? Optional.empty() : Optional.of(redirect.getSchemeRedirect());
     int status = switch (redirect.getResponseCode()) {
       case FOUND -> 302;
       case SEE_OTHER -> 303;
@@ -247,16 +258,26 @@ final class RouteParser {
       case PERMANENT_REDIRECT -> 308;
       default -> 301;
     };
-    return new RouteAction.Redirect(location.toString(), status, headers);
+    return new RouteAction.Redirect(scheme,
+        redirect.getHostRedirect().isEmpty() ? Optional.empty() : Optional.of(redirect.getHostRedirect()),
+        redirect.getPortRedirect() == 0 ? Optional.empty() : Optional.of(redirect.getPortRedirect()),
+        redirect.getPathRedirect().isEmpty() ? Optional.empty() : Optional.of(redirect.getPathRedirect()),
+        status, headers);
   }
 
-  static HeaderMutations mutations(List<HeaderValueOption> add, List<String> remove) {
+  static HeaderMutations mutations(String resource, String field, List<HeaderValueOption> add, List<String> remove)
+      throws XdsParseException {
     if (add.isEmpty() && remove.isEmpty()) {
       return HeaderMutations.NONE;
     }
     List<Map.Entry<String, String>> set = new ArrayList<>();
     List<Map.Entry<String, String>> append = new ArrayList<>();
     for (HeaderValueOption option : add) {
+      if (option.getAppendAction() == HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT
+          || option.getAppendAction() == HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS) {
+        throw new XdsParseException(resource, field, "header " + option.getHeader().getKey() + ": append_action "
+            + option.getAppendAction() + " is not supported");
+      }
       var entry = new AbstractMap.SimpleImmutableEntry<>(option.getHeader().getKey().toLowerCase(java.util.Locale.ROOT),
           option.getHeader().getValue());
       boolean appends = option.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD

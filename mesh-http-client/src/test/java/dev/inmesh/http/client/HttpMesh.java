@@ -1,7 +1,5 @@
 package dev.inmesh.http.client;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.inmesh.Mesh;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
@@ -132,23 +130,11 @@ final class HttpMesh implements AutoCloseable {
   }
 
   static void await(Supplier<Boolean> condition, Duration timeout, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (condition.get()) {
-        return;
-      }
-      sleep(Duration.ofMillis(50));
-    }
-    assertThat(condition.get()).as("timed out after %s waiting for %s", timeout, what).isTrue();
+    dev.inmesh.testing.Await.until(condition::get, timeout, what);
   }
 
   static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    dev.inmesh.testing.Await.sleep(duration);
   }
 
   @Override

@@ -1,0 +1,31 @@
+package dev.inmesh.testing;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+/** Bounded waiting for tests: polls a condition, and fails naming what it waited for. */
+public final class Await {
+  private Await() {}
+
+  public static void until(BooleanSupplier condition, Duration timeout, String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      sleep(Duration.ofMillis(50));
+    }
+    if (!condition.getAsBoolean()) {
+      throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+    }
+  }
+
+  public static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while sleeping", e);
+    }
+  }
+}
