@@ -85,7 +85,7 @@ public record PathTemplate(String template, Pattern pattern) {
         suffix = literal(rest);
         break;
       }
-      return "/" + String.join("/", segments) + Pattern.quote(suffix);
+      return "/" + String.join("/", segments) + suffix;
     }
 
     private String segment() {
