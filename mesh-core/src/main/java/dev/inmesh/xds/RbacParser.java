@@ -1,7 +1,6 @@
 package dev.inmesh.xds;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.re2j.PatternSyntaxException;
 import dev.inmesh.routing.StringMatcher;
 import dev.inmesh.security.authz.CidrRange;
 import dev.inmesh.security.authz.HeaderMatch;
@@ -133,7 +132,7 @@ final class RbacParser {
         yield new Permission.DestinationPortRange(start, end);
       }
       case REQUESTED_SERVER_NAME -> new Permission.RequestedServerName(
-          stringMatcher(resource, field + ".requested_server_name", rule.getRequestedServerName()));
+          Matchers.stringMatcher(resource, field + ".requested_server_name", rule.getRequestedServerName()));
       case METADATA -> throw metadata(resource, field + ".metadata", rule.getMetadata());
       case SOURCED_METADATA -> throw metadata(resource, field + ".sourced_metadata", rule.getSourcedMetadata().getMetadataMatcher());
       case MATCHER -> throw new XdsParseException(resource, field + ".matcher",
@@ -169,7 +168,7 @@ final class RbacParser {
         yield new Principal.Any();
       }
       case AUTHENTICATED -> new Principal.Authenticated(id.getAuthenticated().hasPrincipalName()
-          ? Optional.of(stringMatcher(resource, field + ".authenticated.principal_name", id.getAuthenticated().getPrincipalName()))
+          ? Optional.of(Matchers.stringMatcher(resource, field + ".authenticated.principal_name", id.getAuthenticated().getPrincipalName()))
           : Optional.empty());
       case SOURCE_IP -> new Principal.SourceIp(cidr(resource, field + ".source_ip", id.getSourceIp()));
       case DIRECT_REMOTE_IP -> new Principal.DirectRemoteIp(cidr(resource, field + ".direct_remote_ip", id.getDirectRemoteIp()));
@@ -219,14 +218,14 @@ final class RbacParser {
     }
     boolean invert = header.getInvertMatch();
     Optional<StringMatcher> value = switch (header.getHeaderMatchSpecifierCase()) {
-      case STRING_MATCH -> Optional.of(stringMatcher(resource, field + ".string_match", header.getStringMatch()));
+      case STRING_MATCH -> Optional.of(Matchers.stringMatcher(resource, field + ".string_match", header.getStringMatch()));
       // Envoy's deprecated exact_match with an empty value accepts any value.
       case EXACT_MATCH -> header.getExactMatch().isEmpty() ? Optional.empty()
           : Optional.of(new StringMatcher.Exact(header.getExactMatch(), false));
       case PREFIX_MATCH -> Optional.of(new StringMatcher.Prefix(header.getPrefixMatch(), false));
       case SUFFIX_MATCH -> Optional.of(new StringMatcher.Suffix(header.getSuffixMatch(), false));
       case CONTAINS_MATCH -> Optional.of(new StringMatcher.Contains(header.getContainsMatch(), false));
-      case SAFE_REGEX_MATCH -> Optional.of(regex(resource, field + ".safe_regex_match", header.getSafeRegexMatch().getRegex()));
+      case SAFE_REGEX_MATCH -> Optional.of(Matchers.regex(resource, field + ".safe_regex_match", header.getSafeRegexMatch().getRegex()));
       case PRESENT_MATCH -> {
         // "must be absent" is "must be present", inverted.
         invert ^= !header.getPresentMatch();
@@ -242,7 +241,7 @@ final class RbacParser {
     if (!path.hasPath()) {
       throw new XdsParseException(resource, field + ".path", "must be set");
     }
-    return stringMatcher(resource, field + ".path", path.getPath());
+    return Matchers.stringMatcher(resource, field + ".path", path.getPath());
   }
 
   private static PathTemplate uriTemplate(String resource, String field, TypedExtensionConfig extension) throws XdsParseException {
@@ -267,31 +266,6 @@ final class RbacParser {
       return new CidrRange(CidrRange.parseAddress(range.getAddressPrefix()), range.getPrefixLen().getValue());
     } catch (IllegalArgumentException e) {
       throw new XdsParseException(resource, field, e.getMessage());
-    }
-  }
-
-  // Like RouteParser's, but RBAC also accepts ignore_case on every kind and must refuse custom matchers by name.
-  private static StringMatcher stringMatcher(String resource, String field, io.envoyproxy.envoy.type.matcher.v3.StringMatcher matcher)
-      throws XdsParseException {
-    boolean ignoreCase = matcher.getIgnoreCase();
-    return switch (matcher.getMatchPatternCase()) {
-      case EXACT -> new StringMatcher.Exact(matcher.getExact(), ignoreCase);
-      case PREFIX -> new StringMatcher.Prefix(matcher.getPrefix(), ignoreCase);
-      case SUFFIX -> new StringMatcher.Suffix(matcher.getSuffix(), ignoreCase);
-      case CONTAINS -> new StringMatcher.Contains(matcher.getContains(), ignoreCase);
-      // Envoy documents that ignore_case has no effect on safe_regex.
-      case SAFE_REGEX -> regex(resource, field + ".safe_regex", matcher.getSafeRegex().getRegex());
-      case CUSTOM -> throw new XdsParseException(resource, field + ".custom",
-          "custom string matcher '" + matcher.getCustom().getName() + "' is not supported");
-      case MATCHPATTERN_NOT_SET -> throw new XdsParseException(resource, field, "no match pattern is set");
-    };
-  }
-
-  private static StringMatcher.Regex regex(String resource, String field, String regex) throws XdsParseException {
-    try {
-      return StringMatcher.Regex.of(regex);
-    } catch (PatternSyntaxException e) {
-      throw new XdsParseException(resource, field + ".regex", "invalid RE2 regex '" + regex + "': " + e.getDescription());
     }
   }
 }

@@ -3,7 +3,6 @@ package dev.inmesh.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.Durations;
-import com.google.re2j.PatternSyntaxException;
 import dev.inmesh.resilience.FaultConfig;
 import dev.inmesh.routing.Route;
 import dev.inmesh.routing.RouteAction;
@@ -20,7 +19,6 @@ import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import java.time.Duration;
 import java.util.AbstractMap;
@@ -77,7 +75,7 @@ final class RouteParser {
     StringMatcher path = switch (match.getPathSpecifierCase()) {
       case PREFIX -> new StringMatcher.Prefix(match.getPrefix(), ignoreCase);
       case PATH -> new StringMatcher.Exact(match.getPath(), ignoreCase);
-      case SAFE_REGEX -> regex(resource, field + ".safe_regex", match.getSafeRegex());
+      case SAFE_REGEX -> Matchers.regex(resource, field + ".safe_regex", match.getSafeRegex().getRegex());
       case PATH_SEPARATED_PREFIX -> new StringMatcher.Prefix(match.getPathSeparatedPrefix(), ignoreCase);
       default -> throw new XdsParseException(resource, field, "path specifier " + match.getPathSpecifierCase() + " is not supported");
     };
@@ -92,7 +90,7 @@ final class RouteParser {
     for (int i = 0; i < match.getQueryParametersCount(); i++) {
       QueryParameterMatcher q = match.getQueryParameters(i);
       Optional<StringMatcher> matcher = q.hasStringMatch()
-          ? Optional.of(stringMatcher(resource, field + ".query_parameters[" + i + "].string_match", q.getStringMatch()))
+          ? Optional.of(Matchers.stringMatcher(resource, field + ".query_parameters[" + i + "].string_match", q.getStringMatch()))
           : Optional.empty();
       query.add(new RouteMatch.QueryMatch(q.getName(), matcher));
     }
@@ -101,39 +99,18 @@ final class RouteParser {
 
   private static RouteMatch.HeaderMatch header(String resource, String field, HeaderMatcher header) throws XdsParseException {
     Optional<StringMatcher> matcher = switch (header.getHeaderMatchSpecifierCase()) {
-      case STRING_MATCH -> Optional.of(stringMatcher(resource, field + ".string_match", header.getStringMatch()));
+      case STRING_MATCH -> Optional.of(Matchers.stringMatcher(resource, field + ".string_match", header.getStringMatch()));
       case EXACT_MATCH -> Optional.of(new StringMatcher.Exact(header.getExactMatch(), false));
       case PREFIX_MATCH -> Optional.of(new StringMatcher.Prefix(header.getPrefixMatch(), false));
       case SUFFIX_MATCH -> Optional.of(new StringMatcher.Suffix(header.getSuffixMatch(), false));
       case CONTAINS_MATCH -> Optional.of(new StringMatcher.Contains(header.getContainsMatch(), false));
-      case SAFE_REGEX_MATCH -> Optional.of(regex(resource, field + ".safe_regex_match", header.getSafeRegexMatch()));
+      case SAFE_REGEX_MATCH -> Optional.of(Matchers.regex(resource, field + ".safe_regex_match", header.getSafeRegexMatch().getRegex()));
       case PRESENT_MATCH, HEADERMATCHSPECIFIER_NOT_SET -> Optional.empty();
       default -> throw new XdsParseException(resource, field, "header match " + header.getHeaderMatchSpecifierCase() + " is not supported");
     };
     boolean invert = header.getInvertMatch()
         || (header.getHeaderMatchSpecifierCase() == HeaderMatcher.HeaderMatchSpecifierCase.PRESENT_MATCH && !header.getPresentMatch());
     return new RouteMatch.HeaderMatch(header.getName().toLowerCase(java.util.Locale.ROOT), matcher, invert);
-  }
-
-  private static StringMatcher stringMatcher(String resource, String field,
-      io.envoyproxy.envoy.type.matcher.v3.StringMatcher matcher) throws XdsParseException {
-    boolean ignoreCase = matcher.getIgnoreCase();
-    return switch (matcher.getMatchPatternCase()) {
-      case EXACT -> new StringMatcher.Exact(matcher.getExact(), ignoreCase);
-      case PREFIX -> new StringMatcher.Prefix(matcher.getPrefix(), ignoreCase);
-      case SUFFIX -> new StringMatcher.Suffix(matcher.getSuffix(), ignoreCase);
-      case CONTAINS -> new StringMatcher.Contains(matcher.getContains(), ignoreCase);
-      case SAFE_REGEX -> regex(resource, field + ".safe_regex", matcher.getSafeRegex());
-      default -> throw new XdsParseException(resource, field, "string matcher " + matcher.getMatchPatternCase() + " is not supported");
-    };
-  }
-
-  private static StringMatcher.Regex regex(String resource, String field, RegexMatcher regex) throws XdsParseException {
-    try {
-      return StringMatcher.Regex.of(regex.getRegex());
-    } catch (PatternSyntaxException e) {
-      throw new XdsParseException(resource, field + ".regex", "invalid RE2 regex '" + regex.getRegex() + "': " + e.getDescription());
-    }
   }
 
   private static RouteAction.Forward forward(String resource, String field, io.envoyproxy.envoy.config.route.v3.RouteAction action,
@@ -167,7 +144,7 @@ final class RouteParser {
     Optional<RouteAction.Rewrite> rewrite = Optional.empty();
     if (!action.getPrefixRewrite().isEmpty() || action.hasRegexRewrite() || !action.getHostRewriteLiteral().isEmpty()) {
       Optional<StringMatcher.Regex> regex = action.hasRegexRewrite()
-          ? Optional.of(regex(resource, field + ".regex_rewrite.pattern", action.getRegexRewrite().getPattern()))
+          ? Optional.of(Matchers.regex(resource, field + ".regex_rewrite.pattern", action.getRegexRewrite().getPattern().getRegex()))
           : Optional.empty();
       rewrite = Optional.of(new RouteAction.Rewrite(
           action.getPrefixRewrite().isEmpty() ? Optional.empty() : Optional.of(action.getPrefixRewrite()),
