@@ -116,7 +116,7 @@ class MeshHttpFeaturesIT {
     OkHttpClient noFollow = client.newBuilder().followRedirects(false).build();
     try (Response response = noFollow.newCall(new Request.Builder().url("http://reviews:9080/old/page").build()).execute()) {
       assertThat(response.code()).isEqualTo(302);
-      assertThat(response.header("location")).isEqualTo("/new");
+      assertThat(response.header("location")).isEqualTo("http://reviews:9080/new");
     }
     try (Response response = call(new Request.Builder().url("http://reviews:9080/health").build())) {
       assertThat(response.code()).isEqualTo(503);
