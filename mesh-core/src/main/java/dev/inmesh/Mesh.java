@@ -44,8 +44,10 @@ public final class Mesh implements AutoCloseable {
   private final AtomicReference<MeshSnapshot> snapshot;
   private final OutboundPipeline outbound;
   private final Object readyLock = new Object();
+  private final java.util.Optional<dev.inmesh.security.CertificateManager> certificates;
+  private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
 
-  private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random) {
+  private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca) {
     this.config = config;
     this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "inmesh-xds");
@@ -61,6 +63,29 @@ public final class Mesh implements AutoCloseable {
         server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
         this::publish, new SplittableRandom(random.nextLong()));
     this.outbound = new OutboundPipeline(this, ticker, random);
+    if (ca.isPresent()) {
+      dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
+          config.serviceAccount());
+      AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
+      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().target(),
+          dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem()), () -> java.util.Optional.ofNullable(ca.get().joinToken()),
+          () -> manager.get() == null ? java.util.Optional.empty() : manager.get().credentials());
+      manager.set(new dev.inmesh.security.CertificateManager(identity, client, ca.get().ttl(), java.time.Clock.systemUTC(),
+          dev.inmesh.security.CertificateManager.Scheduler.of(sync)));
+      this.caClient = java.util.Optional.of(client);
+      this.certificates = java.util.Optional.of(manager.get());
+    } else {
+      this.caClient = java.util.Optional.empty();
+      this.certificates = java.util.Optional.empty();
+    }
+  }
+
+  /** Where this workload gets its certificate: the CA's gRPC address, its root, a join token. */
+  private record CaSettings(String target, String rootCertPem, String joinToken, String trustDomain, Duration ttl) {}
+
+  /** This workload's certificates, when the Mesh was built with a CA. */
+  public java.util.Optional<dev.inmesh.security.CertificateManager> certificates() {
+    return certificates;
   }
 
   public static Builder builder() {
@@ -68,6 +93,14 @@ public final class Mesh implements AutoCloseable {
   }
 
   private Mesh start() {
+    if (certificates.isPresent()) {
+      try {
+        certificates.get().start();
+      } catch (java.io.IOException e) {
+        close();
+        throw new MeshException("no workload certificate for " + certificates.get().identity() + ": " + e.getMessage(), e);
+      }
+    }
     ads.start();
     return this;
   }
@@ -138,6 +171,8 @@ public final class Mesh implements AutoCloseable {
 
   @Override
   public void close() {
+    certificates.ifPresent(dev.inmesh.security.CertificateManager::close);
+    caClient.ifPresent(dev.inmesh.security.CaClient::close);
     ads.close();
     outbound.close();
     sync.shutdown();
@@ -161,8 +196,28 @@ public final class Mesh implements AutoCloseable {
     private Duration readyTimeout = Duration.ofSeconds(10);
     private Ticker ticker = Ticker.system();
     private RandomGenerator random = new java.util.Random();
+    private CaSettings ca;
 
     private Builder() {}
+
+    /**
+     * Gets this workload a SPIFFE certificate from the mesh CA at {@code target} ({@code host:port}
+     * of its gRPC API), trusting {@code rootCertPem} for the CA's own TLS, and paying for the first
+     * certificate with {@code joinToken}. Renewals present the current certificate.
+     */
+    public Builder certificateAuthority(String target, String rootCertPem, String joinToken) {
+      this.ca = new CaSettings(target, rootCertPem, joinToken, "cluster.local", Duration.ofHours(24));
+      return this;
+    }
+
+    /** The trust domain and lifetime of the workload certificate (default cluster.local, 24 h). */
+    public Builder certificate(String trustDomain, Duration ttl) {
+      if (ca == null) {
+        throw new IllegalStateException("call certificateAuthority(...) first");
+      }
+      this.ca = new CaSettings(ca.target(), ca.rootCertPem(), ca.joinToken(), trustDomain, ttl);
+      return this;
+    }
 
     /** Control servers in order of preference; the client fails over to the next. */
     public Builder controlServers(String... hostPorts) {
@@ -227,7 +282,7 @@ public final class Mesh implements AutoCloseable {
     public Mesh build() {
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
           locality, address, ports, readyTimeout);
-      return new Mesh(config, ticker, random).start();
+      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca)).start();
     }
   }
 }

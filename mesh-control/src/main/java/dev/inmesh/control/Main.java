@@ -24,6 +24,7 @@ public final class Main {
   private static final String USAGE = """
       usage: mesh-control [--config-dir DIR] [--xds-port PORT] [--http-port PORT] [--data-dir DIR]
                           [--grace-period DURATION] [--bind ADDRESS]
+                          [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
              mesh-control validate -f FILE [-f FILE ...]
       Port 0 picks a free port; the ports in use are logged.""";
 
@@ -66,7 +67,15 @@ public final class Main {
           case "--http-port" -> options.withPorts(options.xdsPort(), Integer.parseInt(value));
           case "--grace-period" -> options.withGracePeriod(duration(flag, value));
           case "--bind" -> new MeshControlOptions(value, options.xdsPort(), options.httpPort(), options.configDir(),
-              options.dataDir(), options.gracePeriod(), options.pollInterval());
+              options.dataDir(), options.gracePeriod(), options.pollInterval(), options.ca());
+          case "--trust-domain" -> options.withCa(new MeshControlOptions.EmbeddedCa(value, ca(options).grpcPort(), ca(options).httpsPort()));
+          case "--ca-grpc-port" -> options.withCa(new MeshControlOptions.EmbeddedCa(ca(options).trustDomain(), Integer.parseInt(value), ca(options).httpsPort()));
+          case "--ca-https-port" -> options.withCa(new MeshControlOptions.EmbeddedCa(ca(options).trustDomain(), ca(options).grpcPort(), Integer.parseInt(value)));
+          case "--ca" -> switch (value) {
+            case "embedded" -> options.ca().isPresent() ? options : MeshControlOptions.defaults().withPorts(options.xdsPort(), options.httpPort()).withCa(ca(MeshControlOptions.defaults()));
+            case "none" -> options.withoutCa();
+            default -> throw new IllegalArgumentException("--ca must be embedded or none, got '" + value + "'");
+          };
           default -> throw new IllegalArgumentException("unknown option " + flag);
         };
       }
@@ -139,6 +148,10 @@ public final class Main {
       }
     }
     return files;
+  }
+
+  private static MeshControlOptions.EmbeddedCa ca(MeshControlOptions options) {
+    return options.ca().orElseThrow(() -> new IllegalArgumentException("the embedded CA is off (--ca none)"));
   }
 
   private static Duration duration(String flag, String value) {

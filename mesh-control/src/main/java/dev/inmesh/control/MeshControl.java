@@ -67,6 +67,8 @@ public final class MeshControl implements AutoCloseable {
   private XdsServer xds;
   private AdminServer admin;
   private ConfigDirectory directory;
+  private dev.inmesh.ca.CertificateAuthority ca;
+  private dev.inmesh.ca.CaServer caServer;
   private volatile boolean ready;
 
   private MeshControl(MeshControlOptions options) {
@@ -96,6 +98,9 @@ public final class MeshControl implements AutoCloseable {
     configStore.addListener(this::requestRebuild);
     registryStore.addListener(this::requestRebuild);
     xds.start();
+    if (options.ca().isPresent()) {
+      startCa(options.ca().get());
+    }
     if (directory != null) {
       executor.scheduleWithFixedDelay(this::scanSafely, options.pollInterval().toMillis(),
           options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
@@ -103,9 +108,38 @@ public final class MeshControl implements AutoCloseable {
     executor.scheduleWithFixedDelay(this::requestRebuild, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     admin = AdminServer.start(new InetSocketAddress(options.bindAddress(), options.httpPort()), this);
     executor.submit(() -> ready = true);
-    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}:{}{}", options.bindAddress(), xds.port(),
+    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}:{}{}{}", options.bindAddress(), xds.port(),
         options.bindAddress(), admin.port(),
+        caServer == null ? "" : ", CA on " + options.bindAddress() + ":" + caServer.grpcPort() + " (gRPC) and "
+            + caServer.httpsPort() + " (HTTPS)",
         options.configDir().map(d -> ", config from " + d.toAbsolutePath()).orElse(""));
+  }
+
+  private void startCa(MeshControlOptions.EmbeddedCa embedded) throws IOException {
+    Path caDir;
+    if (options.dataDir().isPresent()) {
+      caDir = Files.createDirectories(options.dataDir().get().resolve("ca"));
+    } else {
+      caDir = Files.createTempDirectory("inmesh-ca");
+      log.warn("no --data-dir: the CA root lives in {} and is made anew at every start", caDir);
+    }
+    ca = dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of(embedded.trustDomain(), caDir)).build();
+    caServer = dev.inmesh.ca.CaServer.start(ca, dev.inmesh.ca.CaServerOptions.defaults()
+        .withBindAddress(options.bindAddress())
+        .withPorts(embedded.grpcPort(), embedded.httpsPort()));
+  }
+
+  /** The embedded CA, unless it was turned off. */
+  public java.util.Optional<dev.inmesh.ca.CertificateAuthority> ca() {
+    return java.util.Optional.ofNullable(ca);
+  }
+
+  /** The gRPC port of the embedded CA. */
+  public int caGrpcPort() {
+    if (caServer == null) {
+      throw new IllegalStateException("the embedded CA is off");
+    }
+    return caServer.grpcPort();
   }
 
   public int xdsPort() {
@@ -243,6 +277,9 @@ public final class MeshControl implements AutoCloseable {
   public void close() {
     if (admin != null) {
       admin.close();
+    }
+    if (caServer != null) {
+      caServer.close();
     }
     try {
       if (xds != null) {

@@ -28,7 +28,7 @@ class StandaloneJarIT {
   void serverStartedOnPortZeroLogsTheFreePortsItPicked() throws Exception {
     Files.writeString(dir.resolve("vs.yaml"), GrpcXdsRoutingIT.split(50, 50));
     Process process = new ProcessBuilder(java(), "-jar", JAR.toString(), "--config-dir", dir.toString(),
-        "--xds-port", "0", "--http-port", "0")
+        "--xds-port", "0", "--http-port", "0", "--ca-grpc-port", "0", "--ca-https-port", "0")
         .redirectErrorStream(true)
         .start();
     try (BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {

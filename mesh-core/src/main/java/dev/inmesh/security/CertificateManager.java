@@ -87,6 +87,11 @@ public final class CertificateManager implements AutoCloseable {
     return first;
   }
 
+  /** The credentials in force, if any was issued yet. */
+  public java.util.Optional<Credentials> credentials() {
+    return java.util.Optional.ofNullable(current.get());
+  }
+
   /** The credentials every new handshake uses. */
   public Credentials current() {
     Credentials credentials = current.get();

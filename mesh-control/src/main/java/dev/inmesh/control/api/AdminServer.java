@@ -89,6 +89,8 @@ public final class AdminServer implements AutoCloseable {
         case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(AdminServer::client).toList());
         case "GET /debug/registry" -> json(exchange, 200, control.workloads().stream().map(AdminServer::workload).toList());
         case "GET /debug/config_dump" -> configDump(exchange);
+        case "POST /apis/tokens" -> createToken(exchange);
+        case "GET /apis/ca/root" -> text(exchange, 200, caRoot());
         default -> {
           if (method.equals("DELETE") && path.startsWith("/apis/")) {
             ResourceKey key = ResourceKey.parse(path.substring("/apis/".length()));
@@ -113,6 +115,29 @@ public final class AdminServer implements AutoCloseable {
       return;
     }
     applyResult(exchange, control.delete("request", parsed.resources().stream().map(ConfigResource::key).toList()));
+  }
+
+  /** {@code {"namespace": "default", "serviceAccount": "reviews", "ttlSeconds": 3600}} → a join token. */
+  private void createToken(HttpExchange exchange) throws IOException {
+    var ca = control.ca().orElseThrow(() -> new IllegalArgumentException("the embedded CA is off (--ca none)"));
+    var body = JSON.readTree(body(exchange));
+    String namespace = body.path("namespace").asText("");
+    String serviceAccount = body.path("serviceAccount").asText("");
+    long ttl = body.path("ttlSeconds").asLong(3600);
+    if (namespace.isEmpty() || serviceAccount.isEmpty()) {
+      throw new IllegalArgumentException("namespace and serviceAccount are required");
+    }
+    var token = ca.joinTokens().create(namespace, serviceAccount, java.time.Duration.ofSeconds(ttl));
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("token", token.value());
+    reply.put("identity", token.identity().toString());
+    reply.put("expiresAt", token.expiresAt().toString());
+    json(exchange, 200, reply);
+  }
+
+  private String caRoot() {
+    var ca = control.ca().orElseThrow(() -> new IllegalArgumentException("the embedded CA is off (--ca none)"));
+    return ca.trustBundle().toPem();
   }
 
   private void configDump(HttpExchange exchange) throws IOException {

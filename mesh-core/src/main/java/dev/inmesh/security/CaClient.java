@@ -1,0 +1,227 @@
+package dev.inmesh.security;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import io.grpc.CallOptions;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * Asks mesh-ca-server (or anything that speaks Istio's {@code IstioCertificateService}) to sign a
+ * CSR. The first certificate is paid for with a join token in {@code authorization: Bearer}; after
+ * that the client presents its current certificate over mTLS, which is how renewal proves the
+ * identity. The two small messages are encoded by hand so that mesh-core needs no generated code.
+ */
+public final class CaClient implements CertificateSigner, AutoCloseable {
+  private static final MethodDescriptor<Request, List<String>> CREATE_CERTIFICATE =
+      MethodDescriptor.<Request, List<String>>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName("istio.v1.auth.IstioCertificateService/CreateCertificate")
+          .setRequestMarshaller(new RequestMarshaller())
+          .setResponseMarshaller(new ResponseMarshaller())
+          .build();
+  private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  private final String target;
+  private final ChannelCredentials credentials;
+  private final Supplier<Optional<String>> joinToken;
+  private final Supplier<Optional<Credentials>> current;
+
+  private record Request(String csr, long validitySeconds) {}
+
+  /**
+   * @param target the CA's gRPC address, {@code host:port}
+   * @param roots the CA roots to trust for the CA's own TLS certificate (Istio's root-cert.pem)
+   * @param joinToken the bootstrap token, used while there is no certificate yet
+   * @param current this workload's certificate, presented for renewal
+   */
+  public CaClient(String target, List<X509Certificate> roots, Supplier<Optional<String>> joinToken,
+      Supplier<Optional<Credentials>> current) {
+    this.joinToken = joinToken;
+    this.current = current;
+    this.target = target;
+    this.credentials = TlsChannelCredentials.newBuilder()
+        .trustManager(trustManagers(roots))
+        .keyManager(new CurrentKeyManager())
+        .build();
+  }
+
+  /** Reads PEM certificates, as the CA's root-cert.pem holds them. */
+  public static List<X509Certificate> readPem(String pem) {
+    try {
+      List<X509Certificate> certificates = new ArrayList<>();
+      CertificateFactory factory = CertificateFactory.getInstance("X.509");
+      for (var certificate : factory.generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+        certificates.add((X509Certificate) certificate);
+      }
+      return certificates;
+    } catch (CertificateException e) {
+      throw new IllegalArgumentException("not PEM certificates: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<X509Certificate> sign(String csrPem, Duration ttl) throws IOException {
+    CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
+    Metadata headers = new Metadata();
+    if (current.get().isEmpty()) {
+      String token = joinToken.get().orElseThrow(() -> new IOException(
+          "no certificate yet and no join token: create one with the CA's admin API and pass it to the Mesh builder"));
+      headers.put(AUTHORIZATION, "Bearer " + token);
+    }
+    // a connection per request: a renewal must handshake with the certificate it renews, and a
+    // connection opened before the first certificate presented none. Requests come twice a day.
+    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    try {
+      List<String> chain = ClientCalls.blockingUnaryCall(
+          io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
+          CREATE_CERTIFICATE, options, new Request(csrPem, ttl.toSeconds()));
+      List<X509Certificate> certificates = new ArrayList<>();
+      for (String pem : chain) {
+        certificates.addAll(readPem(pem));
+      }
+      return certificates;
+    } catch (StatusRuntimeException e) {
+      throw new IOException("the CA refused: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private static javax.net.ssl.TrustManager[] trustManagers(List<X509Certificate> roots) {
+    try {
+      KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+      store.load(null, null);
+      for (int i = 0; i < roots.size(); i++) {
+        store.setCertificateEntry("root-" + i, roots.get(i));
+      }
+      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(store);
+      return factory.getTrustManagers();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot trust the CA roots", e);
+    }
+  }
+
+  /** Presents the workload's current certificate, once it has one; none before. */
+  private final class CurrentKeyManager extends X509ExtendedKeyManager {
+    private static final String ALIAS = "workload";
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return current.get().isPresent() ? new String[] {ALIAS} : null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return current.get().isPresent() ? ALIAS : null;
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+      return current.get().isPresent() ? ALIAS : null;
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return current.get().map(c -> c.chain().toArray(X509Certificate[]::new)).orElse(null);
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return current.get().map(Credentials::key).orElse(null);
+    }
+  }
+
+  private static final class RequestMarshaller implements MethodDescriptor.Marshaller<Request> {
+    @Override
+    public InputStream stream(Request request) {
+      try {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+        out.writeString(1, request.csr());
+        if (request.validitySeconds() != 0) {
+          out.writeInt64(3, request.validitySeconds());
+        }
+        out.flush();
+        return new ByteArrayInputStream(bytes.toByteArray());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public Request parse(InputStream stream) {
+      throw new UnsupportedOperationException("the client only sends requests");
+    }
+  }
+
+  private static final class ResponseMarshaller implements MethodDescriptor.Marshaller<List<String>> {
+    @Override
+    public InputStream stream(List<String> value) {
+      throw new UnsupportedOperationException("the client only reads responses");
+    }
+
+    @Override
+    public List<String> parse(InputStream stream) {
+      try {
+        CodedInputStream in = CodedInputStream.newInstance(stream);
+        List<String> chain = new ArrayList<>();
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+          if (tag == ((1 << 3) | 2)) {
+            chain.add(in.readString());
+          } else if (!in.skipField(tag)) {
+            break;
+          }
+        }
+        return chain;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the CA's response", e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    // nothing stays open between requests
+  }
+}
