@@ -320,7 +320,9 @@ public final class OutboundPipeline implements AutoCloseable {
         case SOURCE_IP -> Optional.of(mesh.config().address());
       };
       if (key.isPresent()) {
-        return OptionalLong.of(fnv1a(key.get()));
+        // the ring's own hash: FNV-1a alone leaves keys that differ in their last character close
+        // together on the ring, so similar user ids would all land on one endpoint
+        return OptionalLong.of(dev.inmesh.balancing.RingHashLoadBalancer.hash(key.get()));
       }
     }
     return OptionalLong.empty();
@@ -334,15 +336,6 @@ public final class OutboundPipeline implements AutoCloseable {
       }
     }
     return Optional.empty();
-  }
-
-  private static long fnv1a(String value) {
-    long hash = 0xcbf29ce484222325L;
-    for (int i = 0; i < value.length(); i++) {
-      hash ^= value.charAt(i);
-      hash *= 0x100000001b3L;
-    }
-    return hash;
   }
 
   /** Fire and forget: a mirror's outcome never reaches the caller, and its failures are dropped. */

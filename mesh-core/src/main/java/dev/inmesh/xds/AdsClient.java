@@ -51,6 +51,7 @@ public final class AdsClient implements AutoCloseable {
   static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
   static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
   private static final List<String> TYPES = List.of(LDS, CDS, RDS, EDS);
+  static final String INBOUND_LISTENER_PREFIX = "grpc/server?";
   private static final Logger log = LoggerFactory.getLogger(AdsClient.class);
   private static final long MAX_BACKOFF_MILLIS = 10_000;
 
@@ -220,7 +221,10 @@ public final class AdsClient implements AutoCloseable {
     switch (type) {
       case LDS -> {
         Listener listener = any.unpack(Listener.class);
-        into.put(listener.getName(), ListenerParser.parse(listener));
+        // inbound listeners of servers (gRFC A36) come with the wildcard; outbound calls do not use them
+        if (!listener.getName().startsWith(INBOUND_LISTENER_PREFIX)) {
+          into.put(listener.getName(), ListenerParser.parse(listener));
+        }
       }
       case RDS -> {
         RouteConfiguration config = any.unpack(RouteConfiguration.class);

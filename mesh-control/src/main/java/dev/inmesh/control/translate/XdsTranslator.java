@@ -98,6 +98,7 @@ public final class XdsTranslator {
         clusters.addService(service, port.number());
       }
     }
+    listeners.addAll(InboundListeners.build(state, clientNamespace, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
   }
 

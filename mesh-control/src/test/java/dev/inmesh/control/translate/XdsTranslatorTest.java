@@ -53,15 +53,49 @@ class XdsTranslatorTest {
   void eachNameAClientMayDialGetsAnApiListenerThatTakesItsRoutesOverAds() throws Exception {
     Translation translation = translate("default");
 
-    assertThat(translation.listeners()).extracting(Listener::getName).containsExactly(
-        FQDN + ":9080", FQDN, "reviews:9080", "reviews", "reviews.default:9080", "reviews.default",
-        "reviews.default.svc:9080", "reviews.default.svc");
+    assertThat(translation.listeners()).extracting(Listener::getName).filteredOn(n -> !n.startsWith("grpc/server?"))
+        .containsExactly(FQDN + ":9080", FQDN, "reviews:9080", "reviews", "reviews.default:9080", "reviews.default",
+            "reviews.default.svc:9080", "reviews.default.svc");
     HttpConnectionManager manager = translation.listeners().get(0).getApiListener().getApiListener()
         .unpack(HttpConnectionManager.class);
     assertThat(manager.getRds().getRouteConfigName()).isEqualTo(FQDN + ":9080");
     assertThat(manager.getRds().getConfigSource().hasAds()).isTrue();
     assertThat(manager.getHttpFiltersList()).extracting(f -> f.getName())
         .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
+  }
+
+  @Test
+  void eachRegisteredWorkloadGetsInboundListenersForProxylessServers() throws Exception {
+    Translation translation = translate("default", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: deny-admin
+        spec:
+          selector:
+            matchLabels:
+              version: v2
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/admin/*"]
+        """);
+
+    List<String> inbound = translation.listeners().stream().map(Listener::getName).filter(n -> n.startsWith("grpc/server?")).toList();
+    assertThat(inbound).contains("grpc/server?xds.resource.listening_address=127.0.0.1:9001",
+        "grpc/server?xds.resource.listening_address=0.0.0.0:9002", "grpc/server?xds.resource.listening_address=[::]:9003");
+    Listener v2 = translation.listeners().stream()
+        .filter(l -> l.getName().equals("grpc/server?xds.resource.listening_address=0.0.0.0:9002")).findFirst().orElseThrow();
+    assertThat(v2.getAddress().getSocketAddress().getPortValue()).isEqualTo(9002);
+    HttpConnectionManager manager = v2.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(manager.getHttpFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.http.rbac.DENY", "envoy.filters.http.router");
+    assertThat(manager.getRouteConfig().getVirtualHosts(0).getRoutes(0).hasNonForwardingAction()).isTrue();
+    Listener v1 = translation.listeners().stream()
+        .filter(l -> l.getName().equals("grpc/server?xds.resource.listening_address=0.0.0.0:9001")).findFirst().orElseThrow();
+    assertThat(v1.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class).getHttpFiltersList())
+        .extracting(f -> f.getName()).containsExactly("envoy.filters.http.router");
   }
 
   @Test
