@@ -186,6 +186,32 @@ public final class MeshControl implements AutoCloseable {
     return xds.clients();
   }
 
+  /**
+   * Whether every connected client has ACKed the current version of every type it was sent: the
+   * moment a config change has fully reached the mesh. A client that NACKs never converges.
+   */
+  public boolean converged() {
+    for (ClientStatus client : xds.clients()) {
+      io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.namespace());
+      if (snapshot == null) {
+        return false;
+      }
+      for (var type : client.types().entrySet()) {
+        String current = switch (type.getKey()) {
+          case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
+          case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
+          case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
+          case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
+          default -> type.getValue().ackedVersion();
+        };
+        if (!type.getValue().ackedVersion().equals(current)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   public List<Workload> workloads() {
     return registryStore.list();
   }

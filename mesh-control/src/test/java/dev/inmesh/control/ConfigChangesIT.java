@@ -122,7 +122,7 @@ class ConfigChangesIT {
     MeshFixture.awaitAnswerFrom(client, "v1", Map.of());
 
     // Envoy and Inmesh clients honour RANDOM; proxyless gRPC does not, and says so in a NACK
-    mesh.write("greeter-dr.yaml", MeshFixture.DESTINATION_RULE.replace("  host: greeter\n",
+    mesh.writeWithoutWaitingForClients("greeter-dr.yaml", MeshFixture.DESTINATION_RULE.replace("  host: greeter\n",
         "  host: greeter\n  trafficPolicy:\n    loadBalancer:\n      simple: RANDOM\n"));
 
     MeshFixture.await(() -> nack(admin) != null, Duration.ofSeconds(10), "a NACK in /debug/clients");

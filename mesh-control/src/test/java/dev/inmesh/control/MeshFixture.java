@@ -75,8 +75,14 @@ final class MeshFixture implements AutoCloseable {
     return channel;
   }
 
-  /** Writes a config file and waits until mesh-control has read it. */
+  /** Writes a config file and waits until mesh-control has read it and every client holds it. */
   void write(String file, String yaml) {
+    writeWithoutWaitingForClients(file, yaml);
+    await(control::converged, Duration.ofSeconds(15), "every client to ACK the new config");
+  }
+
+  /** Writes a config file and waits until mesh-control has read it; for configs clients NACK. */
+  void writeWithoutWaitingForClients(String file, String yaml) {
     try {
       Files.writeString(configDir.resolve(file), yaml, StandardCharsets.UTF_8);
     } catch (IOException e) {

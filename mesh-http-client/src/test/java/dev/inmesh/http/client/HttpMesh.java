@@ -87,8 +87,14 @@ final class HttpMesh implements AutoCloseable {
     return mesh;
   }
 
-  /** Writes a config file and waits until mesh-control has read it. */
+  /** Writes a config file and waits until mesh-control has read it and every client holds it. */
   void write(String file, String yaml) {
+    writeWithoutWaitingForClients(file, yaml);
+    await(control::converged, Duration.ofSeconds(15), "every client to ACK the new config");
+  }
+
+  /** Writes a config file and waits until mesh-control has read it; for configs clients NACK. */
+  void writeWithoutWaitingForClients(String file, String yaml) {
     writeFile(file, yaml);
     control.rescan();
   }

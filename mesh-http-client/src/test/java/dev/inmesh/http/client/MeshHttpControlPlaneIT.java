@@ -99,7 +99,7 @@ class MeshHttpControlPlaneIT {
     HttpMesh.awaitAnswer(http, URL, "v1", Map.of());
 
     // resolution NONE asks for an original-destination cluster, which needs a proxy
-    mesh.write("passthrough.yaml", """
+    mesh.writeWithoutWaitingForClients("passthrough.yaml", """
         apiVersion: networking.istio.io/v1
         kind: ServiceEntry
         metadata:
@@ -111,7 +111,7 @@ class MeshHttpControlPlaneIT {
             name: http
           resolution: NONE
         """);
-    mesh.write("reviews-dr.yaml", HttpMesh.DESTINATION_RULE.replace("  host: reviews\n",
+    mesh.writeWithoutWaitingForClients("reviews-dr.yaml", HttpMesh.DESTINATION_RULE.replace("  host: reviews\n",
         "  host: reviews\n  trafficPolicy:\n    loadBalancer:\n      simple: LEAST_REQUEST\n"));
 
     HttpMesh.await(() -> nack(mesh) != null, Duration.ofSeconds(10), "the NACK in /debug/clients");
