@@ -1,14 +1,22 @@
 package dev.inmesh.outbound;
 
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.resilience.Outcome;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What produced a response: listener, route, match, cluster, subset, endpoints tried and faults.
  * Filled in as the pipeline runs; read with {@link #toString()} for the {@code x-inmesh-explain}
- * response header.
+ * response header. Calls that do not ask for it share {@link #DISABLED}, which records nothing, so
+ * the request path builds no strings for it.
  */
 public final class Explanation {
+  static final Explanation DISABLED = new Explanation(false);
+
+  private final boolean enabled;
   private String listener = "-";
   private String route = "-";
   private String cluster = "-";
@@ -16,28 +24,60 @@ public final class Explanation {
   private String result = "-";
   private final List<String> attempts = new ArrayList<>();
 
+  Explanation() {
+    this(true);
+  }
+
+  private Explanation(boolean enabled) {
+    this.enabled = enabled;
+  }
+
   void listener(String name) {
-    listener = name;
+    if (enabled) {
+      listener = name;
+    }
   }
 
   void route(String name) {
-    route = name;
+    if (enabled) {
+      route = name;
+    }
   }
 
   void cluster(String name) {
-    cluster = name;
+    if (enabled) {
+      cluster = name;
+    }
   }
 
-  void fault(String description) {
-    fault = description;
+  void delayed(Duration delay) {
+    if (enabled) {
+      fault = "delay " + delay.toMillis() + "ms";
+    }
   }
 
-  void attempt(String endpoint, String outcome) {
-    attempts.add(endpoint + "=" + outcome);
+  void aborted(int status) {
+    if (enabled) {
+      fault = "abort " + status;
+    }
   }
 
-  void result(String description) {
-    result = description;
+  void attempt(Endpoint endpoint, int status, Outcome outcome) {
+    if (enabled) {
+      attempts.add(endpoint.hostPort() + "=" + (status != 0 ? Integer.toString(status) : outcome.name().toLowerCase(Locale.ROOT)));
+    }
+  }
+
+  void retryNotTaken(String reason) {
+    if (enabled) {
+      attempts.add("retry=" + reason);
+    }
+  }
+
+  void result(int status, String flag) {
+    if (enabled) {
+      result = flag.isEmpty() ? Integer.toString(status) : status + " " + flag;
+    }
   }
 
   public String cluster() {

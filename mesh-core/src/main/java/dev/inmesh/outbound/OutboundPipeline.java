@@ -68,22 +68,15 @@ public final class OutboundPipeline implements AutoCloseable {
     this.random = random;
   }
 
-  /**
-   * Whether a host belongs to the mesh. A call made before the first config arrived waits for it
-   * (up to the mesh's ready timeout), since until then no one knows.
-   */
-  public boolean routes(String host, int port, int defaultPort) {
-    return ready().listener(host, port, defaultPort).isPresent();
-  }
-
   public <R> R execute(RequestView request, Transport<R> transport, CallOptions options) throws IOException {
+    // before the first config arrives no one knows which hosts are the mesh's, so every call waits
     MeshSnapshot snapshot = ready();
-    Explanation explain = new Explanation();
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
     Optional<ListenerConfig> listener = snapshot.listener(request.host(), request.port(), defaultPort);
     if (listener.isEmpty()) {
-      return fail(transport, explain, options, 404, "NR", "no mesh listener for " + request.host() + ":" + request.port());
+      return transport.passThrough();
     }
+    Explanation explain = options.explain() ? new Explanation() : Explanation.DISABLED;
     explain.listener(listener.get().name());
     Optional<RouteTable> table = snapshot.routeTable(listener.get());
     if (table.isEmpty()) {
@@ -114,12 +107,12 @@ public final class OutboundPipeline implements AutoCloseable {
     if (route.fault().isPresent()) {
       FaultDecision fault = FaultInjector.decide(route.fault().get(), random);
       if (fault.delay().isPresent()) {
-        explain.fault("delay " + fault.delay().get().toMillis() + "ms");
+        explain.delayed(fault.delay().get());
         sleep(fault.delay().get());
       }
       if (fault.abort().isPresent()) {
         int status = httpStatus(fault.abort().get());
-        explain.fault("abort " + status);
+        explain.aborted(status);
         Map<String, String> headers = fault.abort().get() instanceof FaultConfig.AbortStatus.Grpc grpc
             ? Map.of("grpc-status", Integer.toString(grpc.code()), "grpc-message", "fault filter abort")
             : Map.of();
@@ -202,7 +195,7 @@ public final class OutboundPipeline implements AutoCloseable {
           permit.close();
         }
         cluster.outliers().record(endpoint, outcome);
-        explain.attempt(endpoint.hostPort(), status != 0 ? Integer.toString(status) : outcome.name().toLowerCase(Locale.ROOT));
+        explain.attempt(endpoint, status, outcome);
 
         boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)
             && (safeToRepeat || outcome == Outcome.CONNECT_FAILURE);
@@ -218,10 +211,10 @@ public final class OutboundPipeline implements AutoCloseable {
           continue;
         }
         if (wanted) {
-          explain.attempt("retry", inTime ? "retry budget exhausted" : "route timeout reached");
+          explain.retryNotTaken(inTime ? "retry budget exhausted" : "route timeout reached");
         }
         if (response != null) {
-          explain.result(Integer.toString(status));
+          explain.result(status, "");
           return transport.finish(response, route.responseHeaders(), options.explain() ? Optional.of(explain.toString()) : Optional.empty());
         }
         return switch (outcome) {
@@ -359,7 +352,7 @@ public final class OutboundPipeline implements AutoCloseable {
   }
 
   private <R> R fail(Transport<R> transport, Explanation explain, CallOptions options, int status, String flag, String body) {
-    explain.result(status + " " + flag);
+    explain.result(status, flag);
     return respond(transport, explain, options, status, body, Map.of(), flag);
   }
 
@@ -368,7 +361,7 @@ public final class OutboundPipeline implements AutoCloseable {
     Map<String, String> all = new LinkedHashMap<>(headers);
     all.put(FLAGS_HEADER, flag);
     if (options.explain()) {
-      explain.result(status + " " + flag);
+      explain.result(status, flag);
       all.put(EXPLAIN_HEADER, explain.toString());
     }
     return transport.synthesize(status, body, all);

@@ -9,6 +9,9 @@ import java.util.Map;
  * that the mesh itself gives (a fault abort, "no healthy upstream", a timeout).
  */
 public interface Transport<R> {
+  /** Sends the request as it is, for a host that is not in the mesh. */
+  R passThrough() throws IOException;
+
   /**
    * Sends one attempt and returns its response. Throws {@link java.net.ConnectException} when no
    * connection could be made, {@link java.net.SocketTimeoutException} when {@code attempt.timeout()}

@@ -311,11 +311,6 @@ public final class SpecReader {
     return result;
   }
 
-  /** Accepts a whole subtree that Inmesh does not model, with a warning naming it. */
-  public void acceptUnmodelled(String field, String why) {
-    notHonoured(field, why);
-  }
-
   /** Reports every field that no one read as unknown: the error names the field. */
   public void finish() {
     node.fieldNames().forEachRemaining(name -> {

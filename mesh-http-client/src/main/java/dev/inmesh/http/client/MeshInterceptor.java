@@ -31,13 +31,9 @@ final class MeshInterceptor implements Interceptor {
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
-    OutboundPipeline outbound = mesh.outbound();
-    int defaultPort = request.url().isHttps() ? 443 : 80;
     try {
-      if (!outbound.routes(request.url().host(), request.url().port(), defaultPort)) {
-        return chain.proceed(request);
-      }
-      return outbound.execute(new OkHttpRequestView(request), new OkHttpTransport(chain, mirrorClient), options(request));
+      return mesh.outbound().execute(new OkHttpRequestView(request), new OkHttpTransport(chain, mirrorClient),
+          options(request));
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for
       throw new MeshCallException(request.method() + " " + request.url() + ": " + e.getMessage(), e);

@@ -38,6 +38,11 @@ final class OkHttpTransport implements Transport<Response> {
   }
 
   @Override
+  public Response passThrough() throws IOException {
+    return chain.proceed(original);
+  }
+
+  @Override
   public Response send(Attempt attempt) throws IOException {
     Interceptor.Chain timed = chain;
     if (!attempt.timeout().isZero()) {
