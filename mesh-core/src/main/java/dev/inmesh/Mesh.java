@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -49,16 +48,25 @@ public final class Mesh implements AutoCloseable {
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca) {
     this.config = config;
-    this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
+    java.util.concurrent.ScheduledThreadPoolExecutor executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
       Thread thread = new Thread(r, "inmesh-xds");
       thread.setDaemon(true);
       return thread;
     });
+    // a pending certificate rotation or reconnect must not hold close() up
+    executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
+    this.sync = executor;
     dev.inmesh.outbound.ClusterRuntimes runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
     Node node = config.workload()
         .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
         .orElseGet(() -> clientNode(config));
+    if (ca.isPresent()) {
+      // mesh-control sends mutual TLS clusters only to clients that can present a certificate
+      node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
+          .putFields(WorkloadMetadata.MTLS, com.google.protobuf.Value.newBuilder().setStringValue("true").build())).build();
+    }
     this.ads = new AdsClient(config.controlServers(), node, sync,
         server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
         this::publish, new SplittableRandom(random.nextLong()));
@@ -116,6 +124,14 @@ public final class Mesh implements AutoCloseable {
 
   public OutboundPipeline outbound() {
     return outbound;
+  }
+
+  /**
+   * The policy mesh-control sent for this workload's inbound {@code port} (the port it listens
+   * on): mTLS mode and authorization. Empty until it has arrived, or when this Mesh serves no such port.
+   */
+  public java.util.Optional<dev.inmesh.inbound.InboundPolicy> inbound(int port) {
+    return snapshot.get().inbound(config.address(), port);
   }
 
   /**
@@ -185,6 +201,7 @@ public final class Mesh implements AutoCloseable {
 
   /** Builds a {@link Mesh}; only the control servers are required. */
   public static final class Builder {
+    static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
     private final List<String> servers = new ArrayList<>();
     private String namespace = WorkloadMetadata.DEFAULT_NAMESPACE;
     private String service;
@@ -280,6 +297,10 @@ public final class Mesh implements AutoCloseable {
     }
 
     public Mesh build() {
+      if (ca != null) {
+        // Istio's label for a workload that terminates mesh mTLS: clients use auto-mTLS to reach it
+        labels.putIfAbsent(TLS_MODE_LABEL, "istio");
+      }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
           locality, address, ports, readyTimeout);
       return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca)).start();

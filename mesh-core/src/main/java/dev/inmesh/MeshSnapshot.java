@@ -1,5 +1,6 @@
 package dev.inmesh;
 
+import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.model.ListenerConfig;
 import dev.inmesh.outbound.ClusterRuntime;
 import dev.inmesh.outbound.ClusterRuntimes;
@@ -14,6 +15,7 @@ import java.util.Optional;
  * request path only reads.
  */
 public final class MeshSnapshot {
+  private static final String INBOUND_PREFIX = "grpc/server?xds.resource.listening_address=";
   private final XdsResources resources;
   private final Map<String, ClusterRuntime> clusters;
   private final ClusterRuntimes runtimes;
@@ -51,6 +53,20 @@ public final class MeshSnapshot {
       listener = resources.listeners().get(host);
     }
     return Optional.ofNullable(listener);
+  }
+
+  /**
+   * The policy of an inbound port: the server listener for {@code address:port}, else the one for
+   * all interfaces (0.0.0.0, then [::]). Empty until mesh-control has sent one.
+   */
+  public Optional<InboundPolicy> inbound(String address, int port) {
+    for (String host : new String[] {address, "0.0.0.0", "[::]"}) {
+      InboundPolicy policy = resources.inbound().get(INBOUND_PREFIX + host + ":" + port);
+      if (policy != null) {
+        return Optional.of(policy);
+      }
+    }
+    return Optional.empty();
   }
 
   public Optional<RouteTable> routeTable(ListenerConfig listener) {

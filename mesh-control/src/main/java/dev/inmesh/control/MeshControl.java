@@ -13,6 +13,7 @@ import dev.inmesh.control.store.ConfigStore;
 import dev.inmesh.control.store.InMemoryConfigStore;
 import dev.inmesh.control.store.InMemoryRegistryStore;
 import dev.inmesh.control.store.RegistryStore;
+import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.HostResolver;
 import dev.inmesh.control.translate.MeshState;
 import dev.inmesh.control.translate.Translation;
@@ -61,7 +62,7 @@ public final class MeshControl implements AutoCloseable {
   private final ConfigStore configStore = new InMemoryConfigStore();
   private final RegistryStore registryStore = new InMemoryRegistryStore();
   private final ConfigController config;
-  private final XdsTranslator translator = new XdsTranslator(HostResolver.system());
+  private final XdsTranslator translator;
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
   private volatile List<Problem> translationWarnings = List.of();
   private XdsServer xds;
@@ -74,6 +75,8 @@ public final class MeshControl implements AutoCloseable {
   private MeshControl(MeshControlOptions options) {
     this.options = options;
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
+    this.translator = new XdsTranslator(HostResolver.system(),
+        options.ca().map(MeshControlOptions.EmbeddedCa::trustDomain).orElse("cluster.local"));
   }
 
   public static MeshControl start(MeshControlOptions options) throws IOException {
@@ -86,7 +89,7 @@ public final class MeshControl implements AutoCloseable {
     WorkloadRegistry registry = new WorkloadRegistry(registryStore, executor, options.gracePeriod(), clock);
     xds = new XdsServer(new InetSocketAddress(options.bindAddress(), options.xdsPort()), clock, registry,
         namespace -> requestRebuild());
-    xds.addNamespace("default");
+    xds.addNamespace(ClientProfile.inmesh("default").key());
     // the config on disk is in the first snapshot any client sees: load it before serving xDS
     loadPersistedApi();
     options.configDir().ifPresent(dir -> {
@@ -192,7 +195,7 @@ public final class MeshControl implements AutoCloseable {
    */
   public boolean converged() {
     for (ClientStatus client : xds.clients()) {
-      io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.namespace());
+      io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
       if (snapshot == null) {
         return false;
       }
@@ -256,7 +259,7 @@ public final class MeshControl implements AutoCloseable {
       Set<String> namespaces = new TreeSet<>(xds.namespaces());
       Set<Problem> warnings = new LinkedHashSet<>();
       for (String namespace : namespaces) {
-        Translation translation = translator.translate(state, namespace);
+        Translation translation = translator.translate(state, ClientProfile.parse(namespace));
         warnings.addAll(translation.warnings());
         xds.publish(namespace, translation);
       }

@@ -7,14 +7,18 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 
-/** A cluster (CDS) as the data plane uses it: balancing, limits, outlier detection, connect timeout. */
+/**
+ * A cluster (CDS) as the data plane uses it: balancing, limits, outlier detection, connect timeout,
+ * and mutual TLS when its transport socket asks for it.
+ */
 public record ClusterConfig(
     String name,
     String edsServiceName,
     BalancerConfig balancer,
     ConnectionLimits limits,
     Optional<OutlierDetectionConfig> outlierDetection,
-    Duration connectTimeout) {
+    Duration connectTimeout,
+    Optional<UpstreamTls> tls) {
   public ClusterConfig {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(edsServiceName, "edsServiceName");
@@ -22,5 +26,6 @@ public record ClusterConfig(
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(outlierDetection, "outlierDetection");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
+    Objects.requireNonNull(tls, "tls");
   }
 }

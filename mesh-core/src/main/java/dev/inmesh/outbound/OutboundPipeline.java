@@ -7,10 +7,10 @@ import dev.inmesh.balancing.PickRequest;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.ListenerConfig;
 import dev.inmesh.model.Ticker;
+import dev.inmesh.resilience.Admission;
 import dev.inmesh.resilience.Backoff;
 import dev.inmesh.resilience.BackoffConfig;
 import dev.inmesh.resilience.FaultConfig;
-import dev.inmesh.resilience.Admission;
 import dev.inmesh.resilience.FaultDecision;
 import dev.inmesh.resilience.FaultInjector;
 import dev.inmesh.resilience.Outcome;
@@ -160,7 +160,11 @@ public final class OutboundPipeline implements AutoCloseable {
           perTry = Duration.ofNanos(remaining);
         }
 
-        // endpoint: limits, then the balancer's pick
+        // endpoint: mTLS needs a certificate, then limits, then the balancer's pick
+        if (cluster.config().tls().isPresent() && mesh.certificates().isEmpty()) {
+          return fail(transport, explain, options, 503, "UF", "upstream connect error: " + cluster.name()
+              + " requires mesh mutual TLS, and this Mesh has no certificate (build it with certificateAuthority(...))");
+        }
         Admission admission = cluster.limiter().tryAcquire();
         if (admission instanceof Admission.Refusal refusal) {
           return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + refusal.message());
@@ -179,7 +183,8 @@ public final class OutboundPipeline implements AutoCloseable {
         int status = 0;
         cluster.started(endpoint);
         try {
-          response = transport.send(new Attempt(attempt, cluster.name(), endpoint, path, authority, mutations, perTry));
+          response = transport.send(new Attempt(attempt, cluster.name(), endpoint, path, authority, mutations, perTry,
+              cluster.config().tls()));
           status = transport.status(response);
           outcome = Outcome.ofStatus(status);
         } catch (ConnectException e) {
@@ -339,7 +344,8 @@ public final class OutboundPipeline implements AutoCloseable {
       }
       snapshot.cluster(mirror.cluster()).flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
         Attempt attempt = new Attempt(0, mirror.cluster(), endpoint, request.path(),
-            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), Duration.ofSeconds(5));
+            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), Duration.ofSeconds(5),
+            snapshot.cluster(mirror.cluster()).flatMap(c -> c.config().tls()));
         mirrors.execute(() -> {
           try {
             transport.mirror(attempt);

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.Code;
 import com.google.rpc.Status;
+import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.ListenerConfig;
@@ -64,6 +65,8 @@ public final class AdsClient implements AutoCloseable {
 
   private final Map<String, TypeState> types = new HashMap<>();
   private final Map<String, ListenerConfig> listeners = new LinkedHashMap<>();
+  private final Map<String, InboundPolicy> inbound = new LinkedHashMap<>();
+  private final Set<String> ownInboundPrefixes;
   private final Map<String, RouteTable> routes = new LinkedHashMap<>();
   private final Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
   private final Map<String, List<Endpoint>> endpoints = new LinkedHashMap<>();
@@ -99,6 +102,12 @@ public final class AdsClient implements AutoCloseable {
     this.channels = channels;
     this.publisher = publisher;
     this.random = random;
+    // a workload reads the server listeners of its own address and of the wildcard ones; a pure client none
+    this.ownInboundPrefixes = WorkloadMetadata.fromNode(node)
+        .map(meta -> Set.of(INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=" + meta.address() + ":",
+            INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=0.0.0.0:",
+            INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=[::]:"))
+        .orElse(Set.of());
     TYPES.forEach(type -> types.put(type, new TypeState()));
   }
 
@@ -216,14 +225,16 @@ public final class AdsClient implements AutoCloseable {
     publish();
   }
 
-  private static void parse(String type, Any any, Map<String, Object> into)
+  private void parse(String type, Any any, Map<String, Object> into)
       throws XdsParseException, InvalidProtocolBufferException {
     switch (type) {
       case LDS -> {
         Listener listener = any.unpack(Listener.class);
-        // inbound listeners of servers (gRFC A36) come with the wildcard; outbound calls do not use them
+        // server listeners (gRFC A36) of every workload of the namespace come with the wildcard
         if (!listener.getName().startsWith(INBOUND_LISTENER_PREFIX)) {
           into.put(listener.getName(), ListenerParser.parse(listener));
+        } else if (ownInboundPrefixes.stream().anyMatch(listener.getName()::startsWith)) {
+          into.put(listener.getName(), InboundListenerParser.parse(listener));
         }
       }
       case RDS -> {
@@ -247,7 +258,14 @@ public final class AdsClient implements AutoCloseable {
     switch (type) {
       case LDS -> {
         listeners.clear();
-        parsed.forEach((name, value) -> listeners.put(name, (ListenerConfig) value));
+        inbound.clear();
+        parsed.forEach((name, value) -> {
+          if (value instanceof InboundPolicy policy) {
+            inbound.put(name, policy);
+          } else {
+            listeners.put(name, (ListenerConfig) value);
+          }
+        });
       }
       case CDS -> {
         clusters.clear();
@@ -293,7 +311,7 @@ public final class AdsClient implements AutoCloseable {
         && (types.get(EDS).subscribed.isEmpty() || endpoints.keySet().containsAll(types.get(EDS).subscribed));
     Map<String, String> versions = new LinkedHashMap<>();
     types.forEach((type, state) -> versions.put(shortName(type), state.version));
-    publisher.accept(new XdsResources(listeners, routes, clusters, endpoints, versions, lastNacks, complete));
+    publisher.accept(new XdsResources(listeners, inbound, routes, clusters, endpoints, versions, lastNacks, complete));
   }
 
   private DiscoveryRequest.Builder nack(DiscoveryResponse response, String detail) {

@@ -1,9 +1,11 @@
 package dev.inmesh.xds;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.inmesh.balancing.BalancerConfig;
 import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.Locality;
+import dev.inmesh.model.UpstreamTls;
 import dev.inmesh.resilience.ConnectionLimits;
 import dev.inmesh.resilience.OutlierDetectionConfig;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
@@ -14,13 +16,20 @@ import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /** Turns CDS clusters and EDS assignments into data-plane config; refuses what it cannot honour. */
 final class ClusterParser {
+  private static final String RAW_BUFFER = "envoy.transport_sockets.raw_buffer";
   private ClusterParser() {}
 
   static ClusterConfig parse(Cluster cluster) throws XdsParseException {
@@ -52,7 +61,53 @@ final class ClusterParser {
         ? Optional.of(outliers(cluster.getOutlierDetection(), cluster))
         : Optional.empty();
     Duration connectTimeout = cluster.hasConnectTimeout() ? RouteParser.duration(cluster.getConnectTimeout()) : Duration.ofSeconds(5);
-    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout);
+    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls(resource, cluster));
+  }
+
+  /** The cluster's transport: plaintext, or mesh mTLS with the SPIFFE IDs the server may have. */
+  private static Optional<UpstreamTls> tls(String resource, Cluster cluster) throws XdsParseException {
+    if (cluster.getTransportSocketMatchesCount() > 0) {
+      throw new XdsParseException(resource, "transport_socket_matches", "per-endpoint transport sockets are not"
+          + " supported by in-process clients; set transport_socket on the cluster");
+    }
+    if (!cluster.hasTransportSocket() || cluster.getTransportSocket().getName().equals(RAW_BUFFER)) {
+      return Optional.empty();
+    }
+    String field = "transport_socket";
+    if (!cluster.getTransportSocket().getName().equals(InboundListenerParser.TLS_SOCKET)) {
+      throw new XdsParseException(resource, field + ".name", "only " + InboundListenerParser.TLS_SOCKET + " and "
+          + RAW_BUFFER + " are supported, got " + cluster.getTransportSocket().getName());
+    }
+    UpstreamTlsContext context;
+    try {
+      context = cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    } catch (InvalidProtocolBufferException e) {
+      throw new XdsParseException(resource, field + ".typed_config", "not an UpstreamTlsContext: " + e.getMessage());
+    }
+    CommonTlsContext common = context.getCommonTlsContext();
+    String validationField = field + ".typed_config.common_tls_context.";
+    CertificateValidationContext validation;
+    if (common.hasCombinedValidationContext()) {
+      validation = common.getCombinedValidationContext().getDefaultValidationContext();
+      validationField += "combined_validation_context.default_validation_context";
+    } else {
+      validation = common.getValidationContext();
+      validationField += "validation_context";
+    }
+    Set<String> identities = new LinkedHashSet<>();
+    for (int i = 0; i < validation.getMatchSubjectAltNamesCount(); i++) {
+      StringMatcher matcher = validation.getMatchSubjectAltNames(i);
+      if (matcher.getMatchPatternCase() != StringMatcher.MatchPatternCase.EXACT || matcher.getIgnoreCase()) {
+        throw new XdsParseException(resource, validationField + ".match_subject_alt_names[" + i + "]",
+            "only exact, case-sensitive SPIFFE IDs are supported");
+      }
+      identities.add(matcher.getExact());
+    }
+    if (identities.isEmpty()) {
+      throw new XdsParseException(resource, validationField + ".match_subject_alt_names",
+          "mesh mTLS needs the SPIFFE IDs the server may present; without them any mesh workload would pass");
+    }
+    return Optional.of(new UpstreamTls(identities, context.getSni()));
   }
 
   private static ConnectionLimits limits(CircuitBreakers breakers) {

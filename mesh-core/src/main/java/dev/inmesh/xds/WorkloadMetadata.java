@@ -37,6 +37,8 @@ public record WorkloadMetadata(
   public static final String LABELS = "LABELS";
   public static final String INSTANCE_IPS = "INSTANCE_IPS";
   public static final String SERVICE_ACCOUNT = "SERVICE_ACCOUNT";
+  /** Set to {@code "true"} by a client that holds a mesh certificate and so can speak mutual TLS. */
+  public static final String MTLS = "INMESH_MTLS";
   public static final String WORKLOAD_NAME = "WORKLOAD_NAME";
   public static final String SERVICE = "INMESH_SERVICE";
   public static final String PORTS = "INMESH_PORTS";

@@ -1,5 +1,6 @@
 package dev.inmesh.xds;
 
+import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.ListenerConfig;
@@ -11,9 +12,11 @@ import java.util.Optional;
 /**
  * Everything the ADS client has accepted, immutable; a new one replaces the old atomically. It
  * survives a lost control plane and NACKed updates: only accepted resources ever land here.
+ * {@code inbound} holds the server listeners of this workload's own addresses, by name.
  */
 public record XdsResources(
     Map<String, ListenerConfig> listeners,
+    Map<String, InboundPolicy> inbound,
     Map<String, RouteTable> routes,
     Map<String, ClusterConfig> clusters,
     Map<String, List<Endpoint>> endpoints,
@@ -21,10 +24,11 @@ public record XdsResources(
     Map<String, String> lastNacks,
     boolean complete) {
 
-  public static final XdsResources EMPTY = new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), false);
+  public static final XdsResources EMPTY = new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), false);
 
   public XdsResources {
     listeners = Map.copyOf(listeners);
+    inbound = Map.copyOf(inbound);
     routes = Map.copyOf(routes);
     clusters = Map.copyOf(clusters);
     endpoints = Map.copyOf(endpoints);

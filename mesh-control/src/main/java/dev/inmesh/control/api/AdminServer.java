@@ -142,12 +142,16 @@ public final class AdminServer implements AutoCloseable {
 
   private void configDump(HttpExchange exchange) throws IOException {
     String namespace = query(exchange.getRequestURI(), "namespace", "default");
-    Snapshot snapshot = control.xds().snapshot(namespace);
+    // a namespace's clients may be served several profiles; pick one with ?profile=<key>
+    String profile = query(exchange.getRequestURI(), "profile", namespace);
+    Snapshot snapshot = control.xds().snapshot(profile);
     if (snapshot == null) {
-      json(exchange, 404, Map.of("error", "no snapshot for namespace " + namespace));
+      json(exchange, 404, Map.of("error", "no snapshot for profile " + profile,
+          "profiles", control.xds().namespaces().stream().sorted().toList()));
       return;
     }
     Map<String, Object> dump = new LinkedHashMap<>();
+    dump.put("profile", profile);
     dump.put("listeners", protos(snapshot.listeners().resources().values()));
     dump.put("routes", protos(snapshot.routes().resources().values()));
     dump.put("clusters", protos(snapshot.clusters().resources().values()));

@@ -34,12 +34,19 @@ final class ClusterBuilder {
 
   private final XdsTranslator.Policies policies;
   private final XdsTranslator.Warnings warnings;
+  private final ClientProfile profile;
+  private final String trustDomain;
+  private final PeerAuthentications peerAuthentications;
   private final Map<String, Cluster> clusters = new LinkedHashMap<>();
   private final Map<String, ClusterLoadAssignment> endpoints = new LinkedHashMap<>();
 
-  ClusterBuilder(XdsTranslator.Policies policies, XdsTranslator.Warnings warnings) {
+  ClusterBuilder(XdsTranslator.Policies policies, XdsTranslator.Warnings warnings, ClientProfile profile,
+      String trustDomain, PeerAuthentications peerAuthentications) {
     this.policies = policies;
     this.warnings = warnings;
+    this.profile = profile;
+    this.trustDomain = trustDomain;
+    this.peerAuthentications = peerAuthentications;
   }
 
   List<Cluster> clusters() {
@@ -90,8 +97,55 @@ final class ClusterBuilder {
     policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
         .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
+    transportSocket(service, port, subset, labels, policy).ifPresent(cluster::setTransportSocket);
     clusters.put(name, cluster.build());
     endpoints.put(name, loadAssignment(name, service, port, labels));
+  }
+
+  /**
+   * Mutual TLS to this cluster, Istio's way. A DestinationRule's {@code tls.mode} decides when it
+   * is ISTIO_MUTUAL or DISABLE; otherwise auto-mTLS: a client with mesh certificates speaks mTLS
+   * when every endpoint says it can ({@code security.istio.io/tlsMode: istio}) and its port is not
+   * DISABLE. Unlike Envoy, in-process clients take one transport per cluster, so a cluster that
+   * mixes mTLS and plaintext endpoints stays plaintext, and a warning names it.
+   */
+  private Optional<io.envoyproxy.envoy.config.core.v3.TransportSocket> transportSocket(MeshService service, int port,
+      String subset, Map<String, String> labels, TrafficPolicy policy) {
+    List<MeshService.Instance> members = service.instances().stream()
+        .filter(i -> i.servicePort() == port && ServiceIndex.matches(labels, i.labels()))
+        .toList();
+    Optional<DestinationRule.ClientTls> tls = policy.tls();
+    DestinationRule.TlsMode mode = tls.map(DestinationRule.ClientTls::mode).orElse(null);
+    if (mode == DestinationRule.TlsMode.DISABLE) {
+      return Optional.empty();
+    }
+    if (mode != DestinationRule.TlsMode.ISTIO_MUTUAL) {
+      if (!profile.meshCertificates() || members.isEmpty()) {
+        return Optional.empty();
+      }
+      long capable = members.stream()
+          .filter(i -> i.meshTls() && peerAuthentications.mode(i.namespace(), i.labels(), i.port())
+              != dev.inmesh.control.config.security.PeerAuthentication.Mode.DISABLE)
+          .count();
+      if (capable < members.size()) {
+        if (capable > 0) {
+          policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.tls",
+              "some endpoints of " + service.hostname() + ":" + port + " speak mesh mTLS and some do not;"
+                  + " Inmesh clients use one transport per cluster, so they call it in plaintext"));
+        }
+        return Optional.empty();
+      }
+    }
+    java.util.Set<String> identities = new java.util.TreeSet<>();
+    if (tls.isPresent() && !tls.get().subjectAltNames().isEmpty()) {
+      identities.addAll(tls.get().subjectAltNames());
+    } else {
+      members.forEach(i -> identities.add("spiffe://" + trustDomain + "/ns/" + i.namespace() + "/sa/" + i.serviceAccount()));
+    }
+    // Istio's auto-mTLS SNI (outbound_.9080_._.reviews…) is no LDH host name, and JSSE servers
+    // refuse a handshake that carries one; only a DestinationRule's own sni is sent
+    String sni = tls.flatMap(DestinationRule.ClientTls::sni).orElse("");
+    return Optional.of(TransportSockets.upstream(identities, sni));
   }
 
   private void applyLoadBalancer(Cluster.Builder cluster, TrafficPolicy policy, MeshService service) {

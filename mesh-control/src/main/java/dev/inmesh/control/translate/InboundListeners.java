@@ -3,16 +3,18 @@ package dev.inmesh.control.translate;
 import com.google.protobuf.Any;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.security.AuthorizationPolicy;
+import dev.inmesh.control.config.security.PeerAuthentication.Mode;
+import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.translate.authz.AuthorizationConfig;
 import dev.inmesh.control.translate.authz.AuthorizationFilters;
 import dev.inmesh.control.translate.authz.AuthorizationTranslator;
-import dev.inmesh.control.registry.Workload;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.NonForwardingAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -33,15 +35,26 @@ import java.util.Map;
  * (non_forwarding_action) and the RBAC filters that the workload's AuthorizationPolicies make.
  * Servers bound to all interfaces share one name per port within a namespace; when two workloads
  * of a namespace listen on the same port with different policies the first wins and a warning
- * says so. Plaintext only for now: PeerAuthentication STRICT arrives with the identity work.
+ * says so.
+ *
+ * <p>The filter chains carry the port's PeerAuthentication mode in Envoy's shape: STRICT is one
+ * chain with a {@link TransportSockets#downstream() DownstreamTlsContext} that requires a client
+ * certificate; DISABLE is one plaintext chain; PERMISSIVE is a TLS chain matching
+ * {@code transport_protocol: tls} and a plaintext chain matching {@code raw_buffer}. Proxyless
+ * gRPC cannot match on {@code tls} (gRFC A36), so its clients get PERMISSIVE as plaintext, as
+ * Istio sends it to them.
  */
 final class InboundListeners {
   static final String TEMPLATE = "grpc/server?xds.resource.listening_address=";
   private static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
+  static final String TLS_PROTOCOL = "tls";
+  static final String PLAINTEXT_PROTOCOL = "raw_buffer";
 
   private InboundListeners() {}
 
-  static List<Listener> build(MeshState state, String namespace, XdsTranslator.Warnings warnings) {
+  static List<Listener> build(MeshState state, ClientProfile profile, XdsTranslator.Warnings warnings) {
+    String namespace = profile.namespace();
+    PeerAuthentications peerAuthentications = PeerAuthentications.of(state);
     List<ConfigResource> policies = state.ofKind(AuthorizationPolicy.class);
     AuthorizationTranslator authz = AuthorizationTranslator.of(AuthorizationConfig.defaults());
     Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -58,9 +71,16 @@ final class InboundListeners {
       filters.warnings().forEach(w -> applying.stream().filter(p -> p.key().toString().equals(w.resource())).findFirst()
           .ifPresent(p -> warnings.add(p, w.field(), w.message())));
       for (ServicePort port : meta.ports()) {
+        Mode mode = peerAuthentications.mode(namespace, meta.labels(), port.targetPort());
+        if (mode == Mode.PERMISSIVE && profile.proxylessGrpc()) {
+          peerAuthentications.decidingPolicy(namespace, meta.labels()).ifPresent(p -> warnings.add(p, "mtls",
+              "proxyless gRPC servers cannot tell TLS from plaintext on one port; under PERMISSIVE they accept"
+                  + " plaintext only (as with Istio); use STRICT for mutual TLS"));
+          mode = Mode.DISABLE;
+        }
         for (String address : List.of(meta.address(), "0.0.0.0", "[::]")) {
           String name = TEMPLATE + address + ":" + port.targetPort();
-          Listener listener = listener(name, address, port.targetPort(), filters);
+          Listener listener = listener(name, address, port.targetPort(), filters, mode);
           Listener previous = listeners.putIfAbsent(name, listener);
           if (previous != null && !previous.equals(listener)) {
             applying.stream().findFirst().ifPresent(p -> warnings.add(p, "inbound listener " + name + " is shared with "
@@ -73,7 +93,7 @@ final class InboundListeners {
     return List.copyOf(listeners.values());
   }
 
-  private static Listener listener(String name, String address, int port, AuthorizationFilters authz) {
+  private static Listener listener(String name, String address, int port, AuthorizationFilters authz, Mode mode) {
     RouteConfiguration routes = RouteConfiguration.newBuilder()
         .setName("inbound|" + port)
         .addVirtualHosts(VirtualHost.newBuilder()
@@ -91,15 +111,33 @@ final class InboundListeners {
         .addHttpFilters(HttpFilter.newBuilder()
             .setName(XdsTranslator.ROUTER_FILTER)
             .setTypedConfig(Any.pack(Router.getDefaultInstance())));
-    String host = address.startsWith("[") ? address.substring(1, address.length() - 1) : address;
-    return Listener.newBuilder()
-        .setName(name)
-        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)))
-        .addFilterChains(FilterChain.newBuilder()
-            .setName("inbound|" + port)
-            .addFilters(Filter.newBuilder()
-                .setName(HTTP_CONNECTION_MANAGER)
-                .setTypedConfig(Any.pack(manager.build()))))
+    Filter connectionManager = Filter.newBuilder()
+        .setName(HTTP_CONNECTION_MANAGER)
+        .setTypedConfig(Any.pack(manager.build()))
         .build();
+    String host = address.startsWith("[") ? address.substring(1, address.length() - 1) : address;
+    Listener.Builder listener = Listener.newBuilder()
+        .setName(name)
+        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)));
+    switch (mode) {
+      case STRICT -> listener.addFilterChains(FilterChain.newBuilder()
+          .setName("inbound|" + port + "|mtls")
+          .setTransportSocket(TransportSockets.downstream())
+          .addFilters(connectionManager));
+      case PERMISSIVE -> listener
+          .addFilterChains(FilterChain.newBuilder()
+              .setName("inbound|" + port + "|mtls")
+              .setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol(TLS_PROTOCOL))
+              .setTransportSocket(TransportSockets.downstream())
+              .addFilters(connectionManager))
+          .addFilterChains(FilterChain.newBuilder()
+              .setName("inbound|" + port + "|plaintext")
+              .setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol(PLAINTEXT_PROTOCOL))
+              .addFilters(connectionManager));
+      default -> listener.addFilterChains(FilterChain.newBuilder()
+          .setName("inbound|" + port + "|plaintext")
+          .addFilters(connectionManager));
+    }
+    return listener.build();
   }
 }

@@ -22,11 +22,23 @@ record MeshService(String hostname, String namespace, Optional<String> shortName
 
   record Port(int number, String name, String protocol) {}
 
-  /** One endpoint of one service port: where to connect, and what the subsets select on. */
+  /**
+   * One endpoint of one service port: where to connect, what the subsets select on, and whose
+   * identity ({@code namespace} and {@code serviceAccount}) it presents under mutual TLS.
+   */
   record Instance(String address, int servicePort, int port, Map<String, String> labels, Locality locality,
-      int weight) {
+      int weight, String namespace, String serviceAccount) {
+    /** Istio's label for a workload that can terminate mesh mutual TLS. */
+    static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+
     Instance {
       labels = Map.copyOf(labels);
+      serviceAccount = serviceAccount == null || serviceAccount.isEmpty() ? "default" : serviceAccount;
+    }
+
+    /** Whether the endpoint says it speaks mesh mutual TLS ({@code security.istio.io/tlsMode: istio}). */
+    boolean meshTls() {
+      return "istio".equals(labels.get(TLS_MODE_LABEL));
     }
   }
 

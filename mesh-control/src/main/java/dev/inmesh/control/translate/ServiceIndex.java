@@ -59,7 +59,7 @@ final class ServiceIndex {
         for (ServicePort port : meta.ports()) {
           ports.putIfAbsent(port.number(), new MeshService.Port(port.number(), port.name(), port.protocol()));
           instances.add(new MeshService.Instance(meta.address(), port.number(), port.targetPort(), meta.labels(),
-              meta.locality(), 1));
+              meta.locality(), 1, meta.namespace(), meta.serviceAccount()));
         }
       }
       byHostname.put(hostname, new MeshService(hostname, first.namespace(), Optional.of(first.service()),
@@ -102,7 +102,7 @@ final class ServiceIndex {
       for (ConfigResource we : workloadEntries) {
         WorkloadEntry workloadEntry = we.spec(WorkloadEntry.class);
         if (we.namespace().equals(resource.namespace()) && matches(selector, workloadEntry.labels())) {
-          instances.add(instance(workloadEntry, port, defaultTarget));
+          instances.add(instance(workloadEntry, we.namespace(), port, defaultTarget));
         }
       }
       for (Workload workload : workloads) {
@@ -111,13 +111,14 @@ final class ServiceIndex {
           int target = meta.ports().stream()
               .filter(p -> p.name().equals(port.name()) || p.number() == port.number())
               .mapToInt(ServicePort::targetPort).findFirst().orElse(defaultTarget);
-          instances.add(new MeshService.Instance(meta.address(), port.number(), target, meta.labels(), meta.locality(), 1));
+          instances.add(new MeshService.Instance(meta.address(), port.number(), target, meta.labels(), meta.locality(), 1,
+              meta.namespace(), meta.serviceAccount()));
         }
       }
       return instances;
     }
     switch (entry.resolution()) {
-      case STATIC -> entry.endpoints().forEach(e -> instances.add(instance(e, port, defaultTarget)));
+      case STATIC -> entry.endpoints().forEach(e -> instances.add(instance(e, resource.namespace(), port, defaultTarget)));
       case DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS -> {
         List<WorkloadEntry> endpoints = entry.endpoints().isEmpty()
             ? List.of(new WorkloadEntry(host, Map.of(), Map.of(), "", "", 0, ""))
@@ -129,7 +130,7 @@ final class ServiceIndex {
           }
           for (String address : addresses) {
             instances.add(instance(new WorkloadEntry(address, endpoint.ports(), endpoint.labels(), endpoint.network(),
-                endpoint.locality(), endpoint.weight(), endpoint.serviceAccount()), port, defaultTarget));
+                endpoint.locality(), endpoint.weight(), endpoint.serviceAccount()), resource.namespace(), port, defaultTarget));
           }
         }
       }
@@ -138,10 +139,11 @@ final class ServiceIndex {
     return instances;
   }
 
-  private static MeshService.Instance instance(WorkloadEntry entry, ServiceEntry.Port port, int defaultTarget) {
+  private static MeshService.Instance instance(WorkloadEntry entry, String namespace, ServiceEntry.Port port,
+      int defaultTarget) {
     int target = entry.ports().getOrDefault(port.name(), defaultTarget);
     return new MeshService.Instance(entry.address(), port.number(), target, entry.labels(),
-        Locality.parse(entry.locality()), entry.weight() > 0 ? entry.weight() : 1);
+        Locality.parse(entry.locality()), entry.weight() > 0 ? entry.weight() : 1, namespace, entry.serviceAccount());
   }
 
   static boolean matches(Map<String, String> selector, Map<String, String> labels) {

@@ -50,12 +50,25 @@ public final class XdsTranslator {
       .build();
 
   private final HostResolver resolver;
+  private final String trustDomain;
 
   public XdsTranslator(HostResolver resolver) {
-    this.resolver = resolver;
+    this(resolver, "cluster.local");
   }
 
+  /** @param trustDomain the trust domain of the workloads' SPIFFE IDs, which clients verify under mTLS */
+  public XdsTranslator(HostResolver resolver, String trustDomain) {
+    this.resolver = resolver;
+    this.trustDomain = trustDomain;
+  }
+
+  /** The resources for Inmesh clients of {@code clientNamespace} that hold no mesh certificate. */
   public Translation translate(MeshState state, String clientNamespace) {
+    return translate(state, ClientProfile.inmesh(clientNamespace));
+  }
+
+  public Translation translate(MeshState state, ClientProfile profile) {
+    String clientNamespace = profile.namespace();
     Warnings warnings = new Warnings();
     ServiceIndex services = ServiceIndex.build(state, resolver, warnings::add);
     List<ConfigResource> virtualServices = visible(state.ofKind(VirtualService.class), clientNamespace,
@@ -63,7 +76,7 @@ public final class XdsTranslator {
     List<ConfigResource> destinationRules = visible(state.ofKind(DestinationRule.class), clientNamespace,
         r -> r.spec(DestinationRule.class).exportTo());
     Policies policies = new Policies(services, destinationRules, clientNamespace);
-    ClusterBuilder clusters = new ClusterBuilder(policies, warnings);
+    ClusterBuilder clusters = new ClusterBuilder(policies, warnings, profile, trustDomain, PeerAuthentications.of(state));
     RouteBuilder routes = new RouteBuilder(services, policies, warnings, clientNamespace);
 
     List<Listener> listeners = new ArrayList<>();
@@ -98,7 +111,7 @@ public final class XdsTranslator {
         clusters.addService(service, port.number());
       }
     }
-    listeners.addAll(InboundListeners.build(state, clientNamespace, warnings));
+    listeners.addAll(InboundListeners.build(state, profile, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
   }
 

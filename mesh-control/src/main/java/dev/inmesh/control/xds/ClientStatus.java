@@ -6,12 +6,14 @@ import java.util.Optional;
 
 /**
  * What one ADS client holds, as {@code /debug/clients} shows it: its node, the version it ACKed per
- * type, the version last sent, and its last NACK with the client's own error text.
+ * type, the version last sent, and its last NACK with the client's own error text. {@code profile}
+ * names the snapshot it is served ({@link dev.inmesh.control.translate.ClientProfile#key()}).
  */
 public record ClientStatus(
     long streamId,
     String nodeId,
     String namespace,
+    String profile,
     String userAgent,
     Instant connectedAt,
     Map<String, TypeStatus> types,

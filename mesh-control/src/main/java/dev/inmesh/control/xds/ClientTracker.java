@@ -1,6 +1,7 @@
 package dev.inmesh.control.xds;
 
 import dev.inmesh.control.registry.WorkloadRegistry;
+import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -69,7 +70,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
       if (stream.node == null && request.hasNode()) {
         stream.node = request.getNode();
         stream.registrationError = registry.streamOpened(streamId, request.getNode());
-        onNewNamespace.accept(WorkloadMetadata.namespaceOf(request.getNode()));
+        onNewNamespace.accept(ClientProfile.of(request.getNode()).key());
         log.info("client {} connected (stream {})", request.getNode().getId(), streamId);
       }
       if (!request.hasNode() && stream.node != null) {
@@ -148,6 +149,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
           continue;
         }
         result.add(new ClientStatus(stream.id, stream.node.getId(), WorkloadMetadata.namespaceOf(stream.node),
+            ClientProfile.of(stream.node).key(),
             stream.node.getUserAgentName() + " " + stream.node.getUserAgentVersion(), stream.connectedAt,
             stream.types, stream.registrationError));
       }

@@ -2,8 +2,8 @@ package dev.inmesh.control.xds;
 
 import com.google.protobuf.Message;
 import dev.inmesh.control.registry.WorkloadRegistry;
+import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.Translation;
-import dev.inmesh.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
@@ -22,12 +22,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The ADS endpoint: java-control-plane's server over a snapshot cache with one snapshot per client
- * namespace (short names resolve in the caller's namespace). Versions are content hashes per type,
+ * The ADS endpoint: java-control-plane's server over a snapshot cache with one snapshot per
+ * {@link ClientProfile}: the client's namespace (short names resolve in it), its kind and whether
+ * it holds mesh certificates. Versions are content hashes per type,
  * so a client is sent a type again only when that type really changed.
  */
 public final class XdsServer implements AutoCloseable {
-  private final SimpleCache<String> cache = new SimpleCache<>(WorkloadMetadata::namespaceOf);
+  private final SimpleCache<String> cache = new SimpleCache<>(node -> ClientProfile.of(node).key());
   private final ClientTracker tracker;
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final Server server;
@@ -59,7 +60,7 @@ public final class XdsServer implements AutoCloseable {
     return server.getPort();
   }
 
-  /** Namespaces that have, or had, a connected client. */
+  /** The {@link ClientProfile#key() profiles} that have, or had, a connected client. */
   public Set<String> namespaces() {
     return Set.copyOf(namespaces);
   }
@@ -82,7 +83,7 @@ public final class XdsServer implements AutoCloseable {
     return tracker.clients();
   }
 
-  /** The current resources of a namespace, for config dumps. */
+  /** The current resources of a profile ({@link ClientProfile#key()}), for config dumps. */
   public Snapshot snapshot(String namespace) {
     return cache.getSnapshot(namespace);
   }

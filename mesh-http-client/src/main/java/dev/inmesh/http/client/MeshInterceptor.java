@@ -22,17 +22,19 @@ import retrofit2.Invocation;
 final class MeshInterceptor implements Interceptor {
   private final Mesh mesh;
   private final OkHttpClient mirrorClient;
+  private final MeshTlsClients tlsClients;
 
   MeshInterceptor(Mesh mesh, OkHttpClient mirrorClient) {
     this.mesh = mesh;
     this.mirrorClient = mirrorClient;
+    this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
   }
 
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
     try {
-      return mesh.outbound().execute(new OkHttpRequestView(request), new OkHttpTransport(chain, mirrorClient),
+      return mesh.outbound().execute(new OkHttpRequestView(request), new OkHttpTransport(chain, mirrorClient, tlsClients),
           options(request));
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for

@@ -30,11 +30,13 @@ final class OkHttpTransport implements Transport<Response> {
   private final Interceptor.Chain chain;
   private final Request original;
   private final OkHttpClient mirrorClient;
+  private final MeshTlsClients tlsClients;
 
-  OkHttpTransport(Interceptor.Chain chain, OkHttpClient mirrorClient) {
+  OkHttpTransport(Interceptor.Chain chain, OkHttpClient mirrorClient, MeshTlsClients tlsClients) {
     this.chain = chain;
     this.original = chain.request();
     this.mirrorClient = mirrorClient;
+    this.tlsClients = tlsClients;
   }
 
   @Override
@@ -44,6 +46,9 @@ final class OkHttpTransport implements Transport<Response> {
 
   @Override
   public Response send(Attempt attempt) throws IOException {
+    if (attempt.tls().isPresent()) {
+      return sendTls(attempt);
+    }
     Interceptor.Chain timed = chain;
     if (!attempt.timeout().isZero()) {
       int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, attempt.timeout().toMillis()));
@@ -54,9 +59,37 @@ final class OkHttpTransport implements Transport<Response> {
     return timed.proceed(toEndpoint(attempt));
   }
 
+  /**
+   * An application interceptor cannot change the chain's TLS settings, so an mTLS attempt is a call
+   * of its own on the cluster's mTLS client, which shares the caller's pool. It inherits the
+   * chain's timeouts; a caller's call that is already cancelled sends nothing.
+   */
+  private Response sendTls(Attempt attempt) throws IOException {
+    OkHttpClient client = tlsClients.client(attempt.tls().get());
+    if (!attempt.timeout().isZero()) {
+      long millis = Math.max(1, attempt.timeout().toMillis());
+      client = client.newBuilder()
+          .connectTimeout(millis, TimeUnit.MILLISECONDS)
+          .readTimeout(millis, TimeUnit.MILLISECONDS)
+          .writeTimeout(millis, TimeUnit.MILLISECONDS)
+          .build();
+    } else {
+      client = client.newBuilder()
+          .connectTimeout(chain.connectTimeoutMillis(), TimeUnit.MILLISECONDS)
+          .readTimeout(chain.readTimeoutMillis(), TimeUnit.MILLISECONDS)
+          .writeTimeout(chain.writeTimeoutMillis(), TimeUnit.MILLISECONDS)
+          .build();
+    }
+    Call call = client.newCall(toEndpoint(attempt));
+    if (chain.call().isCanceled()) {
+      call.cancel();
+    }
+    return call.execute();
+  }
+
   private Request toEndpoint(Attempt attempt) {
     HttpUrl url = original.url().newBuilder()
-        .scheme("http")
+        .scheme(attempt.tls().isPresent() ? "https" : "http")
         .host(attempt.endpoint().address())
         .port(attempt.endpoint().port())
         .encodedPath(attempt.path())
@@ -116,7 +149,8 @@ final class OkHttpTransport implements Transport<Response> {
       return;
     }
     Request copy = toEndpoint(attempt);
-    mirrorClient.newCall(copy).enqueue(new Callback() {
+    OkHttpClient client = attempt.tls().isPresent() ? tlsClients.client(attempt.tls().get()) : mirrorClient;
+    client.newCall(copy).enqueue(new Callback() {
       @Override
       public void onFailure(Call call, IOException e) {
         // a mirror's failure is nobody's business

@@ -29,12 +29,14 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
       Optional<LoadBalancer> loadBalancer,
       Optional<ConnectionPool> connectionPool,
       Optional<OutlierDetection> outlierDetection,
+      Optional<ClientTls> tls,
       List<PortPolicy> portLevelSettings) {
     public TrafficPolicy {
       portLevelSettings = List.copyOf(portLevelSettings);
     }
 
-    public static final TrafficPolicy NONE = new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), List.of());
+    public static final TrafficPolicy NONE =
+        new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), List.of());
 
     /**
      * The policy for one port. As Istio documents it, port-level settings replace the
@@ -45,7 +47,7 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
       for (PortPolicy portPolicy : portLevelSettings) {
         if (portPolicy.port() == port) {
           return new TrafficPolicy(portPolicy.loadBalancer(), portPolicy.connectionPool(),
-              portPolicy.outlierDetection(), List.of());
+              portPolicy.outlierDetection(), portPolicy.tls(), List.of());
         }
       }
       return this;
@@ -57,12 +59,29 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
           override.loadBalancer().or(() -> loadBalancer),
           override.connectionPool().or(() -> connectionPool),
           override.outlierDetection().or(() -> outlierDetection),
+          override.tls().or(() -> tls),
           override.portLevelSettings().isEmpty() ? portLevelSettings : override.portLevelSettings());
     }
   }
 
   public record PortPolicy(int port, Optional<LoadBalancer> loadBalancer, Optional<ConnectionPool> connectionPool,
-      Optional<OutlierDetection> outlierDetection) {}
+      Optional<OutlierDetection> outlierDetection, Optional<ClientTls> tls) {}
+
+  /** Istio's ClientTLSSettings modes; ISTIO_MUTUAL is the mesh's own mutual TLS. */
+  public enum TlsMode { DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL }
+
+  /**
+   * How a client speaks TLS to the destination. Inmesh enforces DISABLE and ISTIO_MUTUAL; SIMPLE
+   * and MUTUAL (origination with the user's own files) are accepted with a warning.
+   *
+   * @param subjectAltNames identities the server must present, in place of the service's own
+   * @param sni the server name to send, when set
+   */
+  public record ClientTls(TlsMode mode, List<String> subjectAltNames, Optional<String> sni) {
+    public ClientTls {
+      subjectAltNames = List.copyOf(subjectAltNames);
+    }
+  }
 
   public enum Simple { UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST }
 

@@ -2,6 +2,7 @@ package dev.inmesh.control.config.networking;
 
 import dev.inmesh.control.config.SpecParser;
 import dev.inmesh.control.config.SpecReader;
+import dev.inmesh.control.config.networking.DestinationRule.ClientTls;
 import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
 import dev.inmesh.control.config.networking.DestinationRule.ConsistentHash;
 import dev.inmesh.control.config.networking.DestinationRule.HashOn;
@@ -10,6 +11,7 @@ import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
 import dev.inmesh.control.config.networking.DestinationRule.PortPolicy;
 import dev.inmesh.control.config.networking.DestinationRule.Simple;
 import dev.inmesh.control.config.networking.DestinationRule.Subset;
+import dev.inmesh.control.config.networking.DestinationRule.TlsMode;
 import dev.inmesh.control.config.networking.DestinationRule.TrafficPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,10 +77,11 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
         }
         TrafficPolicy inner = readPolicy(port, false);
         port.finish();
-        portLevel.add(new PortPolicy(number, inner.loadBalancer(), inner.connectionPool(), inner.outlierDetection()));
+        portLevel.add(new PortPolicy(number, inner.loadBalancer(), inner.connectionPool(), inner.outlierDetection(),
+            inner.tls()));
       }
     }
-    policy.notHonoured("tls", "mutual TLS settings arrive with the identity work (issue 4); until then traffic is plaintext");
+    Optional<ClientTls> tls = policy.object("tls").map(DestinationRuleParser::readTls);
     policy.notHonoured("tunnel", "HTTP CONNECT tunnelling needs a proxy");
     policy.notHonoured("proxyProtocol", "the PROXY protocol needs a proxy");
     policy.object("retryBudget").ifPresent(budget -> {
@@ -87,7 +90,49 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
       budget.warn(null, "accepted but not enforced by Inmesh yet: retryBudget");
       budget.finish();
     });
-    return new TrafficPolicy(loadBalancer, pool, outlier, portLevel);
+    return new TrafficPolicy(loadBalancer, pool, outlier, tls, portLevel);
+  }
+
+  /** Istio's ClientTLSSettings with its webhook's rules for which fields each mode allows. */
+  private static ClientTls readTls(SpecReader tls) {
+    TlsMode mode = tls.enumValue("mode", TlsMode.class).orElse(TlsMode.DISABLE);
+    Optional<String> certificate = tls.string("clientCertificate");
+    Optional<String> key = tls.string("privateKey");
+    Optional<String> ca = tls.string("caCertificates");
+    Optional<String> credential = tls.string("credentialName");
+    tls.string("caCrl");
+    List<String> sans = tls.stringList("subjectAltNames");
+    Optional<String> sni = tls.string("sni");
+    tls.bool("insecureSkipVerify");
+    sni.filter(name -> !name.matches("[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*"))
+        .ifPresent(name -> tls.warn("sni", "'" + name + "' is not a host name; Java's TLS cannot send it, so Inmesh"
+            + " clients send no SNI"));
+    switch (mode) {
+      case ISTIO_MUTUAL -> {
+        // the mesh's own certificates are used, so files would be ignored: Istio refuses them
+        certificate.ifPresent(v -> tls.error("clientCertificate", "cannot specify client certificates when using ISTIO_MUTUAL"));
+        key.ifPresent(v -> tls.error("privateKey", "cannot specify private key when using ISTIO_MUTUAL"));
+        ca.ifPresent(v -> tls.error("caCertificates", "cannot specify CA certificates when using ISTIO_MUTUAL"));
+        credential.ifPresent(v -> tls.error("credentialName", "cannot specify credentialName when using ISTIO_MUTUAL"));
+      }
+      case MUTUAL -> {
+        if (credential.isEmpty()) {
+          if (certificate.isEmpty()) {
+            tls.error("clientCertificate", "client certificate required for mutual tls");
+          }
+          if (key.isEmpty()) {
+            tls.error("privateKey", "private key required for mutual tls");
+          }
+        }
+        tls.warn("mode", "accepted but not enforced by Inmesh yet: MUTUAL origination with your own files;"
+            + " traffic to this destination uses the mesh's automatic mTLS or plaintext");
+      }
+      case SIMPLE -> tls.warn("mode", "accepted but not enforced by Inmesh yet: SIMPLE origination;"
+          + " traffic to this destination uses the mesh's automatic mTLS or plaintext");
+      case DISABLE -> { }
+    }
+    tls.finish();
+    return new ClientTls(mode, sans, sni);
   }
 
   private static LoadBalancer readLoadBalancer(SpecReader lb) {

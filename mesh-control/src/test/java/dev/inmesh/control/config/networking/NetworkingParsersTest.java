@@ -630,18 +630,42 @@ class NetworkingParsersTest {
     }
 
     @Test
-    void warnsThatTlsSettingsAreNotEnforced() {
+    void readsIstioMutualAndWarnsThatOriginationWithOwnFilesIsNotEnforced() {
+      ParseResult mesh = parse(destinationRule("""
+          host: reviews
+          trafficPolicy:
+            tls:
+              mode: ISTIO_MUTUAL
+              subjectAltNames: ["spiffe://cluster.local/ns/default/sa/reviews"]
+          """));
+      ParseResult simple = parse(destinationRule("""
+          host: reviews
+          trafficPolicy:
+            tls:
+              mode: SIMPLE
+          """));
+
+      assertThat(mesh.errors()).isEmpty();
+      assertThat(mesh.warnings()).isEmpty();
+      DestinationRule.ClientTls tls = only(mesh, DestinationRule.class).trafficPolicy().orElseThrow().tls().orElseThrow();
+      assertThat(tls.mode()).isEqualTo(DestinationRule.TlsMode.ISTIO_MUTUAL);
+      assertThat(tls.subjectAltNames()).containsExactly("spiffe://cluster.local/ns/default/sa/reviews");
+      assertThat(warningFields(simple)).containsExactly("spec.trafficPolicy.tls.mode");
+      assertThat(simple.warnings().get(0).message()).contains("not enforced");
+    }
+
+    @Test
+    void refusesFilesWithIstioMutualAsIstioDoes() {
       ParseResult result = parse(destinationRule("""
           host: reviews
           trafficPolicy:
             tls:
               mode: ISTIO_MUTUAL
+              clientCertificate: /etc/certs/cert.pem
           """));
 
-      assertThat(result.errors()).isEmpty();
-      assertThat(result.resources()).hasSize(1);
-      assertThat(warningFields(result)).containsExactly("spec.trafficPolicy.tls");
-      assertThat(result.warnings().get(0).message()).contains("not enforced");
+      assertThat(result.errors()).extracting(p -> p.field()).containsExactly("spec.trafficPolicy.tls.clientCertificate");
+      assertThat(result.errors().get(0).message()).contains("cannot specify client certificates when using ISTIO_MUTUAL");
     }
 
     @Test

@@ -1,0 +1,136 @@
+package dev.inmesh.http.client;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.model.UpstreamTls;
+import dev.inmesh.security.CertificateManager;
+import dev.inmesh.security.SpiffeTrustManager;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import okhttp3.OkHttpClient;
+
+/**
+ * OkHttp clients for mesh mutual TLS, one per set of server identities, all sharing the caller's
+ * connection pool and dispatcher. Each presents this workload's certificate through the
+ * CertificateManager's key manager (so a rotated certificate reaches the next handshake) and trusts a
+ * server only when its certificate chains to a mesh root and carries one of the cluster's SPIFFE
+ * IDs. The host name is not checked: in a mesh it says nothing about who answers, the SPIFFE ID
+ * does. Application interceptors are left out; they already ran for the call.
+ */
+final class MeshTlsClients {
+  private final Mesh mesh;
+  private final OkHttpClient base;
+  private final Map<UpstreamTls, OkHttpClient> clients = new ConcurrentHashMap<>();
+
+  MeshTlsClients(Mesh mesh, OkHttpClient caller) {
+    this.mesh = mesh;
+    OkHttpClient.Builder builder = caller.newBuilder().retryOnConnectionFailure(false);
+    builder.interceptors().clear();
+    this.base = builder.build();
+  }
+
+  /** The client for a cluster's mTLS settings; fails when this Mesh has no certificate. */
+  OkHttpClient client(UpstreamTls tls) {
+    return clients.computeIfAbsent(tls, this::build);
+  }
+
+  private OkHttpClient build(UpstreamTls tls) {
+    CertificateManager certificates = mesh.certificates().orElseThrow(() -> new IllegalStateException(
+        "mutual TLS to " + tls.identities() + " needs a mesh certificate; build the Mesh with certificateAuthority(...)"));
+    SpiffeTrustManager trust = new SpiffeTrustManager(certificates::trustAnchors,
+        peer -> tls.identities().contains(peer.toString()), Clock.systemUTC());
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(new KeyManager[] {certificates.keyManager()}, new TrustManager[] {trust}, null);
+      SSLSocketFactory factory = context.getSocketFactory();
+      return base.newBuilder()
+          .sslSocketFactory(tls.sni().isEmpty() || !isHostName(tls.sni()) ? factory : new SniSocketFactory(factory, tls.sni()), trust)
+          .hostnameVerifier((host, session) -> true)
+          .build();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("every JRE has TLS", e);
+    }
+  }
+
+  /** JSSE sends and accepts only LDH host names as SNI; another name (Istio's outbound_.…) is not sent. */
+  private static boolean isHostName(String sni) {
+    try {
+      new SNIHostName(sni);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** Sends a fixed server name, as Envoy sends the cluster's {@code sni}; OkHttp sends none for IPs. */
+  private static final class SniSocketFactory extends SSLSocketFactory {
+    private final SSLSocketFactory delegate;
+    private final List<javax.net.ssl.SNIServerName> serverNames;
+
+    SniSocketFactory(SSLSocketFactory delegate, String sni) {
+      this.delegate = delegate;
+      this.serverNames = List.of(new SNIHostName(sni));
+    }
+
+    private Socket named(Socket socket) {
+      if (socket instanceof SSLSocket ssl) {
+        SSLParameters parameters = ssl.getSSLParameters();
+        parameters.setServerNames(serverNames);
+        ssl.setSSLParameters(parameters);
+      }
+      return socket;
+    }
+
+    @Override
+    public String[] getDefaultCipherSuites() {
+      return delegate.getDefaultCipherSuites();
+    }
+
+    @Override
+    public String[] getSupportedCipherSuites() {
+      return delegate.getSupportedCipherSuites();
+    }
+
+    @Override
+    public Socket createSocket(Socket socket, String host, int port, boolean autoClose) throws IOException {
+      return named(delegate.createSocket(socket, host, port, autoClose));
+    }
+
+    @Override
+    public Socket createSocket() throws IOException {
+      return named(delegate.createSocket());
+    }
+
+    @Override
+    public Socket createSocket(String host, int port) throws IOException {
+      return named(delegate.createSocket(host, port));
+    }
+
+    @Override
+    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+      return named(delegate.createSocket(host, port, localHost, localPort));
+    }
+
+    @Override
+    public Socket createSocket(InetAddress host, int port) throws IOException {
+      return named(delegate.createSocket(host, port));
+    }
+
+    @Override
+    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+      return named(delegate.createSocket(address, port, localAddress, localPort));
+    }
+  }
+}

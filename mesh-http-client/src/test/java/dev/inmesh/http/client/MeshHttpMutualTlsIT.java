@@ -1,0 +1,164 @@
+package dev.inmesh.http.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.MeshControlOptions;
+import dev.inmesh.security.CertificateManager;
+import dev.inmesh.security.SpiffeId;
+import dev.inmesh.security.SpiffeTrustManager;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Auto-mTLS from an OkHttp client: mesh-control with its embedded CA, a {@code reviews} workload
+ * whose MockWebServer requires a client certificate and serves the workload's own mesh
+ * certificate, and a client workload that got its certificate with a join token.
+ */
+class MeshHttpMutualTlsIT {
+  @TempDir
+  Path configDir;
+  MeshControl control;
+  MockWebServer reviewsServer;
+  Mesh reviews;
+  Mesh productpage;
+
+  @BeforeEach
+  void start() throws Exception {
+    control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir)
+        .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
+    int port = freePort();
+    reviews = workload("reviews", "reviews-sa").service("reviews").label("app", "reviews").servePort("http", 9080, port).build();
+    reviewsServer = new MockWebServer();
+    reviewsServer.useHttps(serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
+    reviewsServer.requireClientAuth();
+    reviewsServer.enqueue(new MockResponse.Builder().body("reviews over mTLS").build());
+    reviewsServer.enqueue(new MockResponse.Builder().body("again").build());
+    reviewsServer.start(port);
+    productpage = workload("productpage", "productpage-sa").build();
+    productpage.awaitReady(Duration.ofSeconds(10));
+    HttpMesh.await(() -> control.workloads().size() == 1 && control.converged(), Duration.ofSeconds(10),
+        "reviews to register and every client to hold it");
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (productpage != null) {
+      productpage.close();
+    }
+    if (reviews != null) {
+      reviews.close();
+    }
+    if (reviewsServer != null) {
+      reviewsServer.close();
+    }
+    control.close();
+  }
+
+  @Test
+  void aClientWithAMeshCertificateCallsAMeshWorkloadOverMutualTlsAndPresentsItsSpiffeId() throws Exception {
+    OkHttpClient client = MeshHttp.client(productpage);
+
+    try (Response response = client.newCall(new Request.Builder().url("http://reviews:9080/reviews/1").build()).execute()) {
+      assertThat(response.code()).isEqualTo(200);
+      assertThat(response.body().string()).isEqualTo("reviews over mTLS");
+    }
+
+    RecordedRequest recorded = reviewsServer.takeRequest(5, TimeUnit.SECONDS);
+    assertThat(recorded.getHandshake()).as("the request came over TLS").isNotNull();
+    X509Certificate peer = (X509Certificate) recorded.getHandshake().peerCertificates().get(0);
+    assertThat(SpiffeId.of(peer).map(Object::toString)).hasValue("spiffe://cluster.local/ns/default/sa/productpage-sa");
+    assertThat(recorded.getUrl().encodedPath()).isEqualTo("/reviews/1");
+  }
+
+  @Test
+  void aServerWithAnotherIdentityThanTheDestinationRuleNamesIsRefused() throws Exception {
+    write("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews}
+        spec:
+          host: reviews
+          trafficPolicy:
+            tls:
+              mode: ISTIO_MUTUAL
+              subjectAltNames: ["spiffe://cluster.local/ns/default/sa/someone-else"]
+        """);
+    OkHttpClient client = MeshHttp.client(productpage);
+
+    try (Response response = client.newCall(new Request.Builder().url("http://reviews:9080/").build()).execute()) {
+      assertThat(response.code()).isEqualTo(503);
+      assertThat(response.body().string()).startsWith("upstream connect error");
+    }
+    assertThat(reviewsServer.getRequestCount()).as("no request reached the server").isZero();
+  }
+
+  @Test
+  void aClientWithoutACertificateIsToldWhyWhenTheDestinationRequiresMutualTls() throws Exception {
+    write("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews}
+        spec:
+          host: reviews
+          trafficPolicy:
+            tls: {mode: ISTIO_MUTUAL}
+        """);
+    try (Mesh plain = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).build()) {
+      plain.awaitReady(Duration.ofSeconds(10));
+      HttpMesh.await(control::converged, Duration.ofSeconds(10), "the plain client to hold the config");
+
+      try (Response response = MeshHttp.client(plain).newCall(new Request.Builder().url("http://reviews:9080/").build()).execute()) {
+        assertThat(response.code()).isEqualTo(503);
+        assertThat(response.body().string()).contains("requires mesh mutual TLS").contains("no certificate");
+      }
+    }
+  }
+
+  private void write(String file, String yaml) throws IOException {
+    Files.writeString(configDir.resolve(file), yaml);
+    control.rescan();
+    HttpMesh.await(control::converged, Duration.ofSeconds(15), "every client to ACK " + file);
+  }
+
+  private Mesh.Builder workload(String name, String serviceAccount) {
+    String token = control.ca().orElseThrow().joinTokens().create("default", serviceAccount, Duration.ofMinutes(5)).value();
+    return Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default").serviceAccount(serviceAccount)
+        .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), control.ca().orElseThrow().trustBundle().toPem(), token);
+  }
+
+  private static SSLContext serverContext(CertificateManager certificates) throws Exception {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(new KeyManager[] {certificates.keyManager()},
+        new TrustManager[] {new SpiffeTrustManager(certificates::trustAnchors, peer -> true, Clock.systemUTC())}, null);
+    return context;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
