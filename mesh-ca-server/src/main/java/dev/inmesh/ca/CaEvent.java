@@ -29,4 +29,18 @@ public sealed interface CaEvent {
       Objects.requireNonNull(notAfter, "notAfter");
     }
   }
+
+  /** A root rotation began: a new root is in the trust bundle, not signing yet. */
+  record RootAdded(BigInteger serialNumber) implements CaEvent {
+    public RootAdded {
+      Objects.requireNonNull(serialNumber, "serialNumber");
+    }
+  }
+
+  /** The prepared root now signs leaves; the old one is still trusted until retired. */
+  record RootActivated(BigInteger serialNumber) implements CaEvent {
+    public RootActivated {
+      Objects.requireNonNull(serialNumber, "serialNumber");
+    }
+  }
 }

@@ -47,7 +47,7 @@ public final class CertificateAuthority {
     }
   }
 
-  private record Signer(X509Certificate certificate, PrivateKey key) {}
+  private record Signer(X509Certificate certificate, PrivateKey key, X509Certificate root) {}
 
   private final CaConfig config;
   private final Clock clock;
@@ -55,7 +55,8 @@ public final class CertificateAuthority {
   private final Consumer<CaEvent> listener;
   private final CertificateBuilder certificates;
   private final RootStore store;
-  private final Root root;
+  private Root root; // guarded by this
+  private Root nextRoot; // guarded by this; prepared by a root rotation, not signing yet
   private final JoinTokens joinTokens;
   private final AtomicReference<TrustBundle> trustBundle;
   private Signer signer; // guarded by this
@@ -71,7 +72,10 @@ public final class CertificateAuthority {
     this.root = config.rootFiles()
         .map(files -> RootStore.load(files.certificate(), files.privateKey(), now, random))
         .orElseGet(() -> store.loadOrGenerate(config.trustDomain(), now, random));
-    this.trustBundle = new AtomicReference<>(store.loadBundle(root.certificate()));
+    this.nextRoot = config.rootFiles().isPresent() ? null : store.loadNext(now, random).orElse(null);
+    TrustBundle bundle = store.loadBundle(root.certificate());
+    this.trustBundle = new AtomicReference<>(nextRoot == null || bundle.contains(nextRoot.certificate())
+        ? bundle : bundle.withRoot(nextRoot.certificate()));
     // written on every start, so that workloads and tools find the roots to trust in one file
     store.saveBundle(trustBundle.get());
     this.joinTokens = JoinTokens.of(config.trustDomain(), clock, random);
@@ -121,8 +125,52 @@ public final class CertificateAuthority {
     return joinTokens;
   }
 
-  public X509Certificate rootCertificate() {
+  public synchronized X509Certificate rootCertificate() {
     return root.certificate();
+  }
+
+  /**
+   * Step one of a root rotation: generates the next root and adds it to the trust bundle, while
+   * leaves are still signed under the current root. Every workload learns the new root with its
+   * next certificate (the CA sends the whole bundle after the chain), so wait one renewal (half a
+   * leaf lifetime) before {@link #activateNextRoot()}. Calling it again returns the prepared root.
+   *
+   * @throws IllegalStateException when the root was loaded from files: rotate by giving new files
+   */
+  public synchronized X509Certificate prepareRootRotation() {
+    if (config.rootFiles().isPresent()) {
+      throw new IllegalStateException("the root was loaded from " + config.rootFiles().get().certificate()
+          + "; rotate it by adding the new root to the trust bundle and restarting with the new files");
+    }
+    if (nextRoot == null) {
+      nextRoot = store.generateNext(config.trustDomain(), clock.instant(), random);
+      updateTrustBundle(bundle -> bundle.contains(nextRoot.certificate()) ? bundle : bundle.withRoot(nextRoot.certificate()));
+      listener.accept(new CaEvent.RootAdded(nextRoot.certificate().getSerialNumber()));
+    }
+    return nextRoot.certificate();
+  }
+
+  /**
+   * Step two: leaves are signed under the prepared root from now on. The old root stays trusted;
+   * once every workload holds a certificate from the new root (another renewal), remove it with
+   * {@link #retireRoot}. Returns the old root.
+   */
+  public synchronized X509Certificate activateNextRoot() {
+    if (nextRoot == null) {
+      throw new IllegalStateException("no root rotation is prepared; call prepareRootRotation() first");
+    }
+    Root retired = root;
+    store.promoteNext(retired);
+    root = nextRoot;
+    nextRoot = null;
+    signer = null;
+    listener.accept(new CaEvent.RootActivated(root.certificate().getSerialNumber()));
+    return retired.certificate();
+  }
+
+  /** Step three: the old root leaves the trust bundle; workloads drop it with their next certificate. */
+  public TrustBundle retireRoot(X509Certificate oldRoot) {
+    return updateTrustBundle(bundle -> bundle.withoutRoot(oldRoot));
   }
 
   public TrustBundle trustBundle() {
@@ -133,7 +181,7 @@ public final class CertificateAuthority {
    * Changes the trusted roots (add a new or federated root, remove a retired one) and saves them in
    * the data directory. This CA's own root must stay in: its leaves would no longer verify.
    */
-  public TrustBundle updateTrustBundle(UnaryOperator<TrustBundle> change) {
+  public synchronized TrustBundle updateTrustBundle(UnaryOperator<TrustBundle> change) {
     TrustBundle updated = trustBundle.updateAndGet(current -> {
       TrustBundle next = Objects.requireNonNull(change.apply(current), "the change returned no bundle");
       if (!next.contains(root.certificate())) {
@@ -167,7 +215,11 @@ public final class CertificateAuthority {
           now.minus(BACKDATE), now.plus(ttl));
       listener.accept(new CaEvent.Issued(csr.identity(), leaf.getSerialNumber(), leaf.getNotAfter().toInstant(),
           credential instanceof Credential.PeerCertificate));
-      return new IssuedCertificate(csr.identity(), List.of(leaf, current.certificate(), root.certificate()));
+      // the chain up to the signing root, then the other trusted roots: a workload learns a new root
+      // before anything is signed under it, and forgets a retired one
+      List<X509Certificate> chain = new ArrayList<>(List.of(leaf, current.certificate(), current.root()));
+      trustBundle.get().roots().stream().filter(r -> !r.equals(current.root())).forEach(chain::add);
+      return new IssuedCertificate(csr.identity(), chain);
     } catch (CaException e) {
       listener.accept(new CaEvent.Refused(e.reason(), e.getMessage()));
       throw e;
@@ -182,7 +234,7 @@ public final class CertificateAuthority {
     Instant notAfter = min(now.plus(SERVING_VALIDITY), current.certificate().getNotAfter().toInstant());
     X509Certificate leaf = certificates.serving(keys.getPublic(), List.copyOf(dnsNames), List.copyOf(ipAddresses),
         current.certificate(), current.key(), now.minus(BACKDATE), notAfter);
-    return new ServingCertificate(keys.getPrivate(), List.of(leaf, current.certificate(), root.certificate()));
+    return new ServingCertificate(keys.getPrivate(), List.of(leaf, current.certificate(), current.root()));
   }
 
   /** The intermediate now signing leaves. */
@@ -268,7 +320,7 @@ public final class CertificateAuthority {
       KeyPair keys = Crypto.newP256KeyPair(random);
       X509Certificate intermediate = certificates.intermediate(keys.getPublic(), config.trustDomain(),
           root.certificate(), root.privateKey(), now.minus(BACKDATE), min(now.plus(validity), rootEnd));
-      signer = new Signer(intermediate, keys.getPrivate());
+      signer = new Signer(intermediate, keys.getPrivate(), root.certificate());
       listener.accept(new CaEvent.IntermediateRotated(intermediate.getSerialNumber(),
           intermediate.getNotAfter().toInstant()));
     }

@@ -118,7 +118,11 @@ public final class CertificateManager implements AutoCloseable {
     return current().notAfter();
   }
 
-  /** The roots this workload trusts: those the CA has returned, so a new root is trusted on sight. */
+  /**
+   * The roots this workload trusts: the CA's trust bundle as it came with the current certificate,
+   * so a root added for a rotation is trusted before anything is signed under it, and a retired
+   * one is dropped at the next renewal.
+   */
   public synchronized List<X509Certificate> trustAnchors() {
     return List.copyOf(roots);
   }
@@ -175,7 +179,11 @@ public final class CertificateManager implements AutoCloseable {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("signing a CSR with a fresh P-256 key cannot fail", e);
     }
-    List<X509Certificate> chain = signer.sign(csr, ttl);
+    List<X509Certificate> returned = signer.sign(csr, ttl);
+    // the CA returns the chain up to its root, then the other roots it trusts: handshakes send the
+    // chain without roots, and the roots become this workload's trust anchors
+    List<X509Certificate> chain = returned.stream().filter(c -> !isSelfSigned(c)).toList();
+    List<X509Certificate> caRoots = returned.stream().filter(CertificateManager::isSelfSigned).toList();
     if (chain.isEmpty()) {
       throw new IOException("the CA returned no certificate for " + identity);
     }
@@ -185,9 +193,13 @@ public final class CertificateManager implements AutoCloseable {
     if (!SpiffeId.of(chain.get(0)).map(identity::equals).orElse(false)) {
       throw new IOException("the CA returned a certificate for " + SpiffeId.uriSans(chain.get(0)) + ", not " + identity);
     }
+    if (caRoots.isEmpty()) {
+      throw new IOException("the CA returned no root with the certificate for " + identity);
+    }
     Credentials credentials = new Credentials(keys.getPrivate(), chain);
     synchronized (this) {
-      roots.add(chain.get(chain.size() - 1));
+      roots.clear();
+      roots.addAll(caRoots);
     }
     current.set(credentials);
     log.info("certificate for {} valid until {}", identity, credentials.notAfter());
@@ -221,6 +233,10 @@ public final class CertificateManager implements AutoCloseable {
       Duration next = retry.multipliedBy(2);
       scheduleAttempt(retry.toMillis(), next.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : next);
     }
+  }
+
+  private static boolean isSelfSigned(X509Certificate certificate) {
+    return certificate.getSubjectX500Principal().equals(certificate.getIssuerX500Principal());
   }
 
   private static KeyPair newKeyPair() {

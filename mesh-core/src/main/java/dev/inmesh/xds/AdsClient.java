@@ -149,23 +149,34 @@ public final class AdsClient implements AutoCloseable {
 
           @Override
           public void onNext(DiscoveryResponse response) {
-            sync.execute(() -> handle(response));
+            onSync(() -> handle(response));
           }
 
           @Override
           public void onError(Throwable t) {
-            sync.execute(() -> streamEnded(server, t.getMessage()));
+            onSync(() -> streamEnded(server, t.getMessage()));
           }
 
           @Override
           public void onCompleted() {
-            sync.execute(() -> streamEnded(server, "stream closed by the server"));
+            onSync(() -> streamEnded(server, "stream closed by the server"));
           }
         });
     for (String type : TYPES) {
       TypeState state = types.get(type);
       if (type.equals(LDS) || type.equals(CDS) || !state.subscribed.isEmpty()) {
         send(type, null);
+      }
+    }
+  }
+
+  /** Runs on the serializing executor; after close() the stream's last callbacks have nothing to do. */
+  private void onSync(Runnable task) {
+    try {
+      sync.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      if (!sync.isShutdown()) {
+        throw e;
       }
     }
   }

@@ -65,6 +65,47 @@ public final class RootStore {
     return new Root(root, keys.getPrivate());
   }
 
+  public static final String NEXT_ROOT_CERT = "next-root-cert.pem";
+  public static final String NEXT_ROOT_KEY = "next-root-key.pem";
+
+  /** The root prepared by a rotation that has not been activated yet, if any. */
+  public java.util.Optional<Root> loadNext(Instant now, SecureRandom random) {
+    Path cert = dataDir.resolve(NEXT_ROOT_CERT);
+    Path key = dataDir.resolve(NEXT_ROOT_KEY);
+    if (!Files.exists(cert) || !Files.exists(key)) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(load(cert, key, now, random));
+  }
+
+  /** Generates the next root beside the current one, for a rotation. */
+  public Root generateNext(String trustDomain, Instant now, SecureRandom random) {
+    KeyPair keys = Crypto.newP256KeyPair(random);
+    X509Certificate root = new CertificateBuilder(random).root(keys, trustDomain, now, now.plus(ROOT_VALIDITY));
+    try {
+      Files.createDirectories(dataDir, PosixFilePermissions.asFileAttribute(OWNER_DIR));
+      Files.deleteIfExists(dataDir.resolve(NEXT_ROOT_KEY));
+      writePrivate(dataDir.resolve(NEXT_ROOT_KEY), Pem.encode(keys.getPrivate()));
+      write(dataDir.resolve(NEXT_ROOT_CERT), Pem.encode(root));
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new CaException(Reason.CA_FAILURE, "cannot write the next root into " + dataDir + ": " + e.getMessage(), e);
+    }
+    return new Root(root, keys.getPrivate());
+  }
+
+  /** Makes the next root the root; the old one's files are kept as {@code retired-<serial>-root-*.pem}. */
+  public void promoteNext(Root retired) {
+    String prefix = "retired-" + retired.certificate().getSerialNumber().toString(16) + "-";
+    try {
+      Files.move(dataDir.resolve(ROOT_CERT), dataDir.resolve(prefix + ROOT_CERT), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(dataDir.resolve(ROOT_KEY), dataDir.resolve(prefix + ROOT_KEY), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(dataDir.resolve(NEXT_ROOT_KEY), dataDir.resolve(ROOT_KEY));
+      Files.move(dataDir.resolve(NEXT_ROOT_CERT), dataDir.resolve(ROOT_CERT));
+    } catch (IOException e) {
+      throw new CaException(Reason.CA_FAILURE, "cannot make the next root current in " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Loads a root from PEM files and checks that it can act as this CA's root. */
   public static Root load(Path certFile, Path keyFile, Instant now, SecureRandom random) {
     List<X509Certificate> certificates;
