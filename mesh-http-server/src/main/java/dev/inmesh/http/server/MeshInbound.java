@@ -1,0 +1,195 @@
+package dev.inmesh.http.server;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.http.server.internal.FrontDoor;
+import dev.inmesh.http.server.internal.InboundGate;
+import dev.inmesh.http.server.internal.InboundMetrics;
+import dev.inmesh.model.ServicePort;
+import dev.inmesh.security.CertificateManager;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The door in front of an HTTP server: it listens on the workload's public port (a target port
+ * the {@link Mesh} serves), accepts mutual TLS, plaintext or both as the port's PeerAuthentication
+ * mode says <em>at the moment each connection arrives</em> (no policy from mesh-control yet: none),
+ * and relays each accepted connection to the server on loopback, remembering who the peer is.
+ *
+ * <p>{@link MeshHttpServer} puts one in front of the JDK's server by itself. For any other server,
+ * bind it to loopback, put a door in front, and authorize requests with a
+ * {@link MeshServletFilter} built on the door:
+ *
+ * <pre>{@code
+ * MeshInbound door = MeshInbound.front(mesh, 9080, new InetSocketAddress("127.0.0.1", jettyPort));
+ * context.addFilter(new FilterHolder(new MeshServletFilter(door)), "/*", EnumSet.of(DispatcherType.REQUEST));
+ * }</pre>
+ *
+ * <p>Connections it counts in {@code inmesh.inbound.connections}, by {@code security_policy}
+ * ({@code mutual_tls}, {@code none}, {@code refused}) and {@code reason}.
+ */
+public final class MeshInbound implements AutoCloseable {
+  private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  private static final int MAX_CONNECTIONS = 1024;
+
+  private final FrontDoor door;
+  private final InboundGate gate;
+  private final InboundMetrics metrics;
+  private final InetSocketAddress backend;
+
+  private MeshInbound(Builder builder) {
+    Mesh mesh = builder.mesh;
+    Optional<CertificateManager> certificates = mesh.certificates();
+    this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity));
+    this.backend = builder.backend;
+    Clock clock = Clock.systemUTC();
+    this.door = new FrontDoor(new FrontDoor.Settings(builder.port, builder.bindAddress(), builder.backend, mesh::inbound,
+        certificates, metrics, clock, HANDSHAKE_TIMEOUT, MAX_CONNECTIONS));
+    this.gate = new InboundGate(builder.port, door.connections(), mesh::inbound, metrics, clock);
+  }
+
+  /** Starts a door on {@code port} in front of the server at {@code backend}, with its own meter registry. */
+  public static MeshInbound front(Mesh mesh, int port, InetSocketAddress backend) throws IOException {
+    return builder(mesh, port).backend(backend).start();
+  }
+
+  /**
+   * A door on {@code port}, which must be a target port the mesh serves
+   * ({@code Mesh.builder().servePort(name, servicePort, port)}).
+   */
+  public static Builder builder(Mesh mesh, int port) {
+    return new Builder(mesh, port);
+  }
+
+  /** The public port. */
+  public int port() {
+    return door.port();
+  }
+
+  /** Where the door relays to. */
+  public InetSocketAddress backend() {
+    return backend;
+  }
+
+  /** The registry the door and the request metrics write to. */
+  public MeterRegistry meterRegistry() {
+    return metrics.registry();
+  }
+
+  /**
+   * The peer of the relay the backend sees coming from {@code remoteAddress:remotePort}; empty when
+   * no relay of this door is behind it.
+   */
+  public Optional<PeerInfo> peer(InetAddress remoteAddress, int remotePort) {
+    return door.connections().peer(remoteAddress, remotePort);
+  }
+
+  InboundGate gate() {
+    return gate;
+  }
+
+  void startDoor() throws IOException {
+    door.start();
+  }
+
+  void stopAccepting() {
+    door.stopAccepting();
+  }
+
+  /** Stops listening and closes every relayed connection. */
+  @Override
+  public void close() {
+    door.close();
+  }
+
+  /**
+   * Checks that {@code port} is a target port {@code mesh} serves, so that mesh-control has a
+   * listener (and so a policy) for it.
+   */
+  static void checkServed(Mesh mesh, int port) {
+    List<ServicePort> ports = mesh.config().ports();
+    if (mesh.config().workload().isEmpty()) {
+      throw new IllegalArgumentException("port " + port + " is not served: this Mesh is a pure client; build it with"
+          + " service(...) and servePort(name, servicePort, " + port + ")");
+    }
+    if (ports.stream().noneMatch(p -> p.targetPort() == port)) {
+      String served = ports.stream().map(p -> p.targetPort() + " (" + p.name() + ")").collect(Collectors.joining(", "));
+      throw new IllegalArgumentException("port " + port + " is not a port this Mesh serves; it serves target ports "
+          + served + ". Register it with servePort(name, servicePort, " + port + ")");
+    }
+  }
+
+  /** Builds a {@link MeshInbound}; {@link #backend} is required. */
+  public static final class Builder {
+    private final Mesh mesh;
+    private final int port;
+    private InetSocketAddress backend;
+    private MeterRegistry registry;
+    private InetAddress bindAddress;
+
+    private Builder(Mesh mesh, int port) {
+      this.mesh = Objects.requireNonNull(mesh, "mesh");
+      checkServed(mesh, port);
+      this.port = port;
+      this.registry = new SimpleMeterRegistry();
+    }
+
+    /** The server behind the door; it must listen on loopback only, so that nothing gets around the door. */
+    public Builder backend(InetSocketAddress backend) {
+      if (!backend.getAddress().isLoopbackAddress()) {
+        throw new IllegalArgumentException("the server behind the door on port " + port + " must listen on loopback, got "
+            + backend + "; anything else could be reached around the door");
+      }
+      this.backend = backend;
+      return this;
+    }
+
+    /** Where request and connection metrics go (default: a private {@link SimpleMeterRegistry}). */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.registry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /** The address the door listens on (default: the workload's address, {@code Mesh.builder().address(...)}). */
+    public Builder bindAddress(InetAddress address) {
+      this.bindAddress = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** Builds the door without listening yet. */
+    MeshInbound build() {
+      if (backend == null) {
+        throw new IllegalStateException("the door on port " + port + " needs a backend(...) to relay to");
+      }
+      return new MeshInbound(this);
+    }
+
+    /** Binds the public port and starts accepting. */
+    public MeshInbound start() throws IOException {
+      MeshInbound inbound = build();
+      inbound.door.start();
+      return inbound;
+    }
+
+    private InetAddress bindAddress() {
+      if (bindAddress != null) {
+        return bindAddress;
+      }
+      try {
+        return InetAddress.getByName(mesh.config().address());
+      } catch (UnknownHostException e) {
+        throw new UncheckedIOException("the workload address " + mesh.config().address() + " does not resolve", e);
+      }
+    }
+  }
+}

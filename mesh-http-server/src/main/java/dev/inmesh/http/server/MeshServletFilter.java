@@ -1,0 +1,72 @@
+package dev.inmesh.http.server;
+
+import dev.inmesh.http.server.internal.InboundGate;
+import dev.inmesh.http.server.internal.RequestHead;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+
+/**
+ * AuthorizationPolicy and Istio's request metrics for a Servlet container whose connector listens
+ * on loopback behind a {@link MeshInbound} door: the caller is the peer the door recorded for the
+ * request's remote port. A denied request gets Envoy's {@code 403 RBAC: access denied} and goes
+ * no further; an allowed one carries its {@link PeerInfo} in the request attribute
+ * {@link PeerInfo#ATTRIBUTE}. A request that did not come through the door is denied.
+ *
+ * <p>Map it first, on every path, for {@code DispatcherType.REQUEST}. The request's duration ends
+ * when the chain returns, so an asynchronous servlet's time is not all counted.
+ */
+public final class MeshServletFilter implements Filter {
+  private final InboundGate gate;
+
+  public MeshServletFilter(MeshInbound door) {
+    this.gate = door.gate();
+  }
+
+  static RequestHead head(HttpServletRequest request) {
+    String host = request.getHeader("Host");
+    return new RequestHead(request.getMethod(), host == null ? "" : host,
+        RequestHead.pathWithQuery(request.getRequestURI(), request.getQueryString()),
+        name -> {
+          Enumeration<String> values = request.getHeaders(name);
+          return values == null ? List.of() : Collections.list(values);
+        });
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
+    if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)) {
+      throw new ServletException("MeshServletFilter serves HTTP requests only, got " + req.getClass().getName());
+    }
+    // the remote address is the door's loopback address: an IP literal, so no name lookup happens
+    InetAddress remote = InetAddress.getByName(request.getRemoteAddr());
+    InboundGate.Verdict verdict = gate.admit(remote, request.getRemotePort(), head(request));
+    if (verdict instanceof InboundGate.Refused refused) {
+      byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
+      response.setStatus(refused.status());
+      response.setContentType("text/plain");
+      response.setContentLength(body.length);
+      response.getOutputStream().write(body);
+      return;
+    }
+    InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
+    request.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
+    int status = 500;
+    try {
+      chain.doFilter(request, response);
+      status = response.getStatus();
+    } finally {
+      admitted.complete(status);
+    }
+  }
+}

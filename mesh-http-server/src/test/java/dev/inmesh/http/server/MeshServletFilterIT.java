@@ -1,0 +1,158 @@
+package dev.inmesh.http.server;
+
+import static dev.inmesh.http.server.InboundFixture.mtlsHttp;
+import static dev.inmesh.http.server.InboundFixture.plaintextHttp;
+import static dev.inmesh.http.server.InboundFixture.send;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.http.server.internal.InboundMetrics;
+import dev.inmesh.inbound.MtlsMode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.http.HttpResponse;
+import java.util.EnumSet;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Jetty 12 on loopback behind a door, authorizing with {@link MeshServletFilter}. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MeshServletFilterIT {
+  private static final String PRODUCTPAGE = "spiffe://cluster.local/ns/default/sa/productpage";
+
+  InboundFixture mesh;
+  Mesh details;
+  Server jetty;
+  MeshInbound door;
+  SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  int port;
+
+  /** Echoes what the filter handed over about the caller. */
+  static final class PeerServlet extends HttpServlet {
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+      PeerInfo peer = (PeerInfo) request.getAttribute(PeerInfo.ATTRIBUTE);
+      response.setContentType("text/plain");
+      response.getWriter().print(peer.security().istioName() + " " + peer.principal().map(Object::toString).orElse("-")
+          + " " + request.getMethod() + " " + request.getRequestURI());
+    }
+  }
+
+  @BeforeAll
+  void start() throws Exception {
+    mesh = new InboundFixture();
+    port = InboundFixture.freePort();
+    details = mesh.server("details", port);
+
+    jetty = new Server();
+    ServerConnector connector = new ServerConnector(jetty);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    jetty.addConnector(connector);
+    connector.open();
+    door = MeshInbound.builder(details, port)
+        .backend(new InetSocketAddress("127.0.0.1", connector.getLocalPort()))
+        .meterRegistry(registry)
+        .start();
+    ServletContextHandler context = new ServletContextHandler();
+    context.addFilter(new FilterHolder(new MeshServletFilter(door)), "/*", EnumSet.of(DispatcherType.REQUEST));
+    context.addServlet(new ServletHolder(new PeerServlet()), "/*");
+    jetty.setHandler(context);
+    jetty.start();
+  }
+
+  @AfterEach
+  void removeAuthorization() {
+    mesh.delete("AuthorizationPolicy", "details-admin");
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    door.close();
+    jetty.stop();
+    mesh.close();
+  }
+
+  private double requests(String securityPolicy, String code) {
+    return registry.find(InboundMetrics.REQUESTS).tags("connection_security_policy", securityPolicy, "response_code", code)
+        .counters().stream().mapToDouble(Counter::count).sum();
+  }
+
+  @Test
+  void underStrictTheServletSeesTheCallersSpiffeIdAndPlaintextNeverReachesJetty() throws IOException {
+    mesh.mtlsMode(details, port, MtlsMode.STRICT);
+    double mtlsBefore = requests("mutual_tls", "200");
+    double plaintextBefore = requests("none", "200");
+
+    HttpResponse<String> mtls = send(mtlsHttp(mesh.client("productpage")), "GET", "https://127.0.0.1:" + port + "/details/0");
+
+    assertThat(mtls.statusCode()).isEqualTo(200);
+    assertThat(mtls.body()).isEqualTo("mutual_tls " + PRODUCTPAGE + " GET /details/0");
+    assertThatThrownBy(() -> send(plaintextHttp(), "GET", "http://127.0.0.1:" + port + "/details/0"))
+        .isInstanceOf(IOException.class);
+    assertThat(requests("mutual_tls", "200")).isEqualTo(mtlsBefore + 1);
+    assertThat(requests("none", "200")).isEqualTo(plaintextBefore);
+  }
+
+  @Test
+  void aDenyPolicyOnAPathAnswersEnvoysForbiddenBeforeTheServletRuns() throws IOException {
+    mesh.mtlsMode(details, port, MtlsMode.PERMISSIVE);
+    mesh.apply("""
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: details-admin
+          namespace: default
+        spec:
+          selector:
+            matchLabels:
+              app: details
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/admin/*"]
+        """);
+    InboundFixture.awaitPolicy(details, port, p -> !p.authorization().engines().isEmpty(), "the DENY policy");
+    double deniedBefore = requests("none", "403");
+    double servedBefore = requests("none", "200");
+
+    HttpResponse<String> admin = send(plaintextHttp(), "GET", "http://127.0.0.1:" + port + "/admin/users");
+    HttpResponse<String> details0 = send(plaintextHttp(), "GET", "http://127.0.0.1:" + port + "/details/0?x=1");
+
+    assertThat(admin.statusCode()).isEqualTo(403);
+    assertThat(admin.body()).isEqualTo("RBAC: access denied");
+    assertThat(details0.statusCode()).isEqualTo(200);
+    assertThat(details0.body()).isEqualTo("none - GET /details/0");
+    assertThat(requests("none", "403")).isEqualTo(deniedBefore + 1);
+    assertThat(requests("none", "200")).isEqualTo(servedBefore + 1);
+  }
+
+  @Test
+  void aRequestThatGoesAroundTheDoorIsDenied() throws IOException {
+    mesh.mtlsMode(details, port, MtlsMode.PERMISSIVE);
+    int jettyPort = door.backend().getPort();
+    double unknownBefore = requests("unknown", "403");
+
+    HttpResponse<String> direct = send(plaintextHttp(), "GET", "http://127.0.0.1:" + jettyPort + "/details/0");
+
+    assertThat(direct.statusCode()).isEqualTo(403);
+    assertThat(direct.body()).isEqualTo("RBAC: access denied");
+    assertThat(requests("unknown", "403")).isEqualTo(unknownBefore + 1);
+  }
+}

@@ -1,0 +1,188 @@
+package dev.inmesh.http.server.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.MeshConfig;
+import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.InboundPolicy;
+import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.model.Locality;
+import dev.inmesh.model.ServicePort;
+import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.testing.Await;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The door over real loopback sockets, with the policy set by the test instead of mesh-control. */
+class FrontDoorTest {
+  private final AtomicReference<Optional<InboundPolicy>> policy = new AtomicReference<>(Optional.empty());
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private ServerSocket backend;
+  private Thread backendThread;
+  private FrontDoor door;
+  private int port;
+
+  @BeforeEach
+  void start() throws IOException {
+    backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    backendThread = new Thread(this::serveBackend, "test-backend");
+    backendThread.setDaemon(true);
+    backendThread.start();
+    port = freePort();
+    MeshConfig config = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews",
+        Map.of("app", "reviews"), Locality.UNKNOWN, "127.0.0.1", List.of(new ServicePort("http", 9080, port, "HTTP")),
+        Duration.ofSeconds(1));
+    door = new FrontDoor(new FrontDoor.Settings(port, InetAddress.getLoopbackAddress(),
+        (InetSocketAddress) backend.getLocalSocketAddress(), p -> policy.get(), Optional.empty(),
+        new InboundMetrics(registry, config, Optional.empty()), Clock.systemUTC(), Duration.ofSeconds(5), 8));
+    door.start();
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    door.close();
+    backend.close();
+  }
+
+  /**
+   * Answers each connection after the client has half-closed: the peer the door recorded for this
+   * connection's remote port, and the line the client sent.
+   */
+  private void serveBackend() {
+    while (!backend.isClosed()) {
+      try {
+        Socket socket = backend.accept();
+        Thread thread = new Thread(() -> {
+          try (socket) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String line = in.readLine();
+            boolean sawEnd = in.read() < 0;
+            Optional<PeerInfo> peer = door.connections().peer(socket.getInetAddress(), socket.getPort());
+            String answer = line + "|" + sawEnd + "|" + peer.map(p -> p.security() + " " + p.source().getPort()).orElse("none");
+            socket.getOutputStream().write((answer + "\n").getBytes(StandardCharsets.UTF_8));
+          } catch (IOException e) {
+            // the test closed the door under it
+          }
+        });
+        thread.setDaemon(true);
+        thread.start();
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private void setMode(MtlsMode mode) {
+    policy.set(Optional.of(new InboundPolicy("inbound|" + port, port, mode, AuthorizationEngine.EMPTY)));
+  }
+
+  private double refused(String reason) {
+    var counter = registry.find(InboundMetrics.CONNECTIONS).tags("security_policy", "refused", "reason", reason).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  /** Sends {@code bytes}, half-closes, and reads until the door closes; null when it refused. */
+  private String exchange(byte[] bytes) throws IOException {
+    try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      client.setSoTimeout(5000);
+      OutputStream out = client.getOutputStream();
+      out.write(bytes);
+      out.flush();
+      client.shutdownOutput();
+      InputStream in = client.getInputStream();
+      byte[] answer = in.readAllBytes();
+      return answer.length == 0 ? null : new String(answer, StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      if (e.getMessage() != null && e.getMessage().contains("reset")) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  @Test
+  void relaysPlaintextUnderPermissiveAndTheBackendFindsThePeerByItsRemotePort() throws IOException {
+    setMode(MtlsMode.PERMISSIVE);
+    try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      client.setSoTimeout(5000);
+      client.getOutputStream().write("hello\n".getBytes(StandardCharsets.UTF_8));
+      client.shutdownOutput();
+      String answer = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+
+      // the first byte the door read to sniff is not lost; the half-close reached the backend, and
+      // the answer written after it came back
+      assertThat(answer).isEqualTo("hello|true|NONE " + client.getLocalPort());
+    }
+    Await.until(() -> door.connections().size() == 0, Duration.ofSeconds(5), "the relay to leave the table");
+    assertThat(registry.get(InboundMetrics.CONNECTIONS).tags("security_policy", "none", "reason", "accepted").counter().count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void withoutAPolicyTheDoorFailsClosed() throws IOException {
+    assertThat(exchange("hello\n".getBytes(StandardCharsets.UTF_8))).isNull();
+    assertThat(refused("no_policy")).isEqualTo(1);
+  }
+
+  @Test
+  void strictRefusesPlaintextAndCountsWhy() throws IOException {
+    setMode(MtlsMode.STRICT);
+    assertThat(exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.UTF_8))).isNull();
+    assertThat(refused("plaintext_under_strict")).isEqualTo(1);
+  }
+
+  @Test
+  void disableRefusesATlsHandshake() throws IOException {
+    setMode(MtlsMode.DISABLE);
+    assertThat(exchange(new byte[] {0x16, 0x03, 0x01, 0x00, 0x05})).isNull();
+    assertThat(refused("tls_under_disable")).isEqualTo(1);
+  }
+
+  @Test
+  void theModeIsReadPerConnection() throws IOException {
+    setMode(MtlsMode.DISABLE);
+    assertThat(exchange("one\n".getBytes(StandardCharsets.UTF_8))).startsWith("one|true|NONE");
+    setMode(MtlsMode.STRICT);
+    assertThat(exchange("two\n".getBytes(StandardCharsets.UTF_8))).isNull();
+  }
+
+  @Test
+  void closeEndsEveryRelayAndLeavesNoThreadBehind() throws Exception {
+    setMode(MtlsMode.PERMISSIVE);
+    try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      client.setSoTimeout(5000);
+      client.getOutputStream().write("held open\n".getBytes(StandardCharsets.UTF_8));
+      Await.until(() -> door.connections().size() == 1, Duration.ofSeconds(5), "the relay to start");
+
+      door.close();
+
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(door.connections().size()).isZero();
+    assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("inmesh-door-" + port) && t.isAlive());
+  }
+}
