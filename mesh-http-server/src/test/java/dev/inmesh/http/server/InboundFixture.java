@@ -47,7 +47,11 @@ final class InboundFixture implements AutoCloseable {
   private final List<Mesh> meshes = new ArrayList<>();
 
   InboundFixture() throws IOException {
-    control = MeshControl.start(MeshControlOptions.ephemeral().withPollInterval(Duration.ofMillis(100)));
+    this(MeshControlOptions.ephemeral());
+  }
+
+  InboundFixture(MeshControlOptions options) throws IOException {
+    control = MeshControl.start(options.withPollInterval(Duration.ofMillis(100)));
     try {
       rootPem = "-----BEGIN CERTIFICATE-----\n"
           + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
