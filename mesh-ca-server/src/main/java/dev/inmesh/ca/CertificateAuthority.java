@@ -57,6 +57,7 @@ public final class CertificateAuthority {
   private final RootStore store;
   private Root root; // guarded by this
   private Root nextRoot; // guarded by this; prepared by a root rotation, not signing yet
+  private X509Certificate previousRoot; // guarded by this; replaced by the last activation, still trusted
   private final JoinTokens joinTokens;
   private final AtomicReference<TrustBundle> trustBundle;
   private Signer signer; // guarded by this
@@ -161,6 +162,7 @@ public final class CertificateAuthority {
     }
     Root retired = root;
     store.promoteNext(retired);
+    previousRoot = retired.certificate();
     root = nextRoot;
     nextRoot = null;
     signer = null;
@@ -171,6 +173,16 @@ public final class CertificateAuthority {
   /** Step three: the old root leaves the trust bundle; workloads drop it with their next certificate. */
   public TrustBundle retireRoot(X509Certificate oldRoot) {
     return updateTrustBundle(bundle -> bundle.withoutRoot(oldRoot));
+  }
+
+  /** {@link #retireRoot} for the root that the last {@link #activateNextRoot()} replaced. */
+  public synchronized TrustBundle retirePreviousRoot() {
+    if (previousRoot == null) {
+      throw new IllegalStateException("no root was replaced since this CA started; nothing to retire");
+    }
+    TrustBundle bundle = retireRoot(previousRoot);
+    previousRoot = null;
+    return bundle;
   }
 
   public TrustBundle trustBundle() {

@@ -344,4 +344,32 @@ class CertificateAuthorityTest {
     assertThat(issued.chain().get(1).getNotAfter()).isAfter(issued.leaf().getNotAfter());
     assertThat(events).filteredOn(CaEvent.IntermediateRotated.class::isInstance).hasSize(2);
   }
+
+  @Test
+  void rotatesTheRootInThreeStepsAndEveryChainCarriesTheTrustedRoots() {
+    X509Certificate first = ca.rootCertificate();
+
+    X509Certificate second = ca.prepareRootRotation();
+    assertThat(ca.prepareRootRotation()).as("preparing twice keeps one next root").isEqualTo(second);
+    assertThat(ca.trustBundle().roots()).containsExactly(first, second);
+    IssuedCertificate beforeActivation = ca.sign(Csrs.forIdentity(Csrs.p256(), WEB), Duration.ZERO, token("shop", "web"));
+    assertThat(beforeActivation.chain().subList(2, 4)).as("signed under the old root; the new one follows")
+        .containsExactly(first, second);
+    assertThat(newCa(CaConfig.of("cluster.local", dataDir)).trustBundle().roots())
+        .as("a restart keeps the prepared root").containsExactly(first, second);
+
+    assertThat(ca.activateNextRoot()).isEqualTo(first);
+    IssuedCertificate afterActivation = ca.sign(Csrs.forIdentity(Csrs.p256(), WEB), Duration.ZERO, token("shop", "web"));
+    assertThat(afterActivation.chain().get(1).getIssuerX500Principal()).isEqualTo(second.getSubjectX500Principal());
+    assertThat(afterActivation.chain().subList(2, 4)).containsExactly(second, first);
+    assertThat(ca.rootCertificate()).isEqualTo(second);
+    assertThat(newCa(CaConfig.of("cluster.local", dataDir)).rootCertificate()).as("the new root is on disk").isEqualTo(second);
+
+    ca.retirePreviousRoot();
+    assertThat(ca.trustBundle().roots()).containsExactly(second);
+    assertThat(ca.sign(Csrs.forIdentity(Csrs.p256(), WEB), Duration.ZERO, token("shop", "web")).chain()).hasSize(3);
+    assertThat(events).filteredOn(e -> e instanceof CaEvent.RootAdded || e instanceof CaEvent.RootActivated).hasSize(2);
+    org.assertj.core.api.Assertions.assertThatThrownBy(ca::activateNextRoot)
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("prepareRootRotation");
+  }
 }

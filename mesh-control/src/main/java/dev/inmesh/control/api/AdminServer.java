@@ -91,6 +91,7 @@ public final class AdminServer implements AutoCloseable {
         case "GET /debug/config_dump" -> configDump(exchange);
         case "POST /apis/tokens" -> createToken(exchange);
         case "GET /apis/ca/root" -> text(exchange, 200, caRoot());
+        case "POST /apis/ca/rotate" -> rotateRoot(exchange);
         default -> {
           if (method.equals("DELETE") && path.startsWith("/apis/")) {
             ResourceKey key = ResourceKey.parse(path.substring("/apis/".length()));
@@ -132,6 +133,31 @@ public final class AdminServer implements AutoCloseable {
     reply.put("token", token.value());
     reply.put("identity", token.identity().toString());
     reply.put("expiresAt", token.expiresAt().toString());
+    json(exchange, 200, reply);
+  }
+
+  /**
+   * One step of a root rotation, {@code {"step": "prepare" | "activate" | "retire"}}; wait one
+   * certificate renewal (half a leaf lifetime) between steps. Answers the trust bundle's roots.
+   */
+  private void rotateRoot(HttpExchange exchange) throws IOException {
+    var ca = control.ca().orElseThrow(() -> new IllegalArgumentException("the embedded CA is off (--ca none)"));
+    String step = JSON.readTree(body(exchange)).path("step").asText("");
+    try {
+      switch (step) {
+        case "prepare" -> ca.prepareRootRotation();
+        case "activate" -> ca.activateNextRoot();
+        case "retire" -> ca.retirePreviousRoot();
+        default -> throw new IllegalArgumentException("step must be prepare, activate or retire, got '" + step + "'");
+      }
+    } catch (IllegalStateException e) {
+      json(exchange, 409, Map.of("error", e.getMessage()));
+      return;
+    }
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("step", step);
+    reply.put("signingRoot", ca.rootCertificate().getSerialNumber().toString(16));
+    reply.put("trustedRoots", ca.trustBundle().roots().stream().map(r -> r.getSerialNumber().toString(16)).toList());
     json(exchange, 200, reply);
   }
 
