@@ -53,6 +53,7 @@ public final class CertificateManager implements AutoCloseable {
   private final Set<X509Certificate> roots = new LinkedHashSet<>();
   private final List<Consumer<? super CertificateEvent>> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
+  private volatile Instant receivedAt;
 
   /** Runs a task later; tests pass one they drive by hand. */
   @FunctionalInterface
@@ -110,7 +111,7 @@ public final class CertificateManager implements AutoCloseable {
     if (credentials == null) {
       return false;
     }
-    Duration life = Duration.between(credentials.notBefore(), credentials.notAfter());
+    Duration life = Duration.between(start(credentials), credentials.notAfter());
     return clock.instant().isBefore(credentials.notAfter().minus(life.dividedBy(10)));
   }
 
@@ -201,6 +202,7 @@ public final class CertificateManager implements AutoCloseable {
       roots.clear();
       roots.addAll(caRoots);
     }
+    receivedAt = clock.instant();
     current.set(credentials);
     log.info("certificate for {} valid until {}", identity, credentials.notAfter());
     listeners.forEach(l -> l.accept(new CertificateEvent.Issued(identity, credentials.notAfter())));
@@ -208,7 +210,9 @@ public final class CertificateManager implements AutoCloseable {
   }
 
   private void scheduleRotation(Credentials credentials) {
-    long delay = Math.max(0, Duration.between(clock.instant(), credentials.halfLife()).toMillis());
+    Instant start = start(credentials);
+    Instant halfLife = start.plus(Duration.between(start, credentials.notAfter()).dividedBy(2));
+    long delay = Math.max(0, Duration.between(clock.instant(), halfLife).toMillis());
     scheduleAttempt(delay, MIN_RETRY);
   }
 
@@ -233,6 +237,17 @@ public final class CertificateManager implements AutoCloseable {
       Duration next = retry.multipliedBy(2);
       scheduleAttempt(retry.toMillis(), next.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : next);
     }
+  }
+
+  /**
+   * Where a certificate's life starts for rotation and readiness: when it arrived, not its
+   * notBefore, which CAs backdate for clock skew (a minute here, more than a 30-second
+   * certificate's whole life; from notBefore its half-life would already be past).
+   */
+  private Instant start(Credentials credentials) {
+    Instant arrived = receivedAt;
+    return arrived != null && arrived.isAfter(credentials.notBefore()) && arrived.isBefore(credentials.notAfter())
+        ? arrived : credentials.notBefore();
   }
 
   private static boolean isSelfSigned(X509Certificate certificate) {

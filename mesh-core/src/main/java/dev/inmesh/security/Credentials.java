@@ -27,9 +27,4 @@ public record Credentials(PrivateKey key, List<X509Certificate> chain) {
   public Instant notAfter() {
     return leaf().getNotAfter().toInstant();
   }
-
-  /** Half-way through the leaf's life, when rotation starts. */
-  public Instant halfLife() {
-    return notBefore().plusMillis((notAfter().toEpochMilli() - notBefore().toEpochMilli()) / 2);
-  }
 }

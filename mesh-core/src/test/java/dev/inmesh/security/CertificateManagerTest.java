@@ -154,4 +154,18 @@ class CertificateManagerTest {
     assertThatThrownBy(() -> onlyReviews.verify(chain)).isInstanceOf(CertificateException.class)
         .hasMessageContaining("does not chain to a mesh root");
   }
+
+  @Test
+  void aShortCertificateRotatesAtHalfItsLifeFromArrivalNotFromItsBackdatedNotBefore() throws Exception {
+    ca.backdate = Duration.ofMinutes(1);
+    CertificateManager shortLived = new CertificateManager(IDENTITY, ca, Duration.ofSeconds(30), clock, scheduler);
+
+    shortLived.start();
+
+    assertThat(scheduler.delays).containsExactly(Duration.ofSeconds(15));
+    clock.now = T0.plusSeconds(26);
+    assertThat(shortLived.isReady()).as("26 s in: still more than a tenth of its life left").isTrue();
+    clock.now = T0.plusSeconds(28);
+    assertThat(shortLived.isReady()).as("28 s into a 30 s certificate, past nine tenths of its life").isFalse();
+  }
 }

@@ -35,6 +35,8 @@ final class TestCa implements CertificateSigner {
   private final AtomicLong serial = new AtomicLong(1);
   volatile Instant now;
   volatile IOException failNext;
+  /** How far notBefore lies before {@link #now}, as a CA backdates for clock skew. */
+  volatile Duration backdate = Duration.ZERO;
 
   TestCa(Instant now) {
     this.now = now;
@@ -68,7 +70,7 @@ final class TestCa implements CertificateSigner {
       Extensions requested = Extensions.getInstance(
           csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)[0].getAttrValues().getObjectAt(0));
       X509v3CertificateBuilder builder = new X509v3CertificateBuilder(new X500Name("CN=test root"),
-          BigInteger.valueOf(serial.incrementAndGet()), Date.from(now), Date.from(now.plus(ttl)), new X500Name(""),
+          BigInteger.valueOf(serial.incrementAndGet()), Date.from(now.minus(backdate)), Date.from(now.plus(ttl)), new X500Name(""),
           csr.getSubjectPublicKeyInfo())
           .addExtension(Extension.subjectAlternativeName, true, requested.getExtension(Extension.subjectAlternativeName).getParsedValue());
       X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(

@@ -118,6 +118,15 @@ final class InboundFixture implements AutoCloseable {
     awaitPolicy(server, port, p -> p.mode() == mode, "port " + port + " to be " + mode);
   }
 
+  /**
+   * Waits for a meter to reach {@code expected}: the server counts a request when its exchange ends,
+   * which may come just after the client has read the answer.
+   */
+  static void awaitCount(java.util.function.DoubleSupplier actual, double expected, String what) {
+    Await.until(() -> actual.getAsDouble() == expected, Duration.ofSeconds(5), what + " to be " + expected
+        + " (is " + actual.getAsDouble() + ")");
+  }
+
   static void awaitPolicy(Mesh server, int port, Predicate<InboundPolicy> condition, String what) {
     Await.until(() -> server.inbound(port).filter(condition).isPresent(), WAIT, what);
   }

@@ -110,8 +110,8 @@ class MeshHttpServerIT {
     assertThat(plaintext.body()).isEqualTo("none - GET /reviews/1?full=true");
     assertThat(mtls.statusCode()).isEqualTo(200);
     assertThat(mtls.body()).isEqualTo("mutual_tls " + PRODUCTPAGE + " GET /reviews/1");
-    assertThat(requests("none", "unknown", "200")).isEqualTo(plaintextBefore + 1);
-    assertThat(requests("mutual_tls", PRODUCTPAGE, "200")).isEqualTo(mtlsBefore + 1);
+    InboundFixture.awaitCount(() -> requests("none", "unknown", "200"), plaintextBefore + 1, "requests(\"none\", \"unknown\", \"200\")");
+    InboundFixture.awaitCount(() -> requests("mutual_tls", PRODUCTPAGE, "200"), mtlsBefore + 1, "requests(\"mutual_tls\", PRODUCTPAGE, \"200\")");
     assertThat(connections("none", "accepted")).isPositive();
     assertThat(connections("mutual_tls", "accepted")).isPositive();
     assertThat(registry.scrape())
@@ -191,7 +191,7 @@ class MeshHttpServerIT {
       assertThat(response.statusCode()).isEqualTo(403);
       assertThat(response.body()).isEqualTo("RBAC: access denied");
     }
-    assertThat(requests("mutual_tls", "spiffe://cluster.local/ns/default/sa/ratings", "403")).isEqualTo(denied + 1);
+    InboundFixture.awaitCount(() -> requests("mutual_tls", "spiffe://cluster.local/ns/default/sa/ratings", "403"), denied + 1, "requests(\"mutual_tls\", \"spiffe://cluster.local/ns/default/sa/ratings\", \"403\")");
   }
 
   @Test

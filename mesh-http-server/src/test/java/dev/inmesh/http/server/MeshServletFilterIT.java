@@ -105,7 +105,7 @@ class MeshServletFilterIT {
     assertThat(mtls.body()).isEqualTo("mutual_tls " + PRODUCTPAGE + " GET /details/0");
     assertThatThrownBy(() -> send(plaintextHttp(), "GET", "http://127.0.0.1:" + port + "/details/0"))
         .isInstanceOf(IOException.class);
-    assertThat(requests("mutual_tls", "200")).isEqualTo(mtlsBefore + 1);
+    InboundFixture.awaitCount(() -> requests("mutual_tls", "200"), mtlsBefore + 1, "requests(\"mutual_tls\", \"200\")");
     assertThat(requests("none", "200")).isEqualTo(plaintextBefore);
   }
 
@@ -139,8 +139,8 @@ class MeshServletFilterIT {
     assertThat(admin.body()).isEqualTo("RBAC: access denied");
     assertThat(details0.statusCode()).isEqualTo(200);
     assertThat(details0.body()).isEqualTo("none - GET /details/0");
-    assertThat(requests("none", "403")).isEqualTo(deniedBefore + 1);
-    assertThat(requests("none", "200")).isEqualTo(servedBefore + 1);
+    InboundFixture.awaitCount(() -> requests("none", "403"), deniedBefore + 1, "requests(\"none\", \"403\")");
+    InboundFixture.awaitCount(() -> requests("none", "200"), servedBefore + 1, "requests(\"none\", \"200\")");
   }
 
   @Test
@@ -153,6 +153,6 @@ class MeshServletFilterIT {
 
     assertThat(direct.statusCode()).isEqualTo(403);
     assertThat(direct.body()).isEqualTo("RBAC: access denied");
-    assertThat(requests("unknown", "403")).isEqualTo(unknownBefore + 1);
+    InboundFixture.awaitCount(() -> requests("unknown", "403"), unknownBefore + 1, "requests(\"unknown\", \"403\")");
   }
 }
