@@ -273,10 +273,23 @@ public final class Mesh implements AutoCloseable {
       return this;
     }
 
-    /** A port this workload serves: clients dial {@code servicePort}, it listens on {@code targetPort}. */
+    /**
+     * A port this workload serves: clients dial {@code servicePort}, it listens on {@code targetPort}.
+     * The protocol follows Istio's port naming: {@code grpc} or {@code grpc-*} is gRPC,
+     * {@code http2}/{@code http2-*} HTTP/2, anything else HTTP.
+     */
     public Builder servePort(String name, int servicePort, int targetPort) {
-      ports.add(new ServicePort(name, servicePort, targetPort, "HTTP"));
+      ports.add(new ServicePort(name, servicePort, targetPort, protocolOf(name)));
       return this;
+    }
+
+    private static String protocolOf(String portName) {
+      String prefix = portName.contains("-") ? portName.substring(0, portName.indexOf('-')) : portName;
+      return switch (prefix.toLowerCase(java.util.Locale.ROOT)) {
+        case "grpc" -> "GRPC";
+        case "http2" -> "HTTP2";
+        default -> "HTTP";
+      };
     }
 
     /** How long a call made before config arrives may wait (default 10 s). */

@@ -64,6 +64,7 @@ public final class MeshControl implements AutoCloseable {
   private final ConfigController config;
   private final XdsTranslator translator;
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
+  private final AtomicBoolean rebuilding = new AtomicBoolean();
   private volatile List<Problem> translationWarnings = List.of();
   private XdsServer xds;
   private AdminServer admin;
@@ -194,6 +195,10 @@ public final class MeshControl implements AutoCloseable {
    * moment a config change has fully reached the mesh. A client that NACKs never converges.
    */
   public boolean converged() {
+    // a change not yet translated has reached nobody, whatever the clients ACKed before it
+    if (rebuildPending.get() || rebuilding.get()) {
+      return false;
+    }
     for (ClientStatus client : xds.clients()) {
       io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
       if (snapshot == null) {
@@ -253,6 +258,7 @@ public final class MeshControl implements AutoCloseable {
   }
 
   private void rebuild() {
+    rebuilding.set(true);
     rebuildPending.set(false);
     try {
       MeshState state = new MeshState(configStore.list(), registryStore.list());
@@ -270,6 +276,8 @@ public final class MeshControl implements AutoCloseable {
       translationWarnings = fresh;
     } catch (RuntimeException e) {
       log.error("translating the mesh config failed; clients keep their last config", e);
+    } finally {
+      rebuilding.set(false);
     }
   }
 

@@ -123,9 +123,9 @@ final class ClusterBuilder {
       if (!profile.meshCertificates() || members.isEmpty()) {
         return Optional.empty();
       }
+      boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
       long capable = members.stream()
-          .filter(i -> i.meshTls() && peerAuthentications.mode(i.namespace(), i.labels(), i.port())
-              != dev.inmesh.control.config.security.PeerAuthentication.Mode.DISABLE)
+          .filter(i -> i.meshTls() && acceptsMtls(peerAuthentications.mode(i.namespace(), i.labels(), i.port()), grpc))
           .count();
       if (capable < members.size()) {
         if (capable > 0) {
@@ -146,6 +146,18 @@ final class ClusterBuilder {
     // refuse a handshake that carries one; only a DestinationRule's own sni is sent
     String sni = tls.flatMap(DestinationRule.ClientTls::sni).orElse("");
     return Optional.of(TransportSockets.upstream(identities, sni));
+  }
+
+  /**
+   * Whether an endpoint port takes mTLS: not under DISABLE, and for gRPC servers not under
+   * PERMISSIVE either, which reaches them as plaintext only (see InboundListeners).
+   */
+  private static boolean acceptsMtls(dev.inmesh.control.config.security.PeerAuthentication.Mode mode, boolean grpc) {
+    return switch (mode) {
+      case DISABLE -> false;
+      case PERMISSIVE -> !grpc;
+      default -> true;
+    };
   }
 
   private void applyLoadBalancer(Cluster.Builder cluster, TrafficPolicy policy, MeshService service) {
@@ -196,9 +208,19 @@ final class ClusterBuilder {
     // Istio's default minHealthPercent is 0 (panic mode off), where Envoy's would be 50
     cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
         .setHealthyPanicThreshold(Percent.newBuilder().setValue(outlier.minHealthPercent().orElse(0))));
+    if (profile.proxylessGrpc()) {
+      // gRPC ejects by success rate or failure percentage only (gRFC A50): N consecutive errors
+      // become "failed more than half of at least N calls in an interval"
+      int volume = Math.max(1, outlier.consecutive5xxErrors().or(outlier::consecutiveGatewayErrors).orElse(5));
+      od.setFailurePercentageThreshold(u32(50))
+          .setEnforcingFailurePercentage(u32(100))
+          .setFailurePercentageMinimumHosts(u32(1))
+          .setFailurePercentageRequestVolume(u32(volume));
+    }
     cluster.setOutlierDetection(od);
     policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.outlierDetection",
-        "consecutive-error ejection is honoured by Inmesh clients; proxyless gRPC clients only eject by success rate or failure percentage (gRFC A50) and ignore it"));
+        "proxyless gRPC clients eject by failure percentage only (gRFC A50): they get consecutive errors as"
+            + " 'failed more than half of at least that many calls in an interval'"));
   }
 
   private static ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels) {

@@ -64,6 +64,7 @@ final class RouteBuilder {
         .setCluster(ClusterNames.outbound(port, "", service.hostname()))
         .setTimeout(Durations.fromSeconds(0))
         .setRetryPolicy(retryPolicy(ISTIO_DEFAULT_RETRY));
+    hashPolicy(service.hostname(), port, "").ifPresent(action::addHashPolicy);
     return Route.newBuilder()
         .setName("default")
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
@@ -202,27 +203,36 @@ final class RouteBuilder {
   private Optional<RouteAction.HashPolicy> hashPolicy(List<RouteDestination> destinations, MeshService service, int port) {
     for (RouteDestination destination : destinations) {
       String hostname = Hosts.resolve(destination.destination().host(), service.namespace());
-      Optional<DestinationRule.ConsistentHash> hash = policies.policy(hostname, port, destination.destination().subset())
-          .loadBalancer().flatMap(DestinationRule.LoadBalancer::consistentHash);
-      if (hash.isPresent()) {
-        DestinationRule.ConsistentHash h = hash.get();
-        RouteAction.HashPolicy.Builder policy = RouteAction.HashPolicy.newBuilder();
-        switch (h.on()) {
-          case HEADER -> policy.setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(h.name()));
-          case COOKIE -> {
-            RouteAction.HashPolicy.Cookie.Builder cookie = RouteAction.HashPolicy.Cookie.newBuilder().setName(h.name());
-            h.cookieTtl().ifPresent(ttl -> cookie.setTtl(Durations.fromNanos(ttl.toNanos())));
-            policy.setCookie(cookie);
-          }
-          case SOURCE_IP -> policy.setConnectionProperties(
-              RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true));
-          case QUERY_PARAMETER -> policy.setQueryParameter(
-              RouteAction.HashPolicy.QueryParameter.newBuilder().setName(h.name()));
-        }
-        return Optional.of(policy.build());
+      Optional<RouteAction.HashPolicy> policy = hashPolicy(hostname, port, destination.destination().subset());
+      if (policy.isPresent()) {
+        return policy;
       }
     }
     return Optional.empty();
+  }
+
+  /** The DestinationRule's consistent hash for one destination as the route's hash policy. */
+  private Optional<RouteAction.HashPolicy> hashPolicy(String hostname, int port, String subset) {
+    Optional<DestinationRule.ConsistentHash> hash = policies.policy(hostname, port, subset)
+        .loadBalancer().flatMap(DestinationRule.LoadBalancer::consistentHash);
+    if (hash.isEmpty()) {
+      return Optional.empty();
+    }
+    DestinationRule.ConsistentHash h = hash.get();
+    RouteAction.HashPolicy.Builder policy = RouteAction.HashPolicy.newBuilder();
+    switch (h.on()) {
+      case HEADER -> policy.setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(h.name()));
+      case COOKIE -> {
+        RouteAction.HashPolicy.Cookie.Builder cookie = RouteAction.HashPolicy.Cookie.newBuilder().setName(h.name());
+        h.cookieTtl().ifPresent(ttl -> cookie.setTtl(Durations.fromNanos(ttl.toNanos())));
+        policy.setCookie(cookie);
+      }
+      case SOURCE_IP -> policy.setConnectionProperties(
+          RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true));
+      case QUERY_PARAMETER -> policy.setQueryParameter(
+          RouteAction.HashPolicy.QueryParameter.newBuilder().setName(h.name()));
+    }
+    return Optional.of(policy.build());
   }
 
   private static RouteMatch routeMatch(Match match) {

@@ -1,0 +1,135 @@
+package dev.inmesh.grpc;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.MeshConfig;
+import dev.inmesh.grpc.internal.MeshCertificateProviders;
+import dev.inmesh.xds.WorkloadMetadata;
+import io.grpc.BindableService;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.NameResolverRegistry;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.xds.XdsChannelCredentials;
+import io.grpc.xds.XdsNameResolverProvider;
+import io.grpc.xds.XdsServerBuilder;
+import io.grpc.xds.XdsServerCredentials;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+/**
+ * Proxyless gRPC on the mesh, configured from a {@link Mesh}: the grpc-xds bootstrap is made in
+ * memory (mesh-control's addresses, this workload's namespace and locality, and a certificate
+ * provider fed by the Mesh's CertificateManager), so the application writes no file and sets no
+ * environment variable.
+ *
+ * <pre>{@code
+ * ManagedChannel channel = MeshGrpc.channel(mesh, "reviews:9080");         // routes, balances, mTLS from xDS
+ * Server server = MeshGrpc.server(mesh, 9080, new ReviewsService()).start(); // mTLS and RBAC from xDS
+ * }</pre>
+ *
+ * <p>Channels and servers speak mutual TLS where mesh-control's clusters and listeners say so (a
+ * Mesh built with a CA holds a certificate, so its peers get mTLS unless PeerAuthentication or a
+ * DestinationRule says DISABLE), and plaintext otherwise.
+ */
+public final class MeshGrpc {
+  static final String LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
+  private static final AtomicInteger SCHEMES = new AtomicInteger();
+
+  private MeshGrpc() {}
+
+  /** A channel to {@code target} ({@code host:port} as clients dial it, e.g. {@code reviews:9080}). */
+  public static ManagedChannel channel(Mesh mesh, String target) {
+    return channelBuilder(mesh, target).build();
+  }
+
+  /** The builder of {@link #channel}, for interceptors, executors and the like. */
+  public static ManagedChannelBuilder<?> channelBuilder(Mesh mesh, String target) {
+    if (target.contains("://")) {
+      throw new IllegalArgumentException("target is host:port as clients dial it, e.g. reviews:9080; got " + target);
+    }
+    String scheme = "inmesh-xds-" + SCHEMES.incrementAndGet();
+    NameResolverRegistry.getDefaultRegistry()
+        .register(XdsNameResolverProvider.createForTest(scheme, bootstrap(mesh, "grpc-client")));
+    return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()));
+  }
+
+  /**
+   * An xDS server on {@code port}, one the Mesh serves ({@code servePort}'s target port): its
+   * listener (mTLS per PeerAuthentication, RBAC per AuthorizationPolicy) comes from mesh-control,
+   * and it starts serving only once that listener has arrived. The Mesh registers the workload.
+   */
+  public static Server server(Mesh mesh, int port, BindableService... services) {
+    XdsServerBuilder builder = serverBuilder(mesh, port);
+    for (BindableService service : services) {
+      builder.addService(service);
+    }
+    return builder.build();
+  }
+
+  /** A server with service definitions (for intercepted services). */
+  public static Server server(Mesh mesh, int port, ServerServiceDefinition... services) {
+    XdsServerBuilder builder = serverBuilder(mesh, port);
+    for (ServerServiceDefinition service : services) {
+      builder.addService(service);
+    }
+    return builder.build();
+  }
+
+  /** The builder of {@link #server}, for interceptors, executors and the like. */
+  public static XdsServerBuilder serverBuilder(Mesh mesh, int port) {
+    MeshConfig config = mesh.config();
+    if (config.ports().stream().noneMatch(p -> p.targetPort() == port)) {
+      throw new IllegalArgumentException("port " + port + " is not a port this Mesh serves; it serves target ports "
+          + config.ports().stream().map(p -> p.targetPort() + " (" + p.name() + ")").collect(Collectors.joining(", "))
+          + ". Register it with servePort(...)");
+    }
+    return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
+        .overrideBootstrapForTest(bootstrap(mesh, "grpc-server"));
+  }
+
+  /**
+   * The grpc-xds bootstrap of a Mesh. Its node is not the workload's registration (the Mesh's own
+   * stream registers it); it carries the namespace, locality and, when the Mesh holds a
+   * certificate, {@code INMESH_MTLS} so that mesh-control sends mTLS clusters and listeners.
+   */
+  static Map<String, Object> bootstrap(Mesh mesh, String role) {
+    MeshConfig config = mesh.config();
+    List<Object> servers = new ArrayList<>();
+    for (String server : config.controlServers()) {
+      servers.add(Map.of(
+          "server_uri", server,
+          "channel_creds", List.of(Map.of("type", "insecure")),
+          "server_features", List.of("xds_v3")));
+    }
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put(WorkloadMetadata.NAMESPACE, config.namespace());
+    Map<String, Object> locality = Map.of("region", config.locality().region(), "zone", config.locality().zone(),
+        "sub_zone", config.locality().subZone());
+    Map<String, Object> bootstrap = new LinkedHashMap<>();
+    bootstrap.put("xds_servers", servers);
+    bootstrap.put("server_listener_resource_name_template", LISTENER_TEMPLATE);
+    mesh.certificates().ifPresent(certificates -> {
+      metadata.put(WorkloadMetadata.MTLS, "true");
+      String key = MeshCertificateProviders.register(certificates);
+      bootstrap.put("certificate_providers", Map.of("default", Map.of(
+          "plugin_name", MeshCertificateProviders.PLUGIN,
+          "config", Map.of(MeshCertificateProviders.MANAGER_KEY, key))));
+    });
+    String name = config.service().orElse("client");
+    bootstrap.put("node", Map.of(
+        "id", role + "~" + name + "." + config.namespace() + "~" + UUID.randomUUID(),
+        "metadata", metadata,
+        "locality", locality));
+    return bootstrap;
+  }
+
+}
