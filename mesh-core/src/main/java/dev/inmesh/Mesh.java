@@ -46,8 +46,12 @@ public final class Mesh implements AutoCloseable {
   private final java.util.Optional<dev.inmesh.security.CertificateManager> certificates;
   private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
 
-  private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca) {
+  private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
+
+  private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
+      io.micrometer.core.instrument.MeterRegistry meterRegistry) {
     this.config = config;
+    this.meterRegistry = meterRegistry;
     java.util.concurrent.ScheduledThreadPoolExecutor executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
       Thread thread = new Thread(r, "inmesh-xds");
       thread.setDaemon(true);
@@ -82,6 +86,7 @@ public final class Mesh implements AutoCloseable {
           dev.inmesh.security.CertificateManager.Scheduler.of(sync)));
       this.caClient = java.util.Optional.of(client);
       this.certificates = java.util.Optional.of(manager.get());
+      new dev.inmesh.telemetry.CertificateMetrics(manager.get()).bindTo(meterRegistry);
     } else {
       this.caClient = java.util.Optional.empty();
       this.certificates = java.util.Optional.empty();
@@ -90,6 +95,14 @@ public final class Mesh implements AutoCloseable {
 
   /** Where this workload gets its certificate: the CA's gRPC address, its root, a join token. */
   private record CaSettings(String target, String rootCertPem, String joinToken, String trustDomain, Duration ttl) {}
+
+  /**
+   * Where this workload's meters go: Istio's request metrics from its servers and clients, and its
+   * certificate's expiry. Micrometer's global registry unless the builder was given one.
+   */
+  public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+    return meterRegistry;
+  }
 
   /** This workload's certificates, when the Mesh was built with a CA. */
   public java.util.Optional<dev.inmesh.security.CertificateManager> certificates() {
@@ -214,8 +227,15 @@ public final class Mesh implements AutoCloseable {
     private Ticker ticker = Ticker.system();
     private RandomGenerator random = new java.util.Random();
     private CaSettings ca;
+    private io.micrometer.core.instrument.MeterRegistry meterRegistry = io.micrometer.core.instrument.Metrics.globalRegistry;
 
     private Builder() {}
+
+    /** Where meters go (default: Micrometer's global registry); e.g. a PrometheusMeterRegistry. */
+    public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+      this.meterRegistry = java.util.Objects.requireNonNull(registry, "registry");
+      return this;
+    }
 
     /**
      * Gets this workload a SPIFFE certificate from the mesh CA at {@code target} ({@code host:port}
@@ -316,7 +336,7 @@ public final class Mesh implements AutoCloseable {
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
           locality, address, ports, readyTimeout);
-      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca)).start();
+      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry).start();
     }
   }
 }

@@ -2,7 +2,9 @@ package dev.inmesh.grpc;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.grpc.internal.GrpcMetrics;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
+import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.grpc.BindableService;
 import io.grpc.Grpc;
@@ -36,6 +38,9 @@ import java.util.stream.Collectors;
  * Server server = MeshGrpc.server(mesh, 9080, new ReviewsService()).start(); // mTLS and RBAC from xDS
  * }</pre>
  *
+ * <p>Both report Istio's request metrics ({@code istio_requests_total}, …) into the Mesh's meter
+ * registry, the client as {@code reporter="source"}, the server as {@code reporter="destination"}.
+ *
  * <p>Channels and servers speak mutual TLS where mesh-control's clusters and listeners say so (a
  * Mesh built with a CA holds a certificate, so its peers get mTLS unless PeerAuthentication or a
  * DestinationRule says DISABLE), and plaintext otherwise.
@@ -59,7 +64,8 @@ public final class MeshGrpc {
     String scheme = "inmesh-xds-" + SCHEMES.incrementAndGet();
     NameResolverRegistry.getDefaultRegistry()
         .register(XdsNameResolverProvider.createForTest(scheme, bootstrap(mesh, "grpc-client")));
-    return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()));
+    return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
+        .intercept(metrics(mesh).client(target));
   }
 
   /**
@@ -93,7 +99,14 @@ public final class MeshGrpc {
           + ". Register it with servePort(...)");
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
-        .overrideBootstrapForTest(bootstrap(mesh, "grpc-server"));
+        .overrideBootstrapForTest(bootstrap(mesh, "grpc-server"))
+        .intercept(metrics(mesh).server());
+  }
+
+  /** Istio's request metrics into the Mesh's meter registry. */
+  private static GrpcMetrics metrics(Mesh mesh) {
+    return new GrpcMetrics(new IstioMetrics(mesh.meterRegistry(), mesh.config(),
+        mesh.certificates().map(c -> c.identity())));
   }
 
   /**

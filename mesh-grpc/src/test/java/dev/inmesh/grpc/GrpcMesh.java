@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class GrpcMesh implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(20);
   final MeshControl control;
+  /** Every Mesh's meters, as one Prometheus endpoint would gather them. */
+  final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   GrpcMesh() throws IOException {
@@ -97,7 +99,7 @@ final class GrpcMesh implements AutoCloseable {
 
   Backend backend(String service, String version, boolean certificate) throws IOException {
     int port = freePort();
-    Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default")
+    Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
         .service(service).serviceAccount(service).label("app", service).label("version", version)
         .servePort("grpc", 9000, port);
     if (certificate) {
@@ -109,7 +111,8 @@ final class GrpcMesh implements AutoCloseable {
   }
 
   Mesh client(String serviceAccount, boolean certificate) {
-    Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").serviceAccount(serviceAccount);
+    Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
+        .serviceAccount(serviceAccount);
     if (certificate) {
       withCertificate(builder, serviceAccount);
     }

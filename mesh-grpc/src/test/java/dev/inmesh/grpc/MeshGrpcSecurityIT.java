@@ -57,6 +57,11 @@ class MeshGrpcSecurityIT {
     mesh.awaitConverged();
   }
 
+  private double requests(String reporter, String key, String value) {
+    return mesh.registry.find("istio.requests").tags("reporter", reporter, key, value, "grpc_response_status", "0")
+        .counters().stream().mapToDouble(c -> c.count()).sum();
+  }
+
   @AfterAll
   void stop() throws Exception {
     mesh.close();
@@ -67,6 +72,15 @@ class MeshGrpcSecurityIT {
   void strictServesTheAllowedIdentityOverMutualTlsAndRefusesEveryoneElse() throws Exception {
     assertThat(call(productpage, Map.of())).isEqualTo("v1");
     assertThat(greeter.lastPeer.get()).isEqualTo("spiffe://cluster.local/ns/default/sa/productpage");
+    assertThat(requests("destination", "source_principal", "spiffe://cluster.local/ns/default/sa/productpage"))
+        .as("the server's istio_requests_total").isEqualTo(1);
+    assertThat(mesh.registry.get("istio.requests").tags("reporter", "destination", "source_principal",
+        "spiffe://cluster.local/ns/default/sa/productpage").counter().getId().getTag("connection_security_policy"))
+        .isEqualTo("mutual_tls");
+    assertThat(requests("source", "destination_principal", "spiffe://cluster.local/ns/default/sa/greeter"))
+        .as("the client's istio_requests_total").isEqualTo(1);
+    assertThat(mesh.registry.get("istio.requests").tags("reporter", "source").counter().getId().getTag("destination_service"))
+        .isEqualTo("greeter.default.svc.cluster.local");
 
     assertThat(call(ratings, Map.of())).isEqualTo("PERMISSION_DENIED");
 

@@ -109,7 +109,7 @@ public final class MeshHttpServer implements AutoCloseable {
       this.inbound = inbound;
     }
 
-    /** Where request and connection metrics go (default: a private {@code SimpleMeterRegistry}). */
+    /** Where request and connection metrics go (default: the Mesh's {@link Mesh#meterRegistry()}). */
     public Builder meterRegistry(MeterRegistry registry) {
       inbound.meterRegistry(registry);
       return this;

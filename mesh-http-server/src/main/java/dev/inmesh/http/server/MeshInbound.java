@@ -7,7 +7,6 @@ import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.security.CertificateManager;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -141,7 +140,7 @@ public final class MeshInbound implements AutoCloseable {
       this.mesh = Objects.requireNonNull(mesh, "mesh");
       checkServed(mesh, port);
       this.port = port;
-      this.registry = new SimpleMeterRegistry();
+      this.registry = mesh.meterRegistry();
     }
 
     /** The server behind the door; it must listen on loopback only, so that nothing gets around the door. */
@@ -154,7 +153,7 @@ public final class MeshInbound implements AutoCloseable {
       return this;
     }
 
-    /** Where request and connection metrics go (default: a private {@link SimpleMeterRegistry}). */
+    /** Where request and connection metrics go (default: the Mesh's {@link Mesh#meterRegistry()}). */
     public Builder meterRegistry(MeterRegistry registry) {
       this.registry = Objects.requireNonNull(registry, "registry");
       return this;

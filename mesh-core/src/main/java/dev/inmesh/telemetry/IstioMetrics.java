@@ -1,0 +1,163 @@
+package dev.inmesh.telemetry;
+
+import dev.inmesh.MeshConfig;
+import dev.inmesh.security.SpiffeId;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Istio's standard request metrics, the same for every transport, so that Istio's dashboards and
+ * alerts work: Micrometer's Prometheus registry renders {@code istio.requests} as
+ * {@code istio_requests_total} and the {@code istio.request.duration} summary in milliseconds as
+ * {@code istio_request_duration_milliseconds_bucket/_sum/_count}, with Istio's default buckets.
+ * A server reports {@code reporter="destination"}, a client {@code reporter="source"}.
+ *
+ * <p>Labels are bounded: principals and namespaces are the mesh's identities, codes are HTTP and
+ * gRPC codes. There is no peer metadata exchange yet, so the other side's workload, app and version
+ * are {@code unknown}, as Istio reports them for a peer without it.
+ */
+public final class IstioMetrics {
+  public static final String REQUESTS = "istio.requests";
+  public static final String REQUEST_DURATION = "istio.request.duration";
+  public static final String UNKNOWN = "unknown";
+  /** Istio's default buckets for istio_request_duration_milliseconds. */
+  private static final double[] ISTIO_DURATION_BUCKETS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+      10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
+
+  /** How a request went: the protocol ({@code http}, {@code grpc}), codes, Envoy's response flags ({@code -} for none). */
+  public record Outcome(String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags, double millis) {}
+
+  /** Every label, on every meter: Prometheus wants one set of keys per metric name. */
+  private static final java.util.List<String> LABELS = java.util.List.of("reporter",
+      "source_workload", "source_workload_namespace", "source_app", "source_version", "source_canonical_service",
+      "source_canonical_revision", "source_principal",
+      "destination_workload", "destination_workload_namespace", "destination_app", "destination_version",
+      "destination_canonical_service", "destination_canonical_revision", "destination_service",
+      "destination_service_name", "destination_service_namespace", "destination_principal",
+      "request_protocol", "response_code", "grpc_response_status", "response_flags", "connection_security_policy");
+
+  private final MeterRegistry registry;
+  private final MeshConfig self;
+  private final String selfPrincipal;
+
+  public IstioMetrics(MeterRegistry registry, MeshConfig self, Optional<SpiffeId> identity) {
+    this.registry = registry;
+    this.self = self;
+    this.selfPrincipal = identity.map(Object::toString).orElse(UNKNOWN);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * A request this workload answered.
+   *
+   * @param source the caller's SPIFFE ID, from its certificate; empty for plaintext
+   * @param securityPolicy {@code mutual_tls}, {@code none}, or {@code unknown} when the transport is not known
+   */
+  public void served(Optional<SpiffeId> source, String securityPolicy, Outcome outcome) {
+    Map<String, String> labels = labels();
+    labels.put("reporter", "destination");
+    workload(labels, "destination");
+    String service = self.service().orElse(UNKNOWN);
+    labels.put("destination_service", service.equals(UNKNOWN) ? UNKNOWN : service + "." + self.namespace() + ".svc.cluster.local");
+    labels.put("destination_service_name", service);
+    labels.put("destination_service_namespace", self.namespace());
+    labels.put("destination_principal", securityPolicy.equals("mutual_tls") ? selfPrincipal : UNKNOWN);
+    source.ifPresent(id -> {
+      labels.put("source_workload_namespace", id.namespace());
+      labels.put("source_principal", id.toString());
+    });
+    labels.put("connection_security_policy", securityPolicy);
+    record(labels, outcome);
+  }
+
+  /**
+   * A request this workload sent.
+   *
+   * @param destinationService the FQDN of the service called, e.g. {@code reviews.default.svc.cluster.local}
+   * @param destination the server's SPIFFE ID when the call went over mTLS
+   */
+  public void sent(String destinationService, Optional<SpiffeId> destination, Outcome outcome) {
+    Map<String, String> labels = labels();
+    labels.put("reporter", "source");
+    workload(labels, "source");
+    labels.put("source_principal", selfPrincipal);
+    String namespace = destination.map(SpiffeId::namespace).orElseGet(() -> namespaceOf(destinationService));
+    labels.put("destination_service", destinationService);
+    labels.put("destination_service_name", destinationService.contains(".")
+        ? destinationService.substring(0, destinationService.indexOf('.')) : destinationService);
+    labels.put("destination_service_namespace", namespace);
+    labels.put("destination_workload_namespace", namespace);
+    labels.put("destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
+    // as from Istio's source proxy, which does not know the server's policy
+    labels.put("connection_security_policy", UNKNOWN);
+    record(labels, outcome);
+  }
+
+  /** The FQDN Istio reports for a host a client dialled: short names resolve in this namespace. */
+  public String destinationService(String host) {
+    String name = host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+    if (!name.contains(".")) {
+      return name + "." + self.namespace() + ".svc.cluster.local";
+    }
+    String[] parts = name.split("\\.");
+    if (parts.length == 2 || (parts.length == 3 && parts[2].equals("svc"))) {
+      return parts[0] + "." + parts[1] + ".svc.cluster.local";
+    }
+    return name;
+  }
+
+  private void record(Map<String, String> labels, Outcome outcome) {
+    labels.put("request_protocol", outcome.protocol());
+    labels.put("response_code", Integer.toString(outcome.responseCode()));
+    labels.put("grpc_response_status", outcome.grpcStatus().map(Object::toString).orElse(""));
+    labels.put("response_flags", outcome.responseFlags());
+    Tags tags = Tags.empty();
+    for (Map.Entry<String, String> label : labels.entrySet()) {
+      tags = tags.and(label.getKey(), label.getValue());
+    }
+    Counter.builder(REQUESTS)
+        .description("Requests, as Istio's standard metric counts them")
+        .baseUnit("requests")
+        .tags(tags)
+        .register(registry)
+        .increment();
+    DistributionSummary.builder(REQUEST_DURATION)
+        .description("Request duration, as Istio's standard metric measures it")
+        .baseUnit("milliseconds")
+        .serviceLevelObjectives(ISTIO_DURATION_BUCKETS)
+        .tags(tags)
+        .register(registry)
+        .record(outcome.millis());
+  }
+
+  private static Map<String, String> labels() {
+    Map<String, String> labels = new java.util.LinkedHashMap<>();
+    LABELS.forEach(label -> labels.put(label, UNKNOWN));
+    return labels;
+  }
+
+  /** This workload's own labels, on its side ({@code source} or {@code destination}). */
+  private void workload(Map<String, String> labels, String side) {
+    String workload = self.workload().map(w -> w.workloadName()).orElse(UNKNOWN);
+    Map<String, String> own = self.labels();
+    labels.put(side + "_workload", workload);
+    labels.put(side + "_workload_namespace", self.namespace());
+    labels.put(side + "_app", own.getOrDefault("app", UNKNOWN));
+    labels.put(side + "_version", own.getOrDefault("version", UNKNOWN));
+    labels.put(side + "_canonical_service", own.getOrDefault("service.istio.io/canonical-name", own.getOrDefault("app", workload)));
+    labels.put(side + "_canonical_revision", own.getOrDefault("service.istio.io/canonical-revision",
+        own.getOrDefault("version", "latest")));
+  }
+
+  private static String namespaceOf(String fqdn) {
+    String[] parts = fqdn.split("\\.");
+    return parts.length > 1 && fqdn.endsWith(".svc.cluster.local") ? parts[1] : UNKNOWN;
+  }
+}
