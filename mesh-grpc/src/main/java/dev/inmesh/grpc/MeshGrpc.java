@@ -2,6 +2,7 @@ package dev.inmesh.grpc;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.grpc.internal.DoorServer;
 import dev.inmesh.grpc.internal.GrpcMetrics;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.telemetry.IstioMetrics;
@@ -89,6 +90,23 @@ public final class MeshGrpc {
     }
     return builder.build();
   }
+
+  /**
+   * A gRPC server that takes plaintext and mutual TLS on one port under PERMISSIVE, which
+   * grpc-java's own xDS server cannot (istio/istio#38226). Inmesh's inbound door sits on
+   * {@code port}: it accepts what the port's PeerAuthentication mode allows (STRICT, PERMISSIVE,
+   * DISABLE, read per connection), terminates mesh mTLS and relays to a plain gRPC server on
+   * loopback; Inmesh's RBAC engine authorizes each call with the AuthorizationPolicies mesh-control
+   * sends, and Istio's request metrics go to the Mesh's registry. Services find the caller in
+   * {@link #PEER}. Name the port {@code http2…} (not {@code grpc…}) so that mesh clients use mTLS
+   * to it under PERMISSIVE; on a {@code grpc} port they call gRPC servers in plaintext.
+   */
+  public static Server permissiveServer(Mesh mesh, int port, ServerServiceDefinition... services) {
+    return new DoorServer(mesh, port, List.of(services));
+  }
+
+  /** The caller of a call served by {@link #permissiveServer}: its address, and SPIFFE ID under mTLS. */
+  public static final io.grpc.Context.Key<dev.inmesh.http.server.PeerInfo> PEER = DoorServer.PEER;
 
   /** The builder of {@link #server}, for interceptors, executors and the like. */
   public static XdsServerBuilder serverBuilder(Mesh mesh, int port) {

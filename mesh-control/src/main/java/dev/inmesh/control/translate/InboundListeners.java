@@ -73,7 +73,9 @@ final class InboundListeners {
       for (ServicePort port : meta.ports()) {
         Mode mode = peerAuthentications.mode(namespace, meta.labels(), port.targetPort());
         if (mode == Mode.PERMISSIVE && profile.proxylessGrpc()) {
-          peerAuthentications.decidingPolicy(namespace, meta.labels()).ifPresent(p -> warnings.add(p, "mtls",
+          peerAuthentications.decidingPolicy(namespace, meta.labels())
+              .filter(p -> port.protocol().equalsIgnoreCase("GRPC"))
+              .ifPresent(p -> warnings.add(p, "mtls",
               "proxyless gRPC servers cannot tell TLS from plaintext on one port; under PERMISSIVE they accept"
                   + " plaintext only (as with Istio); use STRICT for mutual TLS"));
           mode = Mode.DISABLE;

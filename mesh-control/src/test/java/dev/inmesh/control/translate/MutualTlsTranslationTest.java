@@ -169,6 +169,22 @@ class MutualTlsTranslationTest {
   }
 
   @Test
+  void aGrpcPortUnderPermissiveIsCalledInPlaintextBecauseItsServerTakesOnlyPlaintext() {
+    workloads.add(new Workload("greeter-1", new WorkloadMetadata("greeter", "default", "greeter", "greeter-v1",
+        Map.of("app", "greeter", TLS_LABEL, "istio"), "127.0.0.1", List.of(ServicePort.of("grpc", 9000, 9301)),
+        new Locality("", "", "")), Instant.EPOCH));
+
+    assertThat(cluster(translate(GRPC_WITH_CERTS), "outbound|9000||greeter.default.svc.cluster.local").hasTransportSocket())
+        .isFalse();
+    assertThat(cluster(translate(GRPC_WITH_CERTS, """
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default}
+        spec: {mtls: {mode: STRICT}}
+        """), "outbound|9000||greeter.default.svc.cluster.local").hasTransportSocket()).isTrue();
+  }
+
+  @Test
   void profilesRoundTripThroughTheirSnapshotKeys() {
     for (ClientProfile profile : List.of(INMESH_WITH_CERTS, GRPC_WITH_CERTS, ClientProfile.inmesh("prod"),
         new ClientProfile("prod", true, false))) {
@@ -204,7 +220,7 @@ class MutualTlsTranslationTest {
         ? Map.of("app", service, "version", version, TLS_LABEL, "istio")
         : Map.of("app", service, "version", version);
     WorkloadMetadata metadata = new WorkloadMetadata(service, "default", serviceAccount, service + "-" + version,
-        labels, "127.0.0.1", List.of(ServicePort.of("http", 9080, port)), new Locality("", "", ""));
+        labels, "127.0.0.1", List.of(new ServicePort("http", 9080, port, "HTTP")), new Locality("", "", ""));
     return new Workload(service + "-" + port, metadata, Instant.EPOCH);
   }
 }

@@ -49,11 +49,12 @@ public final class MeshInbound implements AutoCloseable {
   private MeshInbound(Builder builder) {
     Mesh mesh = builder.mesh;
     Optional<CertificateManager> certificates = mesh.certificates();
-    this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity));
+    this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity),
+        builder.protocol);
     this.backend = builder.backend;
     Clock clock = Clock.systemUTC();
     this.door = new FrontDoor(new FrontDoor.Settings(builder.port, builder.bindAddress(), builder.backend, mesh::inbound,
-        certificates, metrics, clock, HANDSHAKE_TIMEOUT, MAX_CONNECTIONS));
+        certificates, metrics, clock, HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, builder.applicationProtocols));
     this.gate = new InboundGate(builder.port, door.connections(), mesh::inbound, metrics, clock);
   }
 
@@ -93,7 +94,8 @@ public final class MeshInbound implements AutoCloseable {
     return door.connections().peer(remoteAddress, remotePort);
   }
 
-  InboundGate gate() {
+  /** The authorization of requests relayed by this door, for adapters of other servers (gRPC). */
+  public InboundGate gate() {
     return gate;
   }
 
@@ -135,6 +137,8 @@ public final class MeshInbound implements AutoCloseable {
     private InetSocketAddress backend;
     private MeterRegistry registry;
     private InetAddress bindAddress;
+    private String protocol = "http";
+    private java.util.List<String> applicationProtocols = java.util.List.of();
 
     private Builder(Mesh mesh, int port) {
       this.mesh = Objects.requireNonNull(mesh, "mesh");
@@ -171,6 +175,16 @@ public final class MeshInbound implements AutoCloseable {
         throw new IllegalStateException("the door on port " + port + " needs a backend(...) to relay to");
       }
       return new MeshInbound(this);
+    }
+
+    /**
+     * For a gRPC server behind the door: TLS clients negotiate HTTP/2 ({@code h2}) by ALPN, as
+     * gRPC requires, and requests count as {@code request_protocol="grpc"}.
+     */
+    public Builder grpc() {
+      this.protocol = "grpc";
+      this.applicationProtocols = java.util.List.of("h2");
+      return this;
     }
 
     /** Binds the public port and starts accepting. */

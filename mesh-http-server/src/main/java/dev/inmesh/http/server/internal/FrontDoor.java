@@ -45,6 +45,7 @@ public final class FrontDoor implements AutoCloseable {
    * @param backend the real HTTP server, on loopback
    * @param policy the port's policy at the moment of asking
    * @param maxConnections relays at once; more are refused as {@code overloaded}
+   * @param applicationProtocols what TLS clients may negotiate by ALPN ({@code h2} for gRPC); empty offers none
    */
   public record Settings(
       int port,
@@ -55,7 +56,8 @@ public final class FrontDoor implements AutoCloseable {
       InboundMetrics metrics,
       Clock clock,
       Duration handshakeTimeout,
-      int maxConnections) {}
+      int maxConnections,
+      java.util.List<String> applicationProtocols) {}
 
   private final Settings settings;
   private final Optional<InboundTls> tls;
@@ -71,7 +73,7 @@ public final class FrontDoor implements AutoCloseable {
 
   public FrontDoor(Settings settings) {
     this.settings = settings;
-    this.tls = settings.certificates().map(c -> new InboundTls(c, settings.clock()));
+    this.tls = settings.certificates().map(c -> new InboundTls(c, settings.clock(), settings.applicationProtocols()));
     AtomicInteger threads = new AtomicInteger();
     this.relays = new ThreadPoolExecutor(0, 2 * settings.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
         r -> {

@@ -61,6 +61,11 @@ public final class InboundGate {
     public void complete(int responseCode) {
       metrics.request(Optional.of(peer), responseCode, "-", millisSince(start));
     }
+
+    /** Records a gRPC call: HTTP 200 and the call's status code, as Istio reports gRPC. */
+    public void completeGrpc(int grpcStatus) {
+      metrics.request(Optional.of(peer), 200, Optional.of(grpcStatus), "-", millisSince(start));
+    }
   }
 
   /** Answer {@code status} with {@code body} (text/plain) and do not call the handler. */

@@ -26,10 +26,13 @@ public final class InboundMetrics {
 
   private final MeterRegistry registry;
   private final IstioMetrics istio;
+  private final String protocol;
 
-  public InboundMetrics(MeterRegistry registry, MeshConfig config, Optional<SpiffeId> identity) {
+  /** @param protocol Istio's {@code request_protocol} of what the server behind the door speaks: {@code http} or {@code grpc} */
+  public InboundMetrics(MeterRegistry registry, MeshConfig config, Optional<SpiffeId> identity, String protocol) {
     this.registry = registry;
     this.istio = new IstioMetrics(registry, config, identity);
+    this.protocol = protocol;
   }
 
   public MeterRegistry registry() {
@@ -43,8 +46,14 @@ public final class InboundMetrics {
    * @param responseFlags Envoy's response flags: {@code -} for none, {@code RBAC} when denied
    */
   public void request(Optional<PeerInfo> peer, int responseCode, String responseFlags, double millis) {
+    request(peer, responseCode, Optional.empty(), responseFlags, millis);
+  }
+
+  /** One request answered, with its gRPC status when it was a gRPC call. */
+  public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
+      double millis) {
     istio.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
-        new IstioMetrics.Outcome("http", responseCode, Optional.empty(), responseFlags, millis));
+        new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis));
   }
 
   public void connectionAccepted(int port, PeerInfo.Security security) {

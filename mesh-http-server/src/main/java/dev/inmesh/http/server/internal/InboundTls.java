@@ -35,8 +35,10 @@ final class InboundTls {
   record Handshake(SSLSocket socket, SpiffeId principal, Optional<String> sni) {}
 
   private final SSLSocketFactory factory;
+  private final String[] applicationProtocols;
 
-  InboundTls(CertificateManager certificates, Clock clock) {
+  InboundTls(CertificateManager certificates, Clock clock, List<String> applicationProtocols) {
+    this.applicationProtocols = applicationProtocols.toArray(String[]::new);
     try {
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(new KeyManager[] {certificates.keyManager()},
@@ -56,6 +58,11 @@ final class InboundTls {
     socket.setUseClientMode(false);
     socket.setEnabledProtocols(PROTOCOLS);
     socket.setNeedClientAuth(true);
+    if (applicationProtocols.length > 0) {
+      javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+      parameters.setApplicationProtocols(applicationProtocols);
+      socket.setSSLParameters(parameters);
+    }
     socket.setSoTimeout(timeoutMillis);
     socket.startHandshake();
     SSLSession session = socket.getSession();

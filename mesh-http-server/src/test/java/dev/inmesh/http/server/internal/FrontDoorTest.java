@@ -52,7 +52,8 @@ class FrontDoorTest {
         Duration.ofSeconds(1));
     door = new FrontDoor(new FrontDoor.Settings(port, InetAddress.getLoopbackAddress(),
         (InetSocketAddress) backend.getLocalSocketAddress(), p -> policy.get(), Optional.empty(),
-        new InboundMetrics(registry, config, Optional.empty()), Clock.systemUTC(), Duration.ofSeconds(5), 8));
+        new InboundMetrics(registry, config, Optional.empty(), "http"), Clock.systemUTC(), Duration.ofSeconds(5), 8,
+        java.util.List.of()));
     door.start();
   }
 

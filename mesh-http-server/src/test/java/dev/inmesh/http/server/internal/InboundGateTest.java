@@ -33,7 +33,7 @@ class InboundGateTest {
   private final InboundGate gate = new InboundGate(9080, table, p -> policy.get(), new InboundMetrics(registry,
       new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews", Map.of(), Locality.UNKNOWN,
           "127.0.0.1", List.of(new ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(1)),
-      Optional.empty()), Clock.systemUTC());
+      Optional.empty(), "http"), Clock.systemUTC());
 
   private static PeerInfo peer(boolean mtls) {
     return new PeerInfo(new InetSocketAddress("10.0.0.7", 41000), new InetSocketAddress(LOOPBACK, 9080),

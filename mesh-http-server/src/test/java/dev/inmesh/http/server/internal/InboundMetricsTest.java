@@ -31,7 +31,7 @@ class InboundMetricsTest {
   @Test
   void requestsRenderUnderIstiosNamesAndTellMutualTlsFromPlaintext() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF));
+    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF), "http");
 
     metrics.request(Optional.of(MTLS), 200, "-", 12.5);
     metrics.request(Optional.of(PLAINTEXT), 403, "RBAC", 0.2);
@@ -54,7 +54,7 @@ class InboundMetricsTest {
   @Test
   void doorConnectionsRenderWithTheirSecurityPolicyAndReason() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF));
+    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF), "http");
 
     metrics.connectionAccepted(9080, PeerInfo.Security.MUTUAL_TLS);
     metrics.connectionRefused(9080, RefusalReason.PLAINTEXT_UNDER_STRICT);

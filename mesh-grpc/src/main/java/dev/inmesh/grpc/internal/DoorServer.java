@@ -1,0 +1,156 @@
+package dev.inmesh.grpc.internal;
+
+import dev.inmesh.Mesh;
+import dev.inmesh.http.server.MeshInbound;
+import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.http.server.internal.InboundGate;
+import dev.inmesh.http.server.internal.RequestHead;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCall;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A gRPC server behind Inmesh's inbound door: the door listens on the public port, tells TLS from
+ * plaintext by the first byte and takes what the port's PeerAuthentication mode allows (so
+ * PERMISSIVE takes both on one port), terminates mesh mTLS (negotiating {@code h2}) and relays to
+ * a plain gRPC server on loopback. Every call is authorized with the port's AuthorizationPolicies
+ * by Inmesh's RBAC engine, with the caller's SPIFFE ID and address as the door saw them; a refused
+ * call ends with PERMISSION_DENIED ({@code RBAC: access denied}) before the service sees it.
+ */
+public final class DoorServer extends Server {
+  /** The caller, for services: {@code DoorServer.PEER.get()} inside a call. */
+  public static final Context.Key<PeerInfo> PEER = Context.key("inmesh-peer");
+
+  private final Mesh mesh;
+  private final int port;
+  private final MeshInbound.Builder doorBuilder;
+  private final Server backend;
+  private volatile MeshInbound door;
+
+  /** @throws IllegalArgumentException when {@code port} is not a target port {@code mesh} serves */
+  public DoorServer(Mesh mesh, int port, List<ServerServiceDefinition> services) {
+    this.mesh = mesh;
+    this.port = port;
+    this.doorBuilder = MeshInbound.builder(mesh, port).grpc();
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    services.forEach(builder::addService);
+    this.backend = builder.intercept(new Gate()).build();
+  }
+
+  @Override
+  public Server start() throws IOException {
+    backend.start();
+    door = doorBuilder
+        .backend(new InetSocketAddress(InetAddress.getLoopbackAddress(), backend.getPort()))
+        .start();
+    return this;
+  }
+
+  @Override
+  public int getPort() {
+    return port;
+  }
+
+  @Override
+  public List<? extends java.net.SocketAddress> getListenSockets() {
+    return List.of(new InetSocketAddress(mesh.config().address(), port));
+  }
+
+  @Override
+  public List<ServerServiceDefinition> getServices() {
+    return backend.getServices();
+  }
+
+  @Override
+  public Server shutdown() {
+    if (door != null) {
+      door.close();
+    }
+    backend.shutdown();
+    return this;
+  }
+
+  @Override
+  public Server shutdownNow() {
+    if (door != null) {
+      door.close();
+    }
+    backend.shutdownNow();
+    return this;
+  }
+
+  @Override
+  public boolean isShutdown() {
+    return backend.isShutdown();
+  }
+
+  @Override
+  public boolean isTerminated() {
+    return backend.isTerminated();
+  }
+
+  @Override
+  public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+    return backend.awaitTermination(timeout, unit);
+  }
+
+  @Override
+  public void awaitTermination() throws InterruptedException {
+    backend.awaitTermination();
+  }
+
+  /** Authorizes each call by the peer the door recorded for its connection. */
+  private final class Gate implements ServerInterceptor {
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+      InetSocketAddress remote = (InetSocketAddress) call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+      String authority = call.getAuthority() == null ? "" : call.getAuthority();
+      RequestHead head = new RequestHead("POST", authority, "/" + call.getMethodDescriptor().getFullMethodName(),
+          name -> values(headers, name));
+      InboundGate.Verdict verdict = door.gate().admit(remote.getAddress(), remote.getPort(), head);
+      if (verdict instanceof InboundGate.Refused refused) {
+        Status status = refused.status() == 403 ? Status.PERMISSION_DENIED : Status.UNAVAILABLE;
+        call.close(status.withDescription(refused.body()), new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+      InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
+      ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+        @Override
+        public void close(Status status, Metadata trailers) {
+          admitted.completeGrpc(status.getCode().value());
+          super.close(status, trailers);
+        }
+      };
+      return Contexts.interceptCall(Context.current().withValue(PEER, admitted.peer()), recorded, headers, next);
+    }
+  }
+
+  private static List<String> values(Metadata headers, String name) {
+    String key = name.toLowerCase(Locale.ROOT);
+    if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+      return List.of();
+    }
+    Iterable<String> all = headers.getAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
+    List<String> values = new ArrayList<>();
+    if (all != null) {
+      all.forEach(values::add);
+    }
+    return values;
+  }
+}
