@@ -4,8 +4,13 @@ import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
+import dev.inmesh.security.SpiffeId;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.IstioMetrics;
 import java.io.IOException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
@@ -23,22 +28,79 @@ final class MeshInterceptor implements Interceptor {
   private final Mesh mesh;
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
+  private final IstioMetrics metrics;
+  private final AccessLog accessLog = AccessLog.envoyDefault();
 
   MeshInterceptor(Mesh mesh, OkHttpClient mirrorClient) {
     this.mesh = mesh;
     this.mirrorClient = mirrorClient;
     this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
+    this.metrics = new IstioMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()));
   }
 
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
+    long start = System.nanoTime();
     try {
-      return mesh.outbound().execute(new OkHttpRequestView(request), new OkHttpTransport(chain, mirrorClient, tlsClients),
-          options(request));
+      OkHttpRequestView view = new OkHttpRequestView(request);
+      Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, mirrorClient, tlsClients), options(request));
+      record(view, response, start);
+      return response;
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for
       throw new MeshCallException(request.method() + " " + request.url() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Istio's request metrics as the source reports them, for calls the mesh routed (a host it
+   * knows); the server's SPIFFE ID comes from the handshake when the call went over mTLS.
+   */
+  private void record(OkHttpRequestView request, Response response, long start) {
+    int defaultPort = request.scheme().equals("https") ? 443 : 80;
+    if (mesh.snapshot().listener(request.host(), request.port(), defaultPort).isEmpty()) {
+      return;
+    }
+    Optional<SpiffeId> server = Optional.ofNullable(response.handshake())
+        .flatMap(h -> h.peerCertificates().stream().findFirst())
+        .filter(X509Certificate.class::isInstance)
+        .flatMap(c -> SpiffeId.of((X509Certificate) c));
+    String flags = Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-");
+    long nanos = System.nanoTime() - start;
+    metrics.sent(metrics.destinationService(request.host()), server,
+        new IstioMetrics.Outcome("http", response.code(), Optional.empty(), flags, nanos / 1_000_000.0));
+    if (accessLog.enabled()) {
+      Request sent = response.request();
+      accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol(response),
+          response.code(), flags, sent.body() == null ? 0 : contentLength(sent), Math.max(0, response.body().contentLength()),
+          nanos / 1_000_000, response.networkResponse() == null ? null
+              : response.networkResponse().request().url().host() + ":" + response.networkResponse().request().url().port(),
+          null, null, null, null,
+          name -> switch (name) {
+            case ":method" -> sent.method();
+            case ":path" -> sent.url().encodedPath() + (sent.url().encodedQuery() == null ? "" : "?" + sent.url().encodedQuery());
+            case ":authority" -> sent.url().host() + ":" + sent.url().port();
+            default -> sent.header(name);
+          },
+          response::header));
+    }
+  }
+
+  /** As Envoy prints it: HTTP/1.1, HTTP/2. */
+  private static String protocol(Response response) {
+    return switch (response.protocol()) {
+      case HTTP_2, H2_PRIOR_KNOWLEDGE -> "HTTP/2";
+      case HTTP_1_0 -> "HTTP/1.0";
+      default -> "HTTP/1.1";
+    };
+  }
+
+  private static long contentLength(Request request) {
+    try {
+      return Math.max(0, request.body().contentLength());
+    } catch (IOException e) {
+      return 0;
     }
   }
 

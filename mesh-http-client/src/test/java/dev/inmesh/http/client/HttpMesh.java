@@ -139,6 +139,21 @@ final class HttpMesh implements AutoCloseable {
     dev.inmesh.testing.Await.until(condition::get, timeout, what);
   }
 
+  /** A server-side TLS context from a workload's certificate that takes any mesh peer. */
+  static javax.net.ssl.SSLContext serverContext(dev.inmesh.security.CertificateManager certificates) throws Exception {
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(new javax.net.ssl.KeyManager[] {certificates.keyManager()},
+        new javax.net.ssl.TrustManager[] {new dev.inmesh.security.SpiffeTrustManager(certificates::trustAnchors,
+            peer -> true, java.time.Clock.systemUTC())}, null);
+    return context;
+  }
+
+  static int freePort() throws IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
   static void sleep(Duration duration) {
     dev.inmesh.testing.Await.sleep(duration);
   }

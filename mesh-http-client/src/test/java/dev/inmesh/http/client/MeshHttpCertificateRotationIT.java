@@ -7,21 +7,15 @@ import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.SpiffeTrustManager;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -54,10 +48,10 @@ class MeshHttpCertificateRotationIT {
         MockWebServer server = new MockWebServer()) {
       CertificateAuthority ca = control.ca().orElseThrow();
       X509Certificate firstRoot = ca.rootCertificate();
-      int port = freePort();
+      int port = HttpMesh.freePort();
       Mesh reviews = workload(control, "reviews-sa").service("reviews").servePort("http", 9080, port).build();
       AtomicInteger served = new AtomicInteger();
-      server.useHttps(serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
+      server.useHttps(HttpMesh.serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
       server.requireClientAuth();
       server.setDispatcher(new Dispatcher() {
         @Override
@@ -140,18 +134,5 @@ class MeshHttpCertificateRotationIT {
     return Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default").serviceAccount(serviceAccount)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token)
         .certificate("cluster.local", TTL);
-  }
-
-  private static SSLContext serverContext(CertificateManager certificates) throws Exception {
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(new KeyManager[] {certificates.keyManager()},
-        new TrustManager[] {new SpiffeTrustManager(certificates::trustAnchors, peer -> true, Clock.systemUTC())}, null);
-    return context;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -7,20 +7,14 @@ import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.security.SpiffeId;
-import dev.inmesh.security.SpiffeTrustManager;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
@@ -49,10 +43,10 @@ class MeshHttpMutualTlsIT {
   void start() throws Exception {
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
-    int port = freePort();
+    int port = HttpMesh.freePort();
     reviews = workload("reviews", "reviews-sa").service("reviews").label("app", "reviews").servePort("http", 9080, port).build();
     reviewsServer = new MockWebServer();
-    reviewsServer.useHttps(serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
+    reviewsServer.useHttps(HttpMesh.serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
     reviewsServer.requireClientAuth();
     reviewsServer.enqueue(new MockResponse.Builder().body("reviews over mTLS").build());
     reviewsServer.enqueue(new MockResponse.Builder().body("again").build());
@@ -147,18 +141,5 @@ class MeshHttpMutualTlsIT {
     String token = control.ca().orElseThrow().joinTokens().create("default", serviceAccount, Duration.ofMinutes(5)).value();
     return Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default").serviceAccount(serviceAccount)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), control.ca().orElseThrow().trustBundle().toPem(), token);
-  }
-
-  private static SSLContext serverContext(CertificateManager certificates) throws Exception {
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(new KeyManager[] {certificates.keyManager()},
-        new TrustManager[] {new SpiffeTrustManager(certificates::trustAnchors, peer -> true, Clock.systemUTC())}, null);
-    return context;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

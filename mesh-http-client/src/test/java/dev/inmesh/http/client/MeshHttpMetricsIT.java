@@ -1,0 +1,69 @@
+package dev.inmesh.http.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.Mesh;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import okhttp3.OkHttpClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client side of Istio's request metrics, read back from a Prometheus scrape after known traffic. */
+class MeshHttpMetricsIT {
+  @TempDir
+  Path configDir;
+
+  @Test
+  void ahundredCallsWithTenFaultsGiveTheExpectedSeriesAndCounts() throws Exception {
+    try (HttpMesh mesh = new HttpMesh(configDir)) {
+      mesh.backend("v1");
+      mesh.awaitWorkloads(1);
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      Mesh client = Mesh.builder().controlServers(mesh.xdsAddress()).namespace("default").serviceAccount("productpage")
+          .meterRegistry(registry).build();
+      mesh.closeables.add(client);
+      mesh.write("reviews-vs.yaml", """
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata:
+            name: reviews
+          spec:
+            hosts: [reviews]
+            http:
+            - match:
+              - headers:
+                  fault: {exact: "yes"}
+              fault:
+                abort: {httpStatus: 503, percentage: {value: 100}}
+              route:
+              - destination: {host: reviews}
+            - route:
+              - destination: {host: reviews}
+          """);
+      OkHttpClient http = MeshHttp.client(client);
+
+      for (int i = 0; i < 100; i++) {
+        HttpMesh.get(http, "http://reviews:9080/reviews/" + i, i % 10 == 0 ? Map.of("fault", "yes") : Map.of());
+      }
+      HttpMesh.get(http, "http://example.invalid:9/", Map.of());
+
+      List<String> series = registry.scrape().lines().filter(l -> l.startsWith("istio_requests_total{")).toList();
+      assertThat(series).hasSize(2);
+      assertThat(series).anySatisfy(line -> assertThat(line)
+          .contains("reporter=\"source\"", "response_code=\"503\"", "response_flags=\"FI\"",
+              "destination_service=\"reviews.default.svc.cluster.local\"", "destination_service_name=\"reviews\"",
+              "destination_service_namespace=\"default\"", "source_workload_namespace=\"default\"",
+              "request_protocol=\"http\"", "connection_security_policy=\"unknown\"")
+          .endsWith(" 10.0"));
+      assertThat(series).anySatisfy(line -> assertThat(line).contains("response_code=\"200\"", "response_flags=\"-\"")
+          .endsWith(" 90.0"));
+      assertThat(registry.scrape()).contains("istio_request_duration_milliseconds_bucket{")
+          .doesNotContain("example.invalid");
+    }
+  }
+}
