@@ -176,6 +176,7 @@ public final class Mesh implements AutoCloseable {
   }
 
   private void publish(XdsResources resources) {
+    countXdsChanges(snapshot.get().resources(), resources);
     MeshSnapshot next = snapshot.get().next(resources);
     snapshot.set(next);
     if (next.isReady()) {
@@ -183,6 +184,31 @@ public final class Mesh implements AutoCloseable {
         readyLock.notifyAll();
       }
     }
+  }
+
+  /**
+   * {@code inmesh.xds.updates{type}} for every accepted new version of a type and
+   * {@code inmesh.xds.nacks{type}} for every refused one, so that a NACK shows on a dashboard.
+   */
+  private void countXdsChanges(XdsResources before, XdsResources after) {
+    after.versions().forEach((type, version) -> {
+      if (!version.isEmpty() && !version.equals(before.versions().get(type))) {
+        io.micrometer.core.instrument.Counter.builder("inmesh.xds.updates")
+            .description("xDS responses this client accepted, per resource type")
+            .tag("type", type)
+            .register(meterRegistry)
+            .increment();
+      }
+    });
+    after.lastNacks().forEach((type, nack) -> {
+      if (!nack.equals(before.lastNacks().get(type))) {
+        io.micrometer.core.instrument.Counter.builder("inmesh.xds.nacks")
+            .description("xDS responses this client refused, per resource type; the reason is in the log and in mesh-control's /debug/clients")
+            .tag("type", type)
+            .register(meterRegistry)
+            .increment();
+      }
+    });
   }
 
   private static Node clientNode(MeshConfig config) {

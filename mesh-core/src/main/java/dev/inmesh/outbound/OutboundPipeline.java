@@ -207,6 +207,11 @@ public final class OutboundPipeline implements AutoCloseable {
         boolean inTime = ticker.nanoTime() < deadline;
         if (wanted && inTime && cluster.retryBudget().tryStartRetry()) {
           retrying = true;
+          io.micrometer.core.instrument.Counter.builder("inmesh.requests.retries")
+              .description("Attempts the mesh retried, per cluster")
+              .tag("cluster", cluster.name())
+              .register(mesh.meterRegistry())
+              .increment();
           if (response != null) {
             transport.discard(response);
           }

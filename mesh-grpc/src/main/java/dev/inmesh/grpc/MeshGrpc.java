@@ -4,6 +4,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
 import dev.inmesh.grpc.internal.DoorServer;
 import dev.inmesh.grpc.internal.GrpcMetrics;
+import dev.inmesh.grpc.internal.GrpcTracing;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
@@ -66,7 +67,7 @@ public final class MeshGrpc {
     NameResolverRegistry.getDefaultRegistry()
         .register(XdsNameResolverProvider.createForTest(scheme, bootstrap(mesh, "grpc-client")));
     return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
-        .intercept(metrics(mesh).client(target));
+        .intercept(metrics(mesh).client(target), GrpcTracing.client());
   }
 
   /**
@@ -118,6 +119,7 @@ public final class MeshGrpc {
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
         .overrideBootstrapForTest(bootstrap(mesh, "grpc-server"))
+        .intercept(GrpcTracing.server())
         .intercept(metrics(mesh).server());
   }
 

@@ -50,7 +50,7 @@ public final class DoorServer extends Server {
     this.doorBuilder = MeshInbound.builder(mesh, port).grpc();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     services.forEach(builder::addService);
-    this.backend = builder.intercept(new Gate()).build();
+    this.backend = builder.intercept(GrpcTracing.server()).intercept(new Gate()).build();
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.telemetry.TraceContext;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -41,10 +42,14 @@ final class MeshInterceptor implements Interceptor {
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
+    if (request.header(TraceContext.TRACEPARENT) == null) {
+      // the trace of the request this thread serves goes on, or a new one starts here
+      request = request.newBuilder().header(TraceContext.TRACEPARENT, TraceContext.forOutbound().traceparent()).build();
+    }
     long start = System.nanoTime();
     try {
       OkHttpRequestView view = new OkHttpRequestView(request);
-      Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, mirrorClient, tlsClients), options(request));
+      Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients), options(request));
       record(view, response, start);
       return response;
     } catch (MeshException e) {

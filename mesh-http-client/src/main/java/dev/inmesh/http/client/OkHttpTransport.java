@@ -32,9 +32,10 @@ final class OkHttpTransport implements Transport<Response> {
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
 
-  OkHttpTransport(Interceptor.Chain chain, OkHttpClient mirrorClient, MeshTlsClients tlsClients) {
+  /** @param original the caller's request as the mesh sends it (with its trace context) */
+  OkHttpTransport(Interceptor.Chain chain, Request original, OkHttpClient mirrorClient, MeshTlsClients tlsClients) {
     this.chain = chain;
-    this.original = chain.request();
+    this.original = original;
     this.mirrorClient = mirrorClient;
     this.tlsClients = tlsClients;
   }

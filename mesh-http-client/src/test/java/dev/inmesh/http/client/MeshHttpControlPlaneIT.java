@@ -94,9 +94,12 @@ class MeshHttpControlPlaneIT {
     mesh.awaitWorkloads(2);
     mesh.write("reviews-dr.yaml", HttpMesh.DESTINATION_RULE);
     mesh.write("reviews-vs.yaml", split(100, 0));
-    Mesh client = mesh.client();
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    Mesh client = Mesh.builder().controlServers(mesh.xdsAddress()).namespace("default").meterRegistry(registry).build();
+    mesh.closeables.add(client);
     OkHttpClient http = MeshHttp.client(client);
     HttpMesh.awaitAnswer(http, URL, "v1", Map.of());
+    assertThat(registry.get("inmesh.xds.updates").tag("type", "CDS").counter().count()).isPositive();
 
     // resolution NONE asks for an original-destination cluster, which needs a proxy
     mesh.writeWithoutWaitingForClients("passthrough.yaml", """
@@ -121,6 +124,7 @@ class MeshHttpControlPlaneIT {
         .contains("type")
         .contains("ORIGINAL_DST is not supported");
     assertThat(client.snapshot().resources().lastNacks()).containsKey("CDS");
+    assertThat(registry.get("inmesh.xds.nacks").tag("type", "CDS").counter().count()).isGreaterThanOrEqualTo(1);
     assertThat(client.snapshot().cluster("outbound|9080||reviews.default.svc.cluster.local").orElseThrow()
         .config().balancer().policy().name()).as("the previous cluster config stays").isEqualTo("ROUND_ROBIN");
     assertThat(HttpMesh.split(http, URL, 50, Map.of())).containsOnly(Map.entry("v1", 50));

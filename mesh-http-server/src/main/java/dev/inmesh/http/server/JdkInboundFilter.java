@@ -4,6 +4,7 @@ import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.TraceContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -47,7 +48,8 @@ final class JdkInboundFilter extends Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     exchange.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    try {
+    TraceContext trace = TraceContext.fromHeaders(name -> exchange.getRequestHeaders().getFirst(name)).orElseGet(TraceContext::root);
+    try (TraceContext.Scope scope = TraceContext.attach(trace)) {
       chain.doFilter(exchange);
       status = exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 500;
     } finally {

@@ -2,6 +2,7 @@ package dev.inmesh.http.server;
 
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.TraceContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -62,7 +63,8 @@ public final class MeshServletFilter implements Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     request.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    try {
+    TraceContext trace = TraceContext.fromHeaders(request::getHeader).orElseGet(TraceContext::root);
+    try (TraceContext.Scope scope = TraceContext.attach(trace)) {
       chain.doFilter(request, response);
       status = response.getStatus();
     } finally {
