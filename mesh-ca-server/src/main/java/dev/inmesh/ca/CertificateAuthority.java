@@ -200,6 +200,10 @@ public final class CertificateAuthority {
         throw new IllegalArgumentException("the trust bundle must keep this CA's root "
             + root.certificate().getSubjectX500Principal().getName() + " while the CA signs with it");
       }
+      if (nextRoot != null && !next.contains(nextRoot.certificate())) {
+        throw new IllegalArgumentException("the trust bundle must keep the root prepared for rotation "
+            + nextRoot.certificate().getSubjectX500Principal().getName() + "; activate it first");
+      }
       return next;
     });
     store.saveBundle(updated);

@@ -81,6 +81,11 @@ public final class CertificateManager implements AutoCloseable {
     listeners.add(listener);
   }
 
+  /** Stops telling {@code listener} about certificates. */
+  public void removeListener(Consumer<? super CertificateEvent> listener) {
+    listeners.remove(listener);
+  }
+
   /** Gets the first certificate now, then keeps rotating. Throws when the first one fails. */
   public Credentials start() throws IOException {
     Credentials first = issue();

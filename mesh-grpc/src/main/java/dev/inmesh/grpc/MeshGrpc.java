@@ -50,6 +50,8 @@ import java.util.stream.Collectors;
 public final class MeshGrpc {
   static final String LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
   private static final AtomicInteger SCHEMES = new AtomicInteger();
+  private static final Map<Mesh, String> CLIENT_SCHEMES = new java.util.WeakHashMap<>();
+  private static final Map<Mesh, Map<String, Object>> SERVER_BOOTSTRAPS = new java.util.WeakHashMap<>();
 
   private MeshGrpc() {}
 
@@ -63,9 +65,15 @@ public final class MeshGrpc {
     if (target.contains("://")) {
       throw new IllegalArgumentException("target is host:port as clients dial it, e.g. reviews:9080; got " + target);
     }
-    String scheme = "inmesh-xds-" + SCHEMES.incrementAndGet();
-    NameResolverRegistry.getDefaultRegistry()
-        .register(XdsNameResolverProvider.createForTest(scheme, bootstrap(mesh, "grpc-client")));
+    // one resolver (one bootstrap, one xDS node) per Mesh, however many channels it opens
+    String scheme;
+    synchronized (CLIENT_SCHEMES) {
+      scheme = CLIENT_SCHEMES.computeIfAbsent(mesh, m -> {
+        String name = "inmesh-xds-" + SCHEMES.incrementAndGet();
+        NameResolverRegistry.getDefaultRegistry().register(XdsNameResolverProvider.createForTest(name, bootstrap(m, "grpc-client")));
+        return name;
+      });
+    }
     return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
         .intercept(metrics(mesh).client(target), GrpcTracing.client());
   }
@@ -118,9 +126,15 @@ public final class MeshGrpc {
           + ". Register it with servePort(...)");
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
-        .overrideBootstrapForTest(bootstrap(mesh, "grpc-server"))
+        .overrideBootstrapForTest(serverBootstrap(mesh))
         .intercept(GrpcTracing.server())
         .intercept(metrics(mesh).server());
+  }
+
+  private static Map<String, Object> serverBootstrap(Mesh mesh) {
+    synchronized (SERVER_BOOTSTRAPS) {
+      return SERVER_BOOTSTRAPS.computeIfAbsent(mesh, m -> bootstrap(m, "grpc-server"));
+    }
   }
 
   /** Istio's request metrics into the Mesh's meter registry. */

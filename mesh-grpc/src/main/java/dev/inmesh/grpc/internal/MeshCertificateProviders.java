@@ -64,7 +64,11 @@ public final class MeshCertificateProviders {
 
   private static final class FromManager extends CertificateProvider {
     private final CertificateManager manager;
-    private volatile boolean closed;
+    private final java.util.function.Consumer<CertificateManager.CertificateEvent> onIssued = event -> {
+      if (event instanceof CertificateManager.CertificateEvent.Issued) {
+        push();
+      }
+    };
 
     FromManager(CertificateManager manager, DistributorWatcher watcher, boolean notifyCertUpdates) {
       super(watcher, notifyCertUpdates);
@@ -73,11 +77,7 @@ public final class MeshCertificateProviders {
 
     @Override
     public void start() {
-      manager.onEvent(event -> {
-        if (!closed && event instanceof CertificateManager.CertificateEvent.Issued) {
-          push();
-        }
-      });
+      manager.onEvent(onIssued);
       push();
     }
 
@@ -93,7 +93,8 @@ public final class MeshCertificateProviders {
 
     @Override
     public void close() {
-      closed = true;
+      // grpc-xds closes a provider whenever a TLS context changes; its listener must go with it
+      manager.removeListener(onIssued);
     }
   }
 }

@@ -50,7 +50,12 @@ final class MeshInterceptor implements Interceptor {
     try {
       OkHttpRequestView view = new OkHttpRequestView(request);
       Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients), options(request));
-      record(view, response, start);
+      try {
+        record(view, response, start);
+      } catch (RuntimeException e) {
+        // telemetry must never cost the caller its response
+        org.slf4j.LoggerFactory.getLogger(MeshInterceptor.class).warn("recording {} failed", request.url(), e);
+      }
       return response;
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for
