@@ -28,8 +28,21 @@ public final class IstioMetrics {
   private static final double[] ISTIO_DURATION_BUCKETS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
       10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
 
-  /** How a request went: the protocol ({@code http}, {@code grpc}), codes, Envoy's response flags ({@code -} for none). */
-  public record Outcome(String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags, double millis) {}
+  /**
+   * How a request went: the protocol ({@code http}, {@code grpc}), codes, Envoy's response flags
+   * ({@code -} for none), and the body sizes when the transport knows them (negative: unknown).
+   */
+  public record Outcome(String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags, double millis,
+      long requestBytes, long responseBytes) {
+    public Outcome(String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags, double millis) {
+      this(protocol, responseCode, grpcStatus, responseFlags, millis, -1, -1);
+    }
+  }
+
+  public static final String REQUEST_BYTES = "istio.request.bytes";
+  public static final String RESPONSE_BYTES = "istio.response.bytes";
+  /** Istio's default buckets for istio_request_bytes and istio_response_bytes. */
+  private static final double[] ISTIO_SIZE_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
 
   /** Every label, on every meter: Prometheus wants one set of keys per metric name. */
   private static final java.util.List<String> LABELS = java.util.List.of("reporter",
@@ -135,6 +148,22 @@ public final class IstioMetrics {
         .tags(tags)
         .register(registry)
         .record(outcome.millis());
+    if (outcome.requestBytes() >= 0) {
+      size(REQUEST_BYTES, "Request body size, as Istio's standard metric measures it", tags, outcome.requestBytes());
+    }
+    if (outcome.responseBytes() >= 0) {
+      size(RESPONSE_BYTES, "Response body size, as Istio's standard metric measures it", tags, outcome.responseBytes());
+    }
+  }
+
+  private void size(String name, String description, Tags tags, long bytes) {
+    DistributionSummary.builder(name)
+        .description(description)
+        .baseUnit("bytes")
+        .serviceLevelObjectives(ISTIO_SIZE_BUCKETS)
+        .tags(tags)
+        .register(registry)
+        .record(bytes);
   }
 
   private static Map<String, String> labels() {

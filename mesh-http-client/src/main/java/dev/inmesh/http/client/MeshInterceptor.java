@@ -78,12 +78,14 @@ final class MeshInterceptor implements Interceptor {
         .flatMap(c -> SpiffeId.of((X509Certificate) c));
     String flags = Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-");
     long nanos = System.nanoTime() - start;
-    metrics.sent(metrics.destinationService(request.host()), server,
-        new IstioMetrics.Outcome("http", response.code(), Optional.empty(), flags, nanos / 1_000_000.0));
+    Request sent = response.request();
+    long requestBytes = sent.body() == null ? 0 : contentLength(sent);
+    long responseBytes = response.body().contentLength();
+    metrics.sent(metrics.destinationService(request.host()), server, new IstioMetrics.Outcome("http", response.code(),
+        Optional.empty(), flags, nanos / 1_000_000.0, requestBytes, responseBytes));
     if (accessLog.enabled()) {
-      Request sent = response.request();
       accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol(response),
-          response.code(), flags, sent.body() == null ? 0 : contentLength(sent), Math.max(0, response.body().contentLength()),
+          response.code(), flags, Math.max(0, requestBytes), Math.max(0, responseBytes),
           nanos / 1_000_000, response.networkResponse() == null ? null
               : response.networkResponse().request().url().host() + ":" + response.networkResponse().request().url().port(),
           null, null, null, null,
@@ -106,11 +108,12 @@ final class MeshInterceptor implements Interceptor {
     };
   }
 
+  /** The request body's size; -1 when OkHttp does not know it (a streamed body). */
   private static long contentLength(Request request) {
     try {
-      return Math.max(0, request.body().contentLength());
+      return request.body().contentLength();
     } catch (IOException e) {
-      return 0;
+      return -1;
     }
   }
 

@@ -63,7 +63,12 @@ class MeshHttpMetricsIT {
       assertThat(series).anySatisfy(line -> assertThat(line).contains("response_code=\"200\"", "response_flags=\"-\"")
           .endsWith(" 90.0"));
       assertThat(registry.scrape()).contains("istio_request_duration_milliseconds_bucket{")
+          .contains("istio_request_bytes_count{", "istio_response_bytes_count{")
           .doesNotContain("example.invalid");
+      // the 90 answers were "v1 /reviews/<n>": 9 of 13 bytes (n < 10) and 81 of 14; a GET sends no body
+      assertThat(registry.get("istio.response.bytes").tag("response_code", "200").summary().totalAmount())
+          .isEqualTo(9 * 13 + 81 * 14);
+      assertThat(registry.get("istio.request.bytes").tag("response_code", "200").summary().totalAmount()).isZero();
     }
   }
 }

@@ -62,6 +62,11 @@ public final class InboundGate {
       metrics.request(Optional.of(peer), responseCode, "-", millisSince(start));
     }
 
+    /** Records the request with its body sizes (negative: unknown). */
+    public void complete(int responseCode, long requestBytes, long responseBytes) {
+      metrics.request(Optional.of(peer), responseCode, Optional.empty(), "-", millisSince(start), requestBytes, responseBytes);
+    }
+
     /** Records a gRPC call: HTTP 200 and the call's status code, as Istio reports gRPC. */
     public void completeGrpc(int grpcStatus) {
       metrics.request(Optional.of(peer), 200, Optional.of(grpcStatus), "-", millisSince(start));

@@ -52,8 +52,14 @@ public final class InboundMetrics {
   /** One request answered, with its gRPC status when it was a gRPC call. */
   public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
       double millis) {
+    request(peer, responseCode, grpcStatus, responseFlags, millis, -1, -1);
+  }
+
+  /** One request answered, with its body sizes when known (negative: unknown). */
+  public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
+      double millis, long requestBytes, long responseBytes) {
     istio.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
-        new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis));
+        new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes));
   }
 
   public void connectionAccepted(int port, PeerInfo.Security security) {
