@@ -63,6 +63,8 @@ public final class MeshControl implements AutoCloseable {
   private final RegistryStore registryStore = new InMemoryRegistryStore();
   private final ConfigController config;
   private final XdsTranslator translator;
+  private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
+      new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
   private final AtomicBoolean rebuilding = new AtomicBoolean();
   private volatile List<Problem> translationWarnings = List.of();
@@ -91,6 +93,8 @@ public final class MeshControl implements AutoCloseable {
     xds = new XdsServer(new InetSocketAddress(options.bindAddress(), options.xdsPort()), clock, registry,
         namespace -> requestRebuild());
     xds.addNamespace(ClientProfile.inmesh("default").key());
+    XdsServer server = xds;
+    xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
     // the config on disk is in the first snapshot any client sees: load it before serving xDS
     loadPersistedApi();
     options.configDir().ifPresent(dir -> {
@@ -194,6 +198,11 @@ public final class MeshControl implements AutoCloseable {
    * Whether every connected client has ACKed the current version of every type it was sent: the
    * moment a config change has fully reached the mesh. A client that NACKs never converges.
    */
+  /** mesh-control's own meters (istiod's {@code pilot_*} names), in Prometheus text. */
+  public String scrapeMetrics() {
+    return metrics.scrape();
+  }
+
   public boolean converged() {
     // a change not yet translated has reached nobody, whatever the clients ACKed before it
     if (rebuildPending.get() || rebuilding.get()) {
@@ -261,13 +270,18 @@ public final class MeshControl implements AutoCloseable {
     rebuilding.set(true);
     rebuildPending.set(false);
     try {
+      java.time.Instant start = clock.instant();
       MeshState state = new MeshState(configStore.list(), registryStore.list());
       Set<String> namespaces = new TreeSet<>(xds.namespaces());
       Set<Problem> warnings = new LinkedHashSet<>();
+      boolean changed = false;
       for (String namespace : namespaces) {
         Translation translation = translator.translate(state, ClientProfile.parse(namespace));
         warnings.addAll(translation.warnings());
-        xds.publish(namespace, translation);
+        changed |= xds.publish(namespace, translation);
+      }
+      if (changed) {
+        xds.changed(start);
       }
       List<Problem> fresh = List.copyOf(warnings);
       if (!fresh.equals(translationWarnings)) {

@@ -141,6 +141,12 @@ class ConfigChangesIT {
       JsonNode now = clientTypes(admin).get("CDS");
       return now.get("acked").asText().equals(now.get("sent").asText());
     }, Duration.ofSeconds(10), "the fixed config to be ACKed");
+
+    // istiod's meters tell the same story
+    String metrics = admin.get("/metrics").body().asText();
+    assertThat(metrics).contains("pilot_xds ").contains("pilot_xds_pushes_total{type=\"cds\"}")
+        .contains("pilot_total_xds_rejects_total{type=\"cds\"} 1.0")
+        .contains("pilot_proxy_convergence_time_seconds_count");
   }
 
   private static JsonNode clientTypes(AdminClient admin) {

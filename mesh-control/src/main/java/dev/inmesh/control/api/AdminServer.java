@@ -81,6 +81,7 @@ public final class AdminServer implements AutoCloseable {
       String path = exchange.getRequestURI().getPath();
       switch (method + " " + path) {
         case "GET /healthz" -> text(exchange, 200, "ok\n");
+        case "GET /metrics" -> text(exchange, 200, control.scrapeMetrics());
         case "GET /readyz" -> text(exchange, control.isReady() ? 200 : 503, control.isReady() ? "ready\n" : "starting\n");
         case "POST /apis/apply" -> applyResult(exchange, control.apply("request", body(exchange)));
         case "POST /apis/delete" -> delete(exchange);

@@ -38,10 +38,22 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
   private final Map<DiscoveryRequest, DiscoveryRequest> pending = Collections.synchronizedMap(new IdentityHashMap<>());
 
+  private volatile XdsMetrics metrics;
+  /** When the latest config change was translated; ACKs after it converge. */
+  private volatile java.time.Instant lastChange = java.time.Instant.MIN;
+
   ClientTracker(Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
     this.clock = clock;
     this.registry = registry;
     this.onNewNamespace = onNewNamespace;
+  }
+
+  void metrics(XdsMetrics metrics) {
+    this.metrics = metrics;
+  }
+
+  void changed(java.time.Instant at) {
+    this.lastChange = at;
   }
 
   private final class Stream {
@@ -51,6 +63,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     final java.time.Instant connectedAt = clock.instant();
     final Map<String, String> sentByNonce = new HashMap<>();
     final Map<String, ClientStatus.TypeStatus> types = new HashMap<>();
+    java.time.Instant convergedFor = java.time.Instant.MIN;
 
     Stream(long id) {
       this.id = id;
@@ -84,12 +97,21 @@ final class ClientTracker implements DiscoveryServerCallbacks {
         stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), previous.ackedVersion(),
             Optional.of(new ClientStatus.Nack(rejected, message, clock.instant())), previous.responses()));
         log.warn("client {} NACKed {} version {}: {}", nodeId(stream), type, rejected, message);
+        if (metrics != null) {
+          metrics.rejected(type);
+        }
         if (!rejected.isEmpty()) {
           fixed = (fixed == null ? request.toBuilder() : fixed).setVersionInfo(rejected);
         }
       } else if (!request.getResponseNonce().isEmpty()) {
         stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), request.getVersionInfo(),
             previous.lastNack(), previous.responses()));
+        java.time.Instant change = lastChange;
+        // the first ACK after a change this client was connected for
+        if (metrics != null && stream.connectedAt.isBefore(change) && stream.convergedFor.isBefore(change)) {
+          stream.convergedFor = change;
+          metrics.converged(java.time.Duration.between(change, clock.instant()));
+        }
       }
     }
     if (fixed != null) {
@@ -109,6 +131,9 @@ final class ClientTracker implements DiscoveryServerCallbacks {
       ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, ClientStatus.TypeStatus.NONE);
       stream.types.put(type, new ClientStatus.TypeStatus(response.getVersionInfo(), previous.ackedVersion(),
           previous.lastNack(), previous.responses() + 1));
+    }
+    if (metrics != null) {
+      metrics.pushed(TypeNames.shortName(response.getTypeUrl()));
     }
   }
 

@@ -69,14 +69,39 @@ public final class XdsServer implements AutoCloseable {
     namespaces.add(namespace);
   }
 
-  public void publish(String namespace, Translation translation) {
+  /** Starts counting into {@code metrics}. */
+  public void metrics(XdsMetrics metrics) {
+    tracker.metrics(metrics);
+  }
+
+  /** A config change was translated at {@code at}: ACKs from now on count toward convergence. */
+  public void changed(java.time.Instant at) {
+    tracker.changed(at);
+  }
+
+  /** Sets the snapshot of a profile; true when any type's version changed. */
+  public boolean publish(String namespace, Translation translation) {
     Snapshot snapshot = Snapshot.create(
         translation.clusters(), version(translation.clusters()),
         translation.endpoints(), version(translation.endpoints()),
         translation.listeners(), version(translation.listeners()),
         translation.routes(), version(translation.routes()),
         List.of(), "");
+    Snapshot previous = cache.getSnapshot(namespace);
     cache.setSnapshot(namespace, snapshot);
+    if (previous == null) {
+      return true;
+    }
+    for (io.envoyproxy.controlplane.cache.Resources.ResourceType type : List.of(
+        io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER,
+        io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE,
+        io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER,
+        io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT)) {
+      if (!previous.version(type).equals(snapshot.version(type))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public List<ClientStatus> clients() {
