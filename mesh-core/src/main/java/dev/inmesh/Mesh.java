@@ -47,6 +47,8 @@ public final class Mesh implements AutoCloseable {
   private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
 
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
+  private final io.grpc.ManagedChannel lrsChannel;
+  private final dev.inmesh.xds.LoadReporter loadReporter;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
       io.micrometer.core.instrument.MeterRegistry meterRegistry) {
@@ -75,6 +77,9 @@ public final class Mesh implements AutoCloseable {
         server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
         this::publish, new SplittableRandom(random.nextLong()));
     this.outbound = new OutboundPipeline(this, ticker, random);
+    // load reports go to the first control server; after a fail-over they resume when it is back
+    this.lrsChannel = NettyChannelBuilder.forTarget(config.controlServers().get(0)).usePlaintext().build();
+    this.loadReporter = new dev.inmesh.xds.LoadReporter(lrsChannel, node, () -> snapshot.get().clusters(), sync);
     if (ca.isPresent()) {
       dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
@@ -123,6 +128,7 @@ public final class Mesh implements AutoCloseable {
       }
     }
     ads.start();
+    loadReporter.start();
     return this;
   }
 
@@ -228,8 +234,10 @@ public final class Mesh implements AutoCloseable {
   public void close() {
     certificates.ifPresent(dev.inmesh.security.CertificateManager::close);
     caClient.ifPresent(dev.inmesh.security.CaClient::close);
+    loadReporter.close();
     ads.close();
     outbound.close();
+    lrsChannel.shutdownNow();
     sync.shutdown();
     try {
       sync.awaitTermination(5, TimeUnit.SECONDS);

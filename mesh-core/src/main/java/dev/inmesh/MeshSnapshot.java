@@ -73,6 +73,11 @@ public final class MeshSnapshot {
     return resources.routeTable(listener);
   }
 
+  /** Every cluster's runtime, for load reports. */
+  public java.util.Collection<ClusterRuntime> clusters() {
+    return clusters.values();
+  }
+
   public Optional<ClusterRuntime> cluster(String name) {
     return Optional.ofNullable(clusters.get(name));
   }

@@ -30,6 +30,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
@@ -63,6 +64,7 @@ public final class MeshControl implements AutoCloseable {
   private final RegistryStore registryStore = new InMemoryRegistryStore();
   private final ConfigController config;
   private final XdsTranslator translator;
+  private final Map<String, dev.inmesh.ca.CaEvent.Issued> issuedCertificates = new java.util.concurrent.ConcurrentHashMap<>();
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
       new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
@@ -131,7 +133,13 @@ public final class MeshControl implements AutoCloseable {
       caDir = Files.createTempDirectory("inmesh-ca");
       log.warn("no --data-dir: the CA root lives in {} and is made anew at every start", caDir);
     }
-    ca = dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of(embedded.trustDomain(), caDir)).build();
+    ca = dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of(embedded.trustDomain(), caDir))
+        .listener(event -> {
+          if (event instanceof dev.inmesh.ca.CaEvent.Issued issued) {
+            issuedCertificates.put(issued.identity().toString(), issued);
+          }
+        })
+        .build();
     caServer = dev.inmesh.ca.CaServer.start(ca, dev.inmesh.ca.CaServerOptions.defaults()
         .withBindAddress(options.bindAddress())
         .withPorts(embedded.grpcPort(), embedded.httpsPort()));
@@ -198,6 +206,15 @@ public final class MeshControl implements AutoCloseable {
    * Whether every connected client has ACKed the current version of every type it was sent: the
    * moment a config change has fully reached the mesh. A client that NACKs never converges.
    */
+  /** The newest certificate the embedded CA issued per identity, for the dashboard. */
+  public List<Map<String, Object>> certificates() {
+    return issuedCertificates.values().stream()
+        .sorted(java.util.Comparator.comparing(i -> i.identity().toString()))
+        .map(i -> Map.<String, Object>of("identity", i.identity().toString(), "serial", i.serialNumber().toString(16),
+            "notAfter", i.notAfter().toString()))
+        .toList();
+  }
+
   /** mesh-control's own meters (istiod's {@code pilot_*} names), in Prometheus text. */
   public String scrapeMetrics() {
     return metrics.scrape();

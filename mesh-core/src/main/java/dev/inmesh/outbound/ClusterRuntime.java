@@ -32,6 +32,7 @@ public final class ClusterRuntime implements EndpointState {
   private final RandomGenerator random;
   private final Map<Endpoint, AtomicInteger> active = new ConcurrentHashMap<>();
   private final RetryBudget retryBudget = RetryBudget.of(dev.inmesh.resilience.RetryBudgetConfig.defaults());
+  private final LoadStats loadStats = new LoadStats();
   private volatile ClusterConfig config;
   private volatile List<Endpoint> endpoints = List.of();
   private volatile LoadBalancer balancer;
@@ -72,6 +73,16 @@ public final class ClusterRuntime implements EndpointState {
 
   public RetryBudget retryBudget() {
     return retryBudget;
+  }
+
+  /** Calls per endpoint since the last load report. */
+  public LoadStats loadStats() {
+    return loadStats;
+  }
+
+  /** Requests in flight to this cluster now. */
+  public long inFlight() {
+    return active.values().stream().mapToLong(AtomicInteger::get).sum();
   }
 
   synchronized void configure(ClusterConfig next) {

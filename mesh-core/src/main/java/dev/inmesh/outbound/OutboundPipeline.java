@@ -200,6 +200,7 @@ public final class OutboundPipeline implements AutoCloseable {
           permit.close();
         }
         cluster.outliers().record(endpoint, outcome);
+        cluster.loadStats().record(endpoint, outcome);
         explain.attempt(endpoint, status, outcome);
 
         boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)

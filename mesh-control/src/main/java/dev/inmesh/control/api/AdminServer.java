@@ -90,6 +90,13 @@ public final class AdminServer implements AutoCloseable {
         case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(AdminServer::client).toList());
         case "GET /debug/registry" -> json(exchange, 200, control.workloads().stream().map(AdminServer::workload).toList());
         case "GET /debug/config_dump" -> configDump(exchange);
+        case "GET /dashboard", "GET /" -> send(exchange, 200, "text/html; charset=utf-8", dashboard());
+        case "GET /debug/graph" -> json(exchange, 200, ServiceGraph.build(control.workloads(), control.xds().loadReports().edges()));
+        case "GET /debug/certificates" -> json(exchange, 200, control.certificates());
+        case "GET /debug/load" -> json(exchange, 200, control.xds().loadReports().edges().stream()
+            .sorted(java.util.Comparator.comparing(dev.inmesh.control.xds.LoadReports.Edge::client)
+                .thenComparing(dev.inmesh.control.xds.LoadReports.Edge::cluster))
+            .map(AdminServer::edge).toList());
         case "POST /apis/tokens" -> createToken(exchange);
         case "GET /apis/ca/root" -> text(exchange, 200, caRoot());
         case "POST /apis/ca/rotate" -> rotateRoot(exchange);
@@ -165,6 +172,20 @@ public final class AdminServer implements AutoCloseable {
   private String caRoot() {
     var ca = control.ca().orElseThrow(() -> new IllegalArgumentException("the embedded CA is off (--ca none)"));
     return ca.trustBundle().toPem();
+  }
+
+  private static Map<String, Object> edge(dev.inmesh.control.xds.LoadReports.Edge edge) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("client", edge.client());
+    json.put("cluster", edge.cluster());
+    json.put("service", edge.service());
+    json.put("succeeded", edge.succeeded());
+    json.put("failed", edge.failed());
+    json.put("inFlight", edge.inFlight());
+    json.put("requestsPerSecond", edge.requestsPerSecond());
+    json.put("errorsPerSecond", edge.errorsPerSecond());
+    json.put("updatedAt", edge.updatedAt().toString());
+    return json;
   }
 
   private void configDump(HttpExchange exchange) throws IOException {
@@ -293,6 +314,15 @@ public final class AdminServer implements AutoCloseable {
       }
     }
     return fallback;
+  }
+
+  private static byte[] dashboard() throws IOException {
+    try (var in = AdminServer.class.getResourceAsStream("dashboard.html")) {
+      if (in == null) {
+        throw new IOException("dashboard.html is missing from the jar");
+      }
+      return in.readAllBytes();
+    }
   }
 
   private static void text(HttpExchange exchange, int status, String text) throws IOException {

@@ -98,6 +98,11 @@ final class ClusterBuilder {
         .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
     transportSocket(service, port, subset, labels, policy).ifPresent(cluster::setTransportSocket);
+    if (profile.proxylessGrpc()) {
+      // proxyless gRPC reports its load over LRS to mesh-control (Inmesh clients always do)
+      cluster.setLrsServer(io.envoyproxy.envoy.config.core.v3.ConfigSource.newBuilder()
+          .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()));
+    }
     clusters.put(name, cluster.build());
     endpoints.put(name, loadAssignment(name, service, port, labels));
   }

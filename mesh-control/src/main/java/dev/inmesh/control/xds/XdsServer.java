@@ -28,16 +28,20 @@ import java.util.function.Consumer;
  * so a client is sent a type again only when that type really changed.
  */
 public final class XdsServer implements AutoCloseable {
+  /** How often clients send load reports. */
+  static final java.time.Duration LOAD_REPORT_INTERVAL = java.time.Duration.ofSeconds(2);
   private final SimpleCache<String> cache = new SimpleCache<>(node -> ClientProfile.of(node).key());
   private final ClientTracker tracker;
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final Server server;
+  private final LoadReports loadReports;
 
   /**
    * @param onNewNamespace called when a client from a namespace without a snapshot connects; the
    *     caller must then {@link #publish} one for it
    */
   public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock);
     this.tracker = new ClientTracker(clock, registry, namespace -> {
       if (namespaces.add(namespace)) {
         onNewNamespace.accept(namespace);
@@ -46,6 +50,7 @@ public final class XdsServer implements AutoCloseable {
     V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
     this.server = NettyServerBuilder.forAddress(address)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .addService(loadReports)
         .keepAliveTime(30, TimeUnit.SECONDS)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .build();
@@ -102,6 +107,11 @@ public final class XdsServer implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /** What clients reported over LRS, per client and cluster. */
+  public LoadReports loadReports() {
+    return loadReports;
   }
 
   public List<ClientStatus> clients() {

@@ -1,0 +1,92 @@
+package dev.inmesh.http.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.Mesh;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import okhttp3.OkHttpClient;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * mesh-control's dashboard in headless Chromium while traffic runs: the service graph shows the
+ * client and reviews with the edge between them, the clients table lists the client, and a
+ * screenshot is kept as a build artifact ({@code target/dashboard.png}). {@code .ci/run} installs
+ * Debian's chromium.
+ */
+class DashboardIT {
+  @TempDir
+  Path configDir;
+
+  @Test
+  void theDashboardShowsTheServiceGraphWhileTrafficRuns() throws Exception {
+    String chromium = chromium();
+    try (HttpMesh mesh = new HttpMesh(configDir)) {
+      mesh.backend("v1");
+      mesh.backend("v2");
+      mesh.awaitWorkloads(2);
+      mesh.write("reviews-dr.yaml", HttpMesh.DESTINATION_RULE);
+      Mesh client = mesh.client();
+      OkHttpClient http = MeshHttp.client(client);
+      AtomicBoolean running = new AtomicBoolean(true);
+      Thread traffic = new Thread(() -> {
+        while (running.get()) {
+          HttpMesh.get(http, "http://reviews:9080/reviews/1", Map.of());
+          HttpMesh.sleep(Duration.ofMillis(20));
+        }
+      }, "traffic");
+      traffic.start();
+      try {
+        HttpMesh.await(() -> !mesh.control.xds().loadReports().edges().isEmpty(), Duration.ofSeconds(15),
+            "a load report to reach mesh-control");
+        String url = "http://127.0.0.1:" + mesh.control.httpPort() + "/dashboard";
+
+        String dom = run(chromium, "--dump-dom", url);
+        assertThat(dom).contains("data-id=\"reviews.default\"").contains("(v1, v2)")
+            .contains("data-from=\"client\" data-to=\"reviews.default\"")
+            .contains("rps,")
+            .contains("client~")
+            .contains("DestinationRule default/reviews");
+
+        Path screenshot = Path.of("target", "dashboard.png").toAbsolutePath();
+        Files.deleteIfExists(screenshot);
+        run(chromium, "--screenshot=" + screenshot, "--window-size=1280,1500", url);
+        assertThat(screenshot).exists();
+        assertThat(Files.size(screenshot)).as("a screenshot with something on it").isGreaterThan(10_000);
+      } finally {
+        running.set(false);
+        traffic.join();
+      }
+    }
+  }
+
+  private static String run(String chromium, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-dev-shm-usage", "--virtual-time-budget=6000"));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("chromium finished").isTrue();
+    return out;
+  }
+
+  private static String chromium() {
+    for (String candidate : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
+      if (new File(candidate).canExecute()) {
+        return candidate;
+      }
+    }
+    Assumptions.abort("no Chromium on this machine; .ci/run installs Debian's chromium");
+    return null;
+  }
+}
