@@ -66,6 +66,7 @@ public final class LoadReporter implements AutoCloseable {
     if (closed) {
       return;
     }
+    channel.resetConnectBackoff();
     requests = LoadReportingServiceGrpc.newStub(channel).streamLoadStats(new StreamObserver<>() {
       @Override
       public void onNext(LoadStatsResponse response) {

@@ -61,6 +61,9 @@ public final class WorkloadRegistration implements AutoCloseable {
     if (closed) {
       return;
     }
+    // our own backoff decides when to try again; the channel's reconnect backoff (up to two
+    // minutes) would otherwise fail every attempt fast long after mesh-control is back
+    channel.resetConnectBackoff();
     AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
         new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
           @Override
