@@ -9,11 +9,20 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What one cluster's endpoints did since the last load report (xDS LRS): calls issued, answered
- * successfully, failed. {@link #drain()} hands the counts over and starts again from zero.
+ * successfully, failed, and how long they took. {@link #drain()} hands the counts over and starts
+ * again from zero; {@link #drainLatencies()} the latencies, as percentiles.
  */
 public final class LoadStats {
   /** One endpoint's counts for one report interval. */
   public record Counts(long issued, long succeeded, long failed) {}
+
+  /** The cluster's attempt latencies in one interval: how many, and their median and 99th percentile. */
+  public record Latencies(long count, double p50Millis, double p99Millis) {}
+
+  /** At most this many latencies are kept per interval, a uniform sample beyond it (reservoir sampling). */
+  private static final int SAMPLES = 4096;
+  private final long[] latencies = new long[SAMPLES];
+  private long seen; // guarded by latencies
 
   private static final class Counters {
     final LongAdder issued = new LongAdder();
@@ -23,7 +32,18 @@ public final class LoadStats {
 
   private final Map<Endpoint, Counters> byEndpoint = new ConcurrentHashMap<>();
 
-  void record(Endpoint endpoint, Outcome outcome) {
+  void record(Endpoint endpoint, Outcome outcome, long nanos) {
+    synchronized (latencies) {
+      if (seen < SAMPLES) {
+        latencies[(int) seen] = nanos;
+      } else {
+        long slot = java.util.concurrent.ThreadLocalRandom.current().nextLong(seen + 1);
+        if (slot < SAMPLES) {
+          latencies[(int) slot] = nanos;
+        }
+      }
+      seen++;
+    }
     Counters counters = byEndpoint.computeIfAbsent(endpoint, e -> new Counters());
     counters.issued.increment();
     if (outcome == Outcome.SUCCESS) {
@@ -45,5 +65,26 @@ public final class LoadStats {
       }
     });
     return counts;
+  }
+
+  /** The latencies since the last drain, as percentiles; empty when there was no call. */
+  public java.util.Optional<Latencies> drainLatencies() {
+    long[] sample;
+    long count;
+    synchronized (latencies) {
+      count = seen;
+      sample = java.util.Arrays.copyOf(latencies, (int) Math.min(seen, SAMPLES));
+      seen = 0;
+    }
+    if (sample.length == 0) {
+      return java.util.Optional.empty();
+    }
+    java.util.Arrays.sort(sample);
+    return java.util.Optional.of(new Latencies(count, percentile(sample, 0.50), percentile(sample, 0.99)));
+  }
+
+  private static double percentile(long[] sorted, double quantile) {
+    int index = (int) Math.ceil(quantile * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1_000_000.0;
   }
 }

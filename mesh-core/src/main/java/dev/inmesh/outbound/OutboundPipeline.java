@@ -182,6 +182,7 @@ public final class OutboundPipeline implements AutoCloseable {
         Outcome outcome;
         int status = 0;
         cluster.started(endpoint);
+        long sentAt = ticker.nanoTime();
         try {
           response = transport.send(new Attempt(attempt, cluster.name(), endpoint, path, authority, mutations, perTry,
               cluster.config().tls()));
@@ -200,7 +201,7 @@ public final class OutboundPipeline implements AutoCloseable {
           permit.close();
         }
         cluster.outliers().record(endpoint, outcome);
-        cluster.loadStats().record(endpoint, outcome);
+        cluster.loadStats().record(endpoint, outcome, ticker.nanoTime() - sentAt);
         explain.attempt(endpoint, status, outcome);
 
         boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)

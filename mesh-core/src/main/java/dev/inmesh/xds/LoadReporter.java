@@ -122,11 +122,12 @@ public final class LoadReporter implements AutoCloseable {
         continue;
       }
       Map<Endpoint, LoadStats.Counts> counts = cluster.loadStats().drain();
+      java.util.Optional<LoadStats.Latencies> latencies = cluster.loadStats().drainLatencies();
       long inFlight = cluster.inFlight();
       if (counts.isEmpty() && inFlight == 0) {
         continue;
       }
-      request.addClusterStats(clusterStats(cluster, counts, inFlight, interval));
+      request.addClusterStats(clusterStats(cluster, counts, latencies, inFlight, interval));
     }
     try {
       requests.onNext(request.build());
@@ -135,8 +136,12 @@ public final class LoadReporter implements AutoCloseable {
     }
   }
 
-  private static ClusterStats clusterStats(ClusterRuntime cluster, Map<Endpoint, LoadStats.Counts> counts, long inFlight,
-      com.google.protobuf.Duration interval) {
+  /** Named load metrics (Envoy's {@code load_metric_stats}): total / count is the value. */
+  public static final String LATENCY_P50 = "latency_p50_ms";
+  public static final String LATENCY_P99 = "latency_p99_ms";
+
+  private static ClusterStats clusterStats(ClusterRuntime cluster, Map<Endpoint, LoadStats.Counts> counts,
+      java.util.Optional<LoadStats.Latencies> latencies, long inFlight, com.google.protobuf.Duration interval) {
     Map<Locality, List<Map.Entry<Endpoint, LoadStats.Counts>>> byLocality = new LinkedHashMap<>();
     counts.entrySet().forEach(e -> byLocality.computeIfAbsent(e.getKey().locality(), l -> new java.util.ArrayList<>()).add(e));
     ClusterStats.Builder stats = ClusterStats.newBuilder()
@@ -166,13 +171,24 @@ public final class LoadReporter implements AutoCloseable {
       }
       local.setTotalSuccessfulRequests(succeeded).setTotalErrorRequests(failed).setTotalIssuedRequests(issued);
       if (!inFlightReported) {
-        // in-flight requests are counted per cluster; they go with its first locality
+        // in-flight requests and latencies are measured per cluster; they go with its first locality
         local.setTotalRequestsInProgress(inFlight);
+        latencies.ifPresent(l -> local
+            .addLoadMetricStats(metric(LATENCY_P50, l.count(), l.p50Millis()))
+            .addLoadMetricStats(metric(LATENCY_P99, l.count(), l.p99Millis())));
         inFlightReported = true;
       }
       stats.addUpstreamLocalityStats(local);
     }
     return stats.build();
+  }
+
+  private static io.envoyproxy.envoy.config.endpoint.v3.EndpointLoadMetricStats metric(String name, long count, double value) {
+    return io.envoyproxy.envoy.config.endpoint.v3.EndpointLoadMetricStats.newBuilder()
+        .setMetricName(name)
+        .setNumRequestsFinishedWithMetric(count)
+        .setTotalMetricValue(value * count)
+        .build();
   }
 
   private void reconnect(String reason) {

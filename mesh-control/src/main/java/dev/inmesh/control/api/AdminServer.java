@@ -184,6 +184,8 @@ public final class AdminServer implements AutoCloseable {
     json.put("inFlight", edge.inFlight());
     json.put("requestsPerSecond", edge.requestsPerSecond());
     json.put("errorsPerSecond", edge.errorsPerSecond());
+    json.put("p50Millis", Double.isNaN(edge.p50Millis()) ? null : edge.p50Millis());
+    json.put("p99Millis", Double.isNaN(edge.p99Millis()) ? null : edge.p99Millis());
     json.put("updatedAt", edge.updatedAt().toString());
     return json;
   }

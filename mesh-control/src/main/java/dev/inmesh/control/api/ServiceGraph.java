@@ -44,6 +44,8 @@ final class ServiceGraph {
       link.put("errorRate", total == 0 ? 0 : round(edge.failed() / total));
       link.put("requests", edge.succeeded() + edge.failed());
       link.put("inFlight", edge.inFlight());
+      link.put("p50Millis", Double.isNaN(edge.p50Millis()) ? null : round(edge.p50Millis()));
+      link.put("p99Millis", Double.isNaN(edge.p99Millis()) ? null : round(edge.p99Millis()));
       links.add(link);
     }
     List<Map<String, Object>> nodes = new ArrayList<>();

@@ -27,7 +27,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
 
   /** One client's traffic to one cluster: totals since it connected, and the last interval's rate. */
   public record Edge(String client, String cluster, String service, long succeeded, long failed, long inFlight,
-      double requestsPerSecond, double errorsPerSecond, Instant updatedAt) {}
+      double requestsPerSecond, double errorsPerSecond, double p50Millis, double p99Millis, Instant updatedAt) {}
 
   private final Duration interval;
   private final Clock clock;
@@ -77,11 +77,25 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     long succeeded = 0;
     long failed = 0;
     long inFlight = 0;
+    double p50 = Double.NaN;
+    double p99 = Double.NaN;
     for (UpstreamLocalityStats locality : stats.getUpstreamLocalityStatsList()) {
       succeeded += locality.getTotalSuccessfulRequests();
       failed += locality.getTotalErrorRequests();
       inFlight += locality.getTotalRequestsInProgress();
+      for (var metric : locality.getLoadMetricStatsList()) {
+        if (metric.getNumRequestsFinishedWithMetric() > 0) {
+          double value = metric.getTotalMetricValue() / metric.getNumRequestsFinishedWithMetric();
+          switch (metric.getMetricName()) {
+            case "latency_p50_ms" -> p50 = value;
+            case "latency_p99_ms" -> p99 = value;
+            default -> { }
+          }
+        }
+      }
     }
+    double latest50 = p50;
+    double latest99 = p99;
     double seconds = stats.hasLoadReportInterval() ? Durations.toNanos(stats.getLoadReportInterval()) / 1e9 : interval.toSeconds();
     double perSecond = seconds > 0 ? 1 / seconds : 0;
     long ok = succeeded;
@@ -89,9 +103,11 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     long now = inFlight;
     String service = service(stats.getClusterName());
     edges.merge(client + "|" + stats.getClusterName(),
-        new Edge(client, stats.getClusterName(), service, ok, bad, now, (ok + bad) * perSecond, bad * perSecond, clock.instant()),
+        new Edge(client, stats.getClusterName(), service, ok, bad, now, (ok + bad) * perSecond, bad * perSecond,
+            latest50, latest99, clock.instant()),
         (old, fresh) -> new Edge(client, old.cluster(), service, old.succeeded() + ok, old.failed() + bad, now,
-            (ok + bad) * perSecond, bad * perSecond, fresh.updatedAt()));
+            (ok + bad) * perSecond, bad * perSecond, Double.isNaN(latest50) ? old.p50Millis() : latest50,
+            Double.isNaN(latest99) ? old.p99Millis() : latest99, fresh.updatedAt()));
   }
 
   /** {@code outbound|9080|v1|reviews.default.svc.cluster.local} → {@code reviews.default.svc.cluster.local}. */

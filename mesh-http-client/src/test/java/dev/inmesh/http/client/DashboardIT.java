@@ -54,7 +54,7 @@ class DashboardIT {
         String dom = run(chromium, "--dump-dom", url);
         assertThat(dom).contains("data-id=\"reviews.default\"").contains("(v1, v2)")
             .contains("data-from=\"client\" data-to=\"reviews.default\"")
-            .contains("rps,")
+            .contains("rps,").contains("ms, p99 ")
             .contains("client~")
             .contains("DestinationRule default/reviews");
 

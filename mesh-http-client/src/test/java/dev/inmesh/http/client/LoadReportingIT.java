@@ -50,6 +50,8 @@ class LoadReportingIT {
       assertThat(edge.service()).isEqualTo("reviews.default.svc.cluster.local");
       assertThat(edge.succeeded()).isEqualTo(v1.requests.get());
       assertThat(edge.failed()).isEqualTo(v2.requests.get());
+      assertThat(edge.p50Millis()).as("median latency, reported as a named load metric").isPositive();
+      assertThat(edge.p99Millis()).isGreaterThanOrEqualTo(edge.p50Millis());
       assertThat(seen.getOrDefault("v1", 0) + seen.getOrDefault("500", 0)).isEqualTo(30);
 
       HttpResponse<String> json = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
