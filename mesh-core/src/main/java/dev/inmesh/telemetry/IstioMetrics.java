@@ -53,9 +53,38 @@ public final class IstioMetrics {
       "destination_service_name", "destination_service_namespace", "destination_principal",
       "request_protocol", "response_code", "grpc_response_status", "response_flags", "connection_security_policy");
 
+  private static final Map<String, Integer> INDEX = index();
+
+  /** The label values of one series, in {@link #LABELS} order; a key of the meter cache. */
+  private record Series(String[] values) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Series series && java.util.Arrays.equals(values, series.values);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Arrays.hashCode(values);
+    }
+
+    @Override
+    public String toString() {
+      return java.util.Arrays.toString(values);
+    }
+  }
+
+  /**
+   * The meters of one series, registered once: a request only looks them up. The size summaries
+   * are registered at their first recorded size, so a transport that never knows sizes shows none.
+   */
+  private record Meters(Tags tags, Counter requests, DistributionSummary duration,
+      java.util.concurrent.atomic.AtomicReference<DistributionSummary> requestBytes,
+      java.util.concurrent.atomic.AtomicReference<DistributionSummary> responseBytes) {}
+
   private final MeterRegistry registry;
   private final MeshConfig self;
   private final String selfPrincipal;
+  private final Map<Series, Meters> meters = new java.util.concurrent.ConcurrentHashMap<>();
 
   public IstioMetrics(MeterRegistry registry, MeshConfig self, Optional<SpiffeId> identity) {
     this.registry = registry;
@@ -74,19 +103,19 @@ public final class IstioMetrics {
    * @param securityPolicy {@code mutual_tls}, {@code none}, or {@code unknown} when the transport is not known
    */
   public void served(Optional<SpiffeId> source, String securityPolicy, Outcome outcome) {
-    Map<String, String> labels = labels();
-    labels.put("reporter", "destination");
+    String[] labels = labels();
+    put(labels, "reporter", "destination");
     workload(labels, "destination");
     String service = self.service().orElse(UNKNOWN);
-    labels.put("destination_service", service.equals(UNKNOWN) ? UNKNOWN : service + "." + self.namespace() + ".svc.cluster.local");
-    labels.put("destination_service_name", service);
-    labels.put("destination_service_namespace", self.namespace());
-    labels.put("destination_principal", securityPolicy.equals("mutual_tls") ? selfPrincipal : UNKNOWN);
+    put(labels, "destination_service", service.equals(UNKNOWN) ? UNKNOWN : service + "." + self.namespace() + ".svc.cluster.local");
+    put(labels, "destination_service_name", service);
+    put(labels, "destination_service_namespace", self.namespace());
+    put(labels, "destination_principal", securityPolicy.equals("mutual_tls") ? selfPrincipal : UNKNOWN);
     source.ifPresent(id -> {
-      labels.put("source_workload_namespace", id.namespace());
-      labels.put("source_principal", id.toString());
+      put(labels, "source_workload_namespace", id.namespace());
+      put(labels, "source_principal", id.toString());
     });
-    labels.put("connection_security_policy", securityPolicy);
+    put(labels, "connection_security_policy", securityPolicy);
     record(labels, outcome);
   }
 
@@ -97,19 +126,19 @@ public final class IstioMetrics {
    * @param destination the server's SPIFFE ID when the call went over mTLS
    */
   public void sent(String destinationService, Optional<SpiffeId> destination, Outcome outcome) {
-    Map<String, String> labels = labels();
-    labels.put("reporter", "source");
+    String[] labels = labels();
+    put(labels, "reporter", "source");
     workload(labels, "source");
-    labels.put("source_principal", selfPrincipal);
+    put(labels, "source_principal", selfPrincipal);
     String namespace = destination.map(SpiffeId::namespace).orElseGet(() -> namespaceOf(destinationService));
-    labels.put("destination_service", destinationService);
-    labels.put("destination_service_name", destinationService.contains(".")
+    put(labels, "destination_service", destinationService);
+    put(labels, "destination_service_name", destinationService.contains(".")
         ? destinationService.substring(0, destinationService.indexOf('.')) : destinationService);
-    labels.put("destination_service_namespace", namespace);
-    labels.put("destination_workload_namespace", namespace);
-    labels.put("destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
+    put(labels, "destination_service_namespace", namespace);
+    put(labels, "destination_workload_namespace", namespace);
+    put(labels, "destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
     // as from Istio's source proxy, which does not know the server's policy
-    labels.put("connection_security_policy", UNKNOWN);
+    put(labels, "connection_security_policy", UNKNOWN);
     record(labels, outcome);
   }
 
@@ -126,62 +155,89 @@ public final class IstioMetrics {
     return name;
   }
 
-  private void record(Map<String, String> labels, Outcome outcome) {
-    labels.put("request_protocol", outcome.protocol());
-    labels.put("response_code", Integer.toString(outcome.responseCode()));
-    labels.put("grpc_response_status", outcome.grpcStatus().map(Object::toString).orElse(""));
-    labels.put("response_flags", outcome.responseFlags());
-    Tags tags = Tags.empty();
-    for (Map.Entry<String, String> label : labels.entrySet()) {
-      tags = tags.and(label.getKey(), label.getValue());
-    }
-    Counter.builder(REQUESTS)
-        .description("Requests, as Istio's standard metric counts them")
-        .baseUnit("requests")
-        .tags(tags)
-        .register(registry)
-        .increment();
-    DistributionSummary.builder(REQUEST_DURATION)
-        .description("Request duration, as Istio's standard metric measures it")
-        .baseUnit("milliseconds")
-        .serviceLevelObjectives(ISTIO_DURATION_BUCKETS)
-        .tags(tags)
-        .register(registry)
-        .record(outcome.millis());
+  private void record(String[] labels, Outcome outcome) {
+    put(labels, "request_protocol", outcome.protocol());
+    put(labels, "response_code", Integer.toString(outcome.responseCode()));
+    put(labels, "grpc_response_status", outcome.grpcStatus().map(Object::toString).orElse(""));
+    put(labels, "response_flags", outcome.responseFlags());
+    Meters series = meters.computeIfAbsent(new Series(labels), this::register);
+    series.requests().increment();
+    series.duration().record(outcome.millis());
     if (outcome.requestBytes() >= 0) {
-      size(REQUEST_BYTES, "Request body size, as Istio's standard metric measures it", tags, outcome.requestBytes());
+      size(series.requestBytes(), REQUEST_BYTES, "Request body size, as Istio's standard metric measures it", series.tags())
+          .record(outcome.requestBytes());
     }
     if (outcome.responseBytes() >= 0) {
-      size(RESPONSE_BYTES, "Response body size, as Istio's standard metric measures it", tags, outcome.responseBytes());
+      size(series.responseBytes(), RESPONSE_BYTES, "Response body size, as Istio's standard metric measures it",
+          series.tags()).record(outcome.responseBytes());
     }
   }
 
-  private void size(String name, String description, Tags tags, long bytes) {
-    DistributionSummary.builder(name)
-        .description(description)
-        .baseUnit("bytes")
-        .serviceLevelObjectives(ISTIO_SIZE_BUCKETS)
-        .tags(tags)
-        .register(registry)
-        .record(bytes);
+  private Meters register(Series series) {
+    String[] keyValues = new String[2 * LABELS.size()];
+    for (int i = 0; i < LABELS.size(); i++) {
+      keyValues[2 * i] = LABELS.get(i);
+      keyValues[2 * i + 1] = series.values()[i];
+    }
+    Tags tags = Tags.of(keyValues);
+    return new Meters(tags,
+        Counter.builder(REQUESTS)
+            .description("Requests, as Istio's standard metric counts them")
+            .baseUnit("requests")
+            .tags(tags)
+            .register(registry),
+        DistributionSummary.builder(REQUEST_DURATION)
+            .description("Request duration, as Istio's standard metric measures it")
+            .baseUnit("milliseconds")
+            .serviceLevelObjectives(ISTIO_DURATION_BUCKETS)
+            .tags(tags)
+            .register(registry),
+        new java.util.concurrent.atomic.AtomicReference<>(), new java.util.concurrent.atomic.AtomicReference<>());
   }
 
-  private static Map<String, String> labels() {
-    Map<String, String> labels = new java.util.LinkedHashMap<>();
-    LABELS.forEach(label -> labels.put(label, UNKNOWN));
+  private DistributionSummary size(java.util.concurrent.atomic.AtomicReference<DistributionSummary> holder, String name,
+      String description, Tags tags) {
+    DistributionSummary summary = holder.get();
+    if (summary == null) {
+      summary = DistributionSummary.builder(name)
+          .description(description)
+          .baseUnit("bytes")
+          .serviceLevelObjectives(ISTIO_SIZE_BUCKETS)
+          .tags(tags)
+          .register(registry);
+      holder.set(summary);
+    }
+    return summary;
+  }
+
+  private static void put(String[] labels, String label, String value) {
+    labels[INDEX.get(label)] = value;
+  }
+
+  private static Map<String, Integer> index() {
+    Map<String, Integer> index = new java.util.HashMap<>();
+    for (int i = 0; i < LABELS.size(); i++) {
+      index.put(LABELS.get(i), i);
+    }
+    return Map.copyOf(index);
+  }
+
+  private static String[] labels() {
+    String[] labels = new String[LABELS.size()];
+    java.util.Arrays.fill(labels, UNKNOWN);
     return labels;
   }
 
   /** This workload's own labels, on its side ({@code source} or {@code destination}). */
-  private void workload(Map<String, String> labels, String side) {
+  private void workload(String[] labels, String side) {
     String workload = self.workload().map(w -> w.workloadName()).orElse(UNKNOWN);
     Map<String, String> own = self.labels();
-    labels.put(side + "_workload", workload);
-    labels.put(side + "_workload_namespace", self.namespace());
-    labels.put(side + "_app", own.getOrDefault("app", UNKNOWN));
-    labels.put(side + "_version", own.getOrDefault("version", UNKNOWN));
-    labels.put(side + "_canonical_service", own.getOrDefault("service.istio.io/canonical-name", own.getOrDefault("app", workload)));
-    labels.put(side + "_canonical_revision", own.getOrDefault("service.istio.io/canonical-revision",
+    put(labels, side + "_workload", workload);
+    put(labels, side + "_workload_namespace", self.namespace());
+    put(labels, side + "_app", own.getOrDefault("app", UNKNOWN));
+    put(labels, side + "_version", own.getOrDefault("version", UNKNOWN));
+    put(labels, side + "_canonical_service", own.getOrDefault("service.istio.io/canonical-name", own.getOrDefault("app", workload)));
+    put(labels, side + "_canonical_revision", own.getOrDefault("service.istio.io/canonical-revision",
         own.getOrDefault("version", "latest")));
   }
 
