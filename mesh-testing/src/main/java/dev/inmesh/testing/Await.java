@@ -2,12 +2,18 @@ package dev.inmesh.testing;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** Bounded waiting for tests: polls a condition, and fails naming what it waited for. */
 public final class Await {
   private Await() {}
 
   public static void until(BooleanSupplier condition, Duration timeout, String what) {
+    until(condition, timeout, what, () -> "");
+  }
+
+  /** As {@link #until(BooleanSupplier, Duration, String)}, adding {@code state} to the failure to show what was seen. */
+  public static void until(BooleanSupplier condition, Duration timeout, String what, Supplier<String> state) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (condition.getAsBoolean()) {
@@ -16,7 +22,9 @@ public final class Await {
       sleep(Duration.ofMillis(50));
     }
     if (!condition.getAsBoolean()) {
-      throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+      String seen = state.get();
+      throw new AssertionError("timed out after " + timeout + " waiting for " + what
+          + (seen.isEmpty() ? "" : "; last seen: " + seen));
     }
   }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.inmesh.Mesh;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
+import dev.inmesh.testing.Await;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import okhttp3.OkHttpClient;
@@ -65,7 +67,8 @@ class MeshHttpControlPlaneIT {
     mesh.awaitWorkloads(2);
     mesh.write("reviews-dr.yaml", HttpMesh.DESTINATION_RULE);
     mesh.write("reviews-vs.yaml", split(100, 0));
-    OkHttpClient client = MeshHttp.client(mesh.client());
+    Mesh meshClient = mesh.client();
+    OkHttpClient client = MeshHttp.client(meshClient);
     HttpMesh.awaitAnswer(client, URL, "v1", Map.of());
 
     int port = mesh.xdsPort();
@@ -81,8 +84,13 @@ class MeshHttpControlPlaneIT {
     assertThat(calls).isGreaterThan(500);
 
     mesh.startControl(port);
-    HttpMesh.await(() -> HttpMesh.get(client, URL, Map.of()).equals("v2"), Duration.ofSeconds(20),
-        "the new config after mesh-control came back");
+    // the client retries with a backoff capped at 10 s and the workloads re-register within 5 s
+    AtomicReference<String> answer = new AtomicReference<>();
+    Await.until(() -> {
+      answer.set(HttpMesh.get(client, URL, Map.of()));
+      return answer.get().equals("v2");
+    }, Duration.ofSeconds(30), "the new config after mesh-control came back",
+        () -> "answer " + answer.get() + ", client waiting for " + meshClient.waitingFor());
     assertThat(HttpMesh.split(client, URL, 50, Map.of())).containsOnly(Map.entry("v2", 50));
   }
 
