@@ -47,6 +47,7 @@ public final class Mesh implements AutoCloseable {
   private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
 
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
+  private final dev.inmesh.outbound.ClusterRuntimes runtimes;
   private final io.grpc.ManagedChannel lrsChannel;
   private final dev.inmesh.xds.LoadReporter loadReporter;
 
@@ -63,7 +64,7 @@ public final class Mesh implements AutoCloseable {
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
     this.sync = executor;
-    dev.inmesh.outbound.ClusterRuntimes runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random);
+    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random, meterRegistry);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
     Node node = config.workload()
         .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
@@ -244,6 +245,7 @@ public final class Mesh implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    runtimes.close();
   }
 
   /** Builds a {@link Mesh}; only the control servers are required. */

@@ -7,10 +7,12 @@ import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.Ticker;
+import dev.inmesh.resilience.Admission;
 import dev.inmesh.resilience.ConnectionLimiter;
 import dev.inmesh.resilience.OutlierDetectionConfig;
 import dev.inmesh.resilience.OutlierDetector;
 import dev.inmesh.resilience.RetryBudget;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +40,7 @@ public final class ClusterRuntime implements EndpointState {
   private volatile LoadBalancer balancer;
   private volatile OutlierDetector outliers;
   private volatile ConnectionLimiter limiter;
+  private ClusterMetrics metrics;
 
   ClusterRuntime(String name, ClusterConfig config, Locality clientLocality, Ticker ticker, RandomGenerator random) {
     this.name = name;
@@ -45,6 +48,19 @@ public final class ClusterRuntime implements EndpointState {
     this.ticker = ticker;
     this.random = random;
     configure(config);
+  }
+
+  /** Registers this cluster's {@link ClusterMetrics}; {@link #close()} removes them. */
+  synchronized void meter(MeterRegistry registry) {
+    metrics = new ClusterMetrics(registry, this);
+    metrics.watch(outliers);
+  }
+
+  /** The cluster has left the config. */
+  synchronized void close() {
+    if (metrics != null) {
+      metrics.remove();
+    }
   }
 
   public String name() {
@@ -92,6 +108,9 @@ public final class ClusterRuntime implements EndpointState {
       OutlierDetectionConfig detection = next.outlierDetection().orElse(NO_DETECTION);
       this.outliers = OutlierDetector.of(detection, ticker);
       outliers.retainOnly(endpoints);
+      if (metrics != null) {
+        metrics.watch(outliers);
+      }
     }
     if (previous == null || !previous.limits().equals(next.limits())) {
       this.limiter = ConnectionLimiter.of(next.limits());
@@ -123,6 +142,24 @@ public final class ClusterRuntime implements EndpointState {
   public int activeRequests(Endpoint endpoint) {
     AtomicInteger count = active.get(endpoint);
     return count == null ? 0 : count.get();
+  }
+
+  void refused(Admission.Refusal refusal) {
+    if (metrics != null) {
+      metrics.refused(refusal);
+    }
+  }
+
+  void retried() {
+    if (metrics != null) {
+      metrics.retried();
+    }
+  }
+
+  void retryRefused() {
+    if (metrics != null) {
+      metrics.retryRefused();
+    }
   }
 
   void started(Endpoint endpoint) {

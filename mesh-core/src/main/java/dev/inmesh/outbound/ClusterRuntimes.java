@@ -4,6 +4,7 @@ import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.xds.XdsResources;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,20 +16,30 @@ public final class ClusterRuntimes {
   private final Locality clientLocality;
   private final Ticker ticker;
   private final RandomGenerator random;
+  private final MeterRegistry registry;
 
-  public ClusterRuntimes(Locality clientLocality, Ticker ticker, RandomGenerator random) {
+  /** @param registry where each cluster's {@link ClusterMetrics} go, for as long as the cluster is in the config */
+  public ClusterRuntimes(Locality clientLocality, Ticker ticker, RandomGenerator random, MeterRegistry registry) {
     this.clientLocality = clientLocality;
     this.ticker = ticker;
     this.random = random;
+    this.registry = registry;
   }
 
   /** Applies new clusters and endpoints; returns the runtimes in force afterwards. */
   public Map<String, ClusterRuntime> update(XdsResources resources) {
-    runtimes.keySet().retainAll(resources.clusters().keySet());
+    runtimes.values().removeIf(runtime -> {
+      boolean gone = !resources.clusters().containsKey(runtime.name());
+      if (gone) {
+        runtime.close();
+      }
+      return gone;
+    });
     for (ClusterConfig cluster : resources.clusters().values()) {
       ClusterRuntime runtime = runtimes.get(cluster.name());
       if (runtime == null) {
         runtime = new ClusterRuntime(cluster.name(), cluster, clientLocality, ticker, random);
+        runtime.meter(registry);
         runtimes.put(cluster.name(), runtime);
       } else if (!runtime.config().equals(cluster)) {
         runtime.configure(cluster);
@@ -36,5 +47,10 @@ public final class ClusterRuntimes {
       runtime.endpoints(resources.endpoints().getOrDefault(cluster.edsServiceName(), List.of()));
     }
     return Map.copyOf(runtimes);
+  }
+
+  /** Removes every cluster's meters; the Mesh is closing. */
+  public void close() {
+    runtimes.values().forEach(ClusterRuntime::close);
   }
 }

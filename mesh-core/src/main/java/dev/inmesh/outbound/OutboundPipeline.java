@@ -167,6 +167,7 @@ public final class OutboundPipeline implements AutoCloseable {
         }
         Admission admission = cluster.limiter().tryAcquire();
         if (admission instanceof Admission.Refusal refusal) {
+          cluster.refused(refusal);
           return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + refusal.message());
         }
         Admission.Permit permit = (Admission.Permit) admission;
@@ -209,11 +210,7 @@ public final class OutboundPipeline implements AutoCloseable {
         boolean inTime = ticker.nanoTime() < deadline;
         if (wanted && inTime && cluster.retryBudget().tryStartRetry()) {
           retrying = true;
-          io.micrometer.core.instrument.Counter.builder("inmesh.requests.retries")
-              .description("Attempts the mesh retried, per cluster")
-              .tag("cluster", cluster.name())
-              .register(mesh.meterRegistry())
-              .increment();
+          cluster.retried();
           if (response != null) {
             transport.discard(response);
           }
@@ -223,6 +220,9 @@ public final class OutboundPipeline implements AutoCloseable {
           continue;
         }
         if (wanted) {
+          if (inTime) {
+            cluster.retryRefused();
+          }
           explain.retryNotTaken(inTime ? "retry budget exhausted" : "route timeout reached");
         }
         if (response != null) {
