@@ -47,14 +47,19 @@ public final class Mesh implements AutoCloseable {
   private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
 
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
+  private final dev.inmesh.telemetry.Tracing tracing;
+  private final dev.inmesh.telemetry.AccessLog accessLog;
   private final dev.inmesh.outbound.ClusterRuntimes runtimes;
   private final io.grpc.ManagedChannel lrsChannel;
   private final dev.inmesh.xds.LoadReporter loadReporter;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
-      io.micrometer.core.instrument.MeterRegistry meterRegistry) {
+      io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.telemetry.Tracing tracing,
+      dev.inmesh.telemetry.AccessLog accessLog) {
     this.config = config;
     this.meterRegistry = meterRegistry;
+    this.tracing = tracing;
+    this.accessLog = accessLog;
     java.util.concurrent.ScheduledThreadPoolExecutor executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
       Thread thread = new Thread(r, "inmesh-xds");
       thread.setDaemon(true);
@@ -108,6 +113,27 @@ public final class Mesh implements AutoCloseable {
    */
   public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
     return meterRegistry;
+  }
+
+  /** Where the adapters' spans go; {@link dev.inmesh.telemetry.Tracing#NONE} (propagation only) by default. */
+  public dev.inmesh.telemetry.Tracing tracing() {
+    return tracing;
+  }
+
+  /** The access log every adapter writes, one line per request, on the SLF4J logger {@code inmesh.access}. */
+  public dev.inmesh.telemetry.AccessLog accessLog() {
+    return accessLog;
+  }
+
+  /**
+   * The operation name of the spans this workload serves on {@code port}, as Istio names them:
+   * {@code reviews.default.svc.cluster.local:9080/*}.
+   */
+  public String inboundOperation(int port) {
+    String host = config.service().map(s -> s + "." + config.namespace() + ".svc.cluster.local").orElse(config.address());
+    int servicePort = config.ports().stream().filter(p -> p.targetPort() == port).mapToInt(ServicePort::number)
+        .findFirst().orElse(port);
+    return host + ":" + servicePort + "/*";
   }
 
   /** This workload's certificates, when the Mesh was built with a CA. */
@@ -264,10 +290,29 @@ public final class Mesh implements AutoCloseable {
     private RandomGenerator random = new java.util.Random();
     private CaSettings ca;
     private io.micrometer.core.instrument.MeterRegistry meterRegistry = io.micrometer.core.instrument.Metrics.globalRegistry;
+    private dev.inmesh.telemetry.Tracing tracing = dev.inmesh.telemetry.Tracing.NONE;
+    private dev.inmesh.telemetry.AccessLog accessLog = dev.inmesh.telemetry.AccessLog.envoyDefault();
 
     private Builder() {}
 
     /** Where meters go (default: Micrometer's global registry); e.g. a PrometheusMeterRegistry. */
+    /** Spans for every call in and out, e.g. {@code new MicrometerTracing(tracer)}; none by default. */
+    public Builder tracing(dev.inmesh.telemetry.Tracing tracing) {
+      this.tracing = java.util.Objects.requireNonNull(tracing, "tracing");
+      return this;
+    }
+
+    /**
+     * The access log's format, in Envoy's format commands ({@code %RESPONSE_CODE%} …); Envoy's
+     * default format by default.
+     *
+     * @throws IllegalArgumentException naming a command that is not supported
+     */
+    public Builder accessLogFormat(String format) {
+      this.accessLog = dev.inmesh.telemetry.AccessLog.of(format);
+      return this;
+    }
+
     public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
       this.meterRegistry = java.util.Objects.requireNonNull(registry, "registry");
       return this;
@@ -372,7 +417,7 @@ public final class Mesh implements AutoCloseable {
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
           locality, address, ports, readyTimeout);
-      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry).start();
+      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry, tracing, accessLog).start();
     }
   }
 }

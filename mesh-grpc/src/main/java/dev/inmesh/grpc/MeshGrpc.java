@@ -75,7 +75,7 @@ public final class MeshGrpc {
       });
     }
     return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
-        .intercept(metrics(mesh).client(target), GrpcTracing.client());
+        .intercept(metrics(mesh).client(target), GrpcTracing.client(mesh.tracing()));
   }
 
   /**
@@ -127,8 +127,8 @@ public final class MeshGrpc {
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
         .overrideBootstrapForTest(serverBootstrap(mesh))
-        .intercept(GrpcTracing.server())
-        .intercept(metrics(mesh).server());
+        .intercept(metrics(mesh).server())
+        .intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port)));
   }
 
   private static Map<String, Object> serverBootstrap(Mesh mesh) {
@@ -140,7 +140,7 @@ public final class MeshGrpc {
   /** Istio's request metrics into the Mesh's meter registry. */
   private static GrpcMetrics metrics(Mesh mesh) {
     return new GrpcMetrics(new IstioMetrics(mesh.meterRegistry(), mesh.config(),
-        mesh.certificates().map(c -> c.identity())));
+        mesh.certificates().map(c -> c.identity())), mesh.accessLog());
   }
 
   /**

@@ -50,7 +50,7 @@ public final class DoorServer extends Server {
     this.doorBuilder = MeshInbound.builder(mesh, port).grpc();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     services.forEach(builder::addService);
-    this.backend = builder.intercept(GrpcTracing.server()).intercept(new Gate()).build();
+    this.backend = builder.intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port))).intercept(new Gate()).build();
   }
 
   @Override
@@ -130,10 +130,14 @@ public final class DoorServer extends Server {
         return new ServerCall.Listener<>() {};
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
+      long start = System.nanoTime();
       ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
         @Override
         public void close(Status status, Metadata trailers) {
           admitted.completeGrpc(status.getCode().value());
+          PeerInfo peer = admitted.peer();
+          GrpcMetrics.log(door.accessLog(), start, status, "-", authority, call.getMethodDescriptor(), headers, null,
+              GrpcMetrics.address(peer.source()), peer.principal());
           super.close(status, trailers);
         }
       };

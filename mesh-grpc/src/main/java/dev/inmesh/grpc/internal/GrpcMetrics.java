@@ -1,6 +1,7 @@
 package dev.inmesh.grpc.internal;
 
 import dev.inmesh.security.SpiffeId;
+import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -16,8 +17,11 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -30,9 +34,12 @@ import javax.net.ssl.SSLSession;
  */
 public final class GrpcMetrics {
   private final IstioMetrics metrics;
+  private final AccessLog accessLog;
 
-  public GrpcMetrics(IstioMetrics metrics) {
+  /** @param accessLog where each call's line goes, client and server side, as Envoy logs gRPC over HTTP/2 */
+  public GrpcMetrics(IstioMetrics metrics, AccessLog accessLog) {
     this.metrics = metrics;
+    this.accessLog = accessLog;
   }
 
   public ServerInterceptor server() {
@@ -46,8 +53,11 @@ public final class GrpcMetrics {
         return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
           @Override
           public void close(Status status, Metadata trailers) {
-            metrics.served(source, policy, outcome(status, start, status.getCode() == Status.Code.PERMISSION_DENIED
-                && status.getDescription() != null && status.getDescription().startsWith("Access Denied") ? "RBAC" : "-"));
+            String flags = status.getCode() == Status.Code.PERMISSION_DENIED
+                && status.getDescription() != null && status.getDescription().startsWith("Access Denied") ? "RBAC" : "-";
+            metrics.served(source, policy, outcome(status, start, flags));
+            log(accessLog, start, status, flags, call.getAuthority(), call.getMethodDescriptor(), headers, null,
+                address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), source);
             super.close(status, trailers);
           }
         }, headers);
@@ -68,8 +78,10 @@ public final class GrpcMetrics {
             super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
               @Override
               public void onClose(Status status, Metadata trailers) {
-                metrics.sent(destination, peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION)),
-                    outcome(status, start, "-"));
+                Optional<SpiffeId> server = peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                metrics.sent(destination, server, outcome(status, start, "-"));
+                log(accessLog, start, status, "-", next.authority(), method, headers,
+                    address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), null, Optional.empty());
                 super.onClose(status, trailers);
               }
             }, headers);
@@ -77,6 +89,29 @@ public final class GrpcMetrics {
         };
       }
     };
+  }
+
+  /** One access log line: HTTP/2, response code 200 and the call's path, as Envoy logs a gRPC call. */
+  static void log(AccessLog accessLog, long start, Status status, String flags, String authority, MethodDescriptor<?, ?> method,
+      Metadata headers, String upstream, String downstream, Optional<SpiffeId> caller) {
+    if (!accessLog.enabled()) {
+      return;
+    }
+    long nanos = System.nanoTime() - start;
+    accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), "HTTP/2", 200, flags, 0, 0, nanos / 1_000_000,
+        upstream, null, downstream, caller.map(Object::toString).orElse(null), null,
+        name -> switch (name) {
+          case ":method" -> "POST";
+          case ":path" -> "/" + method.getFullMethodName();
+          case ":authority" -> authority;
+          default -> name.startsWith(":") || name.endsWith(Metadata.BINARY_HEADER_SUFFIX) ? null
+              : headers.get(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+        },
+        name -> name.equalsIgnoreCase("grpc-status") ? Integer.toString(status.getCode().value()) : null));
+  }
+
+  static String address(SocketAddress address) {
+    return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() + ":" + inet.getPort() : null;
   }
 
   private static IstioMetrics.Outcome outcome(Status status, long start, String flags) {

@@ -8,6 +8,7 @@ import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.TraceContext;
+import dev.inmesh.telemetry.Tracing;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -30,21 +31,25 @@ final class MeshInterceptor implements Interceptor {
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
   private final IstioMetrics metrics;
-  private final AccessLog accessLog = AccessLog.envoyDefault();
+  private final AccessLog accessLog;
 
   MeshInterceptor(Mesh mesh, OkHttpClient mirrorClient) {
     this.mesh = mesh;
     this.mirrorClient = mirrorClient;
     this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
+    this.accessLog = mesh.accessLog();
     this.metrics = new IstioMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()));
   }
 
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
-    if (request.header(TraceContext.TRACEPARENT) == null) {
-      // the trace of the request this thread serves goes on, or a new one starts here
-      request = request.newBuilder().header(TraceContext.TRACEPARENT, TraceContext.forOutbound().traceparent()).build();
+    // the trace of the request this thread serves goes on, or a new one starts here; a caller's own
+    // traceparent wins
+    Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null
+        : mesh.tracing().startClient(request.url().host() + ":" + request.url().port() + "/*");
+    if (span != null) {
+      request = request.newBuilder().header(TraceContext.TRACEPARENT, span.context().traceparent()).build();
     }
     long start = System.nanoTime();
     try {
@@ -52,6 +57,10 @@ final class MeshInterceptor implements Interceptor {
       Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients), options(request));
       try {
         record(view, response, start);
+        if (span != null) {
+          span.http(request.method(), request.url().toString(), response.code(),
+              Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-"));
+        }
       } catch (RuntimeException e) {
         // telemetry must never cost the caller its response
         org.slf4j.LoggerFactory.getLogger(MeshInterceptor.class).warn("recording {} failed", request.url(), e);
@@ -59,7 +68,20 @@ final class MeshInterceptor implements Interceptor {
       return response;
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for
-      throw new MeshCallException(request.method() + " " + request.url() + ": " + e.getMessage(), e);
+      MeshCallException failure = new MeshCallException(request.method() + " " + request.url() + ": " + e.getMessage(), e);
+      if (span != null) {
+        span.error(failure);
+      }
+      throw failure;
+    } catch (IOException | RuntimeException e) {
+      if (span != null) {
+        span.error(e);
+      }
+      throw e;
+    } finally {
+      if (span != null) {
+        span.end();
+      }
     }
   }
 

@@ -4,23 +4,21 @@ import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
-import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.TraceContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.List;
 
 /** Authorization and metrics for one context of the JDK server behind a door. */
 final class JdkInboundFilter extends Filter {
-  private static final AccessLog ACCESS_LOG = AccessLog.envoyDefault();
-
+  private final MeshInbound door;
   private final InboundGate gate;
 
-  JdkInboundFilter(InboundGate gate) {
-    this.gate = gate;
+  JdkInboundFilter(MeshInbound door) {
+    this.door = door;
+    this.gate = door.gate();
   }
 
   static RequestHead head(HttpExchange exchange) {
@@ -52,31 +50,16 @@ final class JdkInboundFilter extends Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     exchange.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    long start = System.nanoTime();
-    TraceContext trace = TraceContext.fromHeaders(name -> exchange.getRequestHeaders().getFirst(name)).orElseGet(TraceContext::root);
-    try (TraceContext.Scope scope = TraceContext.attach(trace)) {
+    ServedRequest served = new ServedRequest(door, admitted, head(exchange), name -> exchange.getRequestHeaders().getFirst(name));
+    try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(exchange);
       status = exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 500;
+    } catch (IOException | RuntimeException e) {
+      served.failed(e);
+      throw e;
     } finally {
-      long requestBytes = length(exchange.getRequestHeaders().getFirst("Content-Length"));
-      long responseBytes = length(exchange.getResponseHeaders().getFirst("Content-length"));
-      admitted.complete(status, requestBytes, responseBytes);
-      if (ACCESS_LOG.enabled()) {
-        long nanos = System.nanoTime() - start;
-        PeerInfo peer = admitted.peer();
-        ACCESS_LOG.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), exchange.getProtocol(), status, "-",
-            Math.max(0, requestBytes), Math.max(0, responseBytes), nanos / 1_000_000, null, null,
-            peer.source().getAddress().getHostAddress() + ":" + peer.source().getPort(),
-            peer.principal().map(Object::toString).orElse(null), null,
-            name -> switch (name) {
-              case ":method" -> exchange.getRequestMethod();
-              case ":path" -> exchange.getRequestURI().getRawPath()
-                  + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
-              case ":authority" -> exchange.getRequestHeaders().getFirst("Host");
-              default -> exchange.getRequestHeaders().getFirst(name);
-            },
-            name -> exchange.getResponseHeaders().getFirst(name)));
-      }
+      served.complete(exchange.getProtocol(), status, length(exchange.getRequestHeaders().getFirst("Content-Length")),
+          length(exchange.getResponseHeaders().getFirst("Content-length")), name -> exchange.getResponseHeaders().getFirst(name));
     }
   }
 

@@ -52,7 +52,7 @@ public final class MeshHttpServer implements AutoCloseable {
   /** Serves {@code path} with {@code handler}, behind authorization and metrics. */
   public HttpContext createContext(String path, HttpHandler handler) {
     HttpContext context = server.createContext(path, handler);
-    context.getFilters().add(new JdkInboundFilter(inbound.gate()));
+    context.getFilters().add(new JdkInboundFilter(inbound));
     return context;
   }
 

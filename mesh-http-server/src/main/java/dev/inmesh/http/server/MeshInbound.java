@@ -6,6 +6,8 @@ import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.security.CertificateManager;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,9 +47,15 @@ public final class MeshInbound implements AutoCloseable {
   private final InboundGate gate;
   private final InboundMetrics metrics;
   private final InetSocketAddress backend;
+  private final Tracing tracing;
+  private final String operation;
+  private final AccessLog accessLog;
 
   private MeshInbound(Builder builder) {
     Mesh mesh = builder.mesh;
+    this.tracing = mesh.tracing();
+    this.operation = mesh.inboundOperation(builder.port);
+    this.accessLog = mesh.accessLog();
     Optional<CertificateManager> certificates = mesh.certificates();
     this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity),
         builder.protocol);
@@ -97,6 +105,21 @@ public final class MeshInbound implements AutoCloseable {
   /** The authorization of requests relayed by this door, for adapters of other servers (gRPC). */
   public InboundGate gate() {
     return gate;
+  }
+
+  /** Where the server spans go. */
+  public Tracing tracing() {
+    return tracing;
+  }
+
+  /** The server spans' name, Istio's: {@code reviews.default.svc.cluster.local:9080/*}. */
+  public String operation() {
+    return operation;
+  }
+
+  /** The access log requests served through this door go to. */
+  public AccessLog accessLog() {
+    return accessLog;
   }
 
   void startDoor() throws IOException {

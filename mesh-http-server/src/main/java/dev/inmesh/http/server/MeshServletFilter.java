@@ -28,9 +28,11 @@ import java.util.List;
  * when the chain returns, so an asynchronous servlet's time is not all counted.
  */
 public final class MeshServletFilter implements Filter {
+  private final MeshInbound door;
   private final InboundGate gate;
 
   public MeshServletFilter(MeshInbound door) {
+    this.door = door;
     this.gate = door.gate();
   }
 
@@ -63,12 +65,25 @@ public final class MeshServletFilter implements Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     request.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    TraceContext trace = TraceContext.fromHeaders(request::getHeader).orElseGet(TraceContext::root);
-    try (TraceContext.Scope scope = TraceContext.attach(trace)) {
+    ServedRequest served = new ServedRequest(door, admitted, head(request), request::getHeader);
+    try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(request, response);
       status = response.getStatus();
+    } catch (IOException | ServletException | RuntimeException e) {
+      served.failed(e);
+      throw e;
     } finally {
-      admitted.complete(status);
+      served.complete(request.getProtocol(), status, request.getContentLengthLong(), contentLength(response), response::getHeader);
+    }
+  }
+
+  /** The response body's size when the application declared it, else -1. */
+  private static long contentLength(HttpServletResponse response) {
+    String declared = response.getHeader("Content-Length");
+    try {
+      return declared == null ? -1 : Long.parseLong(declared.trim());
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 }

@@ -9,6 +9,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.inmesh.Mesh;
 import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.testing.AccessLogCapture;
+import dev.inmesh.testing.Await;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import jakarta.servlet.DispatcherType;
@@ -18,6 +20,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.EnumSet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -99,7 +102,13 @@ class MeshServletFilterIT {
     double mtlsBefore = requests("mutual_tls", "200");
     double plaintextBefore = requests("none", "200");
 
-    HttpResponse<String> mtls = send(mtlsHttp(mesh.client("productpage")), "GET", "https://127.0.0.1:" + port + "/details/0");
+    HttpResponse<String> mtls;
+    try (AccessLogCapture log = new AccessLogCapture()) {
+      mtls = send(mtlsHttp(mesh.client("productpage")), "GET", "https://127.0.0.1:" + port + "/details/0");
+      // one line in Envoy's default format
+      Await.until(() -> log.lines().size() == 1, Duration.ofSeconds(5), "the access log line", () -> log.lines().toString());
+      assertThat(log.lines().get(0)).contains("\"GET /details/0 HTTP/1.1\" 200 - ");
+    }
 
     assertThat(mtls.statusCode()).isEqualTo(200);
     assertThat(mtls.body()).isEqualTo("mutual_tls " + PRODUCTPAGE + " GET /details/0");

@@ -1,0 +1,66 @@
+package dev.inmesh.http.server;
+
+import dev.inmesh.http.server.internal.InboundGate;
+import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.TraceContext;
+import dev.inmesh.telemetry.Tracing;
+import java.time.Instant;
+import java.util.function.Function;
+
+/**
+ * One request an inbound adapter lets through: its server span (current on the handler's thread
+ * while {@link #attach() attached}), then, at {@link #complete}, Istio's metrics, the span's tags
+ * and end, and the access log line.
+ */
+final class ServedRequest {
+  private final MeshInbound door;
+  private final InboundGate.Admitted admitted;
+  private final RequestHead head;
+  private final Function<String, String> requestHeader;
+  private final Tracing.Span span;
+  private final long start = System.nanoTime();
+
+  /** @param requestHeader a request header by lower-case name, null when absent */
+  ServedRequest(MeshInbound door, InboundGate.Admitted admitted, RequestHead head, Function<String, String> requestHeader) {
+    this.door = door;
+    this.admitted = admitted;
+    this.head = head;
+    this.requestHeader = requestHeader;
+    this.span = door.tracing().startServer(door.operation(), TraceContext.fromHeaders(requestHeader));
+  }
+
+  TraceContext.Scope attach() {
+    return span.attach();
+  }
+
+  void failed(Throwable error) {
+    span.error(error);
+  }
+
+  /**
+   * @param requestBytes the request body's size, negative when unknown
+   * @param responseHeader a response header by name, null when absent
+   */
+  void complete(String protocol, int status, long requestBytes, long responseBytes, Function<String, String> responseHeader) {
+    admitted.complete(status, requestBytes, responseBytes);
+    span.http(head.method(), "http://" + head.host() + head.path(), status, "-");
+    span.end();
+    AccessLog log = door.accessLog();
+    if (log.enabled()) {
+      long nanos = System.nanoTime() - start;
+      PeerInfo peer = admitted.peer();
+      log.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol, status, "-",
+          Math.max(0, requestBytes), Math.max(0, responseBytes), nanos / 1_000_000, null, null,
+          peer.source().getAddress().getHostAddress() + ":" + peer.source().getPort(),
+          peer.principal().map(Object::toString).orElse(null), null,
+          name -> switch (name) {
+            case ":method" -> head.method();
+            case ":path" -> head.path();
+            case ":authority" -> head.host();
+            default -> requestHeader.apply(name);
+          },
+          responseHeader));
+    }
+  }
+}
