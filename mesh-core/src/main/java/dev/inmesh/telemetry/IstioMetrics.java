@@ -17,8 +17,8 @@ import java.util.Optional;
  * A server reports {@code reporter="destination"}, a client {@code reporter="source"}.
  *
  * <p>Labels are bounded: principals and namespaces are the mesh's identities, codes are HTTP and
- * gRPC codes. There is no peer metadata exchange yet, so the other side's workload, app and version
- * are {@code unknown}, as Istio reports them for a peer without it.
+ * gRPC codes. The other side's workload, app and version come from its {@link PeerMetadata}; a peer
+ * that sent none is {@code unknown}, as Istio reports it.
  */
 public final class IstioMetrics {
   public static final String REQUESTS = "istio.requests";
@@ -82,13 +82,15 @@ public final class IstioMetrics {
       java.util.concurrent.atomic.AtomicReference<DistributionSummary> responseBytes) {}
 
   private final MeterRegistry registry;
-  private final MeshConfig self;
+  private final PeerMetadata self;
+  private final String selfService;
   private final String selfPrincipal;
   private final Map<Series, Meters> meters = new java.util.concurrent.ConcurrentHashMap<>();
 
   public IstioMetrics(MeterRegistry registry, MeshConfig self, Optional<SpiffeId> identity) {
     this.registry = registry;
-    this.self = self;
+    this.self = PeerMetadata.of(self);
+    this.selfService = self.service().orElse(UNKNOWN);
     this.selfPrincipal = identity.map(Object::toString).orElse(UNKNOWN);
   }
 
@@ -103,14 +105,20 @@ public final class IstioMetrics {
    * @param securityPolicy {@code mutual_tls}, {@code none}, or {@code unknown} when the transport is not known
    */
   public void served(Optional<SpiffeId> source, String securityPolicy, Outcome outcome) {
+    served(source, securityPolicy, Optional.empty(), outcome);
+  }
+
+  /** A request this workload answered, from a caller that sent its {@link PeerMetadata}. */
+  public void served(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "destination");
-    workload(labels, "destination");
-    String service = self.service().orElse(UNKNOWN);
+    workload(labels, "destination", self);
+    String service = selfService;
     put(labels, "destination_service", service.equals(UNKNOWN) ? UNKNOWN : service + "." + self.namespace() + ".svc.cluster.local");
     put(labels, "destination_service_name", service);
     put(labels, "destination_service_namespace", self.namespace());
     put(labels, "destination_principal", securityPolicy.equals("mutual_tls") ? selfPrincipal : UNKNOWN);
+    caller.ifPresent(peer -> workload(labels, "source", peer));
     source.ifPresent(id -> {
       put(labels, "source_workload_namespace", id.namespace());
       put(labels, "source_principal", id.toString());
@@ -126,9 +134,14 @@ public final class IstioMetrics {
    * @param destination the server's SPIFFE ID when the call went over mTLS
    */
   public void sent(String destinationService, Optional<SpiffeId> destination, Outcome outcome) {
+    sent(destinationService, destination, Optional.empty(), outcome);
+  }
+
+  /** A request this workload sent, answered by a server that sent its {@link PeerMetadata}. */
+  public void sent(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server, Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "source");
-    workload(labels, "source");
+    workload(labels, "source", self);
     put(labels, "source_principal", selfPrincipal);
     String namespace = destination.map(SpiffeId::namespace).orElseGet(() -> namespaceOf(destinationService));
     put(labels, "destination_service", destinationService);
@@ -136,6 +149,7 @@ public final class IstioMetrics {
         ? destinationService.substring(0, destinationService.indexOf('.')) : destinationService);
     put(labels, "destination_service_namespace", namespace);
     put(labels, "destination_workload_namespace", namespace);
+    server.ifPresent(peer -> workload(labels, "destination", peer));
     put(labels, "destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
     // as from Istio's source proxy, which does not know the server's policy
     put(labels, "connection_security_policy", UNKNOWN);
@@ -228,17 +242,14 @@ public final class IstioMetrics {
     return labels;
   }
 
-  /** This workload's own labels, on its side ({@code source} or {@code destination}). */
-  private void workload(String[] labels, String side) {
-    String workload = self.workload().map(w -> w.workloadName()).orElse(UNKNOWN);
-    Map<String, String> own = self.labels();
-    put(labels, side + "_workload", workload);
-    put(labels, side + "_workload_namespace", self.namespace());
-    put(labels, side + "_app", own.getOrDefault("app", UNKNOWN));
-    put(labels, side + "_version", own.getOrDefault("version", UNKNOWN));
-    put(labels, side + "_canonical_service", own.getOrDefault("service.istio.io/canonical-name", own.getOrDefault("app", workload)));
-    put(labels, side + "_canonical_revision", own.getOrDefault("service.istio.io/canonical-revision",
-        own.getOrDefault("version", "latest")));
+  /** A workload's labels on its side ({@code source} or {@code destination}). */
+  private static void workload(String[] labels, String side, PeerMetadata workload) {
+    put(labels, side + "_workload", workload.workload());
+    put(labels, side + "_workload_namespace", workload.namespace());
+    put(labels, side + "_app", workload.app());
+    put(labels, side + "_version", workload.version());
+    put(labels, side + "_canonical_service", workload.canonicalService());
+    put(labels, side + "_canonical_revision", workload.canonicalRevision());
   }
 
   private static String namespaceOf(String fqdn) {

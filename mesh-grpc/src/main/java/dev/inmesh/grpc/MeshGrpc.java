@@ -5,6 +5,7 @@ import dev.inmesh.MeshConfig;
 import dev.inmesh.grpc.internal.DoorServer;
 import dev.inmesh.grpc.internal.GrpcMetrics;
 import dev.inmesh.grpc.internal.GrpcTracing;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
@@ -140,7 +141,7 @@ public final class MeshGrpc {
   /** Istio's request metrics into the Mesh's meter registry. */
   private static GrpcMetrics metrics(Mesh mesh) {
     return new GrpcMetrics(new IstioMetrics(mesh.meterRegistry(), mesh.config(),
-        mesh.certificates().map(c -> c.identity())), mesh.accessLog());
+        mesh.certificates().map(c -> c.identity())), mesh.accessLog(), PeerMetadata.of(mesh.config()));
   }
 
   /**

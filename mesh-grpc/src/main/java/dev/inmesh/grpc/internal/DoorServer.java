@@ -5,6 +5,7 @@ import dev.inmesh.http.server.MeshInbound;
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.PeerMetadata;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
@@ -23,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -131,10 +133,19 @@ public final class DoorServer extends Server {
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
       long start = System.nanoTime();
+      Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcMetrics.PEER_METADATA));
       ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
         @Override
+        public void sendHeaders(Metadata responseHeaders) {
+          if (caller.isPresent() && !responseHeaders.containsKey(GrpcMetrics.PEER_METADATA)) {
+            responseHeaders.put(GrpcMetrics.PEER_METADATA, door.peerMetadata());
+          }
+          super.sendHeaders(responseHeaders);
+        }
+
+        @Override
         public void close(Status status, Metadata trailers) {
-          admitted.completeGrpc(status.getCode().value());
+          admitted.completeGrpc(caller, status.getCode().value());
           PeerInfo peer = admitted.peer();
           GrpcMetrics.log(door.accessLog(), start, status, "-", authority, call.getMethodDescriptor(), headers, null,
               GrpcMetrics.address(peer.source()), peer.principal());

@@ -3,6 +3,7 @@ package dev.inmesh.grpc.internal;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.telemetry.PeerMetadata;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -33,13 +34,17 @@ import javax.net.ssl.SSLSession;
  * HTTP status (200 for every call that got a gRPC status) and {@code grpc_response_status} the code.
  */
 public final class GrpcMetrics {
+  static final Metadata.Key<String> PEER_METADATA = Metadata.Key.of(PeerMetadata.HEADER, Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> PEER_METADATA_ID = Metadata.Key.of(PeerMetadata.ID_HEADER, Metadata.ASCII_STRING_MARSHALLER);
   private final IstioMetrics metrics;
   private final AccessLog accessLog;
+  private final PeerMetadata self;
 
   /** @param accessLog where each call's line goes, client and server side, as Envoy logs gRPC over HTTP/2 */
-  public GrpcMetrics(IstioMetrics metrics, AccessLog accessLog) {
+  public GrpcMetrics(IstioMetrics metrics, AccessLog accessLog, PeerMetadata self) {
     this.metrics = metrics;
     this.accessLog = accessLog;
+    this.self = self;
   }
 
   public ServerInterceptor server() {
@@ -50,12 +55,19 @@ public final class GrpcMetrics {
         SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
         Optional<SpiffeId> source = peer(session);
         String policy = session == null ? "none" : "mutual_tls";
+        Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(PEER_METADATA));
         return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+          @Override
+          public void sendHeaders(Metadata responseHeaders) {
+            answer(caller, responseHeaders);
+            super.sendHeaders(responseHeaders);
+          }
+
           @Override
           public void close(Status status, Metadata trailers) {
             String flags = status.getCode() == Status.Code.PERMISSION_DENIED
                 && status.getDescription() != null && status.getDescription().startsWith("Access Denied") ? "RBAC" : "-";
-            metrics.served(source, policy, outcome(status, start, flags));
+            metrics.served(source, policy, caller, outcome(status, start, flags));
             log(accessLog, start, status, flags, call.getAuthority(), call.getMethodDescriptor(), headers, null,
                 address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), source);
             super.close(status, trailers);
@@ -67,6 +79,9 @@ public final class GrpcMetrics {
 
   public ClientInterceptor client(String target) {
     String destination = metrics.destinationService(target);
+    // Istio's metadata exchange, with mesh services only
+    boolean exchange = destination.endsWith(".svc.cluster.local");
+    String encoded = self.encode();
     return new ClientInterceptor() {
       @Override
       public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
@@ -75,11 +90,25 @@ public final class GrpcMetrics {
           @Override
           public void start(Listener<A> listener, Metadata headers) {
             ClientCall<Q, A> call = this;
+            if (exchange && !headers.containsKey(PEER_METADATA)) {
+              headers.put(PEER_METADATA, encoded);
+              headers.put(PEER_METADATA_ID, self.id());
+            }
             super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+              private Optional<PeerMetadata> answered = Optional.empty();
+
+              @Override
+              public void onHeaders(Metadata responseHeaders) {
+                answered = PeerMetadata.decode(responseHeaders.get(PEER_METADATA));
+                responseHeaders.discardAll(PEER_METADATA);
+                responseHeaders.discardAll(PEER_METADATA_ID);
+                super.onHeaders(responseHeaders);
+              }
+
               @Override
               public void onClose(Status status, Metadata trailers) {
                 Optional<SpiffeId> server = peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
-                metrics.sent(destination, server, outcome(status, start, "-"));
+                metrics.sent(destination, server, answered, outcome(status, start, "-"));
                 log(accessLog, start, status, "-", next.authority(), method, headers,
                     address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), null, Optional.empty());
                 super.onClose(status, trailers);
@@ -89,6 +118,14 @@ public final class GrpcMetrics {
         };
       }
     };
+  }
+
+  /** The server's metadata in its response headers, when the caller sent its own. */
+  void answer(Optional<PeerMetadata> caller, Metadata responseHeaders) {
+    if (caller.isPresent() && !responseHeaders.containsKey(PEER_METADATA)) {
+      responseHeaders.put(PEER_METADATA, self.encode());
+      responseHeaders.put(PEER_METADATA_ID, self.id());
+    }
   }
 
   /** One access log line: HTTP/2, response code 200 and the call's path, as Envoy logs a gRPC call. */

@@ -7,6 +7,7 @@ import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import dev.inmesh.telemetry.Tracing;
 import java.io.IOException;
@@ -31,13 +32,19 @@ final class MeshInterceptor implements Interceptor {
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
   private final IstioMetrics metrics;
+  private static final String CLUSTER_LOCAL = ".svc.cluster.local";
   private final AccessLog accessLog;
+  private final String peerMetadata;
+  private final String peerMetadataId;
 
   MeshInterceptor(Mesh mesh, OkHttpClient mirrorClient) {
     this.mesh = mesh;
     this.mirrorClient = mirrorClient;
     this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
     this.accessLog = mesh.accessLog();
+    PeerMetadata self = PeerMetadata.of(mesh.config());
+    this.peerMetadata = self.encode();
+    this.peerMetadataId = self.id();
     this.metrics = new IstioMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()));
   }
 
@@ -51,12 +58,21 @@ final class MeshInterceptor implements Interceptor {
     if (span != null) {
       request = request.newBuilder().header(TraceContext.TRACEPARENT, span.context().traceparent()).build();
     }
+    if (request.header(PeerMetadata.HEADER) == null && metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL)) {
+      // Istio's metadata exchange, with mesh services only: external hosts never see it
+      request = request.newBuilder().header(PeerMetadata.HEADER, peerMetadata).header(PeerMetadata.ID_HEADER, peerMetadataId).build();
+    }
     long start = System.nanoTime();
     try {
       OkHttpRequestView view = new OkHttpRequestView(request);
       Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients), options(request));
+      Optional<PeerMetadata> server = PeerMetadata.decode(response.header(PeerMetadata.HEADER));
+      if (response.header(PeerMetadata.HEADER) != null) {
+        // as a sidecar does, the exchange stays between the mesh's two ends
+        response = response.newBuilder().removeHeader(PeerMetadata.HEADER).removeHeader(PeerMetadata.ID_HEADER).build();
+      }
       try {
-        record(view, response, start);
+        record(view, response, server, start);
         if (span != null) {
           span.http(request.method(), request.url().toString(), response.code(),
               Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-"));
@@ -89,7 +105,7 @@ final class MeshInterceptor implements Interceptor {
    * Istio's request metrics as the source reports them, for calls the mesh routed (a host it
    * knows); the server's SPIFFE ID comes from the handshake when the call went over mTLS.
    */
-  private void record(OkHttpRequestView request, Response response, long start) {
+  private void record(OkHttpRequestView request, Response response, Optional<PeerMetadata> peer, long start) {
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
     if (mesh.snapshot().listener(request.host(), request.port(), defaultPort).isEmpty()) {
       return;
@@ -103,7 +119,7 @@ final class MeshInterceptor implements Interceptor {
     Request sent = response.request();
     long requestBytes = sent.body() == null ? 0 : contentLength(sent);
     long responseBytes = response.body().contentLength();
-    metrics.sent(metrics.destinationService(request.host()), server, new IstioMetrics.Outcome("http", response.code(),
+    metrics.sent(metrics.destinationService(request.host()), server, peer, new IstioMetrics.Outcome("http", response.code(),
         Optional.empty(), flags, nanos / 1_000_000.0, requestBytes, responseBytes));
     if (accessLog.enabled()) {
       accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol(response),

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -51,6 +52,7 @@ final class JdkInboundFilter extends Filter {
     exchange.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
     ServedRequest served = new ServedRequest(door, admitted, head(exchange), name -> exchange.getRequestHeaders().getFirst(name));
+    served.answerMetadata().ifPresent(value -> exchange.getResponseHeaders().set(PeerMetadata.HEADER, value));
     try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(exchange);
       status = exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 500;

@@ -7,6 +7,7 @@ import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -50,9 +51,11 @@ public final class MeshInbound implements AutoCloseable {
   private final Tracing tracing;
   private final String operation;
   private final AccessLog accessLog;
+  private final String peerMetadata;
 
   private MeshInbound(Builder builder) {
     Mesh mesh = builder.mesh;
+    this.peerMetadata = PeerMetadata.of(mesh.config()).encode();
     this.tracing = mesh.tracing();
     this.operation = mesh.inboundOperation(builder.port);
     this.accessLog = mesh.accessLog();
@@ -115,6 +118,11 @@ public final class MeshInbound implements AutoCloseable {
   /** The server spans' name, Istio's: {@code reviews.default.svc.cluster.local:9080/*}. */
   public String operation() {
     return operation;
+  }
+
+  /** This workload's {@link PeerMetadata}, encoded for the {@value PeerMetadata#HEADER} response header. */
+  public String peerMetadata() {
+    return peerMetadata;
   }
 
   /** The access log requests served through this door go to. */

@@ -2,6 +2,7 @@ package dev.inmesh.http.server;
 
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -66,6 +67,7 @@ public final class MeshServletFilter implements Filter {
     request.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
     ServedRequest served = new ServedRequest(door, admitted, head(request), request::getHeader);
+    served.answerMetadata().ifPresent(value -> response.setHeader(PeerMetadata.HEADER, value));
     try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(request, response);
       status = response.getStatus();

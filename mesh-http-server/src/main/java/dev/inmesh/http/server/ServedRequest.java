@@ -3,15 +3,17 @@ package dev.inmesh.http.server;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.RequestHead;
 import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import dev.inmesh.telemetry.Tracing;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * One request an inbound adapter lets through: its server span (current on the handler's thread
- * while {@link #attach() attached}), then, at {@link #complete}, Istio's metrics, the span's tags
- * and end, and the access log line.
+ * One request an inbound adapter lets through: the caller's {@link PeerMetadata}, its server span
+ * (current on the handler's thread while {@link #attach() attached}), then, at {@link #complete},
+ * Istio's metrics, the span's tags and end, and the access log line.
  */
 final class ServedRequest {
   private final MeshInbound door;
@@ -19,6 +21,7 @@ final class ServedRequest {
   private final RequestHead head;
   private final Function<String, String> requestHeader;
   private final Tracing.Span span;
+  private final Optional<PeerMetadata> caller;
   private final long start = System.nanoTime();
 
   /** @param requestHeader a request header by lower-case name, null when absent */
@@ -28,6 +31,15 @@ final class ServedRequest {
     this.head = head;
     this.requestHeader = requestHeader;
     this.span = door.tracing().startServer(door.operation(), TraceContext.fromHeaders(requestHeader));
+    this.caller = PeerMetadata.decode(requestHeader.apply(PeerMetadata.HEADER));
+  }
+
+  /**
+   * This workload's metadata for the response's {@value PeerMetadata#HEADER} header, when the
+   * caller sent its own (a mesh peer, which reads it); empty otherwise, as Istio's sidecars do.
+   */
+  Optional<String> answerMetadata() {
+    return caller.map(peer -> door.peerMetadata());
   }
 
   TraceContext.Scope attach() {
@@ -43,7 +55,7 @@ final class ServedRequest {
    * @param responseHeader a response header by name, null when absent
    */
   void complete(String protocol, int status, long requestBytes, long responseBytes, Function<String, String> responseHeader) {
-    admitted.complete(status, requestBytes, responseBytes);
+    admitted.complete(caller, status, requestBytes, responseBytes);
     span.http(head.method(), "http://" + head.host() + head.path(), status, "-");
     span.end();
     AccessLog log = door.accessLog();

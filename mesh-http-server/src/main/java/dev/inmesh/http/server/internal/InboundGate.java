@@ -4,6 +4,7 @@ import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.security.authz.AuthzDecision;
 import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Clock;
 import java.net.InetAddress;
 import java.util.Objects;
@@ -64,12 +65,23 @@ public final class InboundGate {
 
     /** Records the request with its body sizes (negative: unknown). */
     public void complete(int responseCode, long requestBytes, long responseBytes) {
-      metrics.request(Optional.of(peer), responseCode, Optional.empty(), "-", millisSince(start), requestBytes, responseBytes);
+      complete(Optional.empty(), responseCode, requestBytes, responseBytes);
+    }
+
+    /** Records the request of a caller that sent its {@link PeerMetadata}, with its body sizes (negative: unknown). */
+    public void complete(Optional<PeerMetadata> caller, int responseCode, long requestBytes, long responseBytes) {
+      metrics.request(Optional.of(peer), caller, responseCode, Optional.empty(), "-", millisSince(start), requestBytes,
+          responseBytes);
     }
 
     /** Records a gRPC call: HTTP 200 and the call's status code, as Istio reports gRPC. */
     public void completeGrpc(int grpcStatus) {
-      metrics.request(Optional.of(peer), 200, Optional.of(grpcStatus), "-", millisSince(start));
+      completeGrpc(Optional.empty(), grpcStatus);
+    }
+
+    /** Records a gRPC call of a caller that sent its {@link PeerMetadata}. */
+    public void completeGrpc(Optional<PeerMetadata> caller, int grpcStatus) {
+      metrics.request(Optional.of(peer), caller, 200, Optional.of(grpcStatus), "-", millisSince(start), -1, -1);
     }
   }
 

@@ -4,6 +4,7 @@ import dev.inmesh.MeshConfig;
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,8 +59,14 @@ public final class InboundMetrics {
   /** One request answered, with its body sizes when known (negative: unknown). */
   public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
       double millis, long requestBytes, long responseBytes) {
+    request(peer, Optional.empty(), responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes);
+  }
+
+  /** One request answered, from a caller that sent its {@link PeerMetadata}. */
+  public void request(Optional<PeerInfo> peer, Optional<PeerMetadata> caller, int responseCode, Optional<Integer> grpcStatus,
+      String responseFlags, double millis, long requestBytes, long responseBytes) {
     istio.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
-        new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes));
+        caller, new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes));
   }
 
   public void connectionAccepted(int port, PeerInfo.Security security) {
