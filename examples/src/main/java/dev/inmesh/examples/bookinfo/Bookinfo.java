@@ -1,0 +1,301 @@
+package dev.inmesh.examples.bookinfo;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.inmesh.Mesh;
+import dev.inmesh.ca.CertificateAuthority;
+import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.MeshControlOptions;
+import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.source.ApplyResult;
+import dev.inmesh.grpc.MeshGrpc;
+import dev.inmesh.http.server.MeshHttpServer;
+import dev.inmesh.testing.Await;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * Istio's Bookinfo on Inmesh, in one JVM on loopback: mesh-control with its embedded CA, and six
+ * workloads, each a {@link Mesh} with its own SPIFFE identity: {@code productpage} (HTTP, calling
+ * the others through annotated Retrofit interfaces), {@code details}, {@code reviews} v1, v2 and v3
+ * (HTTP), and {@code ratings} (gRPC through mesh-grpc). Browsers reach productpage through a plain
+ * HTTP ingress port, as they reach Istio's through its ingress gateway.
+ *
+ * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
+ * traffic and security tasks ({@link Tour}); {@code bin/demo check} starts it, reads the product
+ * page once and exits 0 when the page is whole.
+ */
+public final class Bookinfo implements AutoCloseable {
+  static final String NAMESPACE = "default";
+  static final int SERVICE_PORT = 9080;
+  static final Duration WAIT = Duration.ofSeconds(30);
+  private static final String RESOURCES = "/bookinfo/";
+
+  /** Where Bookinfo listens: the ingress for browsers, and mesh-control's xDS and HTTP (dashboard) ports; 0 picks one. */
+  public record Ports(int ingress, int xds, int http) {
+    /** Istio's ports: the product page on 9080, xDS on 15010, the dashboard on 15014. */
+    public static Ports defaults() {
+      return new Ports(9080, 15010, 15014);
+    }
+
+    public static Ports ephemeral() {
+      return new Ports(0, 0, 0);
+    }
+  }
+
+  private final MeshControl control;
+  private final List<AutoCloseable> parts = new ArrayList<>();
+  private final Map<String, Integer> targetPorts = new LinkedHashMap<>();
+  private final ExecutorService handlers = Executors.newCachedThreadPool(daemon());
+  private HttpServer ingress;
+
+  private Bookinfo(MeshControl control) {
+    this.control = control;
+  }
+
+  /** Starts mesh-control and every workload, and returns once the product page can be served. */
+  public static Bookinfo start(Ports ports) throws IOException {
+    MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
+        .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200)));
+    Bookinfo bookinfo = new Bookinfo(control);
+    try {
+      bookinfo.startWorkloads(ports.ingress());
+      return bookinfo;
+    } catch (IOException | RuntimeException e) {
+      bookinfo.close();
+      throw e;
+    }
+  }
+
+  private void startWorkloads(int ingressPort) throws IOException {
+    Mesh details = mesh("details", "v1", "http");
+    serve(details, "details", Details::handle);
+
+    Mesh ratings = mesh("ratings", "v1", "grpc");
+    Server ratingsServer = MeshGrpc.server(ratings, targetPorts.get("ratings"), Ratings.service()).start();
+    parts.add(() -> ratingsServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+
+    for (String version : List.of("v1", "v2", "v3")) {
+      Mesh reviews = mesh("reviews", version, "http");
+      ManagedChannel toRatings = MeshGrpc.channel(reviews, "ratings:" + SERVICE_PORT);
+      parts.add(() -> toRatings.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+      serve(reviews, "reviews-" + version, new Reviews(version, toRatings)::handle);
+    }
+
+    Mesh productpage = mesh("productpage", "v1", "http");
+    ProductPage page = new ProductPage(productpage);
+    serve(productpage, "productpage", page::handle);
+    try {
+      ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), ingressPort), 64);
+    } catch (BindException e) {
+      throw new IOException("port " + ingressPort + " for the product page is taken; choose another with --port", e);
+    }
+    ingress.createContext("/", page::handle);
+    ingress.setExecutor(handlers);
+    ingress.start();
+    parts.add(() -> ingress.stop(0));
+
+    Await.until(() -> control.workloads().size() == 6, WAIT, "the six Bookinfo workloads to register",
+        () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
+    awaitConverged();
+  }
+
+  /** A workload's Mesh: its service, version label, SPIFFE identity (service account bookinfo-app) and port 9080. */
+  private Mesh mesh(String app, String version, String portName) {
+    CertificateAuthority ca = control.ca().orElseThrow();
+    String serviceAccount = "bookinfo-" + app;
+    String token = ca.joinTokens().create(NAMESPACE, serviceAccount, Duration.ofDays(1)).value();
+    int port = freePort();
+    targetPorts.put(app.equals("reviews") ? app + "-" + version : app, port);
+    Mesh mesh = Mesh.builder()
+        .controlServers("127.0.0.1:" + control.xdsPort())
+        .namespace(NAMESPACE).service(app).serviceAccount(serviceAccount)
+        .label("app", app).label("version", version)
+        .servePort(portName, SERVICE_PORT, port)
+        .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token)
+        .readyTimeout(WAIT)
+        .build();
+    parts.add(mesh);
+    return mesh;
+  }
+
+  private void serve(Mesh mesh, String workload, com.sun.net.httpserver.HttpHandler handler) throws IOException {
+    MeshHttpServer server = MeshHttpServer.create(mesh, targetPorts.get(workload));
+    server.createContext("/", handler);
+    server.setExecutor(handlers);
+    server.start();
+    parts.add(server);
+  }
+
+  public MeshControl control() {
+    return control;
+  }
+
+  /** The product page, as a browser opens it. */
+  public URI productPage() {
+    return URI.create("http://127.0.0.1:" + ingress.getAddress().getPort() + "/productpage");
+  }
+
+  /** mesh-control's live dashboard. */
+  public URI dashboard() {
+    return URI.create("http://127.0.0.1:" + control.httpPort() + "/dashboard");
+  }
+
+  /** The port a workload's server listens on behind its door: {@code details}, {@code reviews-v2}, {@code ratings}… */
+  public int targetPort(String workload) {
+    Integer port = targetPorts.get(workload);
+    if (port == null) {
+      throw new IllegalArgumentException("no workload " + workload + "; there are " + targetPorts.keySet());
+    }
+    return port;
+  }
+
+  /** Applies one of the example's YAML files to mesh-control and waits until every client has ACKed it. */
+  public ApplyResult apply(String file) {
+    ApplyResult result = control.apply(file, resource(file));
+    if (!result.errors().isEmpty()) {
+      throw new IllegalStateException(file + " was refused: "
+          + result.errors().stream().map(Problem::toString).collect(Collectors.joining("; ")));
+    }
+    awaitConverged();
+    return result;
+  }
+
+  /** The text of one of the example's YAML files. */
+  static String resource(String file) {
+    try (InputStream in = Bookinfo.class.getResourceAsStream(RESOURCES + file)) {
+      if (in == null) {
+        throw new IllegalArgumentException("no file " + file + " in the Bookinfo example");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  void awaitConverged() {
+    Await.until(control::converged, WAIT, "every Bookinfo workload to ACK the config");
+  }
+
+  @Override
+  public void close() {
+    for (int i = parts.size() - 1; i >= 0; i--) {
+      try {
+        parts.get(i).close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        // closing the rest matters more than one part's failure to close
+        System.err.println("closing " + parts.get(i) + ": " + e);
+      }
+    }
+    handlers.shutdownNow();
+    control.close();
+  }
+
+  public static void main(String[] args) throws Exception {
+    String command = "run";
+    Ports ports = Ports.defaults();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "run", "tour", "check" -> command = args[i];
+        case "--port" -> ports = new Ports(Integer.parseInt(value(args, ++i)), ports.xds(), ports.http());
+        case "--ephemeral" -> ports = Ports.ephemeral();
+        case "-h", "--help" -> {
+          System.out.println("usage: bin/demo [run|tour|check] [--port 9080] [--ephemeral]");
+          return;
+        }
+        default -> {
+          System.err.println("unknown argument " + args[i] + "; usage: bin/demo [run|tour|check] [--port 9080] [--ephemeral]");
+          System.exit(2);
+        }
+      }
+    }
+    System.exit(run(command, ports, System.out));
+  }
+
+  /** Runs a command and returns the exit status. */
+  static int run(String command, Ports ports, PrintStream out) throws Exception {
+    out.println("Starting Bookinfo: mesh-control with its CA, productpage, details, reviews v1/v2/v3, ratings (gRPC)...");
+    try (Bookinfo bookinfo = start(ports)) {
+      out.println("Product page: " + bookinfo.productPage());
+      out.println("Dashboard:    " + bookinfo.dashboard());
+      switch (command) {
+        case "check" -> {
+          return check(bookinfo, out) ? 0 : 1;
+        }
+        case "tour" -> {
+          List<Tour.Result> results = new Tour(bookinfo, out).run();
+          return results.stream().allMatch(Tour.Result::passed) ? 0 : 1;
+        }
+        default -> {
+          out.println("Sign in as jason: " + bookinfo.productPage().resolve("/login?user=jason"));
+          out.println("Apply config with: bin/meshctl --server http://127.0.0.1:" + bookinfo.control().httpPort()
+              + " apply -f examples/src/main/resources/bookinfo/virtual-service-all-v1.yaml");
+          out.println("Press Ctrl-C to stop.");
+          CountDownLatch stopped = new CountDownLatch(1);
+          Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
+          stopped.await();
+          return 0;
+        }
+      }
+    }
+  }
+
+  /** Reads the product page once: details and reviews must both be there. */
+  static boolean check(Bookinfo bookinfo, PrintStream out) throws IOException, InterruptedException {
+    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(bookinfo.productPage())
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    Tour.Page page = Tour.Page.parse(response.body());
+    boolean whole = response.statusCode() == 200 && page.details().equals("ok") && page.reviews().equals("ok");
+    out.printf("GET %s: %d, details %s, reviews %s (%s)%n", bookinfo.productPage(), response.statusCode(), page.details(),
+        page.reviews(), page.version());
+    out.println(whole ? "Bookinfo works." : "CHECK FAILED: the product page is not whole");
+    return whole;
+  }
+
+  private static String value(String[] args, int i) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(args[i - 1] + " needs a value");
+    }
+    return args[i];
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon() {
+    return runnable -> {
+      Thread thread = new Thread(runnable, "bookinfo-handler");
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}
