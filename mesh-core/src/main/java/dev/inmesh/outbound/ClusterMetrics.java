@@ -13,6 +13,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 /**
  * One cluster's resilience meters, after Envoy's cluster statistics:
@@ -34,6 +35,8 @@ import java.util.Map;
  * The meters are removed when the cluster goes.
  */
 final class ClusterMetrics {
+  private static final String OPEN = "1 while the cluster's limit is reached";
+  private static final String OVERFLOWS = "Requests refused by the cluster's limit";
   private final MeterRegistry registry;
   private final String cluster;
   private final List<Meter> meters = new ArrayList<>();
@@ -48,28 +51,21 @@ final class ClusterMetrics {
     this.registry = registry;
     this.cluster = runtime.name();
     for (OutlierEvent.Cause cause : OutlierEvent.Cause.values()) {
-      ejections.put(cause, add(Counter.builder("inmesh.outlier.ejections")
-          .description("Endpoints ejected by outlier detection, per cause")
-          .tags(tags().and("cause", cause.name().toLowerCase(Locale.ROOT)))
-          .register(registry)));
+      ejections.put(cause, counter("inmesh.outlier.ejections", "Endpoints ejected by outlier detection, per cause",
+          tags().and("cause", cause.name().toLowerCase(Locale.ROOT))));
     }
-    this.ejectionOverflows = add(Counter.builder("inmesh.outlier.ejections.overflow")
-        .description("Outliers left in because ejecting them would pass maxEjectionPercent")
-        .tags(tags()).register(registry));
-    add(Gauge.builder("inmesh.outlier.ejections.active", runtime, r -> r.outliers().ejectedCount())
-        .description("Endpoints ejected now").tags(tags()).register(registry));
-    add(Gauge.builder("inmesh.circuit.open", runtime, r -> open(r.limiter().activeRequests(), r.limiter().limits().maxRequests()))
-        .description("1 while the cluster's limit is reached").tags(tags().and("limit", "requests")).register(registry));
-    add(Gauge.builder("inmesh.circuit.open", runtime,
-            r -> open(r.limiter().pendingRequests(), r.limiter().limits().maxPendingRequests()))
-        .description("1 while the cluster's limit is reached").tags(tags().and("limit", "pending_requests")).register(registry));
-    add(Gauge.builder("inmesh.circuit.open", runtime, ClusterMetrics::retriesOpen)
-        .description("1 while the cluster's limit is reached").tags(tags().and("limit", "retries")).register(registry));
-    this.requestOverflows = overflowCounter("requests");
-    this.pendingOverflows = overflowCounter("pending_requests");
-    this.retryOverflows = overflowCounter("retries");
-    this.retries = add(Counter.builder("inmesh.requests.retries")
-        .description("Attempts the mesh retried, per cluster").tags(tags()).register(registry));
+    this.ejectionOverflows = counter("inmesh.outlier.ejections.overflow",
+        "Outliers left in because ejecting them would pass maxEjectionPercent", tags());
+    gauge("inmesh.outlier.ejections.active", "Endpoints ejected now", tags(), runtime, r -> r.outliers().ejectedCount());
+    gauge("inmesh.circuit.open", OPEN, tags().and("limit", "requests"), runtime,
+        r -> open(r.limiter().activeRequests(), r.limiter().limits().maxRequests()));
+    gauge("inmesh.circuit.open", OPEN, tags().and("limit", "pending_requests"), runtime,
+        r -> open(r.limiter().pendingRequests(), r.limiter().limits().maxPendingRequests()));
+    gauge("inmesh.circuit.open", OPEN, tags().and("limit", "retries"), runtime, ClusterMetrics::retriesOpen);
+    this.requestOverflows = counter("inmesh.circuit.overflows", OVERFLOWS, tags().and("limit", "requests"));
+    this.pendingOverflows = counter("inmesh.circuit.overflows", OVERFLOWS, tags().and("limit", "pending_requests"));
+    this.retryOverflows = counter("inmesh.circuit.overflows", OVERFLOWS, tags().and("limit", "retries"));
+    this.retries = counter("inmesh.requests.retries", "Attempts the mesh retried, per cluster", tags());
   }
 
   /** Counts the events of a detector; called for each detector the cluster gets. */
@@ -110,18 +106,27 @@ final class ClusterMetrics {
     return active >= max ? 1 : 0;
   }
 
-  private Counter overflowCounter(String limit) {
-    return add(Counter.builder("inmesh.circuit.overflows")
-        .description("Requests refused by the cluster's limit")
-        .tags(tags().and("limit", limit)).register(registry));
+  /**
+   * The counter, registered by this cluster unless another Mesh on the same registry already has
+   * it: then both count into it, and only its owner removes it.
+   */
+  private Counter counter(String name, String description, Tags tags) {
+    boolean owned = registry.find(name).tags(tags).meter() == null;
+    Counter counter = Counter.builder(name).description(description).tags(tags).register(registry);
+    if (owned) {
+      meters.add(counter);
+    }
+    return counter;
+  }
+
+  /** The gauge, unless another Mesh on the same registry already reports this cluster's. */
+  private void gauge(String name, String description, Tags tags, ClusterRuntime runtime, ToDoubleFunction<ClusterRuntime> value) {
+    if (registry.find(name).tags(tags).meter() == null) {
+      meters.add(Gauge.builder(name, runtime, value).description(description).tags(tags).register(registry));
+    }
   }
 
   private Tags tags() {
     return Tags.of("cluster", cluster);
-  }
-
-  private <M extends Meter> M add(M meter) {
-    meters.add(meter);
-    return meter;
   }
 }

@@ -119,4 +119,18 @@ class ClusterMetricsTest {
     assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).isEmpty();
     assertThat(registry.find("inmesh.outlier.ejections").tag("cluster", NAME).counters()).isEmpty();
   }
+
+  @Test
+  void twoMeshesOnOneRegistryShareTheMetersAndTheSecondLeavingTakesNoneOfThem() {
+    ClusterRuntime first = apply(cluster(1, 1024));
+    ClusterRuntimes second = new ClusterRuntimes(Locality.UNKNOWN, () -> now, new SplittableRandom(2), registry);
+    second.update(new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(NAME, cluster(1, 1024)), Map.of(NAME, List.of(FIRST)),
+        Map.of(), Map.of(), true));
+
+    second.close();
+    first.outliers().record(FIRST, Outcome.ofStatus(503));
+
+    assertThat(counter("inmesh.outlier.ejections", "cause", "consecutive_5xx")).isEqualTo(1);
+    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(3);
+  }
 }
