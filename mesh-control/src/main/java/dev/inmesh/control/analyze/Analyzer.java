@@ -218,7 +218,7 @@ public final class Analyzer {
     for (int i = 0; i < rule.subsets().size(); i++) {
       DestinationRule.Subset subset = rule.subsets().get(i);
       boolean selects = services.stream().flatMap(s -> s.instances().stream())
-          .anyMatch(instance -> selects(subset.labels(), instance.labels()));
+          .anyMatch(instance -> MeshModel.selects(subset.labels(), instance.labels()));
       if (!services.isEmpty() && !selects) {
         add(AnalysisCode.IM0001, resource, "spec.subsets[" + i + "]", "subset " + subset.name() + " selects "
             + subset.labels() + ", which none of the endpoints of " + names(services) + " has: requests routed to it fail with 503");
@@ -238,7 +238,7 @@ public final class Analyzer {
         TrafficPolicy policy = new TrafficPolicy(top.forPort(instance.servicePort()), "spec.trafficPolicy");
         for (int i = 0; i < rule.subsets().size(); i++) {
           DestinationRule.Subset subset = rule.subsets().get(i);
-          if (subset.trafficPolicy().isPresent() && selects(subset.labels(), instance.labels())) {
+          if (subset.trafficPolicy().isPresent() && MeshModel.selects(subset.labels(), instance.labels())) {
             policy = new TrafficPolicy(policy.policy().overriddenBy(subset.trafficPolicy().get().forPort(instance.servicePort())),
                 "spec.subsets[" + i + "].trafficPolicy");
           }
@@ -271,7 +271,7 @@ public final class Analyzer {
     } else {
       return;
     }
-    if (!selector.isEmpty() && workloadLabels(resource.namespace()).stream().noneMatch(labels -> selects(selector, labels))) {
+    if (!selector.isEmpty() && workloadLabels(resource.namespace()).stream().noneMatch(labels -> MeshModel.selects(selector, labels))) {
       add(AnalysisCode.IST0127, resource, "spec.selector.matchLabels", "selects " + selector + ", which no workload in "
           + scope(resource.namespace()) + " has: the policy applies to nothing");
     }
@@ -320,9 +320,6 @@ public final class Analyzer {
     return labels;
   }
 
-  private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-    return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
-  }
 
   private static String names(List<MeshModel.Service> services) {
     return String.join(", ", services.stream().map(MeshModel.Service::hostname).toList());

@@ -73,6 +73,21 @@ public final class MeshModel {
     return resolvedHost.equals(hostname) || Hosts.wildcardMatches(resolvedHost, hostname);
   }
 
+  /** Istio's cluster name, {@code outbound|<port>|<subset>|<fqdn>}. */
+  public static String clusterName(int port, String subset, String hostname) {
+    return ClusterNames.outbound(port, subset, hostname);
+  }
+
+  /** The route configuration of a service port, {@code <fqdn>:<port>}. */
+  public static String routeName(String hostname, int port) {
+    return ClusterNames.hostPort(hostname, port);
+  }
+
+  /** Whether a label selector picks a workload with {@code labels}: every selector label, equal. */
+  public static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+    return ServiceIndex.matches(selector, labels);
+  }
+
   public static boolean isWildcard(String host) {
     return host.startsWith("*");
   }
