@@ -22,7 +22,8 @@ import picocli.CommandLine.ScopeType;
         ConfigCommands.Apply.class, ConfigCommands.Get.class, ConfigCommands.Describe.class,
         ConfigCommands.Delete.class, AnalyzeCommand.class, ClientCommands.Status.class,
         ClientCommands.ConfigDump.class, ClientCommands.Explain.class, TokenCommand.class},
-    footer = {"", "Exit codes: 0 ok, 1 findings or a refused request, 2 usage error, 3 server unreachable."})
+    footer = {"", "Exit codes:", "  0  ok (analyze: nothing at or above --fail-threshold)",
+        "  1  findings, a rejected apply, or a refused request", "  2  usage error", "  3  server unreachable"})
 public final class Meshctl {
   public static final int OK = 0;
   public static final int FINDINGS = 1;
