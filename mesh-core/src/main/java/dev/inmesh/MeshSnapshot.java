@@ -48,11 +48,7 @@ public final class MeshSnapshot {
    * scheme's default port, as proxyless gRPC names them.
    */
   public Optional<ListenerConfig> listener(String host, int port, int defaultPort) {
-    ListenerConfig listener = resources.listeners().get(host + ":" + port);
-    if (listener == null && port == defaultPort) {
-      listener = resources.listeners().get(host);
-    }
-    return Optional.ofNullable(listener);
+    return resources.listener(host, port, defaultPort);
   }
 
   /**

@@ -12,13 +12,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.Stream;
 
 /**
  * {@code java -jar mesh-control.jar --config-dir DIR [--xds-port 15010] [--http-port 15014]
  * [--data-dir DIR] [--grace-period 10s]} runs the server;
  * {@code java -jar mesh-control.jar validate -f FILE...} checks files the way {@code istioctl
- * validate} does: exit 0 when valid, 1 with one line per error otherwise, 2 for a usage error.
+ * validate} does: exit 0 when valid, 1 with one line per error otherwise, 2 for a usage error;
+ * {@code java -jar mesh-control.jar ctl …} is meshctl ({@link dev.inmesh.control.cli.Meshctl}).
  */
 public final class Main {
   private static final String USAGE = """
@@ -26,6 +26,8 @@ public final class Main {
                           [--grace-period DURATION] [--bind ADDRESS]
                           [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
              mesh-control validate -f FILE [-f FILE ...]
+             mesh-control ctl COMMAND ...     (meshctl: apply, get, describe, delete, analyze, status,
+                                              config-dump, explain, token create; ctl --help)
       Port 0 picks a free port; the ports in use are logged.""";
 
   private Main() {}
@@ -45,6 +47,9 @@ public final class Main {
 
   /** Returns the exit status, or -1 when a server was started and runs until the JVM stops. */
   static int run(String[] args, PrintStream out, PrintStream err) throws IOException, InterruptedException {
+    if (args.length > 0 && args[0].equals("ctl")) {
+      return dev.inmesh.control.cli.Meshctl.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err, System.getenv());
+    }
     if (args.length > 0 && args[0].equals("validate")) {
       return validate(List.of(args).subList(1, args.length), out, err);
     }
@@ -116,7 +121,7 @@ public final class Main {
     int errors = 0;
     int resources = 0;
     ConfigParser parser = ConfigParser.defaults();
-    for (Path file : expand(files)) {
+    for (Path file : dev.inmesh.control.analyze.ConfigFiles.expand(files)) {
       if (!Files.isReadable(file)) {
         out.println(file + ": cannot read the file");
         errors++;
@@ -134,20 +139,6 @@ public final class Main {
       return 0;
     }
     return 1;
-  }
-
-  private static List<Path> expand(List<Path> paths) throws IOException {
-    List<Path> files = new ArrayList<>();
-    for (Path path : paths) {
-      if (Files.isDirectory(path)) {
-        try (Stream<Path> walk = Files.walk(path)) {
-          walk.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().forEach(files::add);
-        }
-      } else {
-        files.add(path);
-      }
-    }
-    return files;
   }
 
   private static MeshControlOptions.EmbeddedCa ca(MeshControlOptions options) {

@@ -254,6 +254,48 @@ public final class MeshControl implements AutoCloseable {
     return xds;
   }
 
+  /** What {@code meshctl analyze --server} reports: the config in force, its sources' problems, the registry. */
+  public List<dev.inmesh.control.analyze.Finding> analyze() {
+    List<Problem> problems = new java.util.ArrayList<>();
+    config.statuses().forEach(status -> problems.addAll(status.problems()));
+    return dev.inmesh.control.analyze.Analyzer.analyze(resources(), workloads(), problems, HostResolver.system());
+  }
+
+  /** The resource, the problems that name it, and what it affects; empty when there is no such resource. */
+  public java.util.Optional<Description> describe(dev.inmesh.control.config.ResourceKey key) {
+    java.util.Optional<ConfigResource> resource = resources().stream().filter(r -> r.key().equals(key)).findFirst();
+    if (resource.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    String name = key.toString();
+    List<Problem> problems = new java.util.ArrayList<>();
+    config.statuses().forEach(status -> status.problems().stream().filter(p -> p.resource().equals(name)).forEach(problems::add));
+    translationWarnings.stream().filter(p -> p.resource().equals(name)).forEach(problems::add);
+    List<dev.inmesh.control.analyze.Finding> findings = analyze().stream().filter(f -> f.resource().equals(name)).toList();
+    var model = dev.inmesh.control.translate.MeshModel.of(new MeshState(resources(), workloads()), HostResolver.system());
+    return java.util.Optional.of(new Description(resource.get(), problems, findings,
+        dev.inmesh.control.analyze.Impact.of(resource.get(), model, workloads())));
+  }
+
+  /** {@code meshctl describe}: a resource, the problems that name it, and what it affects. */
+  public record Description(ConfigResource resource, List<Problem> problems, List<dev.inmesh.control.analyze.Finding> findings,
+      Map<String, List<String>> affects) {}
+
+  /**
+   * Explains a request as the client {@code clientId} (a node id, or a unique prefix of one) would
+   * route it, over the config that client ACKed.
+   */
+  public dev.inmesh.control.explain.RequestExplanation explain(String clientId,
+      dev.inmesh.control.explain.ExplainRequest request) {
+    ClientStatus client = xds.client(clientId);
+    var decoded = xds.held(client).decode();
+    if (!decoded.errors().isEmpty()) {
+      throw new IllegalStateException("client " + client.nodeId() + " holds config it could not have accepted: "
+          + decoded.errors());
+    }
+    return dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+  }
+
   /** Runs a directory scan now, on the control thread, and waits for it and the rebuild after it. */
   public void rescan() {
     if (directory == null) {

@@ -35,6 +35,47 @@ public record RouteMatch(StringMatcher path, List<HeaderMatch> headers, List<Que
     }
   }
 
+  /**
+   * Why this match does not take {@code request}: the first condition that fails, by the same
+   * tests as {@link #matches}; empty when it matches. For explanations only: the request path calls
+   * {@link #matches} and never builds these strings.
+   */
+  public Optional<String> mismatch(RequestView request) {
+    if (!path.matches(request.path())) {
+      return Optional.of("path " + request.path() + " does not match " + describe(path));
+    }
+    for (HeaderMatch header : headers) {
+      if (!header.matches(request)) {
+        return Optional.of("header " + header.name() + (header.invert() ? " must not match " : " does not match ")
+            + header.matcher().map(RouteMatch::describe).orElse("present"));
+      }
+    }
+    for (QueryMatch query : queryParameters) {
+      if (!query.matches(request)) {
+        return Optional.of("query parameter " + query.name() + " does not match "
+            + query.matcher().map(RouteMatch::describe).orElse("present"));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@code prefix /api}, {@code exact GET}, {@code regex /v[0-9]+/.*}. */
+  public static String describe(StringMatcher matcher) {
+    if (matcher instanceof StringMatcher.Exact m) {
+      return "exact " + m.value();
+    }
+    if (matcher instanceof StringMatcher.Prefix m) {
+      return "prefix " + m.value();
+    }
+    if (matcher instanceof StringMatcher.Suffix m) {
+      return "suffix " + m.value();
+    }
+    if (matcher instanceof StringMatcher.Contains m) {
+      return "contains " + m.value();
+    }
+    return "regex " + ((StringMatcher.Regex) matcher).pattern().pattern();
+  }
+
   public boolean matches(RequestView request) {
     if (!path.matches(request.path())) {
       return false;

@@ -36,6 +36,18 @@ public record XdsResources(
     lastNacks = Map.copyOf(lastNacks);
   }
 
+  /**
+   * The listener for what the caller dialled: {@code host:port}, or {@code host} alone for the
+   * scheme's default port, as proxyless gRPC names them.
+   */
+  public Optional<ListenerConfig> listener(String host, int port, int defaultPort) {
+    ListenerConfig listener = listeners.get(host + ":" + port);
+    if (listener == null && port == defaultPort) {
+      listener = listeners.get(host);
+    }
+    return Optional.ofNullable(listener);
+  }
+
   /** The route table a listener uses, inline or by RDS name. */
   public Optional<RouteTable> routeTable(ListenerConfig listener) {
     return listener.inlineRoutes().or(() -> Optional.ofNullable(routes.get(listener.routeConfigName())));

@@ -9,12 +9,16 @@ import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.analyze.Finding;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.Problem;
 import dev.inmesh.control.config.ResourceKey;
+import dev.inmesh.control.explain.ExplainRequest;
+import dev.inmesh.control.explain.RequestExplanation;
 import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
+import dev.inmesh.control.xds.ClientConfig;
 import dev.inmesh.control.xds.ClientStatus;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.io.IOException;
@@ -41,8 +45,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /apis/delete} (YAML body naming resources) or {@code DELETE /apis/Kind/ns/name}.
  *   <li>{@code GET /apis/resources}: what is in force; {@code GET /apis/status}: the problems of
  *       every source and of translation.
- *   <li>{@code GET /debug/clients}: connected ADS clients, their ACKed versions and last NACK;
- *       {@code GET /debug/registry}; {@code GET /debug/config_dump?namespace=ns}.
+ *   <li>{@code GET /debug/clients}: connected ADS clients, their service, ACKed versions and last NACK;
+ *       {@code GET /debug/registry}; {@code GET /debug/config_dump?namespace=ns} (a profile's snapshot)
+ *       or {@code ?client=node-id-prefix} (what that client holds, at the versions it ACKed).
+ *   <li>{@code GET /apis/analyze}: meshctl analyze over the live config and registry;
+ *       {@code GET /apis/describe/Kind/ns/name}; {@code POST /debug/explain}: a request explained
+ *       over what one client holds.
  *   <li>{@code GET /healthz}, {@code GET /readyz}.
  * </ul>
  */
@@ -87,7 +95,9 @@ public final class AdminServer implements AutoCloseable {
         case "POST /apis/delete" -> delete(exchange);
         case "GET /apis/resources" -> json(exchange, 200, control.resources().stream().map(AdminServer::resource).toList());
         case "GET /apis/status" -> json(exchange, 200, status());
-        case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(AdminServer::client).toList());
+        case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(this::client).toList());
+        case "GET /apis/analyze" -> json(exchange, 200, Map.of("findings", control.analyze().stream().map(AdminServer::finding).toList()));
+        case "POST /debug/explain" -> explain(exchange);
         case "GET /debug/registry" -> json(exchange, 200, control.workloads().stream().map(AdminServer::workload).toList());
         case "GET /debug/config_dump" -> configDump(exchange);
         case "GET /dashboard", "GET /" -> send(exchange, 200, "text/html; charset=utf-8", dashboard());
@@ -101,7 +111,9 @@ public final class AdminServer implements AutoCloseable {
         case "GET /apis/ca/root" -> text(exchange, 200, caRoot());
         case "POST /apis/ca/rotate" -> rotateRoot(exchange);
         default -> {
-          if (method.equals("DELETE") && path.startsWith("/apis/")) {
+          if (method.equals("GET") && path.startsWith("/apis/describe/")) {
+            describe(exchange, ResourceKey.parse(path.substring("/apis/describe/".length())));
+          } else if (method.equals("DELETE") && path.startsWith("/apis/")) {
             ResourceKey key = ResourceKey.parse(path.substring("/apis/".length()));
             applyResult(exchange, control.delete("DELETE " + path, List.of(key)));
           } else {
@@ -109,6 +121,10 @@ public final class AdminServer implements AutoCloseable {
           }
         }
       }
+    } catch (java.util.NoSuchElementException e) {
+      json(exchange, 404, Map.of("error", e.getMessage()));
+    } catch (IllegalStateException e) {
+      json(exchange, 409, Map.of("error", e.getMessage()));
     } catch (IllegalArgumentException e) {
       json(exchange, 400, Map.of("error", e.getMessage()));
     } catch (RuntimeException e) {
@@ -191,6 +207,11 @@ public final class AdminServer implements AutoCloseable {
   }
 
   private void configDump(HttpExchange exchange) throws IOException {
+    String clientId = query(exchange.getRequestURI(), "client", "");
+    if (!clientId.isEmpty()) {
+      clientDump(exchange, control.xds().held(control.xds().client(clientId)));
+      return;
+    }
     String namespace = query(exchange.getRequestURI(), "namespace", "default");
     // a namespace's clients may be served several profiles; pick one with ?profile=<key>
     String profile = query(exchange.getRequestURI(), "profile", namespace);
@@ -207,6 +228,99 @@ public final class AdminServer implements AutoCloseable {
     dump.put("clusters", protos(snapshot.clusters().resources().values()));
     dump.put("endpoints", protos(snapshot.endpoints().resources().values()));
     json(exchange, 200, dump);
+  }
+
+  /** What one client holds: per type the version it ACKed (and its last NACK), then the resources of those versions. */
+  private void clientDump(HttpExchange exchange, ClientConfig held) throws IOException {
+    Map<String, Object> dump = new LinkedHashMap<>();
+    dump.put("node", held.client().nodeId());
+    dump.put("profile", held.client().profile());
+    service(held.client().nodeId()).ifPresent(service -> dump.put("service", service));
+    Map<String, Object> versions = new LinkedHashMap<>();
+    held.types().forEach((type, version) -> {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("acked", version.ackedVersion());
+      entry.put("current", version.currentVersion());
+      entry.put("remembered", version.resources().isPresent());
+      var status = held.client().types().get(type);
+      if (status != null) {
+        status.lastNack().ifPresent(nack -> entry.put("lastNack", Map.of(
+            "version", nack.version(), "error", nack.message(), "at", nack.at().toString())));
+      }
+      versions.put(type, entry);
+    });
+    dump.put("versions", versions);
+    String[][] kinds = {{"LDS", "listeners"}, {"RDS", "routes"}, {"CDS", "clusters"}, {"EDS", "endpoints"}};
+    for (String[] kind : kinds) {
+      ClientConfig.Held version = held.types().get(kind[0]);
+      dump.put(kind[1], version.resources().map(AdminServer::protos).orElse(List.of()));
+    }
+    json(exchange, 200, dump);
+  }
+
+  /** {@code {"client": "productpage", "method": "GET", "url": "http://reviews:9080/x", "headers": ["end-user: jason"]}}. */
+  private void explain(HttpExchange exchange) throws IOException {
+    var body = JSON.readTree(body(exchange));
+    String client = body.path("client").asText("");
+    String url = body.path("url").asText("");
+    if (client.isEmpty() || url.isEmpty()) {
+      throw new IllegalArgumentException("client and url are required");
+    }
+    List<String> headers = new ArrayList<>();
+    body.path("headers").forEach(h -> headers.add(h.asText()));
+    ExplainRequest request = ExplainRequest.parse(body.path("method").asText(""), url, headers);
+    RequestExplanation explanation = control.explain(client, request);
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("client", explanation.client());
+    reply.put("request", explanation.request());
+    reply.put("outcome", explanation.outcome());
+    reply.put("status", explanation.status());
+    reply.put("detail", explanation.detail());
+    reply.put("listener", explanation.listener().orElse(null));
+    reply.put("routeConfiguration", explanation.routeTable().orElse(null));
+    reply.put("virtualHost", explanation.virtualHost().orElse(null));
+    reply.put("route", explanation.route().orElse(null));
+    reply.put("notTaken", explanation.notTaken().stream()
+        .map(n -> Map.of("route", n.route(), "reason", n.reason())).toList());
+    reply.put("clusters", explanation.clusters().stream().map(c -> {
+      Map<String, Object> cluster = new LinkedHashMap<>();
+      cluster.put("cluster", c.cluster());
+      cluster.put("weight", c.weight());
+      cluster.put("percent", c.percent());
+      cluster.put("subset", c.subset());
+      cluster.put("endpoints", c.endpoints());
+      cluster.put("policies", c.policies());
+      return cluster;
+    }).toList());
+    reply.put("policies", explanation.policies());
+    json(exchange, 200, reply);
+  }
+
+  private void describe(HttpExchange exchange, ResourceKey key) throws IOException {
+    var description = control.describe(key)
+        .orElseThrow(() -> new java.util.NoSuchElementException("no resource " + key + " is in force"));
+    Map<String, Object> reply = resource(description.resource());
+    reply.put("problems", lines(description.problems()));
+    reply.put("findings", description.findings().stream().map(AdminServer::finding).toList());
+    reply.put("affects", description.affects());
+    json(exchange, 200, reply);
+  }
+
+  private static Map<String, Object> finding(Finding finding) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("code", finding.code().name());
+    entry.put("name", finding.code().title());
+    entry.put("severity", finding.severity().label());
+    entry.put("resource", finding.resource());
+    entry.put("source", finding.source());
+    entry.put("field", finding.field());
+    entry.put("message", finding.message());
+    return entry;
+  }
+
+  private java.util.Optional<String> service(String nodeId) {
+    return control.workloads().stream().filter(w -> w.nodeId().equals(nodeId)).findFirst()
+        .map(w -> w.metadata().service() + "." + w.metadata().namespace());
   }
 
   private Map<String, Object> status() {
@@ -237,10 +351,12 @@ public final class AdminServer implements AutoCloseable {
     return entry;
   }
 
-  private static Map<String, Object> client(ClientStatus client) {
+  private Map<String, Object> client(ClientStatus client) {
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("node", client.nodeId());
     entry.put("namespace", client.namespace());
+    entry.put("service", service(client.nodeId()).orElse(""));
+    entry.put("profile", client.profile());
     entry.put("userAgent", client.userAgent().trim());
     entry.put("connectedAt", client.connectedAt().toString());
     Map<String, Object> types = new LinkedHashMap<>();

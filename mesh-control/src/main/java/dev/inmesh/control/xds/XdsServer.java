@@ -35,6 +35,15 @@ public final class XdsServer implements AutoCloseable {
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final Server server;
   private final LoadReports loadReports;
+  /** The last snapshots per profile, newest first, so that a client's ACKed versions can be shown. */
+  private final java.util.Map<String, java.util.Deque<Snapshot>> history = new ConcurrentHashMap<>();
+  private static final int HISTORY = 16;
+  private static final List<io.envoyproxy.controlplane.cache.Resources.ResourceType> TYPES = List.of(
+      io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER,
+      io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE,
+      io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER,
+      io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
+  private static final List<String> TYPE_NAMES = List.of("LDS", "RDS", "CDS", "EDS");
 
   /**
    * @param onNewNamespace called when a client from a namespace without a snapshot connects; the
@@ -93,20 +102,56 @@ public final class XdsServer implements AutoCloseable {
         translation.routes(), version(translation.routes()),
         List.of(), "");
     Snapshot previous = cache.getSnapshot(namespace);
-    cache.setSnapshot(namespace, snapshot);
-    if (previous == null) {
-      return true;
-    }
-    for (io.envoyproxy.controlplane.cache.Resources.ResourceType type : List.of(
-        io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER,
-        io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE,
-        io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER,
-        io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT)) {
-      if (!previous.version(type).equals(snapshot.version(type))) {
-        return true;
+    boolean changed = previous == null
+        || TYPES.stream().anyMatch(type -> !previous.version(type).equals(snapshot.version(type)));
+    if (changed) {
+      java.util.Deque<Snapshot> kept = history.computeIfAbsent(namespace, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+      kept.addFirst(snapshot);
+      while (kept.size() > HISTORY) {
+        kept.removeLast();
       }
     }
-    return false;
+    cache.setSnapshot(namespace, snapshot);
+    return changed;
+  }
+
+  /**
+   * The connected client whose node id is {@code id}, or starts with it when only one does; the
+   * newest stream when a node has several.
+   *
+   * @throws IllegalArgumentException naming the candidates when none or several match
+   */
+  public ClientStatus client(String id) {
+    List<ClientStatus> clients = clients();
+    List<ClientStatus> exact = clients.stream().filter(c -> c.nodeId().equals(id)).toList();
+    List<ClientStatus> found = exact.isEmpty() ? clients.stream().filter(c -> c.nodeId().startsWith(id)).toList() : exact;
+    if (found.isEmpty()) {
+      throw new java.util.NoSuchElementException("no connected client has a node id starting with '" + id + "'; connected: "
+          + clients.stream().map(ClientStatus::nodeId).distinct().toList());
+    }
+    if (found.stream().map(ClientStatus::nodeId).distinct().count() > 1) {
+      throw new IllegalArgumentException("'" + id + "' names several clients, give more of the node id: "
+          + found.stream().map(ClientStatus::nodeId).distinct().toList());
+    }
+    return found.stream().max(java.util.Comparator.comparingLong(ClientStatus::streamId)).orElseThrow();
+  }
+
+  /** What {@code client} holds: per type the version it ACKed and, while remembered, its resources. */
+  public ClientConfig held(ClientStatus client) {
+    Snapshot current = cache.getSnapshot(client.profile());
+    java.util.Map<String, ClientConfig.Held> types = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < TYPES.size(); i++) {
+      var type = TYPES.get(i);
+      String name = TYPE_NAMES.get(i);
+      String acked = client.types().getOrDefault(name, ClientStatus.TypeStatus.NONE).ackedVersion();
+      java.util.Optional<List<Message>> resources = history.getOrDefault(client.profile(), new java.util.ArrayDeque<>())
+          .stream()
+          .filter(s -> !acked.isEmpty() && s.version(type).equals(acked))
+          .findFirst()
+          .map(s -> List.<Message>copyOf(s.resources(type).values()));
+      types.put(name, new ClientConfig.Held(acked, current == null ? "" : current.version(type), resources));
+    }
+    return new ClientConfig(client, types);
   }
 
   /** What clients reported over LRS, per client and cluster. */

@@ -1,0 +1,101 @@
+package dev.inmesh.control.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * {@code meshctl}: the operator's command line, {@code java -jar mesh-control.jar ctl …} or
+ * {@code bin/meshctl …}. Every command but {@code analyze DIR} talks to mesh-control's HTTP API.
+ *
+ * <p>Exit codes: {@value #OK} success (for analyze: no finding at or above the fail threshold);
+ * {@value #FINDINGS} findings, a rejected apply, or a refused request; {@value #USAGE} bad usage;
+ * {@value #UNREACHABLE} the server cannot be reached.
+ */
+@Command(name = "meshctl", mixinStandardHelpOptions = true, version = "meshctl 0.1.0",
+    description = "Inspect and change an Inmesh mesh: apply, analyze, status, config-dump, explain.",
+    subcommands = {
+        ConfigCommands.Apply.class, ConfigCommands.Get.class, ConfigCommands.Describe.class,
+        ConfigCommands.Delete.class, AnalyzeCommand.class, ClientCommands.Status.class,
+        ClientCommands.ConfigDump.class, ClientCommands.Explain.class, TokenCommand.class},
+    footer = {"", "Exit codes:", "  0  ok (analyze: nothing at or above --fail-threshold)",
+        "  1  findings, a rejected apply, or a refused request", "  2  usage error", "  3  server unreachable"})
+public final class Meshctl {
+  public static final int OK = 0;
+  public static final int FINDINGS = 1;
+  public static final int USAGE = 2;
+  public static final int UNREACHABLE = 3;
+  static final String DEFAULT_SERVER = "http://127.0.0.1:15014";
+
+  /** What table, json and yaml mean is up to each command. */
+  enum Format { table, json, yaml }
+
+  @Option(names = "--server", scope = ScopeType.INHERIT, paramLabel = "URL",
+      description = "mesh-control's HTTP API (default: $MESHCTL_SERVER, else " + DEFAULT_SERVER + ")")
+  String server;
+
+  @Option(names = {"-o", "--output"}, scope = ScopeType.INHERIT, paramLabel = "FORMAT",
+      description = "table (for people), json or yaml (for scripts); default table")
+  Format output = Format.table;
+
+  private PrintStream out = System.out;
+  private PrintStream err = System.err;
+  private java.util.Map<String, String> env = System.getenv();
+
+  String serverUrl() {
+    String chosen = server != null ? server : env.getOrDefault("MESHCTL_SERVER", DEFAULT_SERVER);
+    return chosen.endsWith("/") ? chosen.substring(0, chosen.length() - 1) : chosen;
+  }
+
+  ServerClient client() {
+    return new ServerClient(serverUrl());
+  }
+
+  PrintStream out() {
+    return out;
+  }
+
+  PrintStream err() {
+    return err;
+  }
+
+  /** Runs meshctl with {@code args} and returns its exit code; {@code env} stands in for the process environment. */
+  public static int run(String[] args, PrintStream out, PrintStream err, java.util.Map<String, String> env) {
+    Meshctl root = new Meshctl();
+    root.out = out;
+    root.err = err;
+    root.env = env;
+    CommandLine line = new CommandLine(root);
+    line.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    line.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+    // picocli answers bad usage with its ExitCode.USAGE, which is our USAGE (2)
+    line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof ServerClient.UnreachableException) {
+        err.println("meshctl: " + e.getMessage());
+        return UNREACHABLE;
+      }
+      if (e instanceof UsageException) {
+        err.println("meshctl " + cmd.getCommandName() + ": " + e.getMessage());
+        return USAGE;
+      }
+      if (e instanceof ServerClient.RefusedException || e instanceof java.io.IOException
+          || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+        err.println("meshctl " + cmd.getCommandName() + ": " + e.getMessage());
+        return FINDINGS;
+      }
+      throw e;
+    });
+    return line.execute(args);
+  }
+
+  /** A request the user put wrongly that picocli's own checks cannot see. */
+  static final class UsageException extends RuntimeException {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+}

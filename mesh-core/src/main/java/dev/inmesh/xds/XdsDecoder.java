@@ -1,0 +1,74 @@
+package dev.inmesh.xds;
+
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.model.Endpoint;
+import dev.inmesh.model.ListenerConfig;
+import dev.inmesh.routing.RouteTable;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decodes xDS resources with the ADS client's own parsers, so that a tool (meshctl explain) sees
+ * the outbound config exactly as an Inmesh client holds it. Server listeners are left out: each
+ * workload keeps only its own. A resource the client would NACK is reported, not decoded.
+ */
+public final class XdsDecoder {
+  private XdsDecoder() {}
+
+  /** The decoded resources, and one line per resource a client would refuse. */
+  public record Decoded(XdsResources resources, List<String> errors) {
+    public Decoded {
+      errors = List.copyOf(errors);
+    }
+  }
+
+  public static Decoded decode(Collection<Listener> listeners, Collection<RouteConfiguration> routes,
+      Collection<Cluster> clusters, Collection<ClusterLoadAssignment> endpoints) {
+    List<String> errors = new ArrayList<>();
+    Map<String, ListenerConfig> listenerConfigs = new LinkedHashMap<>();
+    for (Listener listener : listeners) {
+      if (listener.getName().startsWith(AdsClient.INBOUND_LISTENER_PREFIX)) {
+        continue;
+      }
+      try {
+        listenerConfigs.put(listener.getName(), ListenerParser.parse(listener));
+      } catch (XdsParseException e) {
+        errors.add("LDS: " + e.getMessage());
+      }
+    }
+    Map<String, RouteTable> routeTables = new LinkedHashMap<>();
+    for (RouteConfiguration route : routes) {
+      try {
+        routeTables.put(route.getName(), RouteParser.parse(route));
+      } catch (XdsParseException e) {
+        errors.add("RDS: " + e.getMessage());
+      }
+    }
+    Map<String, ClusterConfig> clusterConfigs = new LinkedHashMap<>();
+    for (Cluster cluster : clusters) {
+      try {
+        clusterConfigs.put(cluster.getName(), ClusterParser.parse(cluster));
+      } catch (XdsParseException e) {
+        errors.add("CDS: " + e.getMessage());
+      }
+    }
+    Map<String, List<Endpoint>> endpointLists = new LinkedHashMap<>();
+    for (ClusterLoadAssignment assignment : endpoints) {
+      try {
+        endpointLists.put(assignment.getClusterName(), ClusterParser.endpoints(assignment));
+      } catch (XdsParseException e) {
+        errors.add("EDS: " + e.getMessage());
+      }
+    }
+    XdsResources resources = new XdsResources(listenerConfigs, Map.of(), routeTables, clusterConfigs, endpointLists,
+        Map.of(), Map.of(), errors.isEmpty());
+    return new Decoded(resources, errors);
+  }
+}
