@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Each analyzer finding on a fixture that triggers it (src/test/resources/analyze/…), and silence on a clean one. */
+/**
+ * Each analyzer finding on a fixture that triggers it (src/test/resources/analyze/…, each read with
+ * the reviews service in analyze/service), and silence on a clean one.
+ */
 class AnalyzerTest {
 
   @Test
@@ -134,7 +137,8 @@ class AnalyzerTest {
   }
 
   private static List<Finding> analyze(String fixture) throws IOException, URISyntaxException {
-    ConfigFiles files = ConfigFiles.read(List.of(fixture(fixture)));
+    // every fixture runs against the reviews service in analyze/service
+    ConfigFiles files = ConfigFiles.read(List.of(fixture("service"), fixture(fixture)));
     assertThat(files.files()).isNotEmpty();
     return Analyzer.analyze(files.resources(), List.of(), files.problems(), host -> List.of());
   }

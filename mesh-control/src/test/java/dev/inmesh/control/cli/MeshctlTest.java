@@ -22,14 +22,14 @@ class MeshctlTest {
 
   @Test
   void analyzeOfACleanDirectoryPrintsNoIssuesAndExitsZero() throws Exception {
-    Run run = meshctl(NO_SERVER, "analyze", fixture("clean"));
+    Run run = meshctl(NO_SERVER, "analyze", fixture("service"), fixture("clean"));
     assertThat(run.status()).isEqualTo(Meshctl.OK);
     assertThat(run.out()).contains("No validation issues found");
   }
 
   @Test
   void analyzeWithJsonOutputListsEachFindingWithCodeSeverityResourceAndMessage() throws Exception {
-    Run run = meshctl(NO_SERVER, "analyze", fixture("missing-subset"), "-o", "json");
+    Run run = meshctl(NO_SERVER, "analyze", fixture("service"), fixture("missing-subset"), "-o", "json");
     assertThat(run.status()).isEqualTo(Meshctl.FINDINGS);
     JsonNode findings = JSON.readTree(run.out());
     assertThat(findings).hasSize(1);
@@ -42,15 +42,15 @@ class MeshctlTest {
 
   @Test
   void aWarningFailsAnalyzeOnlyWhenTheFailThresholdIsWarning() throws Exception {
-    assertThat(meshctl(NO_SERVER, "analyze", fixture("unreachable-route")).status()).isEqualTo(Meshctl.OK);
-    Run strict = meshctl(NO_SERVER, "analyze", fixture("unreachable-route"), "--fail-threshold", "Warning");
+    assertThat(meshctl(NO_SERVER, "analyze", fixture("service"), fixture("unreachable-route")).status()).isEqualTo(Meshctl.OK);
+    Run strict = meshctl(NO_SERVER, "analyze", fixture("service"), fixture("unreachable-route"), "--fail-threshold", "Warning");
     assertThat(strict.status()).isEqualTo(Meshctl.FINDINGS);
     assertThat(strict.out()).contains("Warning [IST0130] (VirtualService/default/reviews) spec.http[1]");
   }
 
   @Test
   void theOutputThresholdHidesFindingsBelowIt() throws Exception {
-    Run run = meshctl(NO_SERVER, "analyze", fixture("duplicate-match"), "--output-threshold", "Warning", "-o", "json");
+    Run run = meshctl(NO_SERVER, "analyze", fixture("service"), fixture("duplicate-match"), "--output-threshold", "Warning", "-o", "json");
     assertThat(run.status()).isEqualTo(Meshctl.OK);
     assertThat(JSON.readTree(run.out())).isEmpty();
   }
@@ -82,7 +82,7 @@ class MeshctlTest {
   void usageErrorsExitTwo() throws Exception {
     assertThat(meshctl(NO_SERVER, "bogus").status()).isEqualTo(Meshctl.USAGE);
     assertThat(meshctl(NO_SERVER, "apply").status()).isEqualTo(Meshctl.USAGE);
-    assertThat(meshctl(NO_SERVER, "analyze", fixture("clean"), "--fail-threshold", "Severe").status()).isEqualTo(Meshctl.USAGE);
+    assertThat(meshctl(NO_SERVER, "analyze", fixture("service"), fixture("clean"), "--fail-threshold", "Severe").status()).isEqualTo(Meshctl.USAGE);
     assertThat(meshctl(NO_SERVER, "get", "gizmo").status()).isEqualTo(Meshctl.USAGE);
     Run both = meshctl(NO_SERVER, "delete");
     assertThat(both.status()).isEqualTo(Meshctl.USAGE);
