@@ -34,16 +34,19 @@ public final class CertificateMetrics implements MeterBinder {
   @Override
   public void bindTo(MeterRegistry registry) {
     String identity = certificates.identity().toString();
-    Gauge.builder("inmesh.certificate.expiry", this, CertificateMetrics::secondsLeft)
-        .description("Seconds until the workload certificate expires")
-        .baseUnit("seconds")
-        .tag("identity", identity)
-        .strongReference(true)
-        .register(registry);
-    Gauge.builder("inmesh.certificate.ready", certificates, c -> c.isReady() ? 1 : 0)
-        .description("1 while the workload certificate is valid for more than a tenth of its lifetime")
-        .tag("identity", identity)
-        .register(registry);
+    // workloads of one identity in one process (replicas in a test, a demo) share one series: the first one's
+    if (registry.find("inmesh.certificate.expiry").tag("identity", identity).gauge() == null) {
+      Gauge.builder("inmesh.certificate.expiry", this, CertificateMetrics::secondsLeft)
+          .description("Seconds until the workload certificate expires")
+          .baseUnit("seconds")
+          .tag("identity", identity)
+          .strongReference(true)
+          .register(registry);
+      Gauge.builder("inmesh.certificate.ready", certificates, c -> c.isReady() ? 1 : 0)
+          .description("1 while the workload certificate is valid for more than a tenth of its lifetime")
+          .tag("identity", identity)
+          .register(registry);
+    }
     Counter issued = Counter.builder("inmesh.certificate.rotations")
         .description("Workload certificates issued, and rotations that failed and will be retried")
         .tags("identity", identity, "result", "issued")
