@@ -1,5 +1,27 @@
 package dev.inmesh.benchmarks;
 
+import dev.inmesh.MeshConfig;
+import dev.inmesh.model.ClusterConfig;
+import dev.inmesh.outbound.ClusterRuntime;
+import dev.inmesh.outbound.ClusterRuntimes;
+import dev.inmesh.resilience.Admission;
+import dev.inmesh.resilience.ConnectionLimits;
+import dev.inmesh.resilience.OutlierDetectionConfig;
+import dev.inmesh.resilience.Outcome;
+import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.security.authz.Permission;
+import dev.inmesh.security.authz.Policy;
+import dev.inmesh.security.authz.Principal;
+import dev.inmesh.security.authz.RbacEngine;
+import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.xds.XdsResources;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
 import dev.inmesh.balancing.BalancerConfig;
 import dev.inmesh.balancing.EndpointState;
 import dev.inmesh.balancing.LoadBalancer;
@@ -47,7 +69,15 @@ import org.openjdk.jmh.annotations.Warmup;
 public class DecisionPathBenchmark {
   private static final int ROUTES = 1_000;
 
+  private static final String V1 = "outbound|9080|v1|reviews.default.svc.cluster.local";
+  private static final String V2 = "outbound|9080|v2|reviews.default.svc.cluster.local";
+
   private RouteTable table;
+  private Map<String, ClusterRuntime> clusters;
+  private IstioMetrics metrics;
+  private AuthorizationEngine authorization;
+  private AuthzRequest inbound;
+  private final SplittableRandom random = new SplittableRandom(7);
   private RequestView lastRoute;
   private RequestView firstRoute;
   private LoadBalancer roundRobin;
@@ -58,8 +88,8 @@ public class DecisionPathBenchmark {
   public void setUp() {
     List<Route> routes = new ArrayList<>();
     RouteAction.Forward forward = new RouteAction.Forward(
-        List.of(new RouteAction.WeightedCluster("outbound|9080|v1|reviews.default.svc.cluster.local", 80, RouteAction.HeaderMutations.NONE),
-            new RouteAction.WeightedCluster("outbound|9080|v2|reviews.default.svc.cluster.local", 20, RouteAction.HeaderMutations.NONE)),
+        List.of(new RouteAction.WeightedCluster(V1, 80, RouteAction.HeaderMutations.NONE),
+            new RouteAction.WeightedCluster(V2, 20, RouteAction.HeaderMutations.NONE)),
         Duration.ZERO, Optional.empty(), Optional.empty(), Optional.empty(), RouteAction.HeaderMutations.NONE,
         RouteAction.HeaderMutations.NONE, List.of(), List.of());
     for (int i = 0; i < ROUTES; i++) {
@@ -80,6 +110,80 @@ public class DecisionPathBenchmark {
     ringHash = LoadBalancers.create(new BalancerConfig(BalancerConfig.Policy.RING_HASH, 1024, 2), endpoints,
         Locality.UNKNOWN, EndpointState.ALL_HEALTHY, new Random(1));
     hashed = new PickRequest(OptionalLong.of(0x9e3779b97f4a7c15L), Set.of());
+
+    // the clusters' live state, as the Mesh keeps it, and Istio's metrics into a Prometheus registry
+    Map<String, ClusterConfig> configs = new HashMap<>();
+    for (String name : List.of(V1, V2)) {
+      configs.put(name, new ClusterConfig(name, name, BalancerConfig.ROUND_ROBIN, ConnectionLimits.defaults(),
+          Optional.of(new OutlierDetectionConfig(5, 0, Duration.ofSeconds(10), Duration.ofSeconds(30), 10, 0)),
+          Duration.ofSeconds(1), Optional.empty()));
+    }
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    clusters = new ClusterRuntimes(Locality.UNKNOWN, System::nanoTime, new Random(3), registry).update(new XdsResources(
+        Map.of(), Map.of(), Map.of(), configs, Map.of(V1, endpoints, V2, endpoints), Map.of(), Map.of(), true));
+    MeshConfig self = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("productpage"), "productpage",
+        Map.of("app", "productpage", "version", "v1"), Locality.UNKNOWN, "127.0.0.1",
+        List.of(new dev.inmesh.model.ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(10));
+    metrics = new IstioMetrics(registry, self, Optional.empty());
+
+    // the inbound side: ten DENY principals, then an ALLOW on method and path prefix
+    List<Policy> denied = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      denied.add(new Policy("deny-" + i, new Permission.Any(), new Principal.Authenticated(
+          Optional.of(new StringMatcher.Exact("spiffe://cluster.local/ns/default/sa/blocked-" + i, false)))));
+    }
+    authorization = new AuthorizationEngine(List.of(
+        new RbacEngine(RbacEngine.Action.DENY, denied),
+        new RbacEngine(RbacEngine.Action.ALLOW, List.of(new Policy("reviews-readers", new Permission.And(List.of(
+            new Permission.Header(dev.inmesh.security.authz.HeaderMatch.of(":method", new StringMatcher.Exact("GET", false))),
+            new Permission.UrlPath(new StringMatcher.Prefix("/api/", false)))),
+            new Principal.Authenticated(Optional.of(new StringMatcher.Prefix("spiffe://cluster.local/ns/default/", false))))))),
+        List.of());
+    inbound = new AuthzRequest(Optional.of("spiffe://cluster.local/ns/default/sa/productpage"),
+        InetAddress.getLoopbackAddress(), InetAddress.getLoopbackAddress(), 9080, "GET", "reviews:9080",
+        "/api/999/reviews/1", name -> Optional.empty(), Optional.empty());
+  }
+
+  /**
+   * P1, the whole in-process decision of one call, as {@code OutboundPipeline} makes it: the route
+   * (the last of 1,000), the weighted cluster, the connection-limit permit, the endpoint among 10,
+   * the outcome recorded for outlier detection and load reports, and Istio's request metrics.
+   */
+  @Benchmark
+  public Object decisionPath() {
+    RouteTable.Matched matched = table.route("reviews:9080", lastRoute).orElseThrow();
+    RouteAction.Forward forward = (RouteAction.Forward) matched.route().action();
+    int roll = random.nextInt(forward.totalWeight());
+    RouteAction.WeightedCluster target = forward.clusters().get(0);
+    for (RouteAction.WeightedCluster cluster : forward.clusters()) {
+      roll -= cluster.weight();
+      if (roll < 0) {
+        target = cluster;
+        break;
+      }
+    }
+    ClusterRuntime cluster = clusters.get(target.name());
+    Admission.Permit permit = (Admission.Permit) cluster.limiter().tryAcquire();
+    Endpoint endpoint = cluster.balancer().pick(PickRequest.ANY).orElseThrow();
+    permit.close();
+    cluster.outliers().record(endpoint, Outcome.SUCCESS);
+    cluster.loadStats().record(endpoint, Outcome.SUCCESS, 250_000);
+    metrics.sent("reviews.default.svc.cluster.local", Optional.empty(),
+        new IstioMetrics.Outcome("http", 200, Optional.empty(), "-", 0.25, 0, 1024));
+    return endpoint;
+  }
+
+  /** The inbound policy check: 10 DENY rules, then an ALLOW on principal, method and path. */
+  @Benchmark
+  public Object authorize() {
+    return authorization.evaluate(inbound);
+  }
+
+  /** Istio's four request metrics for one call, into a Prometheus registry. */
+  @Benchmark
+  public void recordIstioMetrics() {
+    metrics.sent("reviews.default.svc.cluster.local", Optional.empty(),
+        new IstioMetrics.Outcome("http", 200, Optional.empty(), "-", 0.25, 0, 1024));
   }
 
   @Benchmark

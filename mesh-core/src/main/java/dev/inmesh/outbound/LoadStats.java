@@ -32,7 +32,7 @@ public final class LoadStats {
 
   private final Map<Endpoint, Counters> byEndpoint = new ConcurrentHashMap<>();
 
-  void record(Endpoint endpoint, Outcome outcome, long nanos) {
+  public void record(Endpoint endpoint, Outcome outcome, long nanos) {
     synchronized (latencies) {
       if (seen < SAMPLES) {
         latencies[(int) seen] = nanos;

@@ -28,12 +28,7 @@ public record RouteTable(String name, List<VirtualHost> virtualHosts) {
     if (host.isEmpty()) {
       return Optional.empty();
     }
-    for (Route route : host.get().routes()) {
-      if (route.match().matches(request)) {
-        return Optional.of(new Matched(host.get(), route));
-      }
-    }
-    return Optional.empty();
+    return host.get().firstMatch(request).map(route -> new Matched(host.get(), route));
   }
 
   public record Matched(VirtualHost virtualHost, Route route) {}

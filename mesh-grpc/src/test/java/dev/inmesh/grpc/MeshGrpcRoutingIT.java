@@ -5,6 +5,7 @@ import static dev.inmesh.grpc.GrpcMesh.split;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.testing.Await;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import java.time.Duration;
@@ -165,6 +166,9 @@ class MeshGrpcRoutingIT {
           trafficPolicy:
             loadBalancer: {consistentHash: {httpHeaderName: x-user}}
         """);
+    // grpc-java ACKs a cluster before its channel has switched balancers: wait for the ring to be in use
+    Await.until(() -> split(channel, 10, Map.of("x-user", "probe")).size() == 1, GrpcMesh.WAIT,
+        "the ring hash balancer to take over");
 
     Set<String> versions = new HashSet<>();
     for (int user = 0; user < 20; user++) {
