@@ -55,21 +55,17 @@ public final class IstioMetrics {
 
   private static final Map<String, Integer> INDEX = index();
 
-  /** The label values of one series, in {@link #LABELS} order; a key of the meter cache. */
-  private record Series(String[] values) {
-    @Override
-    public boolean equals(Object other) {
-      return other instanceof Series series && java.util.Arrays.equals(values, series.values);
-    }
-
-    @Override
-    public int hashCode() {
-      return java.util.Arrays.hashCode(values);
-    }
-
-    @Override
-    public String toString() {
-      return java.util.Arrays.toString(values);
+  /**
+   * What tells one series from another, as the caller hands it over: a request only builds this
+   * small key and looks its meters up; the 23 label values are worked out once, at the first
+   * request of a series.
+   */
+  private record Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<PeerMetadata> peer,
+      String securityPolicy, String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags) {
+    Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<PeerMetadata> peer, String securityPolicy,
+        Outcome outcome) {
+      this(served, service, peerId, peer, securityPolicy, outcome.protocol(), outcome.responseCode(), outcome.grpcStatus(),
+          outcome.responseFlags());
     }
   }
 
@@ -85,7 +81,7 @@ public final class IstioMetrics {
   private final PeerMetadata self;
   private final String selfService;
   private final String selfPrincipal;
-  private final Map<Series, Meters> meters = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<Key, Meters> meters = new java.util.concurrent.ConcurrentHashMap<>();
 
   public IstioMetrics(MeterRegistry registry, MeshConfig self, Optional<SpiffeId> identity) {
     this.registry = registry;
@@ -110,6 +106,15 @@ public final class IstioMetrics {
 
   /** A request this workload answered, from a caller that sent its {@link PeerMetadata}. */
   public void served(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
+    Key key = new Key(true, "", source, caller, securityPolicy, outcome);
+    Meters series = meters.get(key);
+    if (series == null) {
+      series = meters.computeIfAbsent(key, k -> register(servedLabels(source, securityPolicy, caller, outcome)));
+    }
+    record(series, outcome);
+  }
+
+  private String[] servedLabels(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "destination");
     workload(labels, "destination", self);
@@ -124,7 +129,8 @@ public final class IstioMetrics {
       put(labels, "source_principal", id.toString());
     });
     put(labels, "connection_security_policy", securityPolicy);
-    record(labels, outcome);
+    outcome(labels, outcome);
+    return labels;
   }
 
   /**
@@ -139,6 +145,16 @@ public final class IstioMetrics {
 
   /** A request this workload sent, answered by a server that sent its {@link PeerMetadata}. */
   public void sent(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server, Outcome outcome) {
+    Key key = new Key(false, destinationService, destination, server, UNKNOWN, outcome);
+    Meters series = meters.get(key);
+    if (series == null) {
+      series = meters.computeIfAbsent(key, k -> register(sentLabels(destinationService, destination, server, outcome)));
+    }
+    record(series, outcome);
+  }
+
+  private String[] sentLabels(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server,
+      Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "source");
     workload(labels, "source", self);
@@ -153,7 +169,8 @@ public final class IstioMetrics {
     put(labels, "destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
     // as from Istio's source proxy, which does not know the server's policy
     put(labels, "connection_security_policy", UNKNOWN);
-    record(labels, outcome);
+    outcome(labels, outcome);
+    return labels;
   }
 
   /** The FQDN Istio reports for a host a client dialled: short names resolve in this namespace. */
@@ -169,12 +186,14 @@ public final class IstioMetrics {
     return name;
   }
 
-  private void record(String[] labels, Outcome outcome) {
+  private static void outcome(String[] labels, Outcome outcome) {
     put(labels, "request_protocol", outcome.protocol());
     put(labels, "response_code", Integer.toString(outcome.responseCode()));
     put(labels, "grpc_response_status", outcome.grpcStatus().map(Object::toString).orElse(""));
     put(labels, "response_flags", outcome.responseFlags());
-    Meters series = meters.computeIfAbsent(new Series(labels), this::register);
+  }
+
+  private void record(Meters series, Outcome outcome) {
     series.requests().increment();
     series.duration().record(outcome.millis());
     if (outcome.requestBytes() >= 0) {
@@ -187,11 +206,11 @@ public final class IstioMetrics {
     }
   }
 
-  private Meters register(Series series) {
+  private Meters register(String[] values) {
     String[] keyValues = new String[2 * LABELS.size()];
     for (int i = 0; i < LABELS.size(); i++) {
       keyValues[2 * i] = LABELS.get(i);
-      keyValues[2 * i + 1] = series.values()[i];
+      keyValues[2 * i + 1] = values[i];
     }
     Tags tags = Tags.of(keyValues);
     return new Meters(tags,
