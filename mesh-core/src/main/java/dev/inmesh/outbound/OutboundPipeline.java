@@ -269,13 +269,20 @@ public final class OutboundPipeline implements AutoCloseable {
         case "connect-failure", "refused-stream", "unavailable" -> outcome == Outcome.CONNECT_FAILURE;
         case "retriable-4xx" -> status == 409;
         case "retriable-status-codes" -> policy.retriableStatusCodes().contains(status);
-        default -> condition.matches("\\d{3}") && Integer.parseInt(condition) == status;
+        // gRPC's conditions name gRPC statuses, which an HTTP answer never has
+        case "cancelled", "deadline-exceeded", "internal", "resource-exhausted" -> false;
+        default -> isStatusCode(condition) && Integer.parseInt(condition) == status;
       };
       if (matches) {
         return true;
       }
     }
     return false;
+  }
+
+  private static boolean isStatusCode(String condition) {
+    return condition.length() == 3 && Character.isDigit(condition.charAt(0)) && Character.isDigit(condition.charAt(1))
+        && Character.isDigit(condition.charAt(2));
   }
 
   /** A gRPC abort travels as HTTP 200 with a grpc-status trailer; over HTTP we answer Envoy's mapping. */

@@ -116,8 +116,20 @@ public record TraceContext(String traceId, String spanId, boolean sampled) {
     return Optional.of(new TraceContext(trace, spanId, !sampled.equals("0")));
   }
 
+  /** {@code length} lower-case hex digits, not all zero; a loop, since every call makes two ids. */
   private static boolean isId(String value, int length) {
-    return value != null && value.length() == length && HEX.matcher(value).matches() && !value.chars().allMatch(c -> c == '0');
+    if (value == null || value.length() != length) {
+      return false;
+    }
+    boolean nonZero = false;
+    for (int i = 0; i < length; i++) {
+      char c = value.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+      nonZero |= c != '0';
+    }
+    return nonZero;
   }
 
   private static String randomHex(int bytes) {

@@ -55,12 +55,17 @@ final class MeshInterceptor implements Interceptor {
     // traceparent wins
     Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null
         : mesh.tracing().startClient(request.url().host() + ":" + request.url().port() + "/*");
+    Request.Builder added = null;
     if (span != null) {
-      request = request.newBuilder().header(TraceContext.TRACEPARENT, span.context().traceparent()).build();
+      added = request.newBuilder().header(TraceContext.TRACEPARENT, span.context().traceparent());
     }
     if (request.header(PeerMetadata.HEADER) == null && metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL)) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
-      request = request.newBuilder().header(PeerMetadata.HEADER, peerMetadata).header(PeerMetadata.ID_HEADER, peerMetadataId).build();
+      added = (added == null ? request.newBuilder() : added)
+          .header(PeerMetadata.HEADER, peerMetadata).header(PeerMetadata.ID_HEADER, peerMetadataId);
+    }
+    if (added != null) {
+      request = added.build();
     }
     long start = System.nanoTime();
     try {

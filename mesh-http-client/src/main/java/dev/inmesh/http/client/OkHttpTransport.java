@@ -7,6 +7,7 @@ import dev.inmesh.routing.RouteAction.HeaderMutations;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Call;
 import okhttp3.Callback;
@@ -26,6 +27,10 @@ import okhttp3.ResponseBody;
  */
 final class OkHttpTransport implements Transport<Response> {
   private static final MediaType TEXT = MediaType.get("text/plain; charset=utf-8");
+  /** Endpoint URLs by scheme, address and port; emptied past 4,096, as endpoints come and go over a process's life. */
+  private static final Map<EndpointKey, HttpUrl> ENDPOINT_URLS = new ConcurrentHashMap<>();
+
+  private record EndpointKey(boolean tls, String address, int port) {}
 
   private final Interceptor.Chain chain;
   private final Request original;
@@ -89,11 +94,19 @@ final class OkHttpTransport implements Transport<Response> {
   }
 
   private Request toEndpoint(Attempt attempt) {
-    HttpUrl url = original.url().newBuilder()
-        .scheme(attempt.tls().isPresent() ? "https" : "http")
-        .host(attempt.endpoint().address())
-        .port(attempt.endpoint().port())
+    // the endpoint's scheme, host and port, canonicalized once (OkHttp's host check is costly per call)
+    if (ENDPOINT_URLS.size() > 4096) {
+      ENDPOINT_URLS.clear();
+    }
+    HttpUrl base = ENDPOINT_URLS.computeIfAbsent(new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(),
+        attempt.endpoint().port()), key -> new HttpUrl.Builder().scheme(key.tls() ? "https" : "http").host(key.address())
+        .port(key.port()).build());
+    HttpUrl url = base.newBuilder()
         .encodedPath(attempt.path())
+        .encodedQuery(original.url().encodedQuery())
+        .encodedFragment(original.url().encodedFragment())
+        .encodedUsername(original.url().encodedUsername())
+        .encodedPassword(original.url().encodedPassword())
         .build();
     Request.Builder request = original.newBuilder().url(url).header("Host", attempt.authority());
     for (HeaderMutations mutations : attempt.headerMutations()) {
