@@ -40,7 +40,9 @@ public final class ClusterRuntime implements EndpointState {
   private volatile LoadBalancer balancer;
   private volatile OutlierDetector outliers;
   private volatile ConnectionLimiter limiter;
-  private ClusterMetrics metrics;
+  private MeterRegistry registry;
+  private volatile ClusterMetrics metrics;
+  private boolean closed; // guarded by this
 
   ClusterRuntime(String name, ClusterConfig config, Locality clientLocality, Ticker ticker, RandomGenerator random) {
     this.name = name;
@@ -50,14 +52,30 @@ public final class ClusterRuntime implements EndpointState {
     configure(config);
   }
 
-  /** Registers this cluster's {@link ClusterMetrics}; {@link #close()} removes them. */
+  /**
+   * Where this cluster's {@link ClusterMetrics} go. They are registered at its first call, so that
+   * the clusters nobody calls (most of them, in a large mesh) cost no meters; {@link #close()}
+   * removes them.
+   */
   synchronized void meter(MeterRegistry registry) {
-    metrics = new ClusterMetrics(registry, this);
-    metrics.watch(outliers);
+    this.registry = registry;
+  }
+
+  private void ensureMetrics() {
+    if (metrics == null) {
+      synchronized (this) {
+        if (metrics == null && registry != null && !closed) {
+          ClusterMetrics created = new ClusterMetrics(registry, this);
+          created.watch(outliers);
+          metrics = created;
+        }
+      }
+    }
   }
 
   /** The cluster has left the config. */
   synchronized void close() {
+    closed = true;
     if (metrics != null) {
       metrics.remove();
     }
@@ -163,6 +181,7 @@ public final class ClusterRuntime implements EndpointState {
   }
 
   void started(Endpoint endpoint) {
+    ensureMetrics();
     active.computeIfAbsent(endpoint, e -> new AtomicInteger()).incrementAndGet();
   }
 

@@ -19,10 +19,15 @@ public final class LoadStats {
   /** The cluster's attempt latencies in one interval: how many, and their median and 99th percentile. */
   public record Latencies(long count, double p50Millis, double p99Millis) {}
 
-  /** At most this many latencies are kept per interval, a uniform sample beyond it (reservoir sampling). */
+  /**
+   * At most this many latencies are kept per interval, a uniform sample beyond it (reservoir
+   * sampling). The sample grows as calls come, so that the clusters nobody calls cost nothing.
+   */
   private static final int SAMPLES = 4096;
-  private final long[] latencies = new long[SAMPLES];
-  private long seen; // guarded by latencies
+  private static final long[] NONE = new long[0];
+  private final Object lock = new Object();
+  private long[] latencies = NONE; // guarded by lock
+  private long seen; // guarded by lock
 
   private static final class Counters {
     final LongAdder issued = new LongAdder();
@@ -33,8 +38,11 @@ public final class LoadStats {
   private final Map<Endpoint, Counters> byEndpoint = new ConcurrentHashMap<>();
 
   public void record(Endpoint endpoint, Outcome outcome, long nanos) {
-    synchronized (latencies) {
+    synchronized (lock) {
       if (seen < SAMPLES) {
+        if (seen == latencies.length) {
+          latencies = java.util.Arrays.copyOf(latencies, Math.max(16, latencies.length * 2));
+        }
         latencies[(int) seen] = nanos;
       } else {
         long slot = java.util.concurrent.ThreadLocalRandom.current().nextLong(seen + 1);
@@ -71,7 +79,7 @@ public final class LoadStats {
   public java.util.Optional<Latencies> drainLatencies() {
     long[] sample;
     long count;
-    synchronized (latencies) {
+    synchronized (lock) {
       count = seen;
       sample = java.util.Arrays.copyOf(latencies, (int) Math.min(seen, SAMPLES));
       seen = 0;

@@ -34,13 +34,31 @@ class ClusterMetricsTest {
         Duration.ofSeconds(1), Optional.empty());
   }
 
+  /** The cluster in force after the update, called once so that its meters exist. */
   private ClusterRuntime apply(ClusterConfig... clusters) {
+    ClusterRuntime runtime = applyUncalled(clusters);
+    runtime.started(FIRST);
+    runtime.finished(FIRST);
+    return runtime;
+  }
+
+  private ClusterRuntime applyUncalled(ClusterConfig... clusters) {
     Map<String, ClusterConfig> byName = new java.util.HashMap<>();
     for (ClusterConfig cluster : clusters) {
       byName.put(cluster.name(), cluster);
     }
     return runtimes.update(new XdsResources(Map.of(), Map.of(), Map.of(), byName, Map.of(NAME, List.of(FIRST, SECOND)),
         Map.of(), Map.of(), true)).get(NAME);
+  }
+
+  @Test
+  void aClusterNobodyCallsHasNoMeters() {
+    ClusterRuntime runtime = applyUncalled(cluster(1, 1024));
+    assertThat(registry.getMeters()).isEmpty();
+
+    runtime.started(FIRST);
+
+    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(3);
   }
 
   private double counter(String name, String tag, String value) {
@@ -125,7 +143,7 @@ class ClusterMetricsTest {
     ClusterRuntime first = apply(cluster(1, 1024));
     ClusterRuntimes second = new ClusterRuntimes(Locality.UNKNOWN, () -> now, new SplittableRandom(2), registry);
     second.update(new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(NAME, cluster(1, 1024)), Map.of(NAME, List.of(FIRST)),
-        Map.of(), Map.of(), true));
+        Map.of(), Map.of(), true)).get(NAME).started(FIRST);
 
     second.close();
     first.outliers().record(FIRST, Outcome.ofStatus(503));
