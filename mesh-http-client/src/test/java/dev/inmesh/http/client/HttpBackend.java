@@ -41,7 +41,7 @@ final class HttpBackend implements AutoCloseable {
     });
     server.start(0);
     channel = NettyChannelBuilder.forTarget(controlAddress).usePlaintext().build();
-    registration = WorkloadRegistration.start(channel, new WorkloadMetadata(service, "default", service, service + "-" + version,
+    registration = WorkloadRegistration.start(List.of(channel), new WorkloadMetadata(service, "default", service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
         List.of(new ServicePort("http", servicePort, server.getPort(), "HTTP")), null));
   }
