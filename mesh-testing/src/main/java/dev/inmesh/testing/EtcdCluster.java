@@ -74,6 +74,32 @@ public final class EtcdCluster implements AutoCloseable {
     return members.length;
   }
 
+  /** The index of the member that leads now, as the members' own status (the v3 JSON gateway) says. */
+  public int leader() {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    for (int i = 0; i < members.length; i++) {
+      if (members[i] == null) {
+        continue;
+      }
+      HttpRequest status = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clientPorts.get(i) + "/v3/maintenance/status"))
+          .timeout(Duration.ofSeconds(2)).POST(HttpRequest.BodyPublishers.ofString("{}")).build();
+      try {
+        String body = http.send(status, HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher member = java.util.regex.Pattern.compile("\"member_id\":\"(\\d+)\"").matcher(body);
+        java.util.regex.Matcher leader = java.util.regex.Pattern.compile("\"leader\":\"(\\d+)\"").matcher(body);
+        if (member.find() && leader.find() && member.group(1).equals(leader.group(1))) {
+          return i;
+        }
+      } catch (IOException e) {
+        // not answering: not the leader we are looking for
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    }
+    throw new IllegalStateException("no member says it leads");
+  }
+
   /** Kills member {@code index} with SIGKILL and waits until its process is gone. */
   public void kill(int index) {
     Process member = members[index];

@@ -4,6 +4,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.WatchOption;
@@ -46,6 +47,8 @@ final class EtcdPrefix<T> implements AutoCloseable {
   private long revision; // guarded by this
   private Watch.Watcher watcher; // guarded by this
   private boolean closed; // guarded by this
+  private boolean reloading; // guarded by this
+  private long generation; // guarded by this; counts the watchers started
 
   EtcdPrefix(Client client, String prefix, Function<KeyValue, Optional<T>> decode) {
     this.client = client;
@@ -73,6 +76,8 @@ final class EtcdPrefix<T> implements AutoCloseable {
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("cannot load " + prefix + " from etcd: " + e, e);
     }
+    long current;
+    long from;
     synchronized (this) {
       entries.clear();
       for (KeyValue kv : loaded.getKvs()) {
@@ -83,9 +88,20 @@ final class EtcdPrefix<T> implements AutoCloseable {
       if (closed) {
         return;
       }
-      watcher = client.getWatchClient().watch(bytes(prefix),
-          WatchOption.builder().isPrefix(true).withRevision(revision + 1).withProgressNotify(true).build(),
-          Watch.listener(this::onWatch, this::onWatchError));
+      current = ++generation;
+      from = revision + 1;
+    }
+    // outside this mirror's lock: jetcd calls back with its own lock held
+    Watch.Watcher started = client.getWatchClient().watch(bytes(prefix),
+        WatchOption.builder().isPrefix(true).withRevision(from).withProgressNotify(true).build(),
+        Watch.listener(response -> onWatch(current, response), error -> onWatchError(current, error),
+            () -> onWatchClosed(current)));
+    synchronized (this) {
+      if (closed || current != generation) {
+        started.close();
+        return;
+      }
+      watcher = started;
     }
     listeners.forEach(Runnable::run);
   }
@@ -128,9 +144,12 @@ final class EtcdPrefix<T> implements AutoCloseable {
     }
   }
 
-  private void onWatch(WatchResponse response) {
+  private void onWatch(long from, WatchResponse response) {
     boolean changed = false;
     synchronized (this) {
+      if (from != generation) {
+        return;
+      }
       for (WatchEvent event : response.getEvents()) {
         KeyValue kv = event.getKeyValue();
         if (event.getEventType() == WatchEvent.EventType.DELETE) {
@@ -149,27 +168,68 @@ final class EtcdPrefix<T> implements AutoCloseable {
     }
   }
 
-  private void onWatchError(Throwable error) {
+  /**
+   * jetcd calls this with its lock held, and resumes the watch by itself after a lost connection
+   * (an etcd member gone, say): only a compacted revision ends the watch, and then the prefix is
+   * loaded again, on another thread.
+   */
+  private void onWatchError(long from, Throwable error) {
     synchronized (this) {
-      if (closed) {
+      if (from != generation) {
         return;
       }
-      watcher = null;
     }
-    // jetcd retries lost connections itself; what reaches here is a compacted revision or a
-    // closed client: reload the whole prefix and watch from there
-    log.warn("the watch of {} failed ({}); reloading it", prefix, error.toString());
+    if (error instanceof CompactedException) {
+      reloadLater(error.toString());
+    } else {
+      log.info("the watch of {} was interrupted ({}); jetcd resumes it", prefix, error.toString());
+    }
+  }
+
+  private void onWatchClosed(long from) {
+    synchronized (this) {
+      if (from != generation) {
+        return;
+      }
+    }
+    reloadLater("the watch ended");
+  }
+
+  private void reloadLater(String reason) {
+    synchronized (this) {
+      if (closed || reloading) {
+        return;
+      }
+      reloading = true;
+    }
+    log.warn("the watch of {} stopped ({}); loading the prefix again", prefix, reason);
+    Thread thread = new Thread(this::reload, "inmesh-etcd-reload");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void reload() {
     for (int attempt = 1; ; attempt++) {
+      Watch.Watcher old;
       synchronized (this) {
         if (closed) {
           return;
         }
+        old = watcher;
+        watcher = null;
+        generation++;
+      }
+      if (old != null) {
+        old.close();
       }
       try {
         start(Duration.ofSeconds(10));
+        synchronized (this) {
+          reloading = false;
+        }
         return;
       } catch (IllegalStateException e) {
-        log.warn("reloading {} from etcd failed (attempt {}): {}", prefix, attempt, e.getMessage());
+        log.warn("loading {} from etcd again failed (attempt {}): {}", prefix, attempt, e.getMessage());
         try {
           Thread.sleep(Math.min(5_000, 200L * attempt));
         } catch (InterruptedException interrupted) {
@@ -182,6 +242,10 @@ final class EtcdPrefix<T> implements AutoCloseable {
 
   private void decodeInto(KeyValue kv) {
     String key = kv.getKey().toString(StandardCharsets.UTF_8);
+    Entry<T> existing = entries.get(key);
+    if (existing != null && existing.modRevision() > kv.getModRevision()) {
+      return; // an event older than what the mirror holds
+    }
     Optional<T> value = decode.apply(kv);
     if (value.isPresent()) {
       entries.put(key, new Entry<>(value.get(), kv.getModRevision(), kv.getLease()));

@@ -144,7 +144,10 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
 
       @Override
       public void onError(Throwable t) {
-        lost(granted, t.toString());
+        // jetcd reports a broken keep-alive stream here and opens a new one itself; the lease is
+        // lost only if etcd says so
+        log.info("keep-alive of registry lease {} interrupted ({}); checking the lease", Long.toHexString(granted), t.toString());
+        schedule(() -> check(granted), Duration.ofMillis(500));
       }
 
       @Override
@@ -153,6 +156,22 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
       }
     });
     log.info("registry lease {} granted for {} s", Long.toHexString(granted), ttl.toSeconds());
+  }
+
+  private void check(long which) {
+    if (closed || which != lease) {
+      return;
+    }
+    try {
+      long left = EtcdConfigStore.await(client.getLeaseClient().timeToLive(which, io.etcd.jetcd.options.LeaseOption.DEFAULT),
+          "reading the registry lease").getTTL();
+      if (left <= 0) {
+        lost(which, "etcd says it expired");
+      }
+    } catch (IllegalStateException e) {
+      log.warn("cannot read registry lease {}; trying again: {}", Long.toHexString(which), e.getMessage());
+      schedule(() -> check(which), Duration.ofSeconds(1));
+    }
   }
 
   private void lost(long which, String reason) {
