@@ -127,4 +127,37 @@ class EtcdStoreIT {
           "both replicas to drop the workload after its grace period");
     }
   }
+
+  @Test
+  void replicasSignUnderTheSharedRootEachWithItsOwnIntermediateAndAWorkloadFailsOverBetweenTheirCas() throws Exception {
+    Path rootDir = Files.createDirectories(dir.resolve("root"));
+    dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of("cluster.local", rootDir)).build();
+    MeshControlOptions.EmbeddedCa ca = MeshControlOptions.EmbeddedCa.of("cluster.local", 0, 0)
+        .withRoot(rootDir.resolve("root-cert.pem"), rootDir.resolve("root-key.pem"));
+    MeshControlOptions options = MeshControlOptions.ephemeral().withCa(ca)
+        .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix("/ca-test/"));
+    try (MeshControl a = MeshControl.start(options); MeshControl b = MeshControl.start(options)) {
+      var caA = a.ca().orElseThrow();
+      var caB = b.ca().orElseThrow();
+      assertThat(caA.rootCertificate()).isEqualTo(caB.rootCertificate());
+      assertThat(caA.intermediateCertificate()).isNotEqualTo(caB.intermediateCertificate());
+
+      String token = caB.joinTokens().create("default", "reviews", Duration.ofMinutes(5)).value();
+      String root = new String(Files.readAllBytes(rootDir.resolve("root-cert.pem")), StandardCharsets.US_ASCII);
+      int deadCa;
+      try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+        deadCa = socket.getLocalPort();
+      }
+      try (dev.inmesh.Mesh workload = dev.inmesh.Mesh.builder()
+          .controlServers("127.0.0.1:" + a.xdsPort(), "127.0.0.1:" + b.xdsPort())
+          .service("reviews").serviceAccount("reviews").servePort("http", 9080, 9080)
+          .certificateAuthorities(List.of("127.0.0.1:" + deadCa, "127.0.0.1:" + b.caGrpcPort()), root, token)
+          .build()) {
+        var chain = workload.certificates().orElseThrow().current().chain();
+        assertThat(chain.get(1)).isEqualTo(caB.intermediateCertificate());
+        chain.get(0).verify(chain.get(1).getPublicKey());
+        chain.get(1).verify(caA.rootCertificate().getPublicKey());
+      }
+    }
+  }
 }
