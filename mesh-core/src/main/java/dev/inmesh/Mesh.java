@@ -50,7 +50,8 @@ public final class Mesh implements AutoCloseable {
   private final dev.inmesh.telemetry.Tracing tracing;
   private final dev.inmesh.telemetry.AccessLog accessLog;
   private final dev.inmesh.outbound.ClusterRuntimes runtimes;
-  private final io.grpc.ManagedChannel lrsChannel;
+  /** Channels for load reports, one per control server, made when first reported to. */
+  private final Map<String, io.grpc.ManagedChannel> lrsChannels = new java.util.concurrent.ConcurrentHashMap<>();
   private final dev.inmesh.xds.LoadReporter loadReporter;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
@@ -83,14 +84,15 @@ public final class Mesh implements AutoCloseable {
         server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
         this::publish, new SplittableRandom(random.nextLong()));
     this.outbound = new OutboundPipeline(this, ticker, random);
-    // load reports go to the first control server; after a fail-over they resume when it is back
-    this.lrsChannel = NettyChannelBuilder.forTarget(config.controlServers().get(0)).usePlaintext().build();
-    this.loadReporter = new dev.inmesh.xds.LoadReporter(lrsChannel, node, () -> snapshot.get().clusters(), sync);
+    // load reports follow the ADS stream: after a fail-over they go to the replica that serves this workload now
+    this.loadReporter = new dev.inmesh.xds.LoadReporter(
+        () -> lrsChannels.computeIfAbsent(ads.currentServer(), server -> NettyChannelBuilder.forTarget(server).usePlaintext().build()),
+        node, () -> snapshot.get().clusters(), sync);
     if (ca.isPresent()) {
       dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
       AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
-      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().target(),
+      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(),
           dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem()), () -> java.util.Optional.ofNullable(ca.get().joinToken()),
           () -> manager.get() == null ? java.util.Optional.empty() : manager.get().credentials());
       manager.set(new dev.inmesh.security.CertificateManager(identity, client, ca.get().ttl(), java.time.Clock.systemUTC(),
@@ -104,8 +106,8 @@ public final class Mesh implements AutoCloseable {
     }
   }
 
-  /** Where this workload gets its certificate: the CA's gRPC address, its root, a join token. */
-  private record CaSettings(String target, String rootCertPem, String joinToken, String trustDomain, Duration ttl) {}
+  /** Where this workload gets its certificate: the CA's gRPC addresses, its root, a join token. */
+  private record CaSettings(List<String> targets, String rootCertPem, String joinToken, String trustDomain, Duration ttl) {}
 
   /**
    * Where this workload's meters go: Istio's request metrics from its servers and clients, and its
@@ -264,7 +266,7 @@ public final class Mesh implements AutoCloseable {
     loadReporter.close();
     ads.close();
     outbound.close();
-    lrsChannel.shutdownNow();
+    lrsChannels.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     sync.shutdown();
     try {
       sync.awaitTermination(5, TimeUnit.SECONDS);
@@ -324,7 +326,16 @@ public final class Mesh implements AutoCloseable {
      * certificate with {@code joinToken}. Renewals present the current certificate.
      */
     public Builder certificateAuthority(String target, String rootCertPem, String joinToken) {
-      this.ca = new CaSettings(target, rootCertPem, joinToken, "cluster.local", Duration.ofHours(24));
+      return certificateAuthorities(List.of(target), rootCertPem, joinToken);
+    }
+
+    /**
+     * As {@link #certificateAuthority}, with the CA of every mesh-control replica ({@code
+     * host:port} of each gRPC API) in order of preference: replicas sign under one root, so a
+     * request that cannot reach one goes to the next.
+     */
+    public Builder certificateAuthorities(List<String> targets, String rootCertPem, String joinToken) {
+      this.ca = new CaSettings(List.copyOf(targets), rootCertPem, joinToken, "cluster.local", Duration.ofHours(24));
       return this;
     }
 
@@ -333,7 +344,7 @@ public final class Mesh implements AutoCloseable {
       if (ca == null) {
         throw new IllegalStateException("call certificateAuthority(...) first");
       }
-      this.ca = new CaSettings(ca.target(), ca.rootCertPem(), ca.joinToken(), trustDomain, ttl);
+      this.ca = new CaSettings(ca.targets(), ca.rootCertPem(), ca.joinToken(), trustDomain, ttl);
       return this;
     }
 

@@ -5,6 +5,7 @@ import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.config.Problem;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,8 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code java -jar mesh-control.jar --config-dir DIR [--xds-port 15010] [--http-port 15014]
- * [--data-dir DIR] [--grace-period 10s]} runs the server;
+ * [--data-dir DIR] [--grace-period 10s] [--store etcd --etcd-endpoints URL,...]} runs the server
+ * (one of several replicas with {@code --store etcd}: docs/scale-out.md);
  * {@code java -jar mesh-control.jar validate -f FILE...} checks files the way {@code istioctl
  * validate} does: exit 0 when valid, 1 with one line per error otherwise, 2 for a usage error;
  * {@code java -jar mesh-control.jar ctl …} is meshctl ({@link dev.inmesh.control.cli.Meshctl}).
@@ -25,6 +27,9 @@ public final class Main {
       usage: mesh-control [--config-dir DIR] [--xds-port PORT] [--http-port PORT] [--data-dir DIR]
                           [--grace-period DURATION] [--bind ADDRESS]
                           [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
+                          [--ca-root-cert FILE --ca-root-key FILE]
+                          [--store embedded|etcd] [--etcd-endpoints http://HOST:2379,...] [--etcd-prefix /inmesh/]
+                          [--lease-ttl 10s]
              mesh-control validate -f FILE [-f FILE ...]
              mesh-control ctl COMMAND ...     (meshctl: apply, get, describe, delete, analyze, status,
                                               config-dump, explain, token create; ctl --help)
@@ -54,6 +59,12 @@ public final class Main {
       return validate(List.of(args).subList(1, args.length), out, err);
     }
     MeshControlOptions options = MeshControlOptions.defaults();
+    String store = "embedded";
+    List<URI> etcdEndpoints = List.of();
+    String etcdPrefix = "/inmesh/";
+    Duration leaseTtl = Duration.ofSeconds(10);
+    Path rootCert = null;
+    Path rootKey = null;
     try {
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
@@ -65,24 +76,36 @@ public final class Main {
           throw new IllegalArgumentException(flag + " needs a value");
         }
         String value = args[++i];
-        options = switch (flag) {
-          case "--config-dir" -> options.withConfigDir(Path.of(value));
-          case "--data-dir" -> options.withDataDir(Path.of(value));
-          case "--xds-port" -> options.withPorts(Integer.parseInt(value), options.httpPort());
-          case "--http-port" -> options.withPorts(options.xdsPort(), Integer.parseInt(value));
-          case "--grace-period" -> options.withGracePeriod(duration(flag, value));
-          case "--bind" -> new MeshControlOptions(value, options.xdsPort(), options.httpPort(), options.configDir(),
-              options.dataDir(), options.gracePeriod(), options.pollInterval(), options.ca());
-          case "--trust-domain" -> options.withCa(new MeshControlOptions.EmbeddedCa(value, ca(options).grpcPort(), ca(options).httpsPort()));
-          case "--ca-grpc-port" -> options.withCa(new MeshControlOptions.EmbeddedCa(ca(options).trustDomain(), Integer.parseInt(value), ca(options).httpsPort()));
-          case "--ca-https-port" -> options.withCa(new MeshControlOptions.EmbeddedCa(ca(options).trustDomain(), ca(options).grpcPort(), Integer.parseInt(value)));
-          case "--ca" -> switch (value) {
-            case "embedded" -> options.ca().isPresent() ? options : MeshControlOptions.defaults().withPorts(options.xdsPort(), options.httpPort()).withCa(ca(MeshControlOptions.defaults()));
-            case "none" -> options.withoutCa();
-            default -> throw new IllegalArgumentException("--ca must be embedded or none, got '" + value + "'");
+        switch (flag) {
+          case "--store" -> store = switch (value) {
+            case "embedded", "etcd" -> value;
+            default -> throw new IllegalArgumentException("--store must be embedded or etcd, got '" + value + "'");
           };
-          default -> throw new IllegalArgumentException("unknown option " + flag);
-        };
+          case "--etcd-endpoints" -> etcdEndpoints = endpoints(value);
+          case "--etcd-prefix" -> etcdPrefix = value;
+          case "--lease-ttl" -> leaseTtl = duration(flag, value);
+          case "--ca-root-cert" -> rootCert = Path.of(value);
+          case "--ca-root-key" -> rootKey = Path.of(value);
+          default -> options = option(options, flag, value);
+        }
+      }
+      if ((rootCert == null) != (rootKey == null)) {
+        throw new IllegalArgumentException("--ca-root-cert and --ca-root-key go together");
+      }
+      if (rootCert != null) {
+        options = options.withCa(ca(options).withRoot(rootCert, rootKey));
+      }
+      if (store.equals("etcd")) {
+        if (etcdEndpoints.isEmpty()) {
+          throw new IllegalArgumentException("--store etcd needs --etcd-endpoints http://HOST:2379[,...]");
+        }
+        if (options.ca().isPresent() && options.ca().get().root().isEmpty()) {
+          throw new IllegalArgumentException("replicas on etcd must sign under one root: give every replica "
+              + "--ca-root-cert and --ca-root-key (the same files), or run with --ca none");
+        }
+        options = options.withEtcd(new MeshControlOptions.Etcd(etcdEndpoints, etcdPrefix, leaseTtl));
+      } else if (!etcdEndpoints.isEmpty()) {
+        throw new IllegalArgumentException("--etcd-endpoints needs --store etcd");
       }
     } catch (IllegalArgumentException e) {
       err.println("mesh-control: " + e.getMessage());
@@ -139,6 +162,38 @@ public final class Main {
       return 0;
     }
     return 1;
+  }
+
+  private static MeshControlOptions option(MeshControlOptions options, String flag, String value) {
+    return switch (flag) {
+      case "--config-dir" -> options.withConfigDir(Path.of(value));
+      case "--data-dir" -> options.withDataDir(Path.of(value));
+      case "--xds-port" -> options.withPorts(Integer.parseInt(value), options.httpPort());
+      case "--http-port" -> options.withPorts(options.xdsPort(), Integer.parseInt(value));
+      case "--grace-period" -> options.withGracePeriod(duration(flag, value));
+      case "--bind" -> options.withBindAddress(value);
+      case "--trust-domain" -> options.withCa(ca(options).withTrustDomain(value));
+      case "--ca-grpc-port" -> options.withCa(ca(options).withPorts(Integer.parseInt(value), ca(options).httpsPort()));
+      case "--ca-https-port" -> options.withCa(ca(options).withPorts(ca(options).grpcPort(), Integer.parseInt(value)));
+      case "--ca" -> switch (value) {
+        case "embedded" -> options.ca().isPresent() ? options : options.withCa(ca(MeshControlOptions.defaults()));
+        case "none" -> options.withoutCa();
+        default -> throw new IllegalArgumentException("--ca must be embedded or none, got '" + value + "'");
+      };
+      default -> throw new IllegalArgumentException("unknown option " + flag);
+    };
+  }
+
+  private static List<URI> endpoints(String value) {
+    List<URI> endpoints = new ArrayList<>();
+    for (String endpoint : value.split(",")) {
+      URI uri = URI.create(endpoint.trim());
+      if (uri.getScheme() == null || uri.getHost() == null || uri.getPort() < 0) {
+        throw new IllegalArgumentException("--etcd-endpoints takes URLs such as http://127.0.0.1:2379, got '" + endpoint + "'");
+      }
+      endpoints.add(uri);
+    }
+    return endpoints;
   }
 
   private static MeshControlOptions.EmbeddedCa ca(MeshControlOptions options) {

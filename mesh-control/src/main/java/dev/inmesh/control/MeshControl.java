@@ -10,9 +10,8 @@ import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
 import dev.inmesh.control.source.ConfigDirectory;
 import dev.inmesh.control.store.ConfigStore;
-import dev.inmesh.control.store.InMemoryConfigStore;
-import dev.inmesh.control.store.InMemoryRegistryStore;
 import dev.inmesh.control.store.RegistryStore;
+import dev.inmesh.control.store.Stores;
 import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.HostResolver;
 import dev.inmesh.control.translate.MeshState;
@@ -60,8 +59,9 @@ public final class MeshControl implements AutoCloseable {
     thread.setDaemon(true);
     return thread;
   });
-  private final ConfigStore configStore = new InMemoryConfigStore();
-  private final RegistryStore registryStore = new InMemoryRegistryStore();
+  private final Stores stores;
+  private final ConfigStore configStore;
+  private final RegistryStore registryStore;
   private final ConfigController config;
   private final XdsTranslator translator;
   private final Map<String, dev.inmesh.ca.CaEvent.Issued> issuedCertificates = new java.util.concurrent.ConcurrentHashMap<>();
@@ -79,6 +79,11 @@ public final class MeshControl implements AutoCloseable {
 
   private MeshControl(MeshControlOptions options) {
     this.options = options;
+    this.stores = options.etcd()
+        .map(etcd -> Stores.etcd(etcd.endpoints(), etcd.prefix(), etcd.leaseTtl()))
+        .orElseGet(Stores::inMemory);
+    this.configStore = stores.config();
+    this.registryStore = stores.registry();
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
     this.translator = new XdsTranslator(HostResolver.system(),
         options.ca().map(MeshControlOptions.EmbeddedCa::trustDomain).orElse("cluster.local"));
@@ -103,6 +108,10 @@ public final class MeshControl implements AutoCloseable {
       directory = new ConfigDirectory(dir, config);
       directory.scan();
       directory.scan();
+      if (options.etcd().isPresent()) {
+        // files deleted while no replica was reading them would otherwise live on in etcd
+        config.removeSourcesOtherThan(directory.sources());
+      }
     });
     rebuild();
     configStore.addListener(this::requestRebuild);
@@ -133,7 +142,12 @@ public final class MeshControl implements AutoCloseable {
       caDir = Files.createTempDirectory("inmesh-ca");
       log.warn("no --data-dir: the CA root lives in {} and is made anew at every start", caDir);
     }
-    ca = dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of(embedded.trustDomain(), caDir))
+    dev.inmesh.ca.CaConfig caConfig = dev.inmesh.ca.CaConfig.of(embedded.trustDomain(), caDir);
+    if (embedded.root().isPresent()) {
+      // replicas share one root and each signs with an intermediate of its own, made at start
+      caConfig = caConfig.withRootFiles(embedded.root().get().certificate(), embedded.root().get().privateKey());
+    }
+    ca = dev.inmesh.ca.CertificateAuthority.builder(caConfig)
         .listener(event -> {
           if (event instanceof dev.inmesh.ca.CaEvent.Issued issued) {
             issuedCertificates.put(issued.identity().toString(), issued);
@@ -355,6 +369,9 @@ public final class MeshControl implements AutoCloseable {
   }
 
   private void loadPersistedApi() {
+    if (options.etcd().isPresent()) {
+      return; // etcd keeps what the API applied; a replica's old file must not bring back deleted resources
+    }
     Path file = options.dataDir().map(d -> d.resolve(API_FILE)).orElse(null);
     if (file == null || !Files.exists(file)) {
       return;
@@ -368,7 +385,7 @@ public final class MeshControl implements AutoCloseable {
   }
 
   private void persistApi() {
-    if (options.dataDir().isEmpty()) {
+    if (options.dataDir().isEmpty() || options.etcd().isPresent()) {
       return;
     }
     Path dir = options.dataDir().get();
@@ -399,5 +416,6 @@ public final class MeshControl implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
+    stores.close();
   }
 }

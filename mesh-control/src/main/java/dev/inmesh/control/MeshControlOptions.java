@@ -1,7 +1,9 @@
 package dev.inmesh.control;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -17,17 +19,78 @@ public record MeshControlOptions(
     Optional<Path> dataDir,
     Duration gracePeriod,
     Duration pollInterval,
-    Optional<EmbeddedCa> ca) {
+    Optional<EmbeddedCa> ca,
+    Optional<Etcd> etcd) {
 
   /**
-   * The CA that mesh-control runs in process by default: its trust domain and the ports of its
-   * gRPC and HTTPS APIs (Istio's 15012, and 15013).
+   * The CA that mesh-control runs in process by default: its trust domain, the ports of its gRPC
+   * and HTTPS APIs (Istio's 15012, and 15013), and the root it signs under: PEM files that every
+   * replica is given, or else one generated in the data directory.
    */
-  public record EmbeddedCa(String trustDomain, int grpcPort, int httpsPort) {
+  public record EmbeddedCa(String trustDomain, int grpcPort, int httpsPort, Optional<RootFiles> root) {
     public EmbeddedCa {
       Objects.requireNonNull(trustDomain, "trustDomain");
       checkPort("ca grpcPort", grpcPort);
       checkPort("ca httpsPort", httpsPort);
+      Objects.requireNonNull(root, "root");
+    }
+
+    public static EmbeddedCa of(String trustDomain, int grpcPort, int httpsPort) {
+      return new EmbeddedCa(trustDomain, grpcPort, httpsPort, Optional.empty());
+    }
+
+    public EmbeddedCa withPorts(int grpc, int https) {
+      return new EmbeddedCa(trustDomain, grpc, https, root);
+    }
+
+    public EmbeddedCa withTrustDomain(String domain) {
+      return new EmbeddedCa(domain, grpcPort, httpsPort, root);
+    }
+
+    /** Signs under this root (certificate and private key, PEM) instead of a generated one. */
+    public EmbeddedCa withRoot(Path certificate, Path privateKey) {
+      return new EmbeddedCa(trustDomain, grpcPort, httpsPort, Optional.of(new RootFiles(certificate, privateKey)));
+    }
+  }
+
+  /** A root CA certificate and its private key, both PEM files. */
+  public record RootFiles(Path certificate, Path privateKey) {
+    public RootFiles {
+      Objects.requireNonNull(certificate, "certificate");
+      Objects.requireNonNull(privateKey, "privateKey");
+    }
+  }
+
+  /**
+   * The replicated store: etcd at {@code endpoints}, keys under {@code prefix}, registry entries on
+   * a lease of {@code leaseTtl} that the replica holding the workload's stream keeps alive.
+   */
+  public record Etcd(List<URI> endpoints, String prefix, Duration leaseTtl) {
+    public Etcd {
+      endpoints = List.copyOf(endpoints);
+      if (endpoints.isEmpty()) {
+        throw new IllegalArgumentException("etcd needs at least one endpoint");
+      }
+      Objects.requireNonNull(prefix, "prefix");
+      if (!prefix.startsWith("/") || !prefix.endsWith("/")) {
+        throw new IllegalArgumentException("etcd prefix must start and end with '/', got '" + prefix + "'");
+      }
+      if (leaseTtl.compareTo(Duration.ofSeconds(2)) < 0 || leaseTtl.toMillis() % 1000 != 0) {
+        throw new IllegalArgumentException("lease TTL must be whole seconds, at least 2s, got " + leaseTtl);
+      }
+    }
+
+    /** Keys under {@code /inmesh/}, a 10 s lease. */
+    public static Etcd of(List<URI> endpoints) {
+      return new Etcd(endpoints, "/inmesh/", Duration.ofSeconds(10));
+    }
+
+    public Etcd withPrefix(String value) {
+      return new Etcd(endpoints, value, leaseTtl);
+    }
+
+    public Etcd withLeaseTtl(Duration ttl) {
+      return new Etcd(endpoints, prefix, ttl);
     }
   }
 
@@ -44,48 +107,60 @@ public record MeshControlOptions(
       throw new IllegalArgumentException("pollInterval must be positive, got " + pollInterval);
     }
     Objects.requireNonNull(ca, "ca");
+    Objects.requireNonNull(etcd, "etcd");
   }
 
   /** Istio's ports: 15010 for xDS, 15014 for the HTTP API; a 10 s grace period; 500 ms polling. */
   public static MeshControlOptions defaults() {
     return new MeshControlOptions("127.0.0.1", 15010, 15014, Optional.empty(), Optional.empty(),
-        Duration.ofSeconds(10), Duration.ofMillis(500), Optional.of(new EmbeddedCa("cluster.local", 15012, 15013)));
+        Duration.ofSeconds(10), Duration.ofMillis(500), Optional.of(EmbeddedCa.of("cluster.local", 15012, 15013)),
+        Optional.empty());
   }
 
   /** Free ports for everything, as tests and embedded demos want. */
   public static MeshControlOptions ephemeral() {
-    return defaults().withPorts(0, 0).withCa(new EmbeddedCa("cluster.local", 0, 0));
+    return defaults().withPorts(0, 0).withCa(EmbeddedCa.of("cluster.local", 0, 0));
   }
 
   public MeshControlOptions withCa(EmbeddedCa embedded) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.of(embedded));
+        Optional.of(embedded), etcd);
   }
 
   /** No embedded CA: workloads get their certificates elsewhere, or none. */
   public MeshControlOptions withoutCa() {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.empty());
+        Optional.empty(), etcd);
   }
 
   public MeshControlOptions withPorts(int xds, int http) {
-    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca);
+    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd);
   }
 
   public MeshControlOptions withConfigDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd);
   }
 
   public MeshControlOptions withDataDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd);
   }
 
   public MeshControlOptions withGracePeriod(Duration grace) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd);
   }
 
   public MeshControlOptions withPollInterval(Duration interval) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd);
+  }
+
+  public MeshControlOptions withBindAddress(String address) {
+    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd);
+  }
+
+  /** Runs on etcd, as one of several replicas, instead of the embedded in-memory store. */
+  public MeshControlOptions withEtcd(Etcd store) {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca,
+        Optional.of(store));
   }
 
   private static void checkPort(String field, int port) {

@@ -51,7 +51,8 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
           .build();
   private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-  private final String target;
+  private final List<String> targets;
+  private volatile int preferred; // the target that answered last
   private final ChannelCredentials credentials;
   private final Supplier<Optional<String>> joinToken;
   private final Supplier<Optional<Credentials>> current;
@@ -59,16 +60,20 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
   private record Request(String csr, long validitySeconds) {}
 
   /**
-   * @param target the CA's gRPC address, {@code host:port}
+   * @param targets the gRPC addresses ({@code host:port}) of the CA, or of every mesh-control
+   *     replica's CA, in order of preference: a request that cannot reach one goes to the next
    * @param roots the CA roots to trust for the CA's own TLS certificate (Istio's root-cert.pem)
    * @param joinToken the bootstrap token, used while there is no certificate yet
    * @param current this workload's certificate, presented for renewal
    */
-  public CaClient(String target, List<X509Certificate> roots, Supplier<Optional<String>> joinToken,
+  public CaClient(List<String> targets, List<X509Certificate> roots, Supplier<Optional<String>> joinToken,
       Supplier<Optional<Credentials>> current) {
     this.joinToken = joinToken;
     this.current = current;
-    this.target = target;
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("at least one CA address is needed");
+    }
+    this.targets = List.copyOf(targets);
     this.credentials = TlsChannelCredentials.newBuilder()
         .trustManager(trustManagers(roots))
         .keyManager(new CurrentKeyManager())
@@ -91,27 +96,52 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
 
   @Override
   public List<X509Certificate> sign(String csrPem, Duration ttl) throws IOException {
-    CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
     Metadata headers = new Metadata();
     if (current.get().isEmpty()) {
       String token = joinToken.get().orElseThrow(() -> new IOException(
           "no certificate yet and no join token: create one with the CA's admin API and pass it to the Mesh builder"));
       headers.put(AUTHORIZATION, "Bearer " + token);
     }
+    IOException unreachable = null;
+    int first = preferred;
+    for (int i = 0; i < targets.size(); i++) {
+      int index = (first + i) % targets.size();
+      try {
+        List<X509Certificate> chain = sign(targets.get(index), headers, new Request(csrPem, ttl.toSeconds()));
+        preferred = index;
+        return chain;
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE
+            && e.getStatus().getCode() != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+          throw new IOException("the CA refused: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+        }
+        // another replica's CA signs under the same root: try it
+        IOException failure = new IOException("the CA at " + targets.get(index) + " is unreachable: "
+            + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+        if (unreachable == null) {
+          unreachable = failure;
+        } else {
+          unreachable.addSuppressed(failure);
+        }
+      }
+    }
+    throw unreachable;
+  }
+
+  private List<X509Certificate> sign(String target, Metadata headers, Request request) {
+    CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
     // a connection per request: a renewal must handshake with the certificate it renews, and a
     // connection opened before the first certificate presented none. Requests come twice a day.
     ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
     try {
       List<String> chain = ClientCalls.blockingUnaryCall(
           io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
-          CREATE_CERTIFICATE, options, new Request(csrPem, ttl.toSeconds()));
+          CREATE_CERTIFICATE, options, request);
       List<X509Certificate> certificates = new ArrayList<>();
       for (String pem : chain) {
         certificates.addAll(readPem(pem));
       }
       return certificates;
-    } catch (StatusRuntimeException e) {
-      throw new IOException("the CA refused: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
     } finally {
       channel.shutdownNow();
     }

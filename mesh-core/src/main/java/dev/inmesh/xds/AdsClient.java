@@ -115,6 +115,11 @@ public final class AdsClient implements AutoCloseable {
     sync.execute(this::connect);
   }
 
+  /** The control server the stream is on, or being opened to; read it on the serializing executor. */
+  public String currentServer() {
+    return servers.get(serverIndex);
+  }
+
   /** What the client is waiting for, for error messages: the types not yet received and why. */
   public String waitingFor() {
     List<String> missing = new ArrayList<>();

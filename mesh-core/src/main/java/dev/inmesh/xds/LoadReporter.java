@@ -33,13 +33,15 @@ import org.slf4j.LoggerFactory;
  * The client side of xDS LRS: reports to the control server, at the interval it asks for, what
  * each cluster's endpoints did, by locality and endpoint (successful, failed, issued and
  * in-flight requests), as Envoy and proxyless gRPC do. mesh-control's service graph is drawn from
- * these. The stream reconnects after a failure; counts of a failed report are lost, not resent.
+ * these. The stream reconnects after a failure, to whichever control server the channel
+ * supplier names then (the one the ADS stream is on); counts of a failed report are lost, not
+ * resent.
  */
 public final class LoadReporter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoadReporter.class);
   private static final Duration RETRY = Duration.ofSeconds(5);
 
-  private final ManagedChannel channel;
+  private final Supplier<ManagedChannel> channels;
   private final Node node;
   private final Supplier<Collection<ClusterRuntime>> clusters;
   private final ScheduledExecutorService sync;
@@ -50,9 +52,13 @@ public final class LoadReporter implements AutoCloseable {
   private boolean all;
   private volatile boolean closed;
 
-  public LoadReporter(ManagedChannel channel, Node node, Supplier<Collection<ClusterRuntime>> clusters,
+  /**
+   * @param channels the channel to the control server to report to now, asked again at every
+   *     reconnect; called on {@code sync}
+   */
+  public LoadReporter(Supplier<ManagedChannel> channels, Node node, Supplier<Collection<ClusterRuntime>> clusters,
       ScheduledExecutorService sync) {
-    this.channel = channel;
+    this.channels = channels;
     this.node = node;
     this.clusters = clusters;
     this.sync = sync;
@@ -66,6 +72,7 @@ public final class LoadReporter implements AutoCloseable {
     if (closed) {
       return;
     }
+    ManagedChannel channel = channels.get();
     channel.resetConnectBackoff();
     requests = LoadReportingServiceGrpc.newStub(channel).streamLoadStats(new StreamObserver<>() {
       @Override

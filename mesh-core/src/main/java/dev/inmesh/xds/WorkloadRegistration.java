@@ -7,7 +7,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import java.util.Objects;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -23,21 +23,29 @@ import org.slf4j.LoggerFactory;
  * <p>This is the registration half of the ADS client only; it does not interpret the resources.
  * Servers that take their routing from elsewhere (a plain gRPC server, say) use it to join the
  * mesh. Closing it ends the stream, and mesh-control drops the workload after its grace period.
+ *
+ * <p>Given several mesh-control replicas (one channel each), it moves on to the next replica
+ * whenever a stream ends, so a dead replica's workloads register again on a live one well within
+ * the grace period.
  */
 public final class WorkloadRegistration implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WorkloadRegistration.class);
   private static final String LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener";
   private static final long MAX_BACKOFF_MILLIS = 5_000;
 
-  private final ManagedChannel channel;
+  private final List<ManagedChannel> channels;
   private final Node node;
   private final ScheduledExecutorService scheduler;
   private volatile boolean closed;
   private volatile ClientCallStreamObserver<DiscoveryRequest> stream;
   private int failures;
+  private volatile int current; // the channel in use; moves on to the next when a stream ends
 
-  private WorkloadRegistration(ManagedChannel channel, WorkloadMetadata workload) {
-    this.channel = Objects.requireNonNull(channel, "channel");
+  private WorkloadRegistration(List<ManagedChannel> channels, WorkloadMetadata workload) {
+    if (channels.isEmpty()) {
+      throw new IllegalArgumentException("at least one channel to mesh-control is needed");
+    }
+    this.channels = List.copyOf(channels);
     this.node = workload.toNode(workload.workloadName() + "~" + UUID.randomUUID());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "inmesh-registration-" + workload.service());
@@ -46,9 +54,12 @@ public final class WorkloadRegistration implements AutoCloseable {
     });
   }
 
-  /** Opens the stream now. The channel stays the caller's to shut down, after {@link #close()}. */
-  public static WorkloadRegistration start(ManagedChannel channel, WorkloadMetadata workload) {
-    WorkloadRegistration registration = new WorkloadRegistration(channel, workload);
+  /**
+   * Opens the stream now, on the first of {@code channels} (one per mesh-control replica, in order
+   * of preference). The channels stay the caller's to shut down, after {@link #close()}.
+   */
+  public static WorkloadRegistration start(List<ManagedChannel> channels, WorkloadMetadata workload) {
+    WorkloadRegistration registration = new WorkloadRegistration(channels, workload);
     registration.scheduler.execute(registration::connect);
     return registration;
   }
@@ -63,6 +74,7 @@ public final class WorkloadRegistration implements AutoCloseable {
     }
     // our own backoff decides when to try again; the channel's reconnect backoff (up to two
     // minutes) would otherwise fail every attempt fast long after mesh-control is back
+    ManagedChannel channel = channels.get(current);
     channel.resetConnectBackoff();
     AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
         new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
@@ -107,9 +119,11 @@ public final class WorkloadRegistration implements AutoCloseable {
     if (closed) {
       return;
     }
+    current = (current + 1) % channels.size();
     long base = Math.min(MAX_BACKOFF_MILLIS, 100L << Math.min(failures++, 6));
     long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
-    log.warn("registration of {} lost ({}); retrying in {} ms", node.getId(), reason, delay);
+    log.warn("registration of {} lost ({}); retrying {} in {} ms", node.getId(), reason,
+        channels.get(current).authority(), delay);
     scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
   }
 

@@ -2,6 +2,7 @@ package dev.inmesh.grpc;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.grpc.internal.ControlServersResolverProvider;
 import dev.inmesh.grpc.internal.DoorServer;
 import dev.inmesh.grpc.internal.GrpcMetrics;
 import dev.inmesh.grpc.internal.GrpcTracing;
@@ -151,13 +152,17 @@ public final class MeshGrpc {
    */
   static Map<String, Object> bootstrap(Mesh mesh, String role) {
     MeshConfig config = mesh.config();
-    List<Object> servers = new ArrayList<>();
-    for (String server : config.controlServers()) {
-      servers.add(Map.of(
-          "server_uri", server,
-          "channel_creds", List.of(Map.of("type", "insecure")),
-          "server_features", List.of("xds_v3")));
+    // several replicas go in as one server whose channel fails over between them: grpc-xds would
+    // otherwise stay on a dead first server with its cached config and take no updates (gRFC A71)
+    String serverUri = config.controlServers().get(0);
+    if (config.controlServers().size() > 1) {
+      ControlServersResolverProvider.register();
+      serverUri = ControlServersResolverProvider.target(config.controlServers());
     }
+    List<Object> servers = List.of(Map.of(
+        "server_uri", serverUri,
+        "channel_creds", List.of(Map.of("type", "insecure")),
+        "server_features", List.of("xds_v3")));
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put(WorkloadMetadata.NAMESPACE, config.namespace());
     Map<String, Object> locality = Map.of("region", config.locality().region(), "zone", config.locality().zone(),

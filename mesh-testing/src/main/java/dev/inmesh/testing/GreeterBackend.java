@@ -45,7 +45,7 @@ public final class GreeterBackend implements AutoCloseable {
     WorkloadMetadata metadata = new WorkloadMetadata(service, namespace, service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
         List.of(ServicePort.of("grpc", servicePort, server.getPort())), null);
-    return new GreeterBackend(server, channel, WorkloadRegistration.start(channel, metadata), version);
+    return new GreeterBackend(server, channel, WorkloadRegistration.start(List.of(channel), metadata), version);
   }
 
   public int port() {

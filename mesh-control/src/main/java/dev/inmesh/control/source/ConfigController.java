@@ -9,10 +9,14 @@ import dev.inmesh.control.store.ConfigStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.ConcurrentModificationException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +50,10 @@ public final class ConfigController {
 
   /** Replaces everything a config file defines with what it defines now. */
   public synchronized ApplyResult applyFile(String source, String text) {
+    return retryingConflicts(() -> applyFileOnce(source, text));
+  }
+
+  private ApplyResult applyFileOnce(String source, String text) {
     ParseResult parsed = parser.parse(source, text);
     List<Problem> problems = new ArrayList<>(parsed.problems());
     if (!parsed.hasErrors()) {
@@ -64,16 +72,35 @@ public final class ConfigController {
   }
 
   public synchronized void removeFile(String source) {
-    List<ResourceKey> owned = ownedBy(source);
-    if (!owned.isEmpty()) {
-      store.update(List.of(), owned);
-    }
+    List<ResourceKey> owned = retryingConflicts(() -> {
+      List<ResourceKey> keys = ownedBy(source);
+      if (!keys.isEmpty()) {
+        store.update(List.of(), keys);
+      }
+      return keys;
+    });
     statuses.remove(source);
     log.info("{} is gone; removed {}", source, owned);
   }
 
+  /**
+   * Removes what files other than {@code present} own: on a shared store, the resources of files
+   * deleted while no replica was reading the directory. What the API applied stays.
+   */
+  public synchronized void removeSourcesOtherThan(Set<String> present) {
+    Set<String> gone = new TreeSet<>();
+    store.list().stream().map(ConfigResource::source)
+        .filter(source -> !source.equals(API_SOURCE) && !present.contains(source))
+        .forEach(gone::add);
+    gone.forEach(this::removeFile);
+  }
+
   /** {@code POST /apis/apply}: creates or replaces the resources of one request. */
   public synchronized ApplyResult apply(String request, String text) {
+    return retryingConflicts(() -> applyOnce(request, text));
+  }
+
+  private ApplyResult applyOnce(String request, String text) {
     ParseResult parsed = parser.parse(request, text);
     List<Problem> problems = new ArrayList<>(parsed.problems());
     if (!parsed.hasErrors()) {
@@ -91,6 +118,10 @@ public final class ConfigController {
 
   /** Deletes resources that were applied through the API. Files own theirs: edit the file. */
   public synchronized ApplyResult delete(String request, List<ResourceKey> keys) {
+    return retryingConflicts(() -> deleteOnce(request, keys));
+  }
+
+  private ApplyResult deleteOnce(String request, List<ResourceKey> keys) {
     List<Problem> problems = new ArrayList<>();
     for (ResourceKey key : keys) {
       Optional<ConfigResource> existing = store.get(key);
@@ -119,6 +150,23 @@ public final class ConfigController {
 
   public List<ConfigResource> resources() {
     return store.list();
+  }
+
+  /**
+   * Runs a validate-then-write step again when a shared store reports that another replica
+   * changed the same resources meanwhile: the ownership checks must see that change.
+   */
+  private static <T> T retryingConflicts(Supplier<T> step) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return step.get();
+      } catch (ConcurrentModificationException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+        log.info("{}; validating again", e.getMessage());
+      }
+    }
   }
 
   private List<Problem> ownershipProblems(String source, List<ConfigResource> resources) {

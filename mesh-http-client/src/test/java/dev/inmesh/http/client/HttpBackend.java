@@ -25,10 +25,11 @@ final class HttpBackend implements AutoCloseable {
   final MockWebServer server = new MockWebServer();
   final AtomicInteger requests = new AtomicInteger();
   private volatile Function<RecordedRequest, MockResponse> behaviour;
-  private final ManagedChannel channel;
+  private final List<ManagedChannel> channels;
   private final WorkloadRegistration registration;
 
-  HttpBackend(String controlAddress, String service, int servicePort, String version) throws IOException {
+  /** Registers with the first of {@code controlAddresses}, moving on to the next when it is lost. */
+  HttpBackend(List<String> controlAddresses, String service, int servicePort, String version) throws IOException {
     this.version = version;
     this.behaviour = request -> new MockResponse.Builder().code(200).body(version + " " + request.getUrl().encodedPath()).build();
     server.setServerSocketFactory(new NoDelayServerSockets());
@@ -40,14 +41,20 @@ final class HttpBackend implements AutoCloseable {
       }
     });
     server.start(0);
-    channel = NettyChannelBuilder.forTarget(controlAddress).usePlaintext().build();
-    registration = WorkloadRegistration.start(channel, new WorkloadMetadata(service, "default", service, service + "-" + version,
+    channels = controlAddresses.stream()
+        .map(address -> (ManagedChannel) NettyChannelBuilder.forTarget(address).usePlaintext().build())
+        .toList();
+    registration = WorkloadRegistration.start(channels, new WorkloadMetadata(service, "default", service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
         List.of(new ServicePort("http", servicePort, server.getPort(), "HTTP")), null));
   }
 
   void behave(Function<RecordedRequest, MockResponse> behaviour) {
     this.behaviour = behaviour;
+  }
+
+  String nodeId() {
+    return registration.nodeId();
   }
 
   int port() {
@@ -64,7 +71,9 @@ final class HttpBackend implements AutoCloseable {
   public void close() throws InterruptedException {
     registration.close();
     server.close();
-    channel.shutdownNow();
-    channel.awaitTermination(5, TimeUnit.SECONDS);
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 }

@@ -72,7 +72,7 @@ final class HttpMesh implements AutoCloseable {
   }
 
   HttpBackend backend(String version) throws IOException {
-    HttpBackend backend = new HttpBackend(xdsAddress(), "reviews", 9080, version);
+    HttpBackend backend = new HttpBackend(List.of(xdsAddress()), "reviews", 9080, version);
     backends.add(backend);
     return backend;
   }
