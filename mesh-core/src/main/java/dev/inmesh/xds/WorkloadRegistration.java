@@ -54,9 +54,15 @@ public final class WorkloadRegistration implements AutoCloseable {
     });
   }
 
+  /** Opens the stream now, to one mesh-control. The channel stays the caller's to shut down, after {@link #close()}. */
+  public static WorkloadRegistration start(ManagedChannel channel, WorkloadMetadata workload) {
+    return start(List.of(channel), workload);
+  }
+
   /**
    * Opens the stream now, on the first of {@code channels} (one per mesh-control replica, in order
-   * of preference). The channels stay the caller's to shut down, after {@link #close()}.
+   * of preference), moving to the next when a stream ends. The channels stay the caller's to shut
+   * down, after {@link #close()}.
    */
   public static WorkloadRegistration start(List<ManagedChannel> channels, WorkloadMetadata workload) {
     WorkloadRegistration registration = new WorkloadRegistration(channels, workload);
