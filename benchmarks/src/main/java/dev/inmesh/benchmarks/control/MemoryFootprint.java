@@ -23,13 +23,15 @@ public final class MemoryFootprint {
 
   public static void main(String[] args) throws Exception {
     int services = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
-    double megabytes = measure(services);
+    double megabytes = measure(services).megabytes();
     System.out.printf(Locale.ROOT, "%n| P6 | retained heap holding %,d services, %,d endpoints, %,d routes | %.1f MB | ≤ 10 MB | %s |%n",
         services, services * 10, services, megabytes, megabytes <= 10 ? "PASS" : "FAIL");
   }
 
-  /** Megabytes of heap the Mesh retains. */
-  public static double measure(int services) throws Exception {
+  /** Megabytes of heap the Mesh retains, holding this many clusters. */
+  public record Footprint(double megabytes, int clusters) {}
+
+  public static Footprint measure(int services) throws Exception {
     try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa())) {
       StringBuilder yaml = new StringBuilder();
       for (int s = 0; s < services; s++) {
@@ -80,7 +82,7 @@ public final class MemoryFootprint {
       System.out.printf(Locale.ROOT, "heap in use: %.1f MB before the Mesh, %.1f MB holding %d clusters, %.1f MB after closing it"
           + " (%d meters left in the global registry)%n", before / 1e6, holding / 1e6, clusters, after / 1e6,
           io.micrometer.core.instrument.Metrics.globalRegistry.getMeters().size());
-      return (holding - Math.min(before, after)) / 1e6;
+      return new Footprint((holding - Math.min(before, after)) / 1e6, clusters);
     }
   }
 

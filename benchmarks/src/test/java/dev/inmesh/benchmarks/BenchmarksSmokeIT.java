@@ -1,0 +1,75 @@
+package dev.inmesh.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.benchmarks.control.ConvergenceBenchmark;
+import dev.inmesh.benchmarks.control.MemoryFootprint;
+import dev.inmesh.benchmarks.loopback.LoopbackHarness;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Every benchmark runs for a moment in the build so that none of them rots. Nothing here is about
+ * speed: each run must complete, measure something, and fail no call. The figures come from the
+ * full runs in BENCHMARKS.md.
+ */
+class BenchmarksSmokeIT {
+  private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+  private final PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+
+  @Test
+  void everyJmhBenchmarkRuns() throws Exception {
+    Collection<RunResult> results = new Runner(new OptionsBuilder()
+        .include(DecisionPathBenchmark.class.getSimpleName())
+        .include(InterceptorBenchmark.class.getSimpleName())
+        .include(CsrSigningBenchmark.class.getSimpleName())
+        .warmupIterations(0)
+        .measurementIterations(1)
+        .measurementTime(TimeValue.milliseconds(200))
+        .forks(0)
+        .build()).run();
+
+    assertThat(results).extracting(r -> r.getParams().getBenchmark().replaceAll(".*\\.", ""))
+        .contains("decisionPath", "matchTheLastOfAThousandRoutes", "authorize", "recordIstioMetrics", "throughInmesh",
+            "plainOkHttp");
+    assertThat(results).allSatisfy(r -> assertThat(r.getPrimaryResult().getSampleCount()).isPositive());
+  }
+
+  @Test
+  void theLoopbackHarnessRunsEveryVariantWithoutAFailedCall() throws Exception {
+    List<LoopbackHarness.Result> results = LoopbackHarness.run(
+        new LoopbackHarness.Options(200, Duration.ofSeconds(1), 1, 4, Duration.ofSeconds(1)), out);
+    LoopbackHarness.report(results, out);
+
+    assertThat(results).extracting(LoopbackHarness.Result::variant).containsExactly("plain", "inmesh", "haproxy-1", "haproxy-2");
+    assertThat(results).allSatisfy(r -> {
+      assertThat(r.failures()).as(r.variant()).isZero();
+      assertThat(r.latencies().getTotalCount()).as(r.variant()).isEqualTo(r.requests()).isPositive();
+      assertThat(r.throughput()).as(r.variant()).isPositive();
+    });
+    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |");
+  }
+
+  @Test
+  void aChangeReachesEveryAdsClient() throws Exception {
+    ConvergenceBenchmark.Result result = ConvergenceBenchmark.run(50, 1, out);
+
+    assertThat(result.changes()).singleElement().satisfies(times -> assertThat(times).hasSize(50));
+    assertThat(result.max()).isPositive();
+  }
+
+  @Test
+  void theMemoryFootprintIsMeasured() throws Exception {
+    // the services' clusters (one per ServiceEntry) were all held while measured
+    assertThat(MemoryFootprint.measure(20).clusters()).isGreaterThanOrEqualTo(20);
+  }
+}
