@@ -55,6 +55,15 @@ import org.slf4j.LoggerFactory;
  * </ul>
  */
 public final class AdminServer implements AutoCloseable {
+  static {
+    // TCP_NODELAY for the JDK's HTTP server, whose answers otherwise wait ~40 ms for delayed ACKs on
+    // kept-alive connections; read once per JVM, so set before the first JDK server (Inmesh's
+    // MeshHttpServer does the same) unless the application chose
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -67,26 +67,17 @@ final class OkHttpTransport implements Transport<Response> {
 
   /**
    * An application interceptor cannot change the chain's TLS settings, so an mTLS attempt is a call
-   * of its own on the cluster's mTLS client, which shares the caller's pool. It inherits the
-   * chain's timeouts; a caller's call that is already cancelled sends nothing.
+   * of its own on the cluster's mTLS client, which shares the caller's pool. The call is made on
+   * that client as it is, never on a per-call copy: OkHttp reuses a connection only for an equal
+   * address, and a copied client's address (its certificate pinner) is never equal, which cost a
+   * new handshake per call. A per-try timeout bounds the whole call; a caller's call that is
+   * already cancelled sends nothing.
    */
   private Response sendTls(Attempt attempt) throws IOException {
-    OkHttpClient client = tlsClients.client(attempt.tls().get());
+    Call call = tlsClients.client(attempt.tls().get()).newCall(toEndpoint(attempt));
     if (!attempt.timeout().isZero()) {
-      long millis = Math.max(1, attempt.timeout().toMillis());
-      client = client.newBuilder()
-          .connectTimeout(millis, TimeUnit.MILLISECONDS)
-          .readTimeout(millis, TimeUnit.MILLISECONDS)
-          .writeTimeout(millis, TimeUnit.MILLISECONDS)
-          .build();
-    } else {
-      client = client.newBuilder()
-          .connectTimeout(chain.connectTimeoutMillis(), TimeUnit.MILLISECONDS)
-          .readTimeout(chain.readTimeoutMillis(), TimeUnit.MILLISECONDS)
-          .writeTimeout(chain.writeTimeoutMillis(), TimeUnit.MILLISECONDS)
-          .build();
+      call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
     }
-    Call call = client.newCall(toEndpoint(attempt));
     if (chain.call().isCanceled()) {
       call.cancel();
     }
