@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * (for renewal). The servers' own TLS certificate is issued by the CA and renewed at half-life.
  */
 public final class CaServer implements AutoCloseable {
+  static {
+    dev.inmesh.JdkHttpServers.noDelay();
+  }
+
   private static final Logger log = LoggerFactory.getLogger(CaServer.class);
 
   private final Server grpc;

@@ -47,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * about what really changed.
  */
 public final class MeshControl implements AutoCloseable {
+  static {
+    dev.inmesh.JdkHttpServers.noDelay();
+  }
+
   private static final Logger log = LoggerFactory.getLogger(MeshControl.class);
   private static final String API_FILE = "applied.yaml";
   /** Re-translate now and then even without a change, so DNS ServiceEntries follow DNS. */

@@ -1,5 +1,7 @@
 package dev.inmesh.control.analyze;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -17,6 +19,19 @@ public record Finding(AnalysisCode code, String resource, String source, String 
 
   public Severity severity() {
     return code.severity();
+  }
+
+  /** As JSON and YAML show it, the same from the server's {@code /apis/analyze} and from meshctl offline. */
+  public Map<String, Object> toMap() {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("code", code.name());
+    entry.put("name", code.title());
+    entry.put("severity", severity().label());
+    entry.put("resource", resource);
+    entry.put("source", source);
+    entry.put("field", field);
+    entry.put("message", message);
+    return entry;
   }
 
   /** istioctl's line: {@code Error [IST0101] (VirtualService/default/reviews) spec.hosts[0]: message}. */

@@ -56,12 +56,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminServer implements AutoCloseable {
   static {
-    // TCP_NODELAY for the JDK's HTTP server, whose answers otherwise wait ~40 ms for delayed ACKs on
-    // kept-alive connections; read once per JVM, so set before the first JDK server (Inmesh's
-    // MeshHttpServer does the same) unless the application chose
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
+    dev.inmesh.JdkHttpServers.noDelay();
   }
 
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -316,15 +311,7 @@ public final class AdminServer implements AutoCloseable {
   }
 
   private static Map<String, Object> finding(Finding finding) {
-    Map<String, Object> entry = new LinkedHashMap<>();
-    entry.put("code", finding.code().name());
-    entry.put("name", finding.code().title());
-    entry.put("severity", finding.severity().label());
-    entry.put("resource", finding.resource());
-    entry.put("source", finding.source());
-    entry.put("field", finding.field());
-    entry.put("message", finding.message());
-    return entry;
+    return finding.toMap();
   }
 
   private java.util.Optional<String> service(String nodeId) {

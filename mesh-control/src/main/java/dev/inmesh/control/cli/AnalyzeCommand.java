@@ -89,15 +89,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     HostResolver names = host -> List.of(host);
     List<Map<String, Object>> findings = new ArrayList<>();
     for (Finding finding : Analyzer.analyze(files.resources(), workloads, files.problems(), names)) {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("code", finding.code().name());
-      entry.put("name", finding.code().title());
-      entry.put("severity", finding.severity().label());
-      entry.put("resource", finding.resource());
-      entry.put("source", finding.source());
-      entry.put("field", finding.field());
-      entry.put("message", finding.message());
-      findings.add(entry);
+      findings.add(finding.toMap());
     }
     return findings;
   }

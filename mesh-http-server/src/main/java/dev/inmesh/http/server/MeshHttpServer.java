@@ -28,13 +28,7 @@ import java.util.concurrent.Executor;
  */
 public final class MeshHttpServer implements AutoCloseable {
   static {
-    // The JDK's server writes a response's headers and body apart and, by default, with Nagle's
-    // algorithm on: against the client's delayed ACK every answer on a kept-alive connection then
-    // waits ~40 ms. Its own switch turns TCP_NODELAY on; it is read once, when the JDK's server
-    // first loads, so it is set here unless the application chose.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
+    dev.inmesh.JdkHttpServers.noDelay();
   }
 
   private final HttpServer server;

@@ -17,6 +17,10 @@ import java.nio.charset.StandardCharsets;
  * Istio's request metrics from its clients and servers, and the {@code inmesh_*} meters.
  */
 public final class MeshMetrics implements AutoCloseable {
+  static {
+    dev.inmesh.JdkHttpServers.noDelay();
+  }
+
   /** The Prometheus text format version Prometheus scrapers ask for. */
   private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
