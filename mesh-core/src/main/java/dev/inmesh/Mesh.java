@@ -147,7 +147,14 @@ public final class Mesh implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Starts the ADS stream, then asks for the certificate while the first config is on its way: the
+   * stream is plaintext and needs no certificate, so a start waits for the slower of the two, not
+   * for both one after the other.
+   */
   private Mesh start() {
+    ads.start();
+    loadReporter.start();
     if (certificates.isPresent()) {
       try {
         certificates.get().start();
@@ -156,8 +163,6 @@ public final class Mesh implements AutoCloseable {
         throw new MeshException("no workload certificate for " + certificates.get().identity() + ": " + e.getMessage(), e);
       }
     }
-    ads.start();
-    loadReporter.start();
     return this;
   }
 

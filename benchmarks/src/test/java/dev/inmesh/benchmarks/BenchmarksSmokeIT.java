@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.benchmarks.control.ConvergenceBenchmark;
 import dev.inmesh.benchmarks.control.MemoryFootprint;
 import dev.inmesh.benchmarks.loopback.LoopbackHarness;
+import dev.inmesh.benchmarks.loopback.MtlsHarness;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -57,6 +58,19 @@ class BenchmarksSmokeIT {
       assertThat(r.throughput()).as(r.variant()).isPositive();
     });
     assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |");
+  }
+
+  @Test
+  void theMtlsHarnessMeasuresBothVariantsTheHandshakesAndAStart() throws Exception {
+    MtlsHarness.Result result = MtlsHarness.run(Duration.ofSeconds(1), 1, out);
+    String report = printed.toString(StandardCharsets.UTF_8);
+
+    assertThat(result.failures()).as(report).isZero();
+    assertThat(result.mtlsP50Micros()).isPositive();
+    assertThat(result.plainP50Micros()).isPositive();
+    assertThat(result.handshakesPerSecond()).isPositive();
+    assertThat(result.opensslHandshakesPerSecond()).as(report).isPositive();
+    assertThat(result.startupMillis()).as(report).isPositive();
   }
 
   @Test

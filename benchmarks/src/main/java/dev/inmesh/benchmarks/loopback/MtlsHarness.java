@@ -7,11 +7,13 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.http.server.MeshHttpServer;
+import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.security.Credentials;
 import dev.inmesh.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import okhttp3.ConnectionPool;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -37,18 +38,26 @@ import org.HdrHistogram.Histogram;
  * Mutual TLS (P7) and start-up (P11). Two Inmesh HTTP servers behind their doors answer 1 KB:
  * {@code echo} is called over the mesh's mutual TLS (auto-mTLS, pooled connections),
  * {@code echoplain} in plaintext (a DestinationRule with {@code tls: DISABLE}); an open-loop run
- * alternates them and compares their p50. Handshakes per second are a client opening a new mTLS
- * connection for every call, next to {@code openssl s_time} against the same door with the same
- * workload certificate. Start-up is a new JVM that builds a Mesh with a CA and makes one routed
- * mTLS call; it reports its own uptime when the answer arrives.
+ * alternates them after an alternating warm-up and compares their p50s, and reports each round's
+ * CPU and how many connections the mTLS door took in it. Handshakes per second are a client
+ * opening a new mTLS connection for every call ({@code Connection: close}), next to
+ * {@code openssl s_time} against the same door with the same workload certificate. Start-up is a
+ * new JVM that builds a Mesh with a CA and makes one routed mTLS call, once as it is and once with
+ * an AppCDS archive; it reports its own uptime when the answer arrives.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.MtlsHarness [seconds] [rounds]}
  */
 public final class MtlsHarness {
   private MtlsHarness() {}
 
+  /**
+   * What one run measured; latencies are open-loop p50s over every measured round.
+   *
+   * @param startupMillis JVM start to the first routed mTLS call's answer; -1 when the probe failed
+   * @param cdsStartupMillis the same with an AppCDS archive of the probe's classes; -1 when none could be made
+   */
   public record Result(double mtlsP50Micros, double plainP50Micros, long failures, double handshakesPerSecond,
-      double opensslHandshakesPerSecond, long startupMillis) {
+      double opensslHandshakesPerSecond, long startupMillis, long cdsStartupMillis) {
     public double addedMicros() {
       return mtlsP50Micros - plainP50Micros;
     }
@@ -62,8 +71,26 @@ public final class MtlsHarness {
     LoopbackHarness.target(System.out, "P7", "pooled mTLS over plaintext, added p50",
         String.format(Locale.ROOT, "%.1f µs; %,.0f handshakes/s (openssl s_time: %,.0f/s)", result.addedMicros(),
             result.handshakesPerSecond(), result.opensslHandshakesPerSecond()), "≤ 15 µs", result.addedMicros() <= 15);
-    LoopbackHarness.target(System.out, "P11", "JVM start to the first routed mTLS call", result.startupMillis() + " ms",
-        "≤ 1 s", result.startupMillis() >= 0 && result.startupMillis() <= 1000);
+    LoopbackHarness.target(System.out, "P11", "JVM start to the first routed mTLS call", result.startupMillis()
+        + " ms (with AppCDS: " + result.cdsStartupMillis() + " ms)", "≤ 1 s",
+        result.startupMillis() >= 0 && result.startupMillis() <= 1000);
+    // the servers' HTTP executors and OkHttp's threads would keep the JVM up a while
+    System.exit(0);
+  }
+
+  /** One measured variant: its calls, its door, and what its rounds added up to. */
+  private static final class Variant {
+    final String name;
+    final Load.Call call;
+    final Served server;
+    final Histogram latencies = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
+    long failures;
+
+    Variant(String name, Load.Call call, Served server) {
+      this.name = name;
+      this.call = call;
+      this.server = server;
+    }
   }
 
   public static Result run(Duration round, int rounds, PrintStream out) throws Exception {
@@ -74,9 +101,10 @@ public final class MtlsHarness {
       CertificateAuthority ca = control.ca().orElseThrow();
       String caTarget = "127.0.0.1:" + control.caGrpcPort();
       String root = ca.trustBundle().toPem();
-      int echoPort = LoopbackHarness.freePort();
-      closing.add(server(control, ca, "echo", echoPort));
-      closing.add(server(control, ca, "echoplain", LoopbackHarness.freePort()));
+      Served echo = server(control, ca, "echo", LoopbackHarness.freePort());
+      closing.add(echo);
+      Served echoplain = server(control, ca, "echoplain", LoopbackHarness.freePort());
+      closing.add(echoplain);
       ApplyResult applied = control.apply("benchmark", """
           apiVersion: networking.istio.io/v1
           kind: DestinationRule
@@ -95,45 +123,61 @@ public final class MtlsHarness {
       client.awaitReady(Duration.ofSeconds(10));
       Await.until(control::converged, Duration.ofSeconds(10), "every client to ACK");
       OkHttpClient http = MeshHttp.client(client);
-      Load.Call mtls = get(http, "http://echo:9080/");
-      Load.Call plain = get(http, "http://echoplain:9080/");
-      mtls.run();
-      plain.run();
-
-      Load.openLoop(mtls, 1000, Duration.ofSeconds(2), workers);
-      Load.openLoop(plain, 1000, Duration.ofSeconds(2), workers);
-      Histogram mtlsLatencies = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
-      Histogram plainLatencies = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
-      long failures = 0;
-      for (int i = 1; i <= rounds; i++) {
-        Load.Run a = Load.openLoop(mtls, 1000, round, workers);
-        Load.Run b = Load.openLoop(plain, 1000, round, workers);
-        mtlsLatencies.add(a.latencies());
-        plainLatencies.add(b.latencies());
-        failures += a.failures() + b.failures();
-        out.printf(Locale.ROOT, "round %d: mTLS p50 %.1f µs, plaintext p50 %.1f µs%n", i,
-            a.latencies().getValueAtPercentile(50) / 1000.0, b.latencies().getValueAtPercentile(50) / 1000.0);
+      Variant mtls = new Variant("mTLS", get(http, "http://echo:9080/"), echo);
+      Variant plain = new Variant("plaintext", get(http, "http://echoplain:9080/"), echoplain);
+      List<Variant> variants = List.of(mtls, plain);
+      for (Variant variant : variants) {
+        variant.call.run();
       }
 
-      // a new connection, and so a full mTLS handshake, for every call
-      OkHttpClient fresh = MeshHttp.decorate(new OkHttpClient.Builder().connectionPool(new ConnectionPool(0, 1,
-          TimeUnit.MILLISECONDS)), client).build();
-      Load.Call handshake = get(fresh, "http://echo:9080/");
+      // warm-up, alternating as the measured rounds do: the JIT compiles every path and settles
+      // before anything is measured (the first measured round still shows what is left of it)
+      for (int i = 0; i < 2; i++) {
+        for (Variant variant : variants) {
+          Load.openLoop(variant.call, 1000, round, workers);
+        }
+      }
+      for (int i = 1; i <= rounds; i++) {
+        StringBuilder line = new StringBuilder("round " + i + ":");
+        for (Variant variant : variants) {
+          double connections = variant.server.connections();
+          long cpu = cpuMillis();
+          Load.Run run = Load.openLoop(variant.call, 1000, round, workers);
+          cpu = cpuMillis() - cpu;
+          variant.latencies.add(run.latencies());
+          variant.failures += run.failures();
+          line.append(String.format(Locale.ROOT, "  %s p50 %.1f µs, %d ms CPU, %.0f new connections;", variant.name,
+              run.latencies().getValueAtPercentile(50) / 1000.0, cpu, variant.server.connections() - connections));
+        }
+        out.println(line);
+      }
+
+      // a new connection, and so a full mTLS handshake, for every call: the server closes each one
+      Load.Call handshake = get(http, new Request.Builder().url("http://echo:9080/").header("Connection", "close").build());
       long calls = 0;
-      long end = System.nanoTime() + round.toNanos();
       long start = System.nanoTime();
+      long end = start + round.toNanos();
       while (System.nanoTime() < end) {
         handshake.run();
         calls++;
       }
       double handshakes = calls / ((System.nanoTime() - start) / 1e9);
-      double openssl = opensslHandshakes(dir, client, root, echoPort, round, out);
-      out.printf(Locale.ROOT, "new mTLS connection per call: %,.0f calls/s; openssl s_time: %,.0f handshakes/s%n", handshakes,
-          openssl);
+      double openssl = opensslHandshakes(dir, client, root, echo.port(), round, out);
+      out.printf(Locale.ROOT, "a new mTLS connection per call: %,.0f calls/s; openssl s_time: %,.0f handshakes/s%n",
+          handshakes, openssl);
 
-      long startup = startup(control, ca, caTarget, root, out);
-      return new Result(mtlsLatencies.getValueAtPercentile(50) / 1000.0, plainLatencies.getValueAtPercentile(50) / 1000.0,
-          failures, handshakes, openssl, startup);
+      long startup = startup(control, ca, caTarget, root, List.of(), out);
+      // AppCDS: a first run writes the classes it loaded to an archive, the measured run maps it
+      Path archive = dir.resolve("probe.jsa");
+      startup(control, ca, caTarget, root, List.of("-XX:ArchiveClassesAtExit=" + archive), out);
+      long cdsStartup = -1;
+      if (Files.exists(archive)) {
+        cdsStartup = startup(control, ca, caTarget, root, List.of("-XX:SharedArchiveFile=" + archive), out);
+      } else {
+        out.println("no AppCDS archive was written (it takes a class path of jars only)");
+      }
+      return new Result(mtls.latencies.getValueAtPercentile(50) / 1000.0, plain.latencies.getValueAtPercentile(50) / 1000.0,
+          mtls.failures + plain.failures, handshakes, openssl, startup, cdsStartup);
     } finally {
       for (int i = closing.size() - 1; i >= 0; i--) {
         closing.get(i).close();
@@ -142,7 +186,25 @@ public final class MtlsHarness {
     }
   }
 
-  private static AutoCloseable server(MeshControl control, CertificateAuthority ca, String service, int port) throws IOException {
+  /** A workload behind its door; {@link #connections()} counts the connections its door took. */
+  private record Served(Mesh mesh, MeshHttpServer server, ExecutorService handlers) implements AutoCloseable {
+    int port() {
+      return server.port();
+    }
+
+    double connections() {
+      return mesh.meterRegistry().find(InboundMetrics.CONNECTIONS).counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    @Override
+    public void close() {
+      server.close();
+      handlers.shutdownNow();
+      mesh.close();
+    }
+  }
+
+  private static Served server(MeshControl control, CertificateAuthority ca, String service, int port) throws IOException {
     Mesh mesh = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default").service(service)
         .serviceAccount(service).servePort("http", 9080, port)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token(ca, service)).build();
@@ -154,12 +216,16 @@ public final class MtlsHarness {
         out.write(body);
       }
     });
-    server.setExecutor(Executors.newFixedThreadPool(8));
+    ExecutorService handlers = Executors.newFixedThreadPool(8);
+    server.setExecutor(handlers);
     server.start();
-    return () -> {
-      server.close();
-      mesh.close();
-    };
+    return new Served(mesh, server, handlers);
+  }
+
+  /** This JVM's CPU time (client, doors, servers and mesh-control are all in it). */
+  private static long cpuMillis() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
+        / 1_000_000;
   }
 
   private static String token(CertificateAuthority ca, String serviceAccount) {
@@ -199,14 +265,16 @@ public final class MtlsHarness {
   }
 
   /** A new JVM builds a Mesh with a CA and calls echo once over mTLS; its uptime at the answer, in ms. */
-  private static long startup(MeshControl control, CertificateAuthority ca, String caTarget, String root, PrintStream out)
-      throws IOException, InterruptedException {
+  private static long startup(MeshControl control, CertificateAuthority ca, String caTarget, String root, List<String> flags,
+      PrintStream out) throws IOException, InterruptedException {
     Path rootFile = Files.createTempFile("inmesh-root-", ".pem");
     Files.writeString(rootFile, root);
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), StartupProbe.class.getName(),
-        "127.0.0.1:" + control.xdsPort(), caTarget, rootFile.toString(), token(ca, "probe"))
-        .redirectErrorStream(true).start();
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(flags);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), StartupProbe.class.getName(),
+        "127.0.0.1:" + control.xdsPort(), caTarget, rootFile.toString(), token(ca, "probe")));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     process.waitFor(60, TimeUnit.SECONDS);
     Matcher matcher = Pattern.compile("first routed mTLS call answered (\\d+) ms after JVM start").matcher(output);
@@ -214,16 +282,22 @@ public final class MtlsHarness {
       out.println("the start-up probe failed: " + output.lines().filter(l -> !l.isBlank()).limit(10).toList());
       return -1;
     }
-    out.println(output.lines().filter(l -> l.contains("first routed")).findFirst().orElse(""));
+    out.println(output.lines().filter(l -> l.contains("first routed")).findFirst().orElse("") + (flags.isEmpty() ? ""
+        : " " + String.join(" ", flags)));
     return Long.parseLong(matcher.group(1));
   }
 
   private static Load.Call get(OkHttpClient client, String url) {
-    Request request = new Request.Builder().url(url).build();
+    return get(client, new Request.Builder().url(url).build());
+  }
+
+  private static Load.Call get(OkHttpClient client, Request request) {
+    String url = request.url().toString();
     return () -> {
       try (Response response = client.newCall(request).execute()) {
-        if (response.code() != 200 || response.body().bytes().length != External.BODY.length()) {
-          throw new IOException(url + " answered " + response.code());
+        String body = response.body().string();
+        if (response.code() != 200 || body.length() != External.BODY.length()) {
+          throw new IOException(url + " answered " + response.code() + " " + body.lines().findFirst().orElse(""));
         }
       }
     };

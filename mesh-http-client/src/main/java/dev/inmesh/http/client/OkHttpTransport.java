@@ -67,11 +67,11 @@ final class OkHttpTransport implements Transport<Response> {
 
   /**
    * An application interceptor cannot change the chain's TLS settings, so an mTLS attempt is a call
-   * of its own on the cluster's mTLS client, which shares the caller's pool. The call is made on
-   * that client as it is, never on a per-call copy: OkHttp reuses a connection only for an equal
-   * address, and a copied client's address (its certificate pinner) is never equal, which cost a
-   * new handshake per call. A per-try timeout bounds the whole call; a caller's call that is
-   * already cancelled sends nothing.
+   * of its own on the cluster's mTLS client, whose connections stay in the mesh's mTLS pool. The
+   * call is made on that client as it is, never on a per-call copy: OkHttp reuses a connection only
+   * for an equal address, and a copied client's address (its certificate pinner) is never equal,
+   * which cost a new handshake per call. A per-try timeout bounds the whole call; a caller's call
+   * that is already cancelled sends nothing.
    */
   private Response sendTls(Attempt attempt) throws IOException {
     Call call = tlsClients.client(attempt.tls().get()).newCall(toEndpoint(attempt));

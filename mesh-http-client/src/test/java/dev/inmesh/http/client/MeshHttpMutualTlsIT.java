@@ -8,13 +8,20 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.security.SpiffeId;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLServerSocket;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
@@ -85,6 +92,82 @@ class MeshHttpMutualTlsIT {
     X509Certificate peer = (X509Certificate) recorded.getHandshake().peerCertificates().get(0);
     assertThat(SpiffeId.of(peer).map(Object::toString)).hasValue("spiffe://cluster.local/ns/default/sa/productpage-sa");
     assertThat(recorded.getUrl().encodedPath()).isEqualTo("/reviews/1");
+  }
+
+  @Test
+  void pooledConnectionsTheServerClosedWhileIdleAreReplacedNotFailed() throws Exception {
+    // ratings answers one request per connection, then closes it a moment later, as a server
+    // closes idle connections (the JDK's after 30 s): the client still holds them in its pool
+    int port = HttpMesh.freePort();
+    try (Mesh ratings = workload("ratings", "ratings-sa").service("ratings").label("app", "ratings")
+             .servePort("http", 9080, port).build();
+         SSLServerSocket server = (SSLServerSocket) HttpMesh.serverContext(ratings.certificates().orElseThrow())
+             .getServerSocketFactory().createServerSocket(port, 50, InetAddress.getLoopbackAddress())) {
+      server.setNeedClientAuth(true);
+      Thread serving = new Thread(() -> answerOnceThenCloseLater(server), "ratings");
+      serving.setDaemon(true);
+      serving.start();
+      HttpMesh.await(() -> control.workloads().size() == 2 && control.converged(), Duration.ofSeconds(10),
+          "ratings to register and every client to hold it");
+      OkHttpClient client = MeshHttp.client(productpage);
+      ExecutorService callers = Executors.newFixedThreadPool(4);
+      try {
+        // four at once: four connections, more than the mesh's own retries would try
+        List<Future<Integer>> burst = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+          burst.add(callers.submit(() -> status(client, "http://ratings:9080/burst")));
+        }
+        for (Future<Integer> call : burst) {
+          assertThat(call.get(10, TimeUnit.SECONDS)).isEqualTo(200);
+        }
+      } finally {
+        callers.shutdownNow();
+      }
+      Thread.sleep(500);
+
+      assertThat(status(client, "http://ratings:9080/after")).as("a call after the server closed the pooled connections")
+          .isEqualTo(200);
+    }
+  }
+
+  private static int status(OkHttpClient client, String url) throws IOException {
+    try (Response response = client.newCall(new Request.Builder().url(url).build()).execute()) {
+      response.body().string();
+      return response.code();
+    }
+  }
+
+  /** Answers the first request on each connection, then closes the connection 200 ms later. */
+  private static void answerOnceThenCloseLater(SSLServerSocket server) {
+    while (!server.isClosed()) {
+      try {
+        Socket socket = server.accept();
+        Thread connection = new Thread(() -> {
+          try (socket) {
+            java.io.InputStream in = socket.getInputStream();
+            int matched = 0;
+            byte[] end = {'\r', '\n', '\r', '\n'};
+            while (matched < 4) {
+              int b = in.read();
+              if (b < 0) {
+                return;
+              }
+              matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+            }
+            socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            Thread.sleep(200);
+          } catch (IOException | InterruptedException e) {
+            // the client went away first
+          }
+        });
+        connection.setDaemon(true);
+        connection.start();
+      } catch (IOException e) {
+        return;
+      }
+    }
   }
 
   @Test

@@ -243,6 +243,7 @@ public final class FrontDoor implements AutoCloseable {
       byte[] buffer = new byte[BUFFER];
       int n;
       while ((n = in.read(buffer)) >= 0) {
+        n += gather(in, buffer, n);
         out.write(buffer, 0, n);
         out.flush();
       }
@@ -259,6 +260,24 @@ public final class FrontDoor implements AutoCloseable {
     } finally {
       finish.run();
     }
+  }
+
+  /**
+   * Reads what has already arrived behind the first read, without waiting: the JDK's server writes
+   * a response's headers and body apart, and sent on as one write they cost one TLS record (one
+   * encryption here, one decryption at the client) instead of two.
+   */
+  private static int gather(InputStream in, byte[] buffer, int filled) throws IOException {
+    int added = 0;
+    int ready;
+    while (filled + added < buffer.length && (ready = in.available()) > 0) {
+      int n = in.read(buffer, filled + added, Math.min(ready, buffer.length - filled - added));
+      if (n < 0) {
+        break;
+      }
+      added += n;
+    }
+    return added;
   }
 
   private void refuse(Socket socket, RefusalReason reason, String message) {
