@@ -6,6 +6,7 @@ import dev.inmesh.benchmarks.control.ConvergenceBenchmark;
 import dev.inmesh.benchmarks.control.MemoryFootprint;
 import dev.inmesh.benchmarks.loopback.LoopbackHarness;
 import dev.inmesh.benchmarks.loopback.MtlsHarness;
+import dev.inmesh.benchmarks.loopback.TlsEcho;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -71,6 +72,15 @@ class BenchmarksSmokeIT {
     assertThat(result.handshakesPerSecond()).isPositive();
     assertThat(result.opensslHandshakesPerSecond()).as(report).isPositive();
     assertThat(result.startupMillis()).as(report).isPositive();
+  }
+
+  @Test
+  void theTlsEchoMeasuresPlainSocketsAndMutualTls() throws Exception {
+    TlsEcho.Result result = TlsEcho.run(200, 1, out);
+
+    assertThat(result.plainP50Micros()).isPositive();
+    assertThat(result.tlsP50Micros()).isPositive();
+    assertThat(result.tlsCpuMicros()).isPositive();
   }
 
   @Test

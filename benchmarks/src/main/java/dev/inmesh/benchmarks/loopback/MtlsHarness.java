@@ -66,7 +66,8 @@ public final class MtlsHarness {
   public static void main(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-    Result result = run(Duration.ofSeconds(seconds), rounds, System.out);
+    int warmUp = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+    Result result = run(Duration.ofSeconds(seconds), rounds, warmUp, System.out);
     System.out.println();
     LoopbackHarness.target(System.out, "P7", "pooled mTLS over plaintext, added p50",
         String.format(Locale.ROOT, "%.1f µs; %,.0f handshakes/s (openssl s_time: %,.0f/s)", result.addedMicros(),
@@ -94,6 +95,11 @@ public final class MtlsHarness {
   }
 
   public static Result run(Duration round, int rounds, PrintStream out) throws Exception {
+    return run(round, rounds, 2, out);
+  }
+
+  /** @param warmUp rounds of every variant, alternating, before the measured ones */
+  public static Result run(Duration round, int rounds, int warmUp, PrintStream out) throws Exception {
     Path dir = Files.createTempDirectory("inmesh-mtls-");
     ExecutorService workers = Executors.newFixedThreadPool(64);
     List<AutoCloseable> closing = new ArrayList<>();
@@ -132,7 +138,7 @@ public final class MtlsHarness {
 
       // warm-up, alternating as the measured rounds do: the JIT compiles every path and settles
       // before anything is measured (the first measured round still shows what is left of it)
-      for (int i = 0; i < 2; i++) {
+      for (int i = 0; i < warmUp; i++) {
         for (Variant variant : variants) {
           Load.openLoop(variant.call, 1000, round, workers);
         }
@@ -142,12 +148,15 @@ public final class MtlsHarness {
         for (Variant variant : variants) {
           double connections = variant.server.connections();
           long cpu = cpuMillis();
+          long jit = LoopbackHarness.jitMillis();
           Load.Run run = Load.openLoop(variant.call, 1000, round, workers);
           cpu = cpuMillis() - cpu;
+          jit = LoopbackHarness.jitMillis() - jit;
           variant.latencies.add(run.latencies());
           variant.failures += run.failures();
-          line.append(String.format(Locale.ROOT, "  %s p50 %.1f µs, %d ms CPU, %.0f new connections;", variant.name,
-              run.latencies().getValueAtPercentile(50) / 1000.0, cpu, variant.server.connections() - connections));
+          line.append(String.format(Locale.ROOT, "  %s p50 %.1f µs, %d ms CPU (JIT %d ms), %.0f new connections;",
+              variant.name, run.latencies().getValueAtPercentile(50) / 1000.0, cpu, jit,
+              variant.server.connections() - connections));
         }
         out.println(line);
       }
