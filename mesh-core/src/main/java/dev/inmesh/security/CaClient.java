@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
@@ -58,6 +59,11 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
   private final Supplier<Optional<Credentials>> current;
 
   private record Request(String csr, long validitySeconds) {}
+
+  /** A connection opened ahead of the next request, to the target it will try first; used once. */
+  private record Prepared(String target, ManagedChannel channel) {}
+
+  private final AtomicReference<Prepared> prepared = new AtomicReference<>();
 
   /**
    * @param targets the gRPC addresses ({@code host:port}) of the CA, or of every mesh-control
@@ -128,11 +134,32 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
     throw unreachable;
   }
 
+  /**
+   * Opens the connection the next request will use (TCP and the TLS handshake, on gRPC's threads)
+   * so that it is made while the caller generates its key and CSR: at start-up both take a cold
+   * JVM a while. It presents the certificate current now, none before the first.
+   */
+  @Override
+  public void prepare() {
+    String target = targets.get(preferred);
+    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    channel.getState(true);
+    Prepared previous = prepared.getAndSet(new Prepared(target, channel));
+    if (previous != null) {
+      previous.channel().shutdownNow();
+    }
+  }
+
   private List<X509Certificate> sign(String target, Metadata headers, Request request) {
     CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
     // a connection per request: a renewal must handshake with the certificate it renews, and a
     // connection opened before the first certificate presented none. Requests come twice a day.
-    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    Prepared ahead = prepared.getAndSet(null);
+    if (ahead != null && !ahead.target().equals(target)) {
+      ahead.channel().shutdownNow();
+      ahead = null;
+    }
+    ManagedChannel channel = ahead != null ? ahead.channel() : Grpc.newChannelBuilder(target, credentials).build();
     try {
       List<String> chain = ClientCalls.blockingUnaryCall(
           io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
@@ -252,6 +279,10 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
 
   @Override
   public void close() {
-    // nothing stays open between requests
+    // nothing stays open between requests but a connection prepared and not used
+    Prepared ahead = prepared.getAndSet(null);
+    if (ahead != null) {
+      ahead.channel().shutdownNow();
+    }
   }
 }

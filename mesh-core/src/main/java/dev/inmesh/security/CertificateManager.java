@@ -88,6 +88,8 @@ public final class CertificateManager implements AutoCloseable {
 
   /** Gets the first certificate now, then keeps rotating. Throws when the first one fails. */
   public Credentials start() throws IOException {
+    // the CA's connection is made while the key and the CSR are
+    signer.prepare();
     Credentials first = issue();
     scheduleRotation(first);
     return first;

@@ -12,4 +12,10 @@ import java.util.List;
 @FunctionalInterface
 public interface CertificateSigner {
   List<X509Certificate> sign(String csrPem, Duration ttl) throws IOException;
+
+  /**
+   * Starts what the next {@link #sign} needs (the CA's connection) while the caller makes its key
+   * and CSR; nothing by default.
+   */
+  default void prepare() {}
 }

@@ -123,6 +123,28 @@ class CertificateManagerTest {
   }
 
   @Test
+  void theFirstRequestsConnectionIsPreparedBeforeTheKeyIsMadeAndRenewalsPrepareNothing() throws Exception {
+    List<String> calls = new ArrayList<>();
+    CertificateManager recorded = new CertificateManager(IDENTITY, new CertificateSigner() {
+      @Override
+      public List<X509Certificate> sign(String csrPem, Duration ttl) throws IOException {
+        calls.add("sign");
+        return ca.sign(csrPem, ttl);
+      }
+
+      @Override
+      public void prepare() {
+        calls.add("prepare");
+      }
+    }, Duration.ofHours(24), clock, scheduler);
+
+    recorded.start();
+    scheduler.runNext();
+
+    assertThat(calls).containsExactly("prepare", "sign", "sign");
+  }
+
+  @Test
   void aChainForAnotherKeyIsRefused() {
     CertificateManager confused = new CertificateManager(IDENTITY, (csr, ttl) -> {
       CertificateManager someoneElse = new CertificateManager(IDENTITY, ca, ttl, clock, scheduler);
