@@ -63,7 +63,7 @@ class BenchmarksSmokeIT {
 
   @Test
   void theMtlsHarnessMeasuresBothVariantsTheHandshakesAndAStart() throws Exception {
-    MtlsHarness.Result result = MtlsHarness.run(Duration.ofSeconds(1), 1, out);
+    MtlsHarness.Result result = MtlsHarness.run(Duration.ofSeconds(1), 1, 1, out);
     String report = printed.toString(StandardCharsets.UTF_8);
 
     assertThat(result.failures()).as(report).isZero();

@@ -115,14 +115,18 @@ final class External implements AutoCloseable {
   /** User and system CPU the process has used, from {@code /proc/<pid>/stat} (10 ms resolution). */
   long cpuMillis() {
     try {
-      String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      // after the command: state(0) … utime(11) stime(12)
-      long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-      return ticks * 1000 / TICKS_PER_SECOND;
+      return statCpuMillis(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the CPU time of " + name + " (pid " + process.pid() + ")", e);
     }
+  }
+
+  /** The user and system CPU in a {@code /proc/…/stat} line (a process's or a thread's), in ms. */
+  static long statCpuMillis(String stat) {
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    // after the command: state(0) … utime(11) stime(12)
+    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    return ticks * 1000 / TICKS_PER_SECOND;
   }
 
   @Override

@@ -149,14 +149,13 @@ public final class LoopbackHarness {
       }
       Map<String, Histogram> latencies = new LinkedHashMap<>();
       Map<String, long[]> totals = new LinkedHashMap<>();
-      OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       for (int round = 1; round <= options.rounds(); round++) {
         for (String variant : VARIANTS) {
           // the JIT's compiler threads are left out: compiling is not a cost per request, and it
           // lands on whichever variant runs while it happens
-          long cpuBefore = os.getProcessCpuTime() / 1_000_000 - jitMillis() + cpu(externals.get(variant));
+          long cpuBefore = processCpuMillis() - jitMillis() + cpu(externals.get(variant));
           Load.Run run = Load.openLoop(calls.get(variant), options.rate(), options.round(), workers);
-          long cpu = os.getProcessCpuTime() / 1_000_000 - jitMillis() + cpu(externals.get(variant)) - cpuBefore;
+          long cpu = processCpuMillis() - jitMillis() + cpu(externals.get(variant)) - cpuBefore;
           latencies.computeIfAbsent(variant, v -> new Histogram(TimeUnit.SECONDS.toNanos(30), 3)).add(run.latencies());
           long[] total = totals.computeIfAbsent(variant, v -> new long[3]);
           total[0] += run.requests();
@@ -244,15 +243,14 @@ public final class LoopbackHarness {
     if (!Files.isDirectory(tasks)) {
       return 0;
     }
-    long ticks = 0;
+    long millis = 0;
     try (var threads = Files.list(tasks)) {
       for (Path task : (Iterable<Path>) threads::iterator) {
         try {
           String stat = Files.readString(task.resolve("stat"));
           String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            millis += External.statCpuMillis(stat);
           }
         } catch (IOException e) {
           // the thread ended while being read
@@ -261,7 +259,12 @@ public final class LoopbackHarness {
     } catch (IOException e) {
       return 0;
     }
-    return ticks * 10;
+    return millis;
+  }
+
+  /** The CPU this JVM has used, every thread of it, in ms. */
+  static long processCpuMillis() {
+    return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1_000_000;
   }
 
   private static long cpu(List<External> processes) {

@@ -13,7 +13,6 @@ import dev.inmesh.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +44,7 @@ import org.HdrHistogram.Histogram;
  * new JVM that builds a Mesh with a CA and makes one routed mTLS call, once as it is and once with
  * an AppCDS archive; it reports its own uptime when the answer arrives.
  *
- * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.MtlsHarness [seconds] [rounds]}
+ * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.MtlsHarness [seconds] [rounds] [warm-up rounds]}
  */
 public final class MtlsHarness {
   private MtlsHarness() {}
@@ -92,10 +91,6 @@ public final class MtlsHarness {
       this.call = call;
       this.server = server;
     }
-  }
-
-  public static Result run(Duration round, int rounds, PrintStream out) throws Exception {
-    return run(round, rounds, 2, out);
   }
 
   /** @param warmUp rounds of every variant, alternating, before the measured ones */
@@ -147,10 +142,10 @@ public final class MtlsHarness {
         StringBuilder line = new StringBuilder("round " + i + ":");
         for (Variant variant : variants) {
           double connections = variant.server.connections();
-          long cpu = cpuMillis();
+          long cpu = LoopbackHarness.processCpuMillis();
           long jit = LoopbackHarness.jitMillis();
           Load.Run run = Load.openLoop(variant.call, 1000, round, workers);
-          cpu = cpuMillis() - cpu;
+          cpu = LoopbackHarness.processCpuMillis() - cpu;
           jit = LoopbackHarness.jitMillis() - jit;
           variant.latencies.add(run.latencies());
           variant.failures += run.failures();
@@ -229,12 +224,6 @@ public final class MtlsHarness {
     server.setExecutor(handlers);
     server.start();
     return new Served(mesh, server, handlers);
-  }
-
-  /** This JVM's CPU time (client, doors, servers and mesh-control are all in it). */
-  private static long cpuMillis() {
-    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
-        / 1_000_000;
   }
 
   private static String token(CertificateAuthority ca, String serviceAccount) {
