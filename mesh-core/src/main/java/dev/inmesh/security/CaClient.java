@@ -3,13 +3,15 @@ package dev.inmesh.security;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import io.grpc.CallOptions;
-import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
-import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import java.io.ByteArrayInputStream;
@@ -54,7 +56,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
 
   private final List<String> targets;
   private volatile int preferred; // the target that answered last
-  private final ChannelCredentials credentials;
+  private final javax.net.ssl.TrustManager trust;
   private final Supplier<Optional<String>> joinToken;
   private final Supplier<Optional<Credentials>> current;
 
@@ -80,10 +82,28 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
       throw new IllegalArgumentException("at least one CA address is needed");
     }
     this.targets = List.copyOf(targets);
-    this.credentials = TlsChannelCredentials.newBuilder()
-        .trustManager(trustManagers(roots))
-        .keyManager(new CurrentKeyManager())
-        .build();
+    this.trust = trustManagers(roots)[0];
+  }
+
+  /**
+   * A channel with TLS of its own: a renewal must handshake with the certificate it renews, and a
+   * TLS context shared between connections would resume the session of an earlier one instead (the
+   * first had no certificate at all). The TLS is the JDK's, not the BoringSSL that
+   * grpc-netty-shaded picks by default: loading that native library costs a new JVM about 0.4 s of
+   * CPU at the start of every workload, for a connection made twice a day. The mesh's mTLS is the
+   * JDK's too.
+   */
+  private ManagedChannel channel(String target) {
+    SslContext tls;
+    try {
+      tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+          .trustManager(trust)
+          .keyManager(new CurrentKeyManager())
+          .build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException("cannot set up TLS to the CA", e);
+    }
+    return NettyChannelBuilder.forTarget(target).sslContext(tls).build();
   }
 
   /** Reads PEM certificates, as the CA's root-cert.pem holds them. */
@@ -142,7 +162,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
   @Override
   public void prepare() {
     String target = targets.get(preferred);
-    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    ManagedChannel channel = channel(target);
     channel.getState(true);
     Prepared previous = prepared.getAndSet(new Prepared(target, channel));
     if (previous != null) {
@@ -159,7 +179,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
       ahead.channel().shutdownNow();
       ahead = null;
     }
-    ManagedChannel channel = ahead != null ? ahead.channel() : Grpc.newChannelBuilder(target, credentials).build();
+    ManagedChannel channel = ahead != null ? ahead.channel() : channel(target);
     try {
       List<String> chain = ClientCalls.blockingUnaryCall(
           io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),

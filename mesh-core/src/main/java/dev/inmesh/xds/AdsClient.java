@@ -245,7 +245,7 @@ public final class AdsClient implements AutoCloseable {
       throws XdsParseException, InvalidProtocolBufferException {
     switch (type) {
       case LDS -> {
-        Listener listener = any.unpack(Listener.class);
+        Listener listener = TypedConfigs.unpack(any, TypedConfigs.LISTENER, Listener.parser());
         // server listeners (gRFC A36) of every workload of the namespace come with the wildcard
         if (!listener.getName().startsWith(INBOUND_LISTENER_PREFIX)) {
           into.put(listener.getName(), ListenerParser.parse(listener));
@@ -254,15 +254,15 @@ public final class AdsClient implements AutoCloseable {
         }
       }
       case RDS -> {
-        RouteConfiguration config = any.unpack(RouteConfiguration.class);
+        RouteConfiguration config = TypedConfigs.unpack(any, TypedConfigs.ROUTE_CONFIGURATION, RouteConfiguration.parser());
         into.put(config.getName(), RouteParser.parse(config));
       }
       case CDS -> {
-        Cluster cluster = any.unpack(Cluster.class);
+        Cluster cluster = TypedConfigs.unpack(any, TypedConfigs.CLUSTER, Cluster.parser());
         into.put(cluster.getName(), ClusterParser.parse(cluster));
       }
       case EDS -> {
-        ClusterLoadAssignment assignment = any.unpack(ClusterLoadAssignment.class);
+        ClusterLoadAssignment assignment = TypedConfigs.unpack(any, TypedConfigs.CLUSTER_LOAD_ASSIGNMENT, ClusterLoadAssignment.parser());
         into.put(assignment.getClusterName(), ClusterParser.endpoints(assignment));
       }
       default -> throw new IllegalStateException(type);

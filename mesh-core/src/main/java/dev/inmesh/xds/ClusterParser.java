@@ -80,7 +80,7 @@ final class ClusterParser {
     }
     UpstreamTlsContext context;
     try {
-      context = cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+      context = TypedConfigs.unpack(cluster.getTransportSocket().getTypedConfig(), TypedConfigs.UPSTREAM_TLS_CONTEXT, UpstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_config", "not an UpstreamTlsContext: " + e.getMessage());
     }

@@ -9,7 +9,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
@@ -25,8 +24,8 @@ import java.util.List;
  */
 final class InboundListenerParser {
   static final String TLS_SOCKET = "envoy.transport_sockets.tls";
-  private static final String RBAC_TYPE = "type.googleapis.com/" + RBAC.getDescriptor().getFullName();
-  private static final String ROUTER_TYPE = "type.googleapis.com/" + Router.getDescriptor().getFullName();
+  private static final String RBAC_TYPE = TypedConfigs.url(TypedConfigs.RBAC);
+  private static final String ROUTER_TYPE = TypedConfigs.url(TypedConfigs.ROUTER);
 
   private InboundListenerParser() {}
 
@@ -109,7 +108,7 @@ final class InboundListenerParser {
     }
     DownstreamTlsContext context;
     try {
-      context = chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+      context = TypedConfigs.unpack(chain.getTransportSocket().getTypedConfig(), TypedConfigs.DOWNSTREAM_TLS_CONTEXT, DownstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_config", "not a DownstreamTlsContext: " + e.getMessage());
     }
@@ -128,7 +127,7 @@ final class InboundListenerParser {
     Filter filter = chain.getFilters(0);
     HttpConnectionManager manager;
     try {
-      manager = filter.getTypedConfig().unpack(HttpConnectionManager.class);
+      manager = TypedConfigs.unpack(filter.getTypedConfig(), TypedConfigs.HTTP_CONNECTION_MANAGER, HttpConnectionManager.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".filters[0].typed_config", "not an HttpConnectionManager: " + e.getMessage());
     }
@@ -139,7 +138,7 @@ final class InboundListenerParser {
       Any config = http.getTypedConfig();
       if (config.getTypeUrl().equals(RBAC_TYPE)) {
         try {
-          rbac.add(config.unpack(RBAC.class));
+          rbac.add(TypedConfigs.unpack(config, TypedConfigs.RBAC, RBAC.parser()));
         } catch (InvalidProtocolBufferException e) {
           throw new XdsParseException(resource, at, "cannot decode RBAC: " + e.getMessage());
         }

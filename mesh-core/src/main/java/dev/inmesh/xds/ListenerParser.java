@@ -22,7 +22,7 @@ final class ListenerParser {
     }
     HttpConnectionManager manager;
     try {
-      manager = listener.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
+      manager = TypedConfigs.unpack(listener.getApiListener().getApiListener(), TypedConfigs.HTTP_CONNECTION_MANAGER, HttpConnectionManager.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, "api_listener.api_listener", "not an HttpConnectionManager: " + e.getMessage());
     }

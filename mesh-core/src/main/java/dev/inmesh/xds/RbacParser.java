@@ -30,7 +30,7 @@ import java.util.TreeMap;
  */
 final class RbacParser {
   static final String JWT_FILTER = "envoy.filters.http.jwt_authn";
-  private static final String URI_TEMPLATE_TYPE = "type.googleapis.com/" + UriTemplateMatchConfig.getDescriptor().getFullName();
+  private static final String URI_TEMPLATE_TYPE = TypedConfigs.url(TypedConfigs.URI_TEMPLATE_MATCH_CONFIG);
   // The pseudo-headers an AuthzRequest carries; any other (:scheme, :protocol) would never match.
   private static final Set<String> PSEUDO_HEADERS = Set.of(":method", ":authority", ":path");
 
@@ -250,7 +250,7 @@ final class RbacParser {
           "expected " + URI_TEMPLATE_TYPE + ", got '" + extension.getTypedConfig().getTypeUrl() + "'");
     }
     try {
-      String template = extension.getTypedConfig().unpack(UriTemplateMatchConfig.class).getPathTemplate();
+      String template = TypedConfigs.unpack(extension.getTypedConfig(), TypedConfigs.URI_TEMPLATE_MATCH_CONFIG, UriTemplateMatchConfig.parser()).getPathTemplate();
       return PathTemplate.of(template);
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_config", "not a UriTemplateMatchConfig: " + e.getMessage());

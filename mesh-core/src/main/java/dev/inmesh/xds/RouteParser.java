@@ -209,7 +209,7 @@ final class RouteParser {
     }
     HTTPFault fault;
     try {
-      fault = config.unpack(HTTPFault.class);
+      fault = TypedConfigs.unpack(config, TypedConfigs.HTTP_FAULT, HTTPFault.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_per_filter_config." + FAULT_FILTER, "not an HTTPFault: " + e.getMessage());
     }
