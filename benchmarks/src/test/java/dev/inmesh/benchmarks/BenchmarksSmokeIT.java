@@ -72,6 +72,7 @@ class BenchmarksSmokeIT {
     assertThat(result.handshakesPerSecond()).isPositive();
     assertThat(result.opensslHandshakesPerSecond()).as(report).isPositive();
     assertThat(result.startupMillis()).as(report).isPositive();
+    assertThat(report).contains("CPU per request over the measured rounds").containsPattern("callers +\\d").containsPattern("doors +\\d");
   }
 
   @Test

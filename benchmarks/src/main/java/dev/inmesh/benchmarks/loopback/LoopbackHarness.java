@@ -239,27 +239,7 @@ public final class LoopbackHarness {
    * only be too little, never too much.
    */
   static long jitMillis() {
-    Path tasks = Path.of("/proc/self/task");
-    if (!Files.isDirectory(tasks)) {
-      return 0;
-    }
-    long millis = 0;
-    try (var threads = Files.list(tasks)) {
-      for (Path task : (Iterable<Path>) threads::iterator) {
-        try {
-          String stat = Files.readString(task.resolve("stat"));
-          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
-            millis += External.statCpuMillis(stat);
-          }
-        } catch (IOException e) {
-          // the thread ended while being read
-        }
-      }
-    } catch (IOException e) {
-      return 0;
-    }
-    return millis;
+    return ThreadCpu.now().millis(ThreadCpu::isJit);
   }
 
   /** The CPU this JVM has used, every thread of it, in ms. */

@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -84,6 +86,8 @@ public final class MtlsHarness {
     final Load.Call call;
     final Served server;
     final Histogram latencies = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
+    final Map<String, Long> cpuByThreads = new TreeMap<>();
+    long requests;
     long failures;
 
     Variant(String name, Load.Call call, Served server) {
@@ -96,7 +100,7 @@ public final class MtlsHarness {
   /** @param warmUp rounds of every variant, alternating, before the measured ones */
   public static Result run(Duration round, int rounds, int warmUp, PrintStream out) throws Exception {
     Path dir = Files.createTempDirectory("inmesh-mtls-");
-    ExecutorService workers = Executors.newFixedThreadPool(64);
+    ExecutorService workers = Executors.newFixedThreadPool(64, named("load"));
     List<AutoCloseable> closing = new ArrayList<>();
     try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral())) {
       CertificateAuthority ca = control.ca().orElseThrow();
@@ -143,10 +147,13 @@ public final class MtlsHarness {
         for (Variant variant : variants) {
           double connections = variant.server.connections();
           long cpu = LoopbackHarness.processCpuMillis();
-          long jit = LoopbackHarness.jitMillis();
+          ThreadCpu threads = ThreadCpu.now();
           Load.Run run = Load.openLoop(variant.call, 1000, round, workers);
           cpu = LoopbackHarness.processCpuMillis() - cpu;
-          jit = LoopbackHarness.jitMillis() - jit;
+          Map<String, Long> byThreads = ThreadCpu.now().since(threads, MtlsHarness::threadGroup);
+          long jit = byThreads.getOrDefault(JIT, 0L);
+          byThreads.forEach((group, millis) -> variant.cpuByThreads.merge(group, millis, Long::sum));
+          variant.requests += run.requests();
           variant.latencies.add(run.latencies());
           variant.failures += run.failures();
           line.append(String.format(Locale.ROOT, "  %s p50 %.1f µs, %d ms CPU (JIT %d ms), %.0f new connections;",
@@ -155,6 +162,7 @@ public final class MtlsHarness {
         }
         out.println(line);
       }
+      out.println(cpuPerRequest(mtls, plain));
 
       // a new connection, and so a full mTLS handshake, for every call: the server closes each one
       Load.Call handshake = get(http, new Request.Builder().url("http://echo:9080/").header("Connection", "close").build());
@@ -190,6 +198,56 @@ public final class MtlsHarness {
     }
   }
 
+  private static final String JIT = "JIT";
+
+  /**
+   * Who used the CPU, by thread: the callers (the mesh client, and OkHttp's TLS), the doors, the
+   * servers' handlers and the JDK server's dispatcher, OkHttp's task runner (its connection pools'
+   * clean-up), Okio's timeout watchdog, the JIT, the GC, and everything else (mesh-control, gRPC).
+   */
+  private static String threadGroup(String thread) {
+    if (thread.startsWith("load-")) {
+      return "callers";
+    } else if (thread.startsWith("inmesh-door-")) {
+      return "doors";
+    } else if (thread.startsWith("handler-")) {
+      return "server handlers";
+    } else if (thread.startsWith("HTTP-Dispatcher")) {
+      return "server dispatchers";
+    } else if (thread.startsWith("OkHttp")) {
+      return "OkHttp tasks";
+    } else if (thread.startsWith("Okio Watchdog")) {
+      return "Okio watchdog";
+    } else if (ThreadCpu.isJit(thread)) {
+      return JIT;
+    } else if (thread.startsWith("GC Thread") || thread.startsWith("G1 ")) {
+      return "GC";
+    }
+    return "other";
+  }
+
+  /** Each thread group's CPU per request over the measured rounds, µs, both variants and the difference. */
+  private static String cpuPerRequest(Variant mtls, Variant plain) {
+    StringBuilder table = new StringBuilder("CPU per request over the measured rounds, µs (threads: mTLS, plaintext, difference):");
+    java.util.Set<String> groups = new java.util.TreeSet<>(mtls.cpuByThreads.keySet());
+    groups.addAll(plain.cpuByThreads.keySet());
+    for (String group : groups) {
+      double a = mtls.cpuByThreads.getOrDefault(group, 0L) * 1000.0 / Math.max(1, mtls.requests);
+      double b = plain.cpuByThreads.getOrDefault(group, 0L) * 1000.0 / Math.max(1, plain.requests);
+      table.append(String.format(Locale.ROOT, "%n  %-18s %6.1f %6.1f %+6.1f", group, a, b, a - b));
+    }
+    return table.toString();
+  }
+
+  private static java.util.concurrent.ThreadFactory named(String prefix) {
+    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
   /** A workload behind its door; {@link #connections()} counts the connections its door took. */
   private record Served(Mesh mesh, MeshHttpServer server, ExecutorService handlers) implements AutoCloseable {
     int port() {
@@ -220,7 +278,7 @@ public final class MtlsHarness {
         out.write(body);
       }
     });
-    ExecutorService handlers = Executors.newFixedThreadPool(8);
+    ExecutorService handlers = Executors.newFixedThreadPool(8, named("handler-" + service));
     server.setExecutor(handlers);
     server.start();
     return new Served(mesh, server, handlers);
