@@ -33,6 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class GrpcMesh implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(20);
+  /** How long grpc-xds may take to apply what it has ACKed; see {@link #awaitConverged()}. */
+  private static final Duration SETTLE = Duration.ofMillis(200);
   final MeshControl control;
   /** Every Mesh's meters, as one Prometheus endpoint would gather them. */
   final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
@@ -148,8 +150,16 @@ final class GrpcMesh implements AutoCloseable {
     awaitConverged();
   }
 
+  /**
+   * Waits until every client has ACKed the config, then a moment more: grpc-xds ACKs a resource
+   * when it has read it and hands it to its channels' resolvers on their own executors, so a call
+   * made the instant the last ACK lands can still be routed by the previous config (a test saw 2
+   * of 50 calls go the old way). There is no public signal for "applied"; 200 ms is far more than
+   * the hand-off takes.
+   */
   void awaitConverged() {
     Await.until(control::converged, WAIT, "every client to ACK the config");
+    Await.sleep(SETTLE);
   }
 
   void awaitWorkloads(int count) {
