@@ -236,9 +236,12 @@ public final class AdsClient implements AutoCloseable {
     state.version = response.getVersionInfo();
     state.received = true;
     lastNacks.remove(shortName(type));
-    send(type, null);
-    updateSubscriptions();
+    List<String> resubscribed = updateSubscriptions();
+    // in force before the ACK leaves: the control plane (meshctl status, its converged()) takes an
+    // ACKed version as the one the client routes by; the new names are asked for after the ACK
     publish();
+    send(type, null);
+    resubscribed.forEach(changed -> send(changed, null));
   }
 
   private void parse(String type, Any any, Map<String, Object> into)
@@ -294,31 +297,38 @@ public final class AdsClient implements AutoCloseable {
   }
 
   /** RDS and EDS follow what the accepted listeners and clusters name. */
-  private void updateSubscriptions() {
+  /** Works out the route and endpoint names the accepted resources need; the types to ask again, in order. */
+  private List<String> updateSubscriptions() {
     Set<String> routeNames = new TreeSet<>();
     listeners.values().stream().filter(l -> l.inlineRoutes().isEmpty()).forEach(l -> routeNames.add(l.routeConfigName()));
     Set<String> endpointNames = new TreeSet<>();
     clusters.values().stream().filter(c -> !c.edsServiceName().isEmpty()).forEach(c -> endpointNames.add(c.edsServiceName()));
-    resubscribe(RDS, routeNames);
-    resubscribe(EDS, endpointNames);
+    List<String> ask = new ArrayList<>(2);
+    if (resubscribe(RDS, routeNames)) {
+      ask.add(RDS);
+    }
+    if (resubscribe(EDS, endpointNames)) {
+      ask.add(EDS);
+    }
     routes.keySet().retainAll(routeNames);
     endpoints.keySet().retainAll(endpointNames);
+    return ask;
   }
 
-  private void resubscribe(String type, Set<String> names) {
+  /** Takes {@code names} as the type's subscription; true when the server must be asked again. */
+  private boolean resubscribe(String type, Set<String> names) {
     TypeState state = types.get(type);
-    if (!state.subscribed.equals(names)) {
-      Set<String> added = new LinkedHashSet<>(names);
-      added.removeAll(state.subscribed);
-      state.subscribed = new TreeSet<>(names);
-      if (!added.isEmpty()) {
-        state.received = false;
-      }
-      // an empty list would mean "everything" to the server; dropping all names needs no request
-      if (!names.isEmpty()) {
-        send(type, null);
-      }
+    if (state.subscribed.equals(names)) {
+      return false;
     }
+    Set<String> added = new LinkedHashSet<>(names);
+    added.removeAll(state.subscribed);
+    state.subscribed = new TreeSet<>(names);
+    if (!added.isEmpty()) {
+      state.received = false;
+    }
+    // an empty list would mean "everything" to the server; dropping all names needs no request
+    return !names.isEmpty();
   }
 
   private void publish() {

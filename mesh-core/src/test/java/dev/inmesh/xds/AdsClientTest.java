@@ -64,6 +64,7 @@ class AdsClientTest {
 
   private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
   private final BlockingQueue<XdsResources> published = new LinkedBlockingQueue<>();
+  private volatile XdsResources lastPublished;
   private ControlServer serverA;
   private ControlServer serverB;
   private ScheduledExecutorService sync;
@@ -74,6 +75,8 @@ class AdsClientTest {
     final String name = InProcessServerBuilder.generateName();
     final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
     final AtomicInteger streams = new AtomicInteger();
+    /** Runs as each request arrives, before it is queued. */
+    volatile java.util.function.Consumer<DiscoveryRequest> onRequest = request -> {};
     volatile StreamObserver<DiscoveryResponse> responses;
     Server server;
 
@@ -90,6 +93,7 @@ class AdsClientTest {
       return new StreamObserver<>() {
         @Override
         public void onNext(DiscoveryRequest request) {
+          onRequest.accept(request);
           requests.add(request);
         }
 
@@ -124,7 +128,10 @@ class AdsClientTest {
       thread.setDaemon(true);
       return thread;
     });
-    client = new AdsClient(List.of("server-a", "server-b"), NODE, sync, this::channel, published::add, new SplittableRandom(42));
+    client = new AdsClient(List.of("server-a", "server-b"), NODE, sync, this::channel, resources -> {
+      lastPublished = resources;
+      published.add(resources);
+    }, new SplittableRandom(42));
   }
 
   @AfterEach
@@ -278,6 +285,26 @@ class AdsClientTest {
 
     assertRequest(serverA.nextRequest(), AdsClient.LDS, "7", "lds-nonce-1");
     assertRequest(serverA.nextRequest(), AdsClient.RDS, "", "", "ratings-routes", ROUTES);
+  }
+
+  @Test
+  void anAckLeavesOnlyOnceWhatItAcknowledgesIsInForce() throws Exception {
+    // mesh-control (its converged(), meshctl status) takes an ACKed version as the one the client routes by
+    List<String> inForceAtAck = new CopyOnWriteArrayList<>();
+    serverA.onRequest = request -> {
+      if (request.getTypeUrl().equals(AdsClient.LDS) && request.getVersionInfo().equals("7")) {
+        XdsResources now = lastPublished;
+        inForceAtAck.add(now == null ? "nothing" : now.versions().get("LDS") + " " + now.listeners().keySet());
+      }
+    };
+    client.start();
+    serverA.nextRequest();
+    serverA.nextRequest();
+
+    serverA.send(response(AdsClient.LDS, "7", "lds-nonce-1", listener(LISTENER, ROUTES)));
+
+    assertRequest(serverA.nextRequest(), AdsClient.LDS, "7", "lds-nonce-1");
+    assertThat(inForceAtAck).containsExactly("7 [" + LISTENER + "]");
   }
 
   @Test
