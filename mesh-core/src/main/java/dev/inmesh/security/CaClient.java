@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 
@@ -56,7 +58,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
 
   private final List<String> targets;
   private volatile int preferred; // the target that answered last
-  private final javax.net.ssl.TrustManager trust;
+  private final TrustManager trust;
   private final Supplier<Optional<String>> joinToken;
   private final Supplier<Optional<Credentials>> current;
 
@@ -100,7 +102,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
           .trustManager(trust)
           .keyManager(new CurrentKeyManager())
           .build();
-    } catch (javax.net.ssl.SSLException e) {
+    } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS to the CA", e);
     }
     return NettyChannelBuilder.forTarget(target).sslContext(tls).build();
@@ -194,7 +196,7 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
     }
   }
 
-  private static javax.net.ssl.TrustManager[] trustManagers(List<X509Certificate> roots) {
+  private static TrustManager[] trustManagers(List<X509Certificate> roots) {
     try {
       KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
       store.load(null, null);

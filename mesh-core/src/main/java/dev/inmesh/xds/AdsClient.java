@@ -296,8 +296,10 @@ public final class AdsClient implements AutoCloseable {
     }
   }
 
-  /** RDS and EDS follow what the accepted listeners and clusters name. */
-  /** Works out the route and endpoint names the accepted resources need; the types to ask again, in order. */
+  /**
+   * RDS and EDS follow what the accepted listeners and clusters name: takes those names as the
+   * subscriptions and returns the types to ask again, in order (the caller sends them).
+   */
   private List<String> updateSubscriptions() {
     Set<String> routeNames = new TreeSet<>();
     listeners.values().stream().filter(l -> l.inlineRoutes().isEmpty()).forEach(l -> routeNames.add(l.routeConfigName()));

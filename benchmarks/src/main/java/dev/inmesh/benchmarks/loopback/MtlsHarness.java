@@ -24,10 +24,14 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import okhttp3.OkHttpClient;
@@ -229,7 +233,7 @@ public final class MtlsHarness {
   /** Each thread group's CPU per request over the measured rounds, µs, both variants and the difference. */
   private static String cpuPerRequest(Variant mtls, Variant plain) {
     StringBuilder table = new StringBuilder("CPU per request over the measured rounds, µs (threads: mTLS, plaintext, difference):");
-    java.util.Set<String> groups = new java.util.TreeSet<>(mtls.cpuByThreads.keySet());
+    Set<String> groups = new TreeSet<>(mtls.cpuByThreads.keySet());
     groups.addAll(plain.cpuByThreads.keySet());
     for (String group : groups) {
       double a = mtls.cpuByThreads.getOrDefault(group, 0L) * 1000.0 / Math.max(1, mtls.requests);
@@ -239,8 +243,8 @@ public final class MtlsHarness {
     return table.toString();
   }
 
-  private static java.util.concurrent.ThreadFactory named(String prefix) {
-    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+  private static ThreadFactory named(String prefix) {
+    AtomicInteger count = new AtomicInteger();
     return runnable -> {
       Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
       thread.setDaemon(true);

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * This JVM's CPU by thread, from {@code /proc/self/task} (empty elsewhere). Threads are told apart
@@ -41,7 +42,7 @@ record ThreadCpu(Map<String, Named> threads) {
   }
 
   /** The CPU of the threads whose name passes {@code which}, in ms. */
-  long millis(java.util.function.Predicate<String> which) {
+  long millis(Predicate<String> which) {
     return threads.values().stream().filter(t -> which.test(t.name())).mapToLong(Named::millis).sum();
   }
 
