@@ -58,7 +58,13 @@ class BenchmarksSmokeIT {
       assertThat(r.latencies().getTotalCount()).as(r.variant()).isEqualTo(r.requests()).isPositive();
       assertThat(r.throughput()).as(r.variant()).isPositive();
     });
-    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |");
+    // a Mesh holding one service retains tens of kB (the reading is good to about ±20 kB); P6 allows
+    // 10 MB for a thousand services. Only the HAProxy variants run sidecars.
+    assertThat(results.get(1).heapRetainedBytes()).isLessThan(10_000_000);
+    assertThat(results).extracting(LoopbackHarness.Result::sidecarRssBytes)
+        .satisfiesExactly(plain -> assertThat(plain).isZero(), inmesh -> assertThat(inmesh).isZero(),
+            oneHop -> assertThat(oneHop).isPositive(), twoHops -> assertThat(twoHops).isGreaterThan(results.get(2).sidecarRssBytes()));
+    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |", "heap retained kB");
   }
 
   @Test
@@ -72,6 +78,9 @@ class BenchmarksSmokeIT {
     assertThat(result.handshakesPerSecond()).isPositive();
     assertThat(result.opensslHandshakesPerSecond()).as(report).isPositive();
     assertThat(result.startupMillis()).as(report).isPositive();
+    assertThat(result.plainStartupMillis()).as(report).isPositive();
+    // each probe reports what its JVM holds; Inmesh's loads gRPC, Netty, protobuf and the TLS stack beside OkHttp
+    assertThat(report).containsPattern("footprint after the first call: metaspace [\\d.]+ MB, [\\d,]+ classes");
     assertThat(report).contains("CPU per request over the measured rounds").containsPattern("callers +\\d").containsPattern("doors +\\d");
   }
 

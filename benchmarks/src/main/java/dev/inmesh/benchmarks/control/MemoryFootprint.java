@@ -1,12 +1,11 @@
 package dev.inmesh.benchmarks.control;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.benchmarks.HeapInUse;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.testing.Await;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -69,13 +68,13 @@ public final class MemoryFootprint {
       // a first client makes mesh-control build the snapshot its namespace is served, so that the
       // measured one finds mesh-control's heap already at its size
       holdEverything(control, services).close();
-      long before = usedAfterGc();
+      long before = HeapInUse.afterFullCollections();
       Mesh mesh = holdEverything(control, services);
-      long holding = usedAfterGc();
+      long holding = HeapInUse.afterFullCollections();
       int clusters = mesh.snapshot().resources().clusters().size();
       mesh.close();
       mesh = null; // nothing here holds the closed Mesh any more
-      long after = usedAfterGc();
+      long after = HeapInUse.afterFullCollections();
       if (Boolean.getBoolean("inmesh.histogram")) {
         new ProcessBuilder("jcmd", Long.toString(ProcessHandle.current().pid()), "GC.class_histogram").inheritIO().start().waitFor();
       }
@@ -93,16 +92,5 @@ public final class MemoryFootprint {
         && mesh.snapshot().resources().endpoints().values().stream().mapToInt(java.util.List::size).sum() >= services * 10,
         Duration.ofSeconds(120), "the Mesh to hold every cluster and endpoint");
     return mesh;
-  }
-
-  private static long usedAfterGc() throws InterruptedException {
-    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-    long used = Long.MAX_VALUE;
-    for (int i = 0; i < 5; i++) {
-      System.gc();
-      Thread.sleep(200);
-      used = Math.min(used, memory.getHeapMemoryUsage().getUsed());
-    }
-    return used;
   }
 }

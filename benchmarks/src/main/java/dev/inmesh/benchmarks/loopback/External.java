@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A server process the harness runs beside the JVM: Debian's nginx as the backend, HAProxy as the
  * sidecar stand-in. Each runs in the foreground with one worker, its config in a temporary
- * directory; {@link #cpuMillis()} reads the CPU it has used from {@code /proc}.
+ * directory; {@link #cpuMillis()} and {@link #rssKilobytes()} read the CPU it has used and the memory
+ * it holds from {@code /proc}.
  */
 final class External implements AutoCloseable {
   /** The body nginx answers: 1 KB. */
@@ -119,6 +120,22 @@ final class External implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the CPU time of " + name + " (pid " + process.pid() + ")", e);
     }
+  }
+
+  /** The memory the process holds now (its resident set), from {@code /proc/<pid>/status}. */
+  long rssKilobytes() {
+    try {
+      return statusRssKilobytes(Files.readString(Path.of("/proc/" + process.pid() + "/status")));
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the memory of " + name + " (pid " + process.pid() + ")", e);
+    }
+  }
+
+  /** The {@code VmRSS} line of a {@code /proc/<pid>/status} file, in kB. */
+  static long statusRssKilobytes(String status) {
+    return status.lines().filter(line -> line.startsWith("VmRSS:")).findFirst()
+        .map(line -> Long.parseLong(line.substring("VmRSS:".length()).replace("kB", "").trim()))
+        .orElseThrow(() -> new IllegalArgumentException("no VmRSS line in /proc/<pid>/status"));
   }
 
   /** The user and system CPU in a {@code /proc/…/stat} line (a process's or a thread's), in ms. */

@@ -2,6 +2,7 @@ package dev.inmesh.benchmarks.loopback;
 
 import com.sun.management.OperatingSystemMXBean;
 import dev.inmesh.Mesh;
+import dev.inmesh.benchmarks.HeapInUse;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.http.client.MeshHttp;
@@ -45,9 +46,11 @@ import org.HdrHistogram.Histogram;
  *   <li>{@code haproxy-1}: one HAProxy hop, standing in for a sidecar;
  *   <li>{@code haproxy-2}: two HAProxy hops, client and server sidecars as Istio runs them.
  * </ul>
- * Each round sends a fixed rate (open loop, latency from each request's scheduled time, recorded
- * in HdrHistogram) and records the CPU used by the JVM and the external processes; then each
- * variant runs with 16 callers back to back for throughput.
+ * Each variant has its own OkHttpClient, as separate apps would. Each round sends a fixed rate
+ * (open loop, latency from each request's scheduled time, recorded in HdrHistogram) and records
+ * the CPU used by the JVM and the external processes; then each variant runs with 16 callers back
+ * to back for throughput. Last, what each variant keeps in memory: the heap its client side
+ * retains (the Mesh with its client for Inmesh) and the resident memory of its sidecars.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.LoopbackHarness
  * [--rate 1000] [--seconds 10] [--rounds 3] [--callers 16]}
@@ -57,8 +60,15 @@ public final class LoopbackHarness {
 
   private LoopbackHarness() {}
 
-  /** A variant's totals over every round. */
-  public record Result(String variant, Histogram latencies, long requests, long failures, long cpuMillis, double throughput) {
+  /**
+   * A variant's totals over every round.
+   *
+   * @param heapRetainedBytes the heap its client side retained after the rounds (in use after full
+   *     collections, less what is in use once it is closed and let go)
+   * @param sidecarRssBytes the resident memory of its HAProxy processes (0 without one)
+   */
+  public record Result(String variant, Histogram latencies, long requests, long failures, long cpuMillis, double throughput,
+      long heapRetainedBytes, long sidecarRssBytes) {
     public double p50Micros() {
       return latencies.getValueAtPercentile(50) / 1000.0;
     }
@@ -123,65 +133,27 @@ public final class LoopbackHarness {
           "backend", "backend-v1", Map.of("app", "backend", "version", "v1"), "127.0.0.1",
           List.of(new ServicePort("http", 8080, nginx.port, "HTTP")), null));
       closing.add(registration::close);
-      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      Map<String, Variant> variants = new LinkedHashMap<>();
+      // Istio's metrics go to a Prometheus registry that only the Mesh holds, so that it is part of what the Mesh retains
       Mesh mesh = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default")
-          .meterRegistry(registry).build();
-      closing.add(mesh);
+          .meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
+      variants.put("inmesh", new Variant(get(MeshHttp.client(mesh), "http://backend:8080/"), List.of(nginx), List.of(), mesh));
       Await.until(() -> control.workloads().size() == 1, Duration.ofSeconds(10), "nginx to register as backend");
       mesh.awaitReady(Duration.ofSeconds(10));
-
-      OkHttpClient plainClient = new OkHttpClient.Builder().build();
-      OkHttpClient meshClient = MeshHttp.client(mesh);
-      Map<String, Load.Call> calls = new LinkedHashMap<>();
-      calls.put("plain", get(plainClient, "http://127.0.0.1:" + nginx.port + "/"));
-      calls.put("inmesh", get(meshClient, "http://backend:8080/"));
-      calls.put("haproxy-1", get(plainClient, "http://127.0.0.1:" + sidecar.port + "/"));
-      calls.put("haproxy-2", get(plainClient, "http://127.0.0.1:" + clientSidecar.port + "/"));
-      Map<String, List<External>> externals = Map.of("plain", List.of(nginx), "inmesh", List.of(nginx),
-          "haproxy-1", List.of(nginx, sidecar), "haproxy-2", List.of(nginx, clientSidecar, serverSidecar));
-
-      // warm up every path (JIT, connections) as the measured rounds run: two rounds, alternating;
-      // the JIT recompiles shared code as each variant's types reach it, so one short pass each is not enough
-      for (int round = 0; round < 2; round++) {
-        for (String variant : VARIANTS) {
-          Load.openLoop(calls.get(variant), options.rate(), options.round(), workers);
+      variants.put("plain", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + nginx.port + "/"), List.of(nginx),
+          List.of(), null));
+      variants.put("haproxy-1", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + sidecar.port + "/"),
+          List.of(nginx, sidecar), List.of(sidecar), null));
+      variants.put("haproxy-2", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + clientSidecar.port + "/"),
+          List.of(nginx, clientSidecar, serverSidecar), List.of(clientSidecar, serverSidecar), null));
+      mesh = null; // from here only its variant holds the Mesh, so that letting go of the variant frees it
+      try {
+        return measure(options, variants, workers, out);
+      } finally {
+        for (Variant variant : variants.values()) {
+          variant.close();
         }
       }
-      Map<String, Histogram> latencies = new LinkedHashMap<>();
-      Map<String, long[]> totals = new LinkedHashMap<>();
-      for (int round = 1; round <= options.rounds(); round++) {
-        for (String variant : VARIANTS) {
-          // the JIT's compiler threads are left out: compiling is not a cost per request, and it
-          // lands on whichever variant runs while it happens
-          long cpuBefore = processCpuMillis() - jitMillis() + cpu(externals.get(variant));
-          Load.Run run = Load.openLoop(calls.get(variant), options.rate(), options.round(), workers);
-          long cpu = processCpuMillis() - jitMillis() + cpu(externals.get(variant)) - cpuBefore;
-          latencies.computeIfAbsent(variant, v -> new Histogram(TimeUnit.SECONDS.toNanos(30), 3)).add(run.latencies());
-          long[] total = totals.computeIfAbsent(variant, v -> new long[3]);
-          total[0] += run.requests();
-          total[1] += run.failures();
-          total[2] += cpu;
-          out.printf(Locale.ROOT, "round %d %-10s p50 %7.1f µs  p99 %8.1f µs  cpu %5d ms  failed %d%n", round, variant,
-              run.latencies().getValueAtPercentile(50) / 1000.0, run.latencies().getValueAtPercentile(99) / 1000.0, cpu,
-              run.failures());
-        }
-      }
-      Map<String, Double> throughput = new LinkedHashMap<>();
-      for (int round = 1; round <= Math.max(1, options.rounds() - 1); round++) {
-        for (String variant : VARIANTS) {
-          double rps = Load.closedLoop(calls.get(variant), options.callers(), options.throughputRound());
-          throughput.merge(variant, rps, Double::sum);
-          out.printf(Locale.ROOT, "throughput round %d %-10s %,10.0f req/s with %d callers%n", round, variant, rps,
-              options.callers());
-        }
-      }
-      List<Result> results = new ArrayList<>();
-      for (String variant : VARIANTS) {
-        long[] total = totals.get(variant);
-        results.add(new Result(variant, latencies.get(variant), total[0], total[1], total[2],
-            throughput.get(variant) / Math.max(1, options.rounds() - 1)));
-      }
-      return results;
     } finally {
       for (int i = closing.size() - 1; i >= 0; i--) {
         closing.get(i).close();
@@ -190,17 +162,92 @@ public final class LoopbackHarness {
     }
   }
 
+  /**
+   * One variant's client side: the call it makes, the processes charged with its CPU (the backend
+   * and its sidecars), its sidecars, and the Mesh it holds, if any.
+   */
+  private record Variant(Get call, List<External> processes, List<External> sidecars, Mesh mesh) implements AutoCloseable {
+    @Override
+    public void close() {
+      call.client().dispatcher().executorService().shutdown();
+      call.client().connectionPool().evictAll();
+      if (mesh != null) {
+        mesh.close();
+      }
+    }
+  }
+
+  private static List<Result> measure(Options options, Map<String, Variant> variants, ExecutorService workers,
+      PrintStream out) throws Exception {
+    // warm up every path (JIT, connections) as the measured rounds run: two rounds, alternating;
+    // the JIT recompiles shared code as each variant's types reach it, so one short pass each is not enough
+    for (int round = 0; round < 2; round++) {
+      for (String variant : VARIANTS) {
+        Load.openLoop(variants.get(variant).call(), options.rate(), options.round(), workers);
+      }
+    }
+    Map<String, Histogram> latencies = new LinkedHashMap<>();
+    Map<String, long[]> totals = new LinkedHashMap<>();
+    for (int round = 1; round <= options.rounds(); round++) {
+      for (String variant : VARIANTS) {
+        // the JIT's compiler threads are left out: compiling is not a cost per request, and it
+        // lands on whichever variant runs while it happens
+        long cpuBefore = processCpuMillis() - jitMillis() + cpu(variants.get(variant).processes());
+        Load.Run run = Load.openLoop(variants.get(variant).call(), options.rate(), options.round(), workers);
+        long cpu = processCpuMillis() - jitMillis() + cpu(variants.get(variant).processes()) - cpuBefore;
+        latencies.computeIfAbsent(variant, v -> new Histogram(TimeUnit.SECONDS.toNanos(30), 3)).add(run.latencies());
+        long[] total = totals.computeIfAbsent(variant, v -> new long[3]);
+        total[0] += run.requests();
+        total[1] += run.failures();
+        total[2] += cpu;
+        out.printf(Locale.ROOT, "round %d %-10s p50 %7.1f µs  p99 %8.1f µs  cpu %5d ms  failed %d%n", round, variant,
+            run.latencies().getValueAtPercentile(50) / 1000.0, run.latencies().getValueAtPercentile(99) / 1000.0, cpu,
+            run.failures());
+      }
+    }
+    Map<String, Double> throughput = new LinkedHashMap<>();
+    for (int round = 1; round <= Math.max(1, options.rounds() - 1); round++) {
+      for (String variant : VARIANTS) {
+        double rps = Load.closedLoop(variants.get(variant).call(), options.callers(), options.throughputRound());
+        throughput.merge(variant, rps, Double::sum);
+        out.printf(Locale.ROOT, "throughput round %d %-10s %,10.0f req/s with %d callers%n", round, variant, rps,
+            options.callers());
+      }
+    }
+    // what each variant keeps in memory once it has run: the heap its client side retains, measured
+    // by letting go of it (in use after full collections, before and after), and its sidecars' resident memory
+    Map<String, long[]> memory = new LinkedHashMap<>();
+    for (String variant : VARIANTS) {
+      long sidecarRss = variants.get(variant).sidecars().stream().mapToLong(External::rssKilobytes).sum() * 1024;
+      long holding = HeapInUse.afterFullCollections();
+      variants.remove(variant).close();
+      long released = HeapInUse.afterFullCollections();
+      memory.put(variant, new long[] {holding - released, sidecarRss});
+      out.printf(Locale.ROOT, "memory %-10s heap retained %,d bytes, sidecar RSS %,d bytes%n", variant, holding - released,
+          sidecarRss);
+    }
+    List<Result> results = new ArrayList<>();
+    for (String variant : VARIANTS) {
+      long[] total = totals.get(variant);
+      results.add(new Result(variant, latencies.get(variant), total[0], total[1], total[2],
+          throughput.get(variant) / Math.max(1, options.rounds() - 1), memory.get(variant)[0], memory.get(variant)[1]));
+    }
+    return results;
+  }
+
   /** The table and the targets P2–P5, PASS or FAIL. */
   public static void report(List<Result> results, PrintStream out) {
     Map<String, Result> by = new LinkedHashMap<>();
     results.forEach(r -> by.put(r.variant(), r));
     Result plain = by.get("plain");
     out.println();
-    out.println("| variant | p50 µs | p90 µs | p99 µs | added p50 µs | CPU ms / 1,000 req | throughput req/s | failed |");
-    out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
+    out.println("| variant | p50 µs | p90 µs | p99 µs | added p50 µs | CPU ms / 1,000 req | throughput req/s | heap retained kB"
+        + " | sidecar RSS MB | failed |");
+    out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (Result r : results) {
-      out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %,.0f | %d |%n", r.variant(), r.p50Micros(),
-          r.p90Micros(), r.p99Micros(), r.p50Micros() - plain.p50Micros(), r.cpuPerThousand(), r.throughput(), r.failures());
+      out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %,.0f | %,.0f | %.1f | %d |%n", r.variant(),
+          r.p50Micros(), r.p90Micros(), r.p99Micros(), r.p50Micros() - plain.p50Micros(), r.cpuPerThousand(), r.throughput(),
+          r.heapRetainedBytes() / 1e3, r.sidecarRssBytes() / 1e6, r.failures());
     }
     double inmeshAdded = by.get("inmesh").p50Micros() - plain.p50Micros();
     double oneHop = by.get("haproxy-1").p50Micros() - plain.p50Micros();
@@ -222,15 +269,20 @@ public final class LoopbackHarness {
     out.printf("| %s | %s | %s | %s | %s |%n", id, what, measured, target, pass ? "PASS" : "FAIL");
   }
 
-  private static Load.Call get(OkHttpClient client, String url) {
-    Request request = new Request.Builder().url(url).build();
-    return () -> {
+  private static Get get(OkHttpClient client, String url) {
+    return new Get(client, new Request.Builder().url(url).build());
+  }
+
+  /** A GET of the 1 KB body, which fails on any other answer. */
+  private record Get(OkHttpClient client, Request request) implements Load.Call {
+    @Override
+    public void run() throws Exception {
       try (Response response = client.newCall(request).execute()) {
         if (response.code() != 200 || response.body().bytes().length != External.BODY.length()) {
-          throw new IOException(url + " answered " + response.code());
+          throw new IOException(request.url() + " answered " + response.code());
         }
       }
-    };
+    }
   }
 
   /**
