@@ -15,6 +15,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import okhttp3.Headers;
 import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -34,8 +35,8 @@ final class MeshInterceptor implements Interceptor {
   private final IstioMetrics metrics;
   private static final String CLUSTER_LOCAL = ".svc.cluster.local";
   private final AccessLog accessLog;
-  private final String peerMetadata;
-  private final String peerMetadataId;
+  /** Istio's metadata exchange headers, the same on every call: built (and checked by OkHttp) once. */
+  private final Headers peerMetadata;
 
   MeshInterceptor(Mesh mesh, OkHttpClient mirrorClient) {
     this.mesh = mesh;
@@ -43,8 +44,8 @@ final class MeshInterceptor implements Interceptor {
     this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
     this.accessLog = mesh.accessLog();
     PeerMetadata self = PeerMetadata.of(mesh.config());
-    this.peerMetadata = self.encode();
-    this.peerMetadataId = self.id();
+    this.peerMetadata = new Headers.Builder().add(PeerMetadata.HEADER, self.encode()).add(PeerMetadata.ID_HEADER, self.id())
+        .build();
     this.metrics = new IstioMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()));
   }
 
@@ -55,17 +56,17 @@ final class MeshInterceptor implements Interceptor {
     // traceparent wins
     Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null
         : mesh.tracing().startClient(request.url().host() + ":" + request.url().port() + "/*");
-    Request.Builder added = null;
+    // the caller's headers and the mesh's, in one new request
+    Headers.Builder added = null;
     if (span != null) {
-      added = request.newBuilder().header(TraceContext.TRACEPARENT, span.context().traceparent());
+      added = request.headers().newBuilder().add(TraceContext.TRACEPARENT, span.context().traceparent());
     }
     if (request.header(PeerMetadata.HEADER) == null && metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL)) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
-      added = (added == null ? request.newBuilder() : added)
-          .header(PeerMetadata.HEADER, peerMetadata).header(PeerMetadata.ID_HEADER, peerMetadataId);
+      added = (added == null ? request.headers().newBuilder() : added).removeAll(PeerMetadata.ID_HEADER).addAll(peerMetadata);
     }
     if (added != null) {
-      request = added.build();
+      request = request.newBuilder().headers(added.build()).build();
     }
     long start = System.nanoTime();
     try {
