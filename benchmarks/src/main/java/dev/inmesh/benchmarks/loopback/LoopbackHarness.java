@@ -134,22 +134,24 @@ public final class LoopbackHarness {
           List.of(new ServicePort("http", 8080, nginx.port, "HTTP")), null));
       closing.add(registration::close);
       Map<String, Variant> variants = new LinkedHashMap<>();
-      // Istio's metrics go to a Prometheus registry that only the Mesh holds, so that it is part of what the Mesh retains
-      Mesh mesh = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default")
-          .meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
-      variants.put("inmesh", new Variant(get(MeshHttp.client(mesh), "http://backend:8080/"), List.of(nginx), List.of(), mesh));
-      Await.until(() -> control.workloads().size() == 1, Duration.ofSeconds(10), "nginx to register as backend");
-      mesh.awaitReady(Duration.ofSeconds(10));
-      variants.put("plain", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + nginx.port + "/"), List.of(nginx),
-          List.of(), null));
-      variants.put("haproxy-1", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + sidecar.port + "/"),
-          List.of(nginx, sidecar), List.of(sidecar), null));
-      variants.put("haproxy-2", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + clientSidecar.port + "/"),
-          List.of(nginx, clientSidecar, serverSidecar), List.of(clientSidecar, serverSidecar), null));
-      mesh = null; // from here only its variant holds the Mesh, so that letting go of the variant frees it
       try {
+        // Istio's metrics go to a Prometheus registry that only the Mesh holds, so that it is part of
+        // what the Mesh retains
+        Mesh mesh = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default")
+            .meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
+        variants.put("inmesh", new Variant(get(MeshHttp.client(mesh), "http://backend:8080/"), List.of(nginx), List.of(), mesh));
+        Await.until(() -> control.workloads().size() == 1, Duration.ofSeconds(10), "nginx to register as backend");
+        mesh.awaitReady(Duration.ofSeconds(10));
+        variants.put("plain", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + nginx.port + "/"), List.of(nginx),
+            List.of(), null));
+        variants.put("haproxy-1", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + sidecar.port + "/"),
+            List.of(nginx, sidecar), List.of(sidecar), null));
+        variants.put("haproxy-2", new Variant(get(new OkHttpClient(), "http://127.0.0.1:" + clientSidecar.port + "/"),
+            List.of(nginx, clientSidecar, serverSidecar), List.of(clientSidecar, serverSidecar), null));
+        mesh = null; // from here only its variant holds the Mesh, so that letting go of the variant frees it
         return measure(options, variants, workers, out);
       } finally {
+        // measure() closes each variant as it measures its memory; these are the ones a failure left
         for (Variant variant : variants.values()) {
           variant.close();
         }
