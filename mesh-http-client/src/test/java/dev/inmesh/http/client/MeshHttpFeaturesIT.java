@@ -3,6 +3,8 @@ package dev.inmesh.http.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.telemetry.TraceContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -91,6 +93,38 @@ class MeshHttpFeaturesIT {
     assertThat(recorded.getHeaders().get("x-team")).isEqualTo("reviews");
     assertThat(recorded.getHeaders().get("x-debug")).isNull();
     assertThat(recorded.getHeaders().get("Host")).isEqualTo("reviews:9080");
+  }
+
+  @Test
+  void theMeshSendsTraceContextAndItsMetadataOnceEachAndKeepsTheCallersTraceparent() throws Exception {
+    java.util.concurrent.BlockingQueue<RecordedRequest> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+    v1.behave(request -> {
+      seen.add(request);
+      return new MockResponse.Builder().code(200).body("v1 x").build();
+    });
+    route("""
+        - route:
+          - destination: {host: reviews, subset: v1}
+        """);
+    HttpMesh.awaitAnswer(client, URL, "v1", Map.of());
+    seen.clear();
+
+    // a stale metadata id from the caller is replaced, not sent beside the mesh's
+    try (Response response = call(new Request.Builder().url(URL).header(PeerMetadata.ID_HEADER, "stale").build())) {
+      assertThat(response.code()).isEqualTo(200);
+    }
+    okhttp3.Headers sent = seen.poll(5, TimeUnit.SECONDS).getHeaders();
+    assertThat(sent.values(TraceContext.TRACEPARENT)).singleElement().asString().matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+    assertThat(sent.values(PeerMetadata.HEADER)).singleElement()
+        .satisfies(value -> assertThat(PeerMetadata.decode(value)).hasValueSatisfying(
+            peer -> assertThat(peer.namespace()).isEqualTo("default")));
+    assertThat(sent.values(PeerMetadata.ID_HEADER)).singleElement().asString().startsWith("sidecar~").doesNotContain("stale");
+
+    String callers = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    try (Response response = call(new Request.Builder().url(URL).header(TraceContext.TRACEPARENT, callers).build())) {
+      assertThat(response.code()).isEqualTo(200);
+    }
+    assertThat(seen.poll(5, TimeUnit.SECONDS).getHeaders().values(TraceContext.TRACEPARENT)).containsExactly(callers);
   }
 
   @Test
