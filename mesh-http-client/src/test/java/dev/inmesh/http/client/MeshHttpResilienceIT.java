@@ -300,7 +300,17 @@ class MeshHttpResilienceIT {
     }
     load.shutdown();
 
-    assertThat(outcomes).containsOnly(Map.entry("v1", 1200));
+    // a response whose headers had already arrived when its backend died is cut short, as behind
+    // Envoy: no proxy can retry it then (OkHttp: "unexpected end of stream", without "on <url>",
+    // which it says when the headers never came). At most one per caller; every other call succeeds
+    String cutShort = "IOException: unexpected end of stream";
+    int cut = outcomes.getOrDefault(cutShort, 0);
+    assertThat(cut).as("calls cut after their headers, in %s", outcomes).isLessThanOrEqualTo(4);
+    Map<String, Integer> expected = new java.util.TreeMap<>(Map.of("v1", 1200 - cut));
+    if (cut > 0) {
+      expected.put(cutShort, cut);
+    }
+    assertThat(outcomes).isEqualTo(expected);
   }
 
   private static long timed(Runnable call) {
