@@ -33,12 +33,12 @@ public record TraceContext(String traceId, String spanId, boolean sampled) {
 
   /** A new trace. */
   public static TraceContext root() {
-    return new TraceContext(randomHex(2), randomHex(1), true);
+    return new TraceContext(randomTraceId(), randomSpanId(), true);
   }
 
   /** The same trace, a new span: what a call made inside this one sends. */
   public TraceContext child() {
-    return new TraceContext(traceId, randomHex(1), sampled);
+    return new TraceContext(traceId, randomSpanId(), sampled);
   }
 
   /** The {@code traceparent} header value, version 00. */
@@ -132,16 +132,24 @@ public record TraceContext(String traceId, String spanId, boolean sampled) {
     return nonZero;
   }
 
-  /** {@code longs} random longs in hex (16 digits each), not all zero: the cheapest way to a W3C id. */
-  private static String randomHex(int longs) {
+  /** 32 random hex digits, not all zero: two random longs, the cheapest way to a W3C trace id. */
+  private static String randomTraceId() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    long first;
-    long second;
+    long high;
+    long low;
     do {
-      first = random.nextLong();
-      second = longs == 2 ? random.nextLong() : 0;
-    } while (first == 0 && second == 0);
-    HexFormat hex = HexFormat.of();
-    return longs == 1 ? hex.toHexDigits(first) : hex.toHexDigits(first) + hex.toHexDigits(second);
+      high = random.nextLong();
+      low = random.nextLong();
+    } while (high == 0 && low == 0);
+    return HexFormat.of().toHexDigits(high) + HexFormat.of().toHexDigits(low);
+  }
+
+  /** 16 random hex digits, not all zero: a W3C span id. */
+  private static String randomSpanId() {
+    long id;
+    do {
+      id = ThreadLocalRandom.current().nextLong();
+    } while (id == 0);
+    return HexFormat.of().toHexDigits(id);
   }
 }
