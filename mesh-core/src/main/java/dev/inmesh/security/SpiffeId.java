@@ -1,5 +1,6 @@
 package dev.inmesh.security;
 
+import dev.inmesh.model.Memo;
 import java.net.URI;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -14,6 +15,11 @@ import java.util.regex.Pattern;
 public record SpiffeId(String trustDomain, String namespace, String serviceAccount) {
   private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._-]+");
   private static final int URI_SAN = 6;
+  /**
+   * Metrics read the peer's identity from its certificate on every call, and a pooled connection
+   * shows the same certificate each time: certificates read before, by their encoding.
+   */
+  private static final Memo<X509Certificate, Optional<SpiffeId>> BY_CERTIFICATE = new Memo<>(256, SpiffeId::read);
 
   public SpiffeId {
     Objects.requireNonNull(trustDomain, "trustDomain");
@@ -41,6 +47,10 @@ public record SpiffeId(String trustDomain, String namespace, String serviceAccou
 
   /** The SPIFFE ID in a certificate's URI SANs, when it has exactly one. */
   public static Optional<SpiffeId> of(X509Certificate certificate) {
+    return BY_CERTIFICATE.apply(certificate);
+  }
+
+  private static Optional<SpiffeId> read(X509Certificate certificate) {
     List<String> uris = uriSans(certificate);
     return uris.size() == 1 ? parse(uris.get(0)) : Optional.empty();
   }

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.model.Memo;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +28,13 @@ public record PeerMetadata(String workload, String namespace, Map<String, String
   static final String CANONICAL_REVISION = "service.istio.io/canonical-revision";
   /** Larger values are not metadata a workload would send; refused unread. */
   private static final int MAX_ENCODED = 16 * 1024;
+  /**
+   * A peer sends the same value on every call, and each side reads it per call: headers read
+   * before, by value. Values longer than any real workload's metadata are read anew each time, so
+   * the memo holds at most 256 values of 4 KB.
+   */
+  private static final int MAX_REMEMBERED = 4 * 1024;
+  private static final Memo<String, Optional<PeerMetadata>> DECODED = new Memo<>(256, PeerMetadata::read);
 
   public PeerMetadata {
     Objects.requireNonNull(workload, "workload");
@@ -82,6 +90,10 @@ public record PeerMetadata(String workload, String namespace, Map<String, String
     if (header == null || header.isEmpty() || header.length() > MAX_ENCODED) {
       return Optional.empty();
     }
+    return header.length() <= MAX_REMEMBERED ? DECODED.apply(header) : read(header);
+  }
+
+  private static Optional<PeerMetadata> read(String header) {
     try {
       Struct struct = Struct.parseFrom(Base64.getDecoder().decode(header.trim()));
       String namespace = text(struct, "NAMESPACE");

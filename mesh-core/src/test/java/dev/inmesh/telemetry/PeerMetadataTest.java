@@ -68,4 +68,31 @@ class PeerMetadataTest {
         .as("a struct without a name or namespace").isEmpty();
     assertThat(PeerMetadata.decode("A".repeat(20_000))).isEmpty();
   }
+
+  @Test
+  void aPeersHeaderIsReadOnceAndItsEveryCallAfterThatCostsALookup() {
+    String header = new PeerMetadata("reviews-v3", "bookinfo", Map.of("app", "reviews", "version", "v3")).encode();
+
+    PeerMetadata first = PeerMetadata.decode(header).orElseThrow();
+    PeerMetadata again = PeerMetadata.decode(new String(header)).orElseThrow();
+
+    assertThat(again).as("remembered by the header's value").isSameAs(first);
+  }
+
+  @Test
+  void metadataLongerThanAnyRealWorkloadsIsReadEachTimeAndStillRight() {
+    Map<String, String> labels = new java.util.HashMap<>();
+    for (int i = 0; i < 100; i++) {
+      labels.put("label-" + i, "x".repeat(30));
+    }
+    PeerMetadata large = new PeerMetadata("big", "default", labels);
+    String header = large.encode();
+    assertThat(header.length()).isBetween(4 * 1024, 16 * 1024);
+
+    PeerMetadata first = PeerMetadata.decode(header).orElseThrow();
+    PeerMetadata again = PeerMetadata.decode(header).orElseThrow();
+
+    assertThat(first).isEqualTo(large);
+    assertThat(again).isEqualTo(large).isNotSameAs(first);
+  }
 }

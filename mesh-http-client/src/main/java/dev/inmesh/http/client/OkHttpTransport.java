@@ -1,5 +1,6 @@
 package dev.inmesh.http.client;
 
+import dev.inmesh.model.Memo;
 import dev.inmesh.outbound.Attempt;
 import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.outbound.Transport;
@@ -7,7 +8,6 @@ import dev.inmesh.routing.RouteAction.HeaderMutations;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Call;
 import okhttp3.Callback;
@@ -27,8 +27,9 @@ import okhttp3.ResponseBody;
  */
 final class OkHttpTransport implements Transport<Response> {
   private static final MediaType TEXT = MediaType.get("text/plain; charset=utf-8");
-  /** Endpoint URLs by scheme, address and port; emptied past 4,096, as endpoints come and go over a process's life. */
-  private static final Map<EndpointKey, HttpUrl> ENDPOINT_URLS = new ConcurrentHashMap<>();
+  /** Endpoint URLs by scheme, address and port; forgotten past 4,096, as endpoints come and go over a process's life. */
+  private static final Memo<EndpointKey, HttpUrl> ENDPOINT_URLS = new Memo<>(4096, key -> new HttpUrl.Builder()
+      .scheme(key.tls() ? "https" : "http").host(key.address()).port(key.port()).build());
 
   private record EndpointKey(boolean tls, String address, int port) {}
 
@@ -86,12 +87,8 @@ final class OkHttpTransport implements Transport<Response> {
 
   private Request toEndpoint(Attempt attempt) {
     // the endpoint's scheme, host and port, canonicalized once (OkHttp's host check is costly per call)
-    if (ENDPOINT_URLS.size() > 4096) {
-      ENDPOINT_URLS.clear();
-    }
-    HttpUrl base = ENDPOINT_URLS.computeIfAbsent(new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(),
-        attempt.endpoint().port()), key -> new HttpUrl.Builder().scheme(key.tls() ? "https" : "http").host(key.address())
-        .port(key.port()).build());
+    HttpUrl base = ENDPOINT_URLS.apply(new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(),
+        attempt.endpoint().port()));
     HttpUrl url = base.newBuilder()
         .encodedPath(attempt.path())
         .encodedQuery(original.url().encodedQuery())
