@@ -37,8 +37,9 @@ final class JdkInboundFilter extends Filter {
 
   @Override
   public void doFilter(HttpExchange exchange, Chain chain) throws IOException {
+    RequestHead head = head(exchange);
     InboundGate.Verdict verdict = gate.admit(exchange.getRemoteAddress().getAddress(), exchange.getRemoteAddress().getPort(),
-        head(exchange));
+        head);
     if (verdict instanceof InboundGate.Refused refused) {
       byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/plain");
@@ -51,7 +52,7 @@ final class JdkInboundFilter extends Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     exchange.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    ServedRequest served = new ServedRequest(door, admitted, head(exchange), name -> exchange.getRequestHeaders().getFirst(name));
+    ServedRequest served = new ServedRequest(door, admitted, head, name -> exchange.getRequestHeaders().getFirst(name));
     served.answerMetadata().ifPresent(value -> exchange.getResponseHeaders().set(PeerMetadata.HEADER, value));
     try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(exchange);
