@@ -64,7 +64,9 @@ class BenchmarksSmokeIT {
     assertThat(results).extracting(LoopbackHarness.Result::sidecarRssBytes)
         .satisfiesExactly(plain -> assertThat(plain).isZero(), inmesh -> assertThat(inmesh).isZero(),
             oneHop -> assertThat(oneHop).isPositive(), twoHops -> assertThat(twoHops).isGreaterThan(results.get(2).sidecarRssBytes()));
-    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |", "heap retained kB");
+    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("| P2 |", "| P5 |", "heap retained kB")
+        .contains("CPU per request over the measured rounds, µs (threads: inmesh, plain, difference)")
+        .containsPattern("callers +\\d").containsPattern("nginx and HAProxy \\(processes\\) +\\d");
   }
 
   @Test

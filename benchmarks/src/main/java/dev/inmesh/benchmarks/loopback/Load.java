@@ -3,7 +3,10 @@ package dev.inmesh.benchmarks.loopback;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -12,6 +15,21 @@ import org.HdrHistogram.Histogram;
 /** The two load shapes: a fixed request rate (open loop) and N callers as fast as they can (closed loop). */
 final class Load {
   private Load() {}
+
+  /** Daemon threads named {@code prefix-1}, {@code prefix-2} …, so that {@link ThreadCpu#group} can tell them apart. */
+  static ThreadFactory named(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** The open loop's workers: its callers, as {@link ThreadCpu#group} counts them. */
+  static ExecutorService workers() {
+    return Executors.newFixedThreadPool(64, named("load"));
+  }
 
   /** One request, its response read to the end; throws when it failed. */
   @FunctionalInterface

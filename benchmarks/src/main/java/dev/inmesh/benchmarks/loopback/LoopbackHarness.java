@@ -27,8 +27,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -114,7 +114,7 @@ public final class LoopbackHarness {
 
   public static List<Result> run(Options options, PrintStream out) throws Exception {
     Path dir = Files.createTempDirectory("inmesh-loopback-");
-    ExecutorService workers = Executors.newFixedThreadPool(64);
+    ExecutorService workers = Load.workers();
     List<AutoCloseable> closing = new ArrayList<>();
     try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa())) {
       External nginx = External.nginx(dir, freePort());
@@ -190,13 +190,20 @@ public final class LoopbackHarness {
     }
     Map<String, Histogram> latencies = new LinkedHashMap<>();
     Map<String, long[]> totals = new LinkedHashMap<>();
+    Map<String, Map<String, Long>> byThreads = new LinkedHashMap<>();
     for (int round = 1; round <= options.rounds(); round++) {
       for (String variant : VARIANTS) {
         // the JIT's compiler threads are left out: compiling is not a cost per request, and it
         // lands on whichever variant runs while it happens
-        long cpuBefore = processCpuMillis() - jitMillis() + cpu(variants.get(variant).processes());
+        long processes = cpu(variants.get(variant).processes());
+        long cpuBefore = processCpuMillis() - jitMillis() + processes;
+        ThreadCpu threads = ThreadCpu.now();
         Load.Run run = Load.openLoop(variants.get(variant).call(), options.rate(), options.round(), workers);
-        long cpu = processCpuMillis() - jitMillis() + cpu(variants.get(variant).processes()) - cpuBefore;
+        long processesAfter = cpu(variants.get(variant).processes());
+        long cpu = processCpuMillis() - jitMillis() + processesAfter - cpuBefore;
+        Map<String, Long> used = byThreads.computeIfAbsent(variant, v -> new TreeMap<>());
+        ThreadCpu.now().since(threads, ThreadCpu::group).forEach((group, millis) -> used.merge(group, millis, Long::sum));
+        used.merge("nginx and HAProxy (processes)", processesAfter - processes, Long::sum);
         latencies.computeIfAbsent(variant, v -> new Histogram(TimeUnit.SECONDS.toNanos(30), 3)).add(run.latencies());
         long[] total = totals.computeIfAbsent(variant, v -> new long[3]);
         total[0] += run.requests();
@@ -207,6 +214,9 @@ public final class LoopbackHarness {
             run.failures());
       }
     }
+    // who used the CPU in the two variants P2 and P5 compare
+    out.println(ThreadCpu.perRequest("inmesh", byThreads.get("inmesh"), totals.get("inmesh")[0], "plain",
+        byThreads.get("plain"), totals.get("plain")[0]));
     Map<String, Double> throughput = new LinkedHashMap<>();
     for (int round = 1; round <= Math.max(1, options.rounds() - 1); round++) {
       for (String variant : VARIANTS) {

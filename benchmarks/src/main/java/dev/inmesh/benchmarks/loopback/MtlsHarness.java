@@ -24,14 +24,10 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -107,7 +103,7 @@ public final class MtlsHarness {
   /** @param warmUp rounds of every variant, alternating, before the measured ones */
   public static Result run(Duration round, int rounds, int warmUp, PrintStream out) throws Exception {
     Path dir = Files.createTempDirectory("inmesh-mtls-");
-    ExecutorService workers = Executors.newFixedThreadPool(64, named("load"));
+    ExecutorService workers = Load.workers();
     List<AutoCloseable> closing = new ArrayList<>();
     try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral())) {
       CertificateAuthority ca = control.ca().orElseThrow();
@@ -157,8 +153,8 @@ public final class MtlsHarness {
           ThreadCpu threads = ThreadCpu.now();
           Load.Run run = Load.openLoop(variant.call, 1000, round, workers);
           cpu = LoopbackHarness.processCpuMillis() - cpu;
-          Map<String, Long> byThreads = ThreadCpu.now().since(threads, MtlsHarness::threadGroup);
-          long jit = byThreads.getOrDefault(JIT, 0L);
+          Map<String, Long> byThreads = ThreadCpu.now().since(threads, ThreadCpu::group);
+          long jit = byThreads.getOrDefault(ThreadCpu.JIT, 0L);
           byThreads.forEach((group, millis) -> variant.cpuByThreads.merge(group, millis, Long::sum));
           variant.requests += run.requests();
           variant.latencies.add(run.latencies());
@@ -169,7 +165,8 @@ public final class MtlsHarness {
         }
         out.println(line);
       }
-      out.println(cpuPerRequest(mtls, plain));
+      out.println(ThreadCpu.perRequest("mTLS", mtls.cpuByThreads, mtls.requests, "plaintext", plain.cpuByThreads,
+          plain.requests));
 
       // a new connection, and so a full mTLS handshake, for every call: the server closes each one
       Load.Call handshake = get(http, new Request.Builder().url("http://echo:9080/").header("Connection", "close").build());
@@ -212,56 +209,6 @@ public final class MtlsHarness {
     }
   }
 
-  private static final String JIT = "JIT";
-
-  /**
-   * Who used the CPU, by thread: the callers (the mesh client, and OkHttp's TLS), the doors, the
-   * servers' handlers and the JDK server's dispatcher, OkHttp's task runner (its connection pools'
-   * clean-up), Okio's timeout watchdog, the JIT, the GC, and everything else (mesh-control, gRPC).
-   */
-  private static String threadGroup(String thread) {
-    if (thread.startsWith("load-")) {
-      return "callers";
-    } else if (thread.startsWith("inmesh-door-")) {
-      return "doors";
-    } else if (thread.startsWith("handler-")) {
-      return "server handlers";
-    } else if (thread.startsWith("HTTP-Dispatcher")) {
-      return "server dispatchers";
-    } else if (thread.startsWith("OkHttp")) {
-      return "OkHttp tasks";
-    } else if (thread.startsWith("Okio Watchdog")) {
-      return "Okio watchdog";
-    } else if (ThreadCpu.isJit(thread)) {
-      return JIT;
-    } else if (thread.startsWith("GC Thread") || thread.startsWith("G1 ")) {
-      return "GC";
-    }
-    return "other";
-  }
-
-  /** Each thread group's CPU per request over the measured rounds, µs, both variants and the difference. */
-  private static String cpuPerRequest(Variant mtls, Variant plain) {
-    StringBuilder table = new StringBuilder("CPU per request over the measured rounds, µs (threads: mTLS, plaintext, difference):");
-    Set<String> groups = new TreeSet<>(mtls.cpuByThreads.keySet());
-    groups.addAll(plain.cpuByThreads.keySet());
-    for (String group : groups) {
-      double a = mtls.cpuByThreads.getOrDefault(group, 0L) * 1000.0 / Math.max(1, mtls.requests);
-      double b = plain.cpuByThreads.getOrDefault(group, 0L) * 1000.0 / Math.max(1, plain.requests);
-      table.append(String.format(Locale.ROOT, "%n  %-18s %6.1f %6.1f %+6.1f", group, a, b, a - b));
-    }
-    return table.toString();
-  }
-
-  private static ThreadFactory named(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
-  }
-
   /** A workload behind its door; {@link #connections()} counts the connections its door took. */
   private record Served(Mesh mesh, MeshHttpServer server, ExecutorService handlers) implements AutoCloseable {
     int port() {
@@ -292,7 +239,7 @@ public final class MtlsHarness {
         out.write(body);
       }
     });
-    ExecutorService handlers = Executors.newFixedThreadPool(8, named("handler-" + service));
+    ExecutorService handlers = Executors.newFixedThreadPool(8, Load.named("handler-" + service));
     server.setExecutor(handlers);
     server.start();
     return new Served(mesh, server, handlers);

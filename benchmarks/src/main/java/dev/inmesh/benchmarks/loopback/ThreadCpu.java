@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -62,5 +65,56 @@ record ThreadCpu(Map<String, Named> threads) {
 
   static boolean isJit(String name) {
     return name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre");
+  }
+
+  static final String JIT = "JIT";
+
+  /**
+   * Who used the CPU, by thread name: the callers (the mesh client, OkHttp, and OkHttp's TLS), the
+   * doors, the servers' handlers and the JDK server's dispatchers, OkHttp's task runner (its
+   * connection pools' clean-up), Okio's timeout watchdog, the mesh's own threads (xDS, load reports,
+   * certificates), the JIT, the GC, and everything else (mesh-control, gRPC).
+   */
+  static String group(String thread) {
+    if (thread.startsWith("load-")) {
+      return "callers";
+    } else if (thread.startsWith("inmesh-door-")) {
+      return "doors";
+    } else if (thread.startsWith("inmesh")) {
+      return "mesh threads";
+    } else if (thread.startsWith("handler-")) {
+      return "server handlers";
+    } else if (thread.startsWith("HTTP-Dispatcher")) {
+      return "server dispatchers";
+    } else if (thread.startsWith("OkHttp")) {
+      return "OkHttp tasks";
+    } else if (thread.startsWith("Okio Watchdog")) {
+      return "Okio watchdog";
+    } else if (isJit(thread)) {
+      return JIT;
+    } else if (thread.startsWith("GC Thread") || thread.startsWith("G1 ")) {
+      return "GC";
+    }
+    return "other";
+  }
+
+  /**
+   * Each group's CPU per request over the measured rounds, µs, for two variants and their
+   * difference ({@code a} less {@code b}).
+   *
+   * @param a a variant's name, its CPU in ms by group, and its requests; likewise {@code b}
+   */
+  static String perRequest(String a, Map<String, Long> aMillis, long aRequests, String b, Map<String, Long> bMillis,
+      long bRequests) {
+    StringBuilder table = new StringBuilder("CPU per request over the measured rounds, µs (threads: " + a + ", " + b
+        + ", difference):");
+    Set<String> groups = new TreeSet<>(aMillis.keySet());
+    groups.addAll(bMillis.keySet());
+    for (String group : groups) {
+      double x = aMillis.getOrDefault(group, 0L) * 1000.0 / Math.max(1, aRequests);
+      double y = bMillis.getOrDefault(group, 0L) * 1000.0 / Math.max(1, bRequests);
+      table.append(String.format(Locale.ROOT, "%n  %-18s %6.1f %6.1f %+6.1f", group, x, y, x - y));
+    }
+    return table.toString();
   }
 }

@@ -42,4 +42,26 @@ class ThreadCpuTest {
       assertThat(now.threads()).isEmpty();
     }
   }
+
+  @Test
+  void threadsAreGroupedByWhatTheyDo() {
+    assertThat(ThreadCpu.group("load-12")).isEqualTo("callers");
+    assertThat(ThreadCpu.group("inmesh-door-412")).isEqualTo("doors");
+    assertThat(ThreadCpu.group("inmesh-xds")).isEqualTo("mesh threads");
+    assertThat(ThreadCpu.group("handler-echo-3")).isEqualTo("server handlers");
+    assertThat(ThreadCpu.group("OkHttp TaskRunn")).isEqualTo("OkHttp tasks");
+    assertThat(ThreadCpu.group("C2 CompilerThre")).isEqualTo(ThreadCpu.JIT);
+    assertThat(ThreadCpu.group("G1 Conc#0")).isEqualTo("GC");
+    assertThat(ThreadCpu.group("grpc-default-ex")).isEqualTo("other");
+  }
+
+  @Test
+  void theTableGivesEachGroupsCpuPerRequestAndTheDifference() {
+    String table = ThreadCpu.perRequest("inmesh", Map.of("callers", 300L, "GC", 10L), 1000, "plain", Map.of("callers", 500L), 2000);
+
+    // 300 ms over 1,000 requests is 300 µs each; 500 ms over 2,000 is 250 µs; a group one side lacks counts 0
+    assertThat(table).startsWith("CPU per request over the measured rounds, µs (threads: inmesh, plain, difference):")
+        .contains("  callers             300.0  250.0  +50.0")
+        .contains("  GC                   10.0    0.0  +10.0");
+  }
 }
