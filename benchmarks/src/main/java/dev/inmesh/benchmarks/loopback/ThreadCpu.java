@@ -110,10 +110,11 @@ record ThreadCpu(Map<String, Named> threads) {
         + ", difference):");
     Set<String> groups = new TreeSet<>(aMillis.keySet());
     groups.addAll(bMillis.keySet());
+    int width = Math.max(18, groups.stream().mapToInt(String::length).max().orElse(0));
     for (String group : groups) {
       double x = aMillis.getOrDefault(group, 0L) * 1000.0 / Math.max(1, aRequests);
       double y = bMillis.getOrDefault(group, 0L) * 1000.0 / Math.max(1, bRequests);
-      table.append(String.format(Locale.ROOT, "%n  %-18s %6.1f %6.1f %+6.1f", group, x, y, x - y));
+      table.append(String.format(Locale.ROOT, "%n  %-" + width + "s %6.1f %6.1f %+6.1f", group, x, y, x - y));
     }
     return table.toString();
   }

@@ -63,5 +63,8 @@ class ThreadCpuTest {
     assertThat(table).startsWith("CPU per request over the measured rounds, µs (threads: inmesh, plain, difference):")
         .contains("  callers             300.0  250.0  +50.0")
         .contains("  GC                   10.0    0.0  +10.0");
+    assertThat(ThreadCpu.perRequest("a", Map.of("nginx and HAProxy (processes)", 10L, "GC", 10L), 10, "b", Map.of(), 10))
+        .as("a long group's name widens the column").contains("  GC                            1000.0    0.0 +1000.0")
+        .contains("  nginx and HAProxy (processes) 1000.0    0.0 +1000.0");
   }
 }
