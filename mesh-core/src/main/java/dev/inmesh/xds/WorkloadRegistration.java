@@ -10,6 +10,7 @@ import io.grpc.stub.ClientResponseObserver;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -128,9 +129,14 @@ public final class WorkloadRegistration implements AutoCloseable {
     current = (current + 1) % channels.size();
     long base = Math.min(MAX_BACKOFF_MILLIS, 100L << Math.min(failures++, 6));
     long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+    try {
+      scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // close() ran since the check above: nothing to retry
+      return;
+    }
     log.warn("registration of {} lost ({}); retrying {} in {} ms", node.getId(), reason,
         channels.get(current).authority(), delay);
-    scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
   }
 
   /** Ends the stream; calling it again does nothing. */
