@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -63,39 +64,34 @@ record ThreadCpu(Map<String, Named> threads) {
     return used;
   }
 
-  static boolean isJit(String name) {
-    return name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre");
-  }
-
   static final String JIT = "JIT";
 
   /**
-   * Who used the CPU, by thread name: the callers (the mesh client, OkHttp, and OkHttp's TLS), the
-   * doors, the servers' handlers and the JDK server's dispatchers, OkHttp's task runner (its
-   * connection pools' clean-up), Okio's timeout watchdog, the mesh's own threads (xDS, load reports,
-   * certificates), the JIT, the GC, and everything else (mesh-control, gRPC).
+   * Who used the CPU, by the start of a thread's name, first match wins: the callers (the mesh
+   * client, OkHttp, and OkHttp's TLS), the doors, the mesh's own threads (xDS, load reports,
+   * certificates), the servers' handlers and the JDK server's dispatchers, OkHttp's task runner (its
+   * connection pools' clean-up), Okio's timeout watchdog, the JIT, the GC; everything else (mesh-control,
+   * gRPC) is {@code other}.
    */
+  private static final List<Map.Entry<String, String>> GROUPS = List.of(
+      Map.entry("load-", "callers"),
+      Map.entry("inmesh-door-", "doors"),
+      Map.entry("inmesh", "mesh threads"),
+      Map.entry("handler-", "server handlers"),
+      Map.entry("HTTP-Dispatcher", "server dispatchers"),
+      Map.entry("OkHttp", "OkHttp tasks"),
+      Map.entry("Okio Watchdog", "Okio watchdog"),
+      Map.entry("C1 CompilerThre", JIT),
+      Map.entry("C2 CompilerThre", JIT),
+      Map.entry("GC Thread", "GC"),
+      Map.entry("G1 ", "GC"));
+
   static String group(String thread) {
-    if (thread.startsWith("load-")) {
-      return "callers";
-    } else if (thread.startsWith("inmesh-door-")) {
-      return "doors";
-    } else if (thread.startsWith("inmesh")) {
-      return "mesh threads";
-    } else if (thread.startsWith("handler-")) {
-      return "server handlers";
-    } else if (thread.startsWith("HTTP-Dispatcher")) {
-      return "server dispatchers";
-    } else if (thread.startsWith("OkHttp")) {
-      return "OkHttp tasks";
-    } else if (thread.startsWith("Okio Watchdog")) {
-      return "Okio watchdog";
-    } else if (isJit(thread)) {
-      return JIT;
-    } else if (thread.startsWith("GC Thread") || thread.startsWith("G1 ")) {
-      return "GC";
-    }
-    return "other";
+    return GROUPS.stream().filter(g -> thread.startsWith(g.getKey())).map(Map.Entry::getValue).findFirst().orElse("other");
+  }
+
+  static boolean isJit(String name) {
+    return group(name).equals(JIT);
   }
 
   /**
