@@ -2,11 +2,14 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.model.UpstreamTls;
+import dev.inmesh.security.BufferedSocket;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.security.SpiffeTrustManager;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.util.List;
@@ -148,39 +151,55 @@ final class MeshTlsClients {
     }
   }
 
-  /** Plain sockets with TCP_NODELAY, under the TLS layer. */
+  /**
+   * Plain sockets with TCP_NODELAY, under the TLS layer, whose input is buffered so that a
+   * record's header and body come in one read ({@link BufferedSocket}).
+   */
   private static final class NoDelaySockets extends javax.net.SocketFactory {
     static final NoDelaySockets INSTANCE = new NoDelaySockets();
 
-    private static Socket noDelay(Socket socket) throws IOException {
+    @Override
+    public Socket createSocket() throws IOException {
+      Socket socket = new BufferedSocket();
       socket.setTcpNoDelay(true);
       return socket;
     }
 
     @Override
-    public Socket createSocket() throws IOException {
-      return noDelay(new Socket());
-    }
-
-    @Override
     public Socket createSocket(String host, int port) throws IOException {
-      return noDelay(new Socket(host, port));
+      return connected(new InetSocketAddress(host, port), null);
     }
 
     @Override
-    public Socket createSocket(String host, int port, java.net.InetAddress localHost, int localPort) throws IOException {
-      return noDelay(new Socket(host, port, localHost, localPort));
+    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+      return connected(new InetSocketAddress(host, port), new InetSocketAddress(localHost, localPort));
     }
 
     @Override
-    public Socket createSocket(java.net.InetAddress host, int port) throws IOException {
-      return noDelay(new Socket(host, port));
+    public Socket createSocket(InetAddress host, int port) throws IOException {
+      return connected(new InetSocketAddress(host, port), null);
     }
 
     @Override
-    public Socket createSocket(java.net.InetAddress address, int port, java.net.InetAddress localAddress, int localPort)
-        throws IOException {
-      return noDelay(new Socket(address, port, localAddress, localPort));
+    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+      return connected(new InetSocketAddress(address, port), new InetSocketAddress(localAddress, localPort));
+    }
+
+    private Socket connected(InetSocketAddress remote, InetSocketAddress local) throws IOException {
+      if (remote.isUnresolved()) {
+        throw new UnknownHostException(remote.getHostName());
+      }
+      Socket socket = createSocket();
+      try {
+        if (local != null) {
+          socket.bind(local);
+        }
+        socket.connect(remote);
+        return socket;
+      } catch (IOException e) {
+        socket.close();
+        throw e;
+      }
     }
   }
 }

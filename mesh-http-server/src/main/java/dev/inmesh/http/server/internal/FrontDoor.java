@@ -2,6 +2,7 @@ package dev.inmesh.http.server.internal;
 
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.inbound.InboundPolicy;
+import dev.inmesh.security.BufferedSocket;
 import dev.inmesh.security.CertificateManager;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
@@ -86,7 +87,8 @@ public final class FrontDoor implements AutoCloseable {
 
   /** Binds the public port and starts accepting; fails with the port named when it is taken. */
   public synchronized void start() throws IOException {
-    ServerSocket socket = new ServerSocket();
+    // accepted sockets buffer their input: the TLS layer then reads a record in one system call
+    ServerSocket socket = BufferedSocket.serverSocket();
     socket.setReuseAddress(true);
     try {
       socket.bind(new InetSocketAddress(settings.bindAddress(), settings.port()), 128);
