@@ -93,6 +93,8 @@ class BenchmarksSmokeIT {
     assertThat(result.plainP50Micros()).isPositive();
     assertThat(result.tlsP50Micros()).isPositive();
     assertThat(result.tlsCpuMicros()).isPositive();
+    assertThat(result.bufferedP50Micros()).isPositive();
+    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("over buffered sockets p50");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.inmesh.benchmarks.loopback;
 
 import com.sun.management.OperatingSystemMXBean;
+import dev.inmesh.security.BufferedSocket;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,6 +9,7 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.KeyPair;
@@ -34,8 +36,10 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * What the JDK's TLS costs by itself, without Inmesh: one client and one server thread on
  * loopback sockets exchange a 100-byte request for a response written as Inmesh's door relays a
- * JDK server's (150 bytes of headers, then 1 KB of body), over plain sockets and over mutual TLS
- * 1.3 with P-256 certificates, alternating. The difference is the floor under P7's added latency.
+ * JDK server's (150 bytes of headers, then 1 KB of body), over plain sockets, over mutual TLS 1.3
+ * with P-256 certificates as the JDK's sockets read it, and over the same TLS on {@link
+ * BufferedSocket}s as Inmesh reads it (one system call per record received, not two), alternating.
+ * The difference between plain and TLS is the floor under P7's added latency.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.TlsEcho [round trips per round] [rounds]}
  */
@@ -46,8 +50,12 @@ public final class TlsEcho {
 
   private TlsEcho() {}
 
-  /** p50 latency and CPU per round trip, in µs, of plain sockets and of mutual TLS. */
-  public record Result(double plainP50Micros, double tlsP50Micros, double plainCpuMicros, double tlsCpuMicros) {}
+  /**
+   * p50 latency and CPU per round trip, in µs, of plain sockets, of mutual TLS, and of mutual TLS
+   * over buffered sockets.
+   */
+  public record Result(double plainP50Micros, double tlsP50Micros, double bufferedP50Micros, double plainCpuMicros,
+      double tlsCpuMicros, double bufferedCpuMicros) {}
 
   public static void main(String[] args) throws Exception {
     int roundTrips = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
@@ -55,47 +63,77 @@ public final class TlsEcho {
     Result result = run(roundTrips, rounds, System.out);
     System.out.printf(Locale.ROOT, "mutual TLS over plain sockets: +%.1f µs p50, +%.1f µs CPU per round trip%n",
         result.tlsP50Micros() - result.plainP50Micros(), result.tlsCpuMicros() - result.plainCpuMicros());
+    System.out.printf(Locale.ROOT, "mutual TLS over buffered sockets: +%.1f µs p50, +%.1f µs CPU per round trip%n",
+        result.bufferedP50Micros() - result.plainP50Micros(), result.bufferedCpuMicros() - result.plainCpuMicros());
   }
 
   public static Result run(int roundTrips, int rounds, PrintStream out) throws Exception {
     SSLContext tls = mutualContext();
     try (ServerSocket plainServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
          SSLServerSocket tlsServer = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(0, 50,
-             InetAddress.getLoopbackAddress())) {
+             InetAddress.getLoopbackAddress());
+         ServerSocket bufferedServer = BufferedSocket.serverSocket()) {
       tlsServer.setNeedClientAuth(true);
-      serve(plainServer);
-      serve(tlsServer);
+      bufferedServer.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+      serve(plainServer, socket -> socket);
+      serve(tlsServer, socket -> socket);
+      // as the door does: TLS over the accepted buffered socket
+      serve(bufferedServer, socket -> {
+        SSLSocket layered = (SSLSocket) tls.getSocketFactory().createSocket(socket, InputStream.nullInputStream(), true);
+        layered.setNeedClientAuth(true);
+        return layered;
+      });
+      BufferedSocket bufferedPlain = new BufferedSocket();
+      bufferedPlain.setTcpNoDelay(true);
+      bufferedPlain.connect(bufferedServer.getLocalSocketAddress());
       try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), plainServer.getLocalPort());
            SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(),
-               tlsServer.getLocalPort())) {
+               tlsServer.getLocalPort());
+           // as the mesh's mTLS client does: TLS over a buffered socket
+           SSLSocket buffered = (SSLSocket) tls.getSocketFactory().createSocket(bufferedPlain, "localhost",
+               bufferedServer.getLocalPort(), true)) {
         plain.setTcpNoDelay(true);
         secure.setTcpNoDelay(true);
         secure.startHandshake();
+        buffered.startHandshake();
         Histogram plainLatencies = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         Histogram tlsLatencies = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        Histogram bufferedLatencies = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         long plainCpu = 0;
         long tlsCpu = 0;
+        long bufferedCpu = 0;
         for (int round = 0; round <= rounds; round++) {
-          // round 0 warms both up and is not counted
+          // round 0 warms all three up and is not counted
           Histogram a = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
           long cpuA = roundTrips(plain, roundTrips, a);
           Histogram b = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
           long cpuB = roundTrips(secure, roundTrips, b);
+          Histogram c = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+          long cpuC = roundTrips(buffered, roundTrips, c);
           if (round > 0) {
             plainLatencies.add(a);
             tlsLatencies.add(b);
+            bufferedLatencies.add(c);
             plainCpu += cpuA;
             tlsCpu += cpuB;
-            out.printf(Locale.ROOT, "round %d: plain p50 %.1f µs, %.1f µs CPU; mutual TLS p50 %.1f µs, %.1f µs CPU%n", round,
+            bufferedCpu += cpuC;
+            out.printf(Locale.ROOT, "round %d: plain p50 %.1f µs, %.1f µs CPU; mutual TLS p50 %.1f µs, %.1f µs CPU;"
+                    + " over buffered sockets p50 %.1f µs, %.1f µs CPU%n", round,
                 a.getValueAtPercentile(50) / 1000.0, cpuA / 1000.0 / roundTrips, b.getValueAtPercentile(50) / 1000.0,
-                cpuB / 1000.0 / roundTrips);
+                cpuB / 1000.0 / roundTrips, c.getValueAtPercentile(50) / 1000.0, cpuC / 1000.0 / roundTrips);
           }
         }
         double trips = (double) roundTrips * rounds;
         return new Result(plainLatencies.getValueAtPercentile(50) / 1000.0, tlsLatencies.getValueAtPercentile(50) / 1000.0,
-            plainCpu / 1000.0 / trips, tlsCpu / 1000.0 / trips);
+            bufferedLatencies.getValueAtPercentile(50) / 1000.0, plainCpu / 1000.0 / trips, tlsCpu / 1000.0 / trips,
+            bufferedCpu / 1000.0 / trips);
       }
     }
+  }
+
+  /** What the server puts over an accepted socket before it reads: nothing, or a TLS layer. */
+  private interface Layer {
+    Socket over(Socket accepted) throws IOException;
   }
 
   /** Round trips back to back; returns the CPU this JVM used meanwhile, in ns (client and server). */
@@ -116,12 +154,13 @@ public final class TlsEcho {
     return os.getProcessCpuTime() - cpu;
   }
 
-  private static void serve(ServerSocket server) {
+  private static void serve(ServerSocket server, Layer layer) {
     Thread acceptor = new Thread(() -> {
       while (!server.isClosed()) {
         try {
-          Socket socket = server.accept();
-          socket.setTcpNoDelay(true);
+          Socket accepted = server.accept();
+          accepted.setTcpNoDelay(true);
+          Socket socket = layer.over(accepted);
           Thread connection = new Thread(() -> echo(socket), "tls-echo-server");
           connection.setDaemon(true);
           connection.start();
