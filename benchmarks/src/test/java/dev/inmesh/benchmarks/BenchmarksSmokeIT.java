@@ -84,6 +84,8 @@ class BenchmarksSmokeIT {
     // each probe reports what its JVM holds; Inmesh's loads gRPC, Netty, protobuf and the TLS stack beside OkHttp
     assertThat(report).containsPattern("footprint after the first call: metaspace [\\d.]+ MB, [\\d,]+ classes");
     assertThat(report).contains("CPU per request over the measured rounds").containsPattern("callers +\\d").containsPattern("doors +\\d");
+    // the doors' counters record (a Mesh on Micrometer's empty global registry counted nothing)
+    assertThat(report).containsPattern("connections each door took since the start: mTLS [1-9]\\d*, plaintext [1-9]");
   }
 
   @Test
