@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.util.List;
@@ -185,10 +184,8 @@ final class MeshTlsClients {
       return connected(new InetSocketAddress(address, port), new InetSocketAddress(localAddress, localPort));
     }
 
+    /** An unresolved {@code remote} fails in {@code connect}, with UnknownHostException, as {@code new Socket(host, port)} does. */
     private Socket connected(InetSocketAddress remote, InetSocketAddress local) throws IOException {
-      if (remote.isUnresolved()) {
-        throw new UnknownHostException(remote.getHostName());
-      }
       Socket socket = createSocket();
       try {
         if (local != null) {

@@ -36,7 +36,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class FrontDoor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FrontDoor.class);
-  private static final int BUFFER = 16 * 1024;
+  /**
+   * A relay's reads: as large as an accepted socket's own buffer, so that a plaintext relay's reads
+   * go straight to the socket once the bytes read ahead are used, not copied through that buffer.
+   */
+  private static final int BUFFER = BufferedSocket.BUFFER;
 
   /**
    * Everything a door needs.
