@@ -1,6 +1,8 @@
 package dev.inmesh.benchmarks.loopback;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,8 +48,23 @@ final class Load {
    * not hidden by the requests it delayed (no coordinated omission).
    */
   static Run openLoop(Call call, int rate, Duration duration, ExecutorService workers) throws InterruptedException {
-    Histogram latencies = new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(30), 3);
-    AtomicLong failures = new AtomicLong();
+    return openLoop(List.of(call), rate, duration, workers).get(0);
+  }
+
+  /**
+   * The open loop over several calls taking turns: request {@code i} is {@code calls[i % n]}, so
+   * every call sees the same moments of the run (a paired comparison) and each runs at
+   * {@code rate / n} per second. Returns one {@link Run} per call, in order.
+   */
+  static List<Run> openLoop(List<Call> calls, int rate, Duration duration, ExecutorService workers)
+      throws InterruptedException {
+    int n = calls.size();
+    List<Histogram> latencies = new ArrayList<>();
+    List<AtomicLong> failures = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      latencies.add(new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(30), 3));
+      failures.add(new AtomicLong());
+    }
     long requests = rate * duration.toSeconds();
     long interval = TimeUnit.SECONDS.toNanos(1) / rate;
     CountDownLatch done = new CountDownLatch((int) requests);
@@ -57,19 +74,25 @@ final class Load {
       for (long wait = intended - System.nanoTime(); wait > 0; wait = intended - System.nanoTime()) {
         LockSupport.parkNanos(wait);
       }
+      int c = (int) (i % n);
+      Call call = calls.get(c);
       workers.execute(() -> {
         try {
           call.run();
-          latencies.recordValue(System.nanoTime() - intended);
+          latencies.get(c).recordValue(System.nanoTime() - intended);
         } catch (Exception e) {
-          failures.incrementAndGet();
+          failures.get(c).incrementAndGet();
         } finally {
           done.countDown();
         }
       });
     }
     done.await();
-    return new Run(latencies, failures.get(), requests);
+    List<Run> runs = new ArrayList<>();
+    for (int c = 0; c < n; c++) {
+      runs.add(new Run(latencies.get(c), failures.get(c).get(), (requests - c + n - 1) / n));
+    }
+    return runs;
   }
 
   /** {@code callers} threads calling back to back for {@code duration}; returns the requests per second answered. */
