@@ -77,6 +77,10 @@ class BenchmarksSmokeIT {
     assertThat(result.failures()).as(report).isZero();
     assertThat(result.mtlsP50Micros()).isPositive();
     assertThat(result.plainP50Micros()).isPositive();
+    assertThat(result.sequentialMtlsP50Micros()).isPositive();
+    assertThat(result.sequentialPlainP50Micros()).isPositive();
+    // the paired rounds: the variants take turns request by request
+    assertThat(report).containsPattern("paired round 1:  mTLS p50 [\\d.]+ µs;  plaintext p50 [\\d.]+ µs;  mTLS adds -?[\\d.]+ µs");
     assertThat(result.handshakesPerSecond()).isPositive();
     assertThat(result.opensslHandshakesPerSecond()).as(report).isPositive();
     assertThat(result.startupMillis()).as(report).isPositive();
