@@ -104,6 +104,18 @@ class BenchmarksSmokeIT {
   }
 
   @Test
+  void theTlsEchoPausesBeforeEachRoundTripWhenAsked() throws Exception {
+    long start = System.nanoTime();
+    // 100 round trips after 2 ms each, in each of two rounds (the first warms up)
+    TlsEcho.Result result = TlsEcho.run(100, 1, 2_000, out);
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(2 * 3 * 100 * 2));
+    assertThat(result.plainP50Micros()).isPositive();
+    assertThat(result.tlsP50Micros()).isPositive();
+    assertThat(result.bufferedP50Micros()).isPositive();
+  }
+
+  @Test
   void aChangeReachesEveryAdsClient() throws Exception {
     ConvergenceBenchmark.Result result = ConvergenceBenchmark.run(50, 1, out);
 

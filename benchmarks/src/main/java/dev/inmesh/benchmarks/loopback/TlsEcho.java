@@ -22,6 +22,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
@@ -41,7 +42,11 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * BufferedSocket}s as Inmesh reads it (one system call per record received, not two), alternating.
  * The difference between plain and TLS is the floor under P7's added latency.
  *
- * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.TlsEcho [round trips per round] [rounds]}
+ * <p>With a pause, each round trip starts after that many µs of sleep, as a request of an open loop
+ * at 1,000 rps finds its threads and caches: back to back, the TLS code stays in the CPU's caches
+ * between round trips.
+ *
+ * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.TlsEcho [round trips per round] [rounds] [pause µs]}
  */
 public final class TlsEcho {
   private static final int REQUEST = 100;
@@ -60,7 +65,8 @@ public final class TlsEcho {
   public static void main(String[] args) throws Exception {
     int roundTrips = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-    Result result = run(roundTrips, rounds, System.out);
+    long pauseMicros = args.length > 2 ? Long.parseLong(args[2]) : 0;
+    Result result = run(roundTrips, rounds, pauseMicros, System.out);
     System.out.printf(Locale.ROOT, "mutual TLS over plain sockets: +%.1f µs p50, +%.1f µs CPU per round trip%n",
         result.tlsP50Micros() - result.plainP50Micros(), result.tlsCpuMicros() - result.plainCpuMicros());
     System.out.printf(Locale.ROOT, "mutual TLS over buffered sockets: +%.1f µs p50, +%.1f µs CPU per round trip%n",
@@ -68,6 +74,11 @@ public final class TlsEcho {
   }
 
   public static Result run(int roundTrips, int rounds, PrintStream out) throws Exception {
+    return run(roundTrips, rounds, 0, out);
+  }
+
+  /** @param pauseMicros sleep before each round trip; 0 runs them back to back */
+  public static Result run(int roundTrips, int rounds, long pauseMicros, PrintStream out) throws Exception {
     SSLContext tls = mutualContext();
     try (ServerSocket plainServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
          SSLServerSocket tlsServer = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(0, 50,
@@ -105,11 +116,11 @@ public final class TlsEcho {
         for (int round = 0; round <= rounds; round++) {
           // round 0 warms all three up and is not counted
           Histogram a = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-          long cpuA = roundTrips(plain, roundTrips, a);
+          long cpuA = roundTrips(plain, roundTrips, pauseMicros, a);
           Histogram b = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-          long cpuB = roundTrips(secure, roundTrips, b);
+          long cpuB = roundTrips(secure, roundTrips, pauseMicros, b);
           Histogram c = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-          long cpuC = roundTrips(buffered, roundTrips, c);
+          long cpuC = roundTrips(buffered, roundTrips, pauseMicros, c);
           if (round > 0) {
             plainLatencies.add(a);
             tlsLatencies.add(b);
@@ -136,8 +147,8 @@ public final class TlsEcho {
     Socket over(Socket accepted) throws IOException;
   }
 
-  /** Round trips back to back; returns the CPU this JVM used meanwhile, in ns (client and server). */
-  private static long roundTrips(Socket socket, int count, Histogram latencies) throws IOException {
+  /** Round trips, each after the pause; returns the CPU this JVM used meanwhile, in ns (client and server). */
+  private static long roundTrips(Socket socket, int count, long pauseMicros, Histogram latencies) throws IOException {
     OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     InputStream in = socket.getInputStream();
     OutputStream out = socket.getOutputStream();
@@ -145,6 +156,9 @@ public final class TlsEcho {
     byte[] response = new byte[HEADERS.length + BODY.length];
     long cpu = os.getProcessCpuTime();
     for (int i = 0; i < count; i++) {
+      if (pauseMicros > 0) {
+        LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(pauseMicros));
+      }
       long start = System.nanoTime();
       out.write(request);
       out.flush();
