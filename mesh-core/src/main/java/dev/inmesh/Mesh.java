@@ -57,6 +57,7 @@ public final class Mesh implements AutoCloseable {
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
       io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.telemetry.Tracing tracing,
       dev.inmesh.telemetry.AccessLog accessLog) {
+    NettyJfr.off();
     this.config = config;
     this.meterRegistry = meterRegistry;
     this.tracing = tracing;

@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class CaServer implements AutoCloseable {
   static {
     dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.NettyJfr.off();
   }
 
   private static final Logger log = LoggerFactory.getLogger(CaServer.class);

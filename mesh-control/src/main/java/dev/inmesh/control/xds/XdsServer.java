@@ -50,6 +50,7 @@ public final class XdsServer implements AutoCloseable {
    *     caller must then {@link #publish} one for it
    */
   public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+    dev.inmesh.NettyJfr.off();
     this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock);
     this.tracker = new ClientTracker(clock, registry, namespace -> {
       if (namespaces.add(namespace)) {
