@@ -50,8 +50,6 @@ public final class Mesh implements AutoCloseable {
   private final dev.inmesh.telemetry.Tracing tracing;
   private final dev.inmesh.telemetry.AccessLog accessLog;
   private final dev.inmesh.outbound.ClusterRuntimes runtimes;
-  /** Channels for load reports, one per control server, made when first reported to. */
-  private final Map<String, io.grpc.ManagedChannel> lrsChannels = new java.util.concurrent.ConcurrentHashMap<>();
   private final dev.inmesh.xds.LoadReporter loadReporter;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
@@ -85,10 +83,9 @@ public final class Mesh implements AutoCloseable {
         server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
         this::publish, new SplittableRandom(random.nextLong()));
     this.outbound = new OutboundPipeline(this, ticker, random);
-    // load reports follow the ADS stream: after a fail-over they go to the replica that serves this workload now
-    this.loadReporter = new dev.inmesh.xds.LoadReporter(
-        () -> lrsChannels.computeIfAbsent(ads.currentServer(), server -> NettyChannelBuilder.forTarget(server).usePlaintext().build()),
-        node, () -> snapshot.get().clusters(), sync);
+    // load reports go on the ADS stream's channel (one connection to the control server, as
+    // grpc-java's xDS client keeps): after a fail-over, to the replica that serves this workload now
+    this.loadReporter = new dev.inmesh.xds.LoadReporter(ads::channel, node, () -> snapshot.get().clusters(), sync);
     if (ca.isPresent()) {
       dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
@@ -272,7 +269,6 @@ public final class Mesh implements AutoCloseable {
     loadReporter.close();
     ads.close();
     outbound.close();
-    lrsChannels.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     sync.shutdown();
     try {
       sync.awaitTermination(5, TimeUnit.SECONDS);

@@ -120,6 +120,14 @@ public final class AdsClient implements AutoCloseable {
     return servers.get(serverIndex);
   }
 
+  /**
+   * The channel the stream is on now, to the server {@link #currentServer()} names; load reports
+   * share it, as grpc-java's do. Read it on the serializing executor: a reconnect replaces it.
+   */
+  public ManagedChannel channel() {
+    return channel;
+  }
+
   /** What the client is waiting for, for error messages: the types not yet received and why. */
   public String waitingFor() {
     List<String> missing = new ArrayList<>();

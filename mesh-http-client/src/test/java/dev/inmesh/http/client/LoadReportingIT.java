@@ -61,6 +61,85 @@ class LoadReportingIT {
     }
   }
 
+  @Test
+  void loadReportsGoOnTheAdsStreamsConnection() throws Exception {
+    try (HttpMesh mesh = new HttpMesh(configDir);
+         CountingRelay relay = new CountingRelay(mesh.xdsAddress())) {
+      HttpBackend v1 = mesh.backend("v1");
+      mesh.awaitWorkloads(1);
+      try (Mesh client = Mesh.builder().controlServers(relay.address()).namespace("default").build()) {
+        OkHttpClient http = MeshHttp.client(client);
+        client.awaitReady(Duration.ofSeconds(10));
+        HttpMesh.split(http, URL, 3, Map.of());
+        String cluster = "outbound|9080||reviews.default.svc.cluster.local";
+        HttpMesh.await(() -> total(mesh, cluster) == v1.requests.get(), Duration.ofSeconds(10),
+            v1.requests.get() + " calls reported over LRS");
+        // one connection to the control server, as grpc-java's xDS client keeps: a second one for
+        // load reports would be a TCP and HTTP/2 set-up more in every app's start
+        assertThat(relay.connections()).isEqualTo(1);
+      }
+    }
+  }
+
+  /** A TCP relay to a target that counts the connections it was asked for. */
+  private static final class CountingRelay implements AutoCloseable {
+    private final java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    CountingRelay(String target) throws java.io.IOException {
+      String host = target.substring(0, target.lastIndexOf(':'));
+      int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
+      daemon(() -> {
+        while (!server.isClosed()) {
+          try {
+            java.net.Socket in = server.accept();
+            connections.incrementAndGet();
+            java.net.Socket out = new java.net.Socket(host, port);
+            sockets.add(in);
+            sockets.add(out);
+            pump(in, out);
+            pump(out, in);
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      });
+    }
+
+    private static void pump(java.net.Socket from, java.net.Socket to) {
+      daemon(() -> {
+        try {
+          from.getInputStream().transferTo(to.getOutputStream());
+        } catch (java.io.IOException e) {
+          // closed
+        }
+      });
+    }
+
+    private static void daemon(Runnable task) {
+      Thread thread = new Thread(task, "counting-relay");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    String address() {
+      return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    int connections() {
+      return connections.get();
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      server.close();
+      for (java.net.Socket socket : sockets) {
+        socket.close();
+      }
+    }
+  }
+
   private static long total(HttpMesh mesh, String cluster) {
     List<LoadReports.Edge> edges = mesh.control.xds().loadReports().edges();
     return edges.stream().filter(e -> e.cluster().equals(cluster)).mapToLong(e -> e.succeeded() + e.failed()).sum();
