@@ -6,6 +6,7 @@ import dev.inmesh.benchmarks.control.ConvergenceBenchmark;
 import dev.inmesh.benchmarks.control.MemoryFootprint;
 import dev.inmesh.benchmarks.loopback.LoopbackHarness;
 import dev.inmesh.benchmarks.loopback.MtlsHarness;
+import dev.inmesh.benchmarks.loopback.StartupHarness;
 import dev.inmesh.benchmarks.loopback.TlsEcho;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -90,6 +91,23 @@ class BenchmarksSmokeIT {
     assertThat(report).contains("CPU per request over the measured rounds").containsPattern("callers +\\d").containsPattern("doors +\\d");
     // the doors' counters record (a Mesh on Micrometer's empty global registry counted nothing)
     assertThat(report).containsPattern("connections each door took since the start: mTLS [1-9]\\d*, plaintext [1-9]");
+  }
+
+  @Test
+  void theStartupHarnessRunsEveryProbeInEveryRound() throws Exception {
+    StartupHarness.Result result = StartupHarness.run(2, out);
+    String report = printed.toString(StandardCharsets.UTF_8);
+
+    assertThat(result.meshMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
+    assertThat(result.plainMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
+    assertThat(result.mesh()).isIn(result.meshMillis());
+    // AppCDS archives classes from jars only; the build runs the benchmarks from its class directories
+    if (report.contains("no AppCDS archive was written")) {
+      assertThat(result.cdsMillis()).isEmpty();
+      assertThat(result.cds()).isEqualTo(-1);
+    } else {
+      assertThat(result.cdsMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
+    }
   }
 
   @Test

@@ -30,7 +30,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import okhttp3.OkHttpClient;
@@ -45,9 +44,9 @@ import org.HdrHistogram.Histogram;
  * alternates them after an alternating warm-up and compares their p50s, and reports each round's
  * CPU and how many connections the mTLS door took in it. Handshakes per second are a client
  * opening a new mTLS connection for every call ({@code Connection: close}), next to
- * {@code openssl s_time} against the same door with the same workload certificate. Start-up is a
- * new JVM that builds a Mesh with a CA and makes one routed mTLS call, once as it is and once with
- * an AppCDS archive; it reports its own uptime when the answer arrives.
+ * {@code openssl s_time} against the same door with the same workload certificate. Start-up is
+ * one round of {@link StartupHarness}: a new JVM that builds a Mesh with a CA and makes one routed
+ * mTLS call, as it is and with an AppCDS archive, and the same app's plain OkHttp call.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.MtlsHarness [seconds] [rounds] [warm-up rounds]}
  */
@@ -119,21 +118,9 @@ public final class MtlsHarness {
       CertificateAuthority ca = control.ca().orElseThrow();
       String caTarget = "127.0.0.1:" + control.caGrpcPort();
       String root = ca.trustBundle().toPem();
-      Served echo = server(control, ca, "echo", LoopbackHarness.freePort());
-      closing.add(echo);
-      Served echoplain = server(control, ca, "echoplain", LoopbackHarness.freePort());
-      closing.add(echoplain);
-      ApplyResult applied = control.apply("benchmark", """
-          apiVersion: networking.istio.io/v1
-          kind: DestinationRule
-          metadata: {name: echoplain, namespace: default}
-          spec:
-            host: echoplain
-            trafficPolicy: {tls: {mode: DISABLE}}
-          """);
-      if (!applied.errors().isEmpty()) {
-        throw new IllegalStateException(applied.errors().toString());
-      }
+      Echoes echoes = echoes(control, closing);
+      Served echo = echoes.mtls();
+      Served echoplain = echoes.plain();
       // every Mesh records its metrics in a registry of its own, as an app that exports them does (the
       // default, Micrometer's global registry, records nothing until the app adds a registry to it)
       Mesh client = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).namespace("default")
@@ -217,26 +204,10 @@ public final class MtlsHarness {
       out.printf(Locale.ROOT, "a new mTLS connection per call: %,.0f calls/s; openssl s_time: %,.0f handshakes/s%n",
           handshakes, openssl);
 
-      Path rootFile = Files.createTempFile(dir, "root-", ".pem");
-      Files.writeString(rootFile, root);
-      // join tokens are single use: each probe gets its own
-      Supplier<List<String>> meshProbe = () -> List.of("127.0.0.1:" + control.xdsPort(), caTarget, rootFile.toString(),
-          token(ca, "probe"));
-      long startup = probe(List.of(), meshProbe.get(), out);
-      // AppCDS: a first run writes the classes it loaded to an archive, the measured run maps it
-      Path archive = dir.resolve("probe.jsa");
-      probe(List.of("-XX:ArchiveClassesAtExit=" + archive), meshProbe.get(), out);
-      long cdsStartup = -1;
-      if (Files.exists(archive)) {
-        cdsStartup = probe(List.of("-XX:SharedArchiveFile=" + archive), meshProbe.get(), out);
-      } else {
-        out.println("no AppCDS archive was written (it takes a class path of jars only)");
-      }
-      // the same app without Inmesh, straight to the plaintext server's port
-      long plainStartup = probe(List.of(), List.of("--plain", "http://127.0.0.1:" + echoplain.port() + "/"), out);
+      StartupHarness.Result startup = StartupHarness.measure(control, echoplain, 1, dir, out);
       return new Result(mtls.pairedLatencies.getValueAtPercentile(50) / 1000.0,
           plain.pairedLatencies.getValueAtPercentile(50) / 1000.0, mtls.latencies.getValueAtPercentile(50) / 1000.0,
-          plain.latencies.getValueAtPercentile(50) / 1000.0, mtls.failures + plain.failures, handshakes, openssl, startup, cdsStartup, plainStartup);
+          plain.latencies.getValueAtPercentile(50) / 1000.0, mtls.failures + plain.failures, handshakes, openssl, startup.mesh(), startup.cds(), startup.plain());
     } finally {
       for (int i = closing.size() - 1; i >= 0; i--) {
         closing.get(i).close();
@@ -246,7 +217,7 @@ public final class MtlsHarness {
   }
 
   /** A workload behind its door; {@link #connections()} counts the connections its door took. */
-  private record Served(Mesh mesh, MeshHttpServer server, ExecutorService handlers) implements AutoCloseable {
+  record Served(Mesh mesh, MeshHttpServer server, ExecutorService handlers) implements AutoCloseable {
     int port() {
       return server.port();
     }
@@ -261,6 +232,30 @@ public final class MtlsHarness {
       handlers.shutdownNow();
       mesh.close();
     }
+  }
+
+  /** The two workloads: {@code echo}, called over mutual TLS, and {@code echoplain}, in plaintext. */
+  record Echoes(Served mtls, Served plain) {}
+
+  /** Starts both echo workloads behind their doors (closed with {@code closing}) and the DestinationRule that makes one plaintext. */
+  static Echoes echoes(MeshControl control, List<AutoCloseable> closing) throws IOException {
+    CertificateAuthority ca = control.ca().orElseThrow();
+    Served echo = server(control, ca, "echo", LoopbackHarness.freePort());
+    closing.add(echo);
+    Served echoplain = server(control, ca, "echoplain", LoopbackHarness.freePort());
+    closing.add(echoplain);
+    ApplyResult applied = control.apply("benchmark", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: echoplain, namespace: default}
+        spec:
+          host: echoplain
+          trafficPolicy: {tls: {mode: DISABLE}}
+        """);
+    if (!applied.errors().isEmpty()) {
+      throw new IllegalStateException(applied.errors().toString());
+    }
+    return new Echoes(echo, echoplain);
   }
 
   private static Served server(MeshControl control, CertificateAuthority ca, String service, int port) throws IOException {
@@ -282,7 +277,7 @@ public final class MtlsHarness {
     return new Served(mesh, server, handlers);
   }
 
-  private static String token(CertificateAuthority ca, String serviceAccount) {
+  static String token(CertificateAuthority ca, String serviceAccount) {
     return ca.joinTokens().create("default", serviceAccount, Duration.ofHours(1)).value();
   }
 
@@ -316,31 +311,6 @@ public final class MtlsHarness {
   private static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
         .encodeToString(der) + "\n-----END " + type + "-----\n";
-  }
-
-  /**
-   * A new {@link StartupProbe} JVM: with the mesh's arguments it builds a Mesh with a CA and calls
-   * echo once over mTLS; with {@code --plain url} it makes one plain OkHttp call. Prints what it
-   * reported and returns its uptime at the answer, in ms (-1 when it failed).
-   */
-  private static long probe(List<String> flags, List<String> arguments, PrintStream out)
-      throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(flags);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), StartupProbe.class.getName()));
-    command.addAll(arguments);
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    process.waitFor(60, TimeUnit.SECONDS);
-    Matcher matcher = Pattern.compile("first (routed mTLS|plain) call answered (\\d+) ms after JVM start").matcher(output);
-    if (!matcher.find()) {
-      out.println("the start-up probe failed: " + output.lines().filter(l -> !l.isBlank()).limit(10).toList());
-      return -1;
-    }
-    String suffix = flags.isEmpty() ? "" : " " + String.join(" ", flags);
-    output.lines().filter(l -> l.startsWith("first ") || l.startsWith("footprint ")).forEach(l -> out.println(l + suffix));
-    return Long.parseLong(matcher.group(2));
   }
 
   private static Load.Call get(OkHttpClient client, String url) {

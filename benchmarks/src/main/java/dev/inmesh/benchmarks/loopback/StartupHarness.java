@@ -1,0 +1,144 @@
+package dev.inmesh.benchmarks.loopback;
+
+import dev.inmesh.ca.CertificateAuthority;
+import dev.inmesh.control.MeshControl;
+import dev.inmesh.control.MeshControlOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Start-up (P11) in new JVMs, several rounds in one run, so that its figure is a median and not
+ * one JVM's luck. mesh-control with its CA and the mTLS harness's two echo workloads run here. Each
+ * round starts, one after the other, a {@link StartupProbe} that builds a Mesh with a CA and makes
+ * one routed mTLS call; the same with an AppCDS archive of its classes (written by a first probe
+ * run, before the rounds); and the same app's one plain OkHttp call without Inmesh, the baseline.
+ * Each probe reports its own uptime when the answer arrives. P11 is the median of the first.
+ *
+ * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.StartupHarness [rounds]}
+ */
+public final class StartupHarness {
+  private StartupHarness() {}
+
+  /**
+   * Every round's uptime at the first answer, in ms, in the order run; -1 for a probe that failed.
+   *
+   * @param cdsMillis with an AppCDS archive; empty when none could be written
+   * @param plainMillis one plain OkHttp call, without Inmesh
+   */
+  public record Result(List<Long> meshMillis, List<Long> cdsMillis, List<Long> plainMillis) {
+    public long mesh() {
+      return median(meshMillis);
+    }
+
+    public long cds() {
+      return median(cdsMillis);
+    }
+
+    public long plain() {
+      return median(plainMillis);
+    }
+
+    /** The median of the runs (the lower of the middle two for an even count); -1 when any run failed or there was none. */
+    static long median(List<Long> millis) {
+      if (millis.isEmpty() || millis.contains(-1L)) {
+        return -1;
+      }
+      List<Long> sorted = millis.stream().sorted().toList();
+      return sorted.get((sorted.size() - 1) / 2);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+    Result result = run(rounds, System.out);
+    System.out.println();
+    LoopbackHarness.target(System.out, "P11", "JVM start to the first routed mTLS call", String.format(Locale.ROOT,
+        "median of %d: %,d ms %s (with AppCDS: %,d ms %s; plain OkHttp's first call: %,d ms %s)", rounds,
+        result.mesh(), result.meshMillis(), result.cds(), result.cdsMillis(), result.plain(), result.plainMillis()),
+        "≤ 1 s", result.mesh() >= 0 && result.mesh() <= 1000);
+    // the servers' HTTP executors would keep the JVM up a while
+    System.exit(0);
+  }
+
+  public static Result run(int rounds, PrintStream out) throws Exception {
+    Path dir = Files.createTempDirectory("inmesh-startup-");
+    List<AutoCloseable> closing = new ArrayList<>();
+    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral())) {
+      MtlsHarness.Echoes echoes = MtlsHarness.echoes(control, closing);
+      return measure(control, echoes.plain(), rounds, dir, out);
+    } finally {
+      for (int i = closing.size() - 1; i >= 0; i--) {
+        closing.get(i).close();
+      }
+    }
+  }
+
+  /**
+   * The probes against a running mesh-control whose echo workloads are up ({@code echoplain}
+   * answers the plain baseline); {@code dir} takes the root certificate and the AppCDS archive.
+   */
+  static Result measure(MeshControl control, MtlsHarness.Served echoplain, int rounds, Path dir, PrintStream out)
+      throws IOException, InterruptedException {
+    CertificateAuthority ca = control.ca().orElseThrow();
+    Path rootFile = Files.createTempFile(dir, "root-", ".pem");
+    Files.writeString(rootFile, ca.trustBundle().toPem());
+    // join tokens are single use: each probe gets its own
+    Supplier<List<String>> meshProbe = () -> List.of("127.0.0.1:" + control.xdsPort(), "127.0.0.1:" + control.caGrpcPort(),
+        rootFile.toString(), MtlsHarness.token(ca, "probe"));
+    List<String> plainProbe = List.of("--plain", "http://127.0.0.1:" + echoplain.port() + "/");
+    // AppCDS: a first run writes the classes it loaded to an archive, the measured runs map it
+    Path archive = dir.resolve("probe.jsa");
+    probe(List.of("-XX:ArchiveClassesAtExit=" + archive), meshProbe.get(), out);
+    boolean cds = Files.exists(archive);
+    if (!cds) {
+      out.println("no AppCDS archive was written (it takes a class path of jars only)");
+    }
+    List<Long> mesh = new ArrayList<>();
+    List<Long> withCds = new ArrayList<>();
+    List<Long> plain = new ArrayList<>();
+    for (int i = 0; i < rounds; i++) {
+      mesh.add(probe(List.of(), meshProbe.get(), out));
+      if (cds) {
+        withCds.add(probe(List.of("-XX:SharedArchiveFile=" + archive), meshProbe.get(), out));
+      }
+      // the same app without Inmesh, straight to the plaintext server's port
+      plain.add(probe(List.of(), plainProbe, out));
+    }
+    return new Result(List.copyOf(mesh), List.copyOf(withCds), List.copyOf(plain));
+  }
+
+  /**
+   * A new {@link StartupProbe} JVM: with the mesh's arguments it builds a Mesh with a CA and calls
+   * echo once over mTLS; with {@code --plain url} it makes one plain OkHttp call. Prints what it
+   * reported and returns its uptime at the answer, in ms (-1 when it failed).
+   */
+  private static long probe(List<String> flags, List<String> arguments, PrintStream out)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(flags);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), StartupProbe.class.getName()));
+    command.addAll(arguments);
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    process.waitFor(60, TimeUnit.SECONDS);
+    Matcher matcher = Pattern.compile("first (routed mTLS|plain) call answered (\\d+) ms after JVM start").matcher(output);
+    if (!matcher.find()) {
+      out.println("the start-up probe failed: " + output.lines().filter(l -> !l.isBlank()).limit(10).toList());
+      return -1;
+    }
+    String suffix = flags.isEmpty() ? "" : " " + String.join(" ", flags);
+    output.lines().filter(l -> l.startsWith("first ") || l.startsWith("footprint ")).forEach(l -> out.println(l + suffix));
+    return Long.parseLong(matcher.group(2));
+  }
+}
