@@ -21,8 +21,10 @@ import java.util.regex.Pattern;
  * one JVM's luck. mesh-control with its CA and the mTLS harness's two echo workloads run here. Each
  * round starts, one after the other, a {@link StartupProbe} that builds a Mesh with a CA and makes
  * one routed mTLS call; the same with an AppCDS archive of its classes (written by a first probe
- * run, before the rounds); and the same app's one plain OkHttp call without Inmesh, the baseline.
- * Each probe reports its own uptime when the answer arrives. P11 is the median of the first.
+ * run, before the rounds); on JDK 25 and later, the same with the JVM's AOT cache (JEP 483/515:
+ * classes loaded and linked, and method profiles; also written by a first run); and the same app's
+ * one plain OkHttp call without Inmesh, the baseline. Each probe reports its own uptime when the
+ * answer arrives. P11 is the median of the first.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.StartupHarness [rounds]}
  */
@@ -33,15 +35,20 @@ public final class StartupHarness {
    * Every round's uptime at the first answer, in ms, in the order run; -1 for a probe that failed.
    *
    * @param cdsMillis with an AppCDS archive; empty when none could be written
+   * @param aotMillis with the AOT cache; empty before JDK 25, or when none could be written
    * @param plainMillis one plain OkHttp call, without Inmesh
    */
-  public record Result(List<Long> meshMillis, List<Long> cdsMillis, List<Long> plainMillis) {
+  public record Result(List<Long> meshMillis, List<Long> cdsMillis, List<Long> aotMillis, List<Long> plainMillis) {
     public long mesh() {
       return median(meshMillis);
     }
 
     public long cds() {
       return median(cdsMillis);
+    }
+
+    public long aot() {
+      return median(aotMillis);
     }
 
     public long plain() {
@@ -63,8 +70,10 @@ public final class StartupHarness {
     Result result = run(rounds, System.out);
     System.out.println();
     LoopbackHarness.target(System.out, "P11", "JVM start to the first routed mTLS call", String.format(Locale.ROOT,
-        "median of %d: %,d ms %s (with AppCDS: %,d ms %s; plain OkHttp's first call: %,d ms %s)", rounds,
-        result.mesh(), result.meshMillis(), result.cds(), result.cdsMillis(), result.plain(), result.plainMillis()),
+        "median of %d: %,d ms %s (with AppCDS: %,d ms %s;%s plain OkHttp's first call: %,d ms %s)", rounds,
+        result.mesh(), result.meshMillis(), result.cds(), result.cdsMillis(),
+        result.aotMillis().isEmpty() ? "" : String.format(Locale.ROOT, " with the AOT cache: %,d ms %s;", result.aot(), result.aotMillis()),
+        result.plain(), result.plainMillis()),
         "≤ 1 s", result.mesh() >= 0 && result.mesh() <= 1000);
     // the servers' HTTP executors would keep the JVM up a while
     System.exit(0);
@@ -103,18 +112,31 @@ public final class StartupHarness {
     if (!cds) {
       out.println("no AppCDS archive was written (it takes a class path of jars only)");
     }
+    // JDK 25's AOT cache: written at the exit of a first run, as the archive is
+    Path cache = dir.resolve("probe.aot");
+    if (Runtime.version().feature() >= 25) {
+      probe(List.of("-XX:AOTCacheOutput=" + cache), meshProbe.get(), out);
+      if (!Files.exists(cache)) {
+        out.println("no AOT cache was written (it takes a class path of jars only)");
+      }
+    }
+    boolean aot = Files.exists(cache);
     List<Long> mesh = new ArrayList<>();
     List<Long> withCds = new ArrayList<>();
+    List<Long> withAot = new ArrayList<>();
     List<Long> plain = new ArrayList<>();
     for (int i = 0; i < rounds; i++) {
       mesh.add(probe(List.of(), meshProbe.get(), out));
       if (cds) {
         withCds.add(probe(List.of("-XX:SharedArchiveFile=" + archive), meshProbe.get(), out));
       }
+      if (aot) {
+        withAot.add(probe(List.of("-XX:AOTCache=" + cache), meshProbe.get(), out));
+      }
       // the same app without Inmesh, straight to the plaintext server's port
       plain.add(probe(List.of(), plainProbe, out));
     }
-    return new Result(List.copyOf(mesh), List.copyOf(withCds), List.copyOf(plain));
+    return new Result(List.copyOf(mesh), List.copyOf(withCds), List.copyOf(withAot), List.copyOf(plain));
   }
 
   /**
