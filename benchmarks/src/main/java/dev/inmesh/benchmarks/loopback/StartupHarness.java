@@ -94,7 +94,7 @@ public final class StartupHarness {
 
   /**
    * The probes against a running mesh-control whose echo workloads are up ({@code echoplain}
-   * answers the plain baseline); {@code dir} takes the root certificate and the AppCDS archive.
+   * answers the plain baseline); {@code dir} takes the root certificate and the class caches.
    */
   static Result measure(MeshControl control, MtlsHarness.Served echoplain, int rounds, Path dir, PrintStream out)
       throws IOException, InterruptedException {
@@ -105,38 +105,41 @@ public final class StartupHarness {
     Supplier<List<String>> meshProbe = () -> List.of("127.0.0.1:" + control.xdsPort(), "127.0.0.1:" + control.caGrpcPort(),
         rootFile.toString(), MtlsHarness.token(ca, "probe"));
     List<String> plainProbe = List.of("--plain", "http://127.0.0.1:" + echoplain.port() + "/");
-    // AppCDS: a first run writes the classes it loaded to an archive, the measured runs map it
-    Path archive = dir.resolve("probe.jsa");
-    probe(List.of("-XX:ArchiveClassesAtExit=" + archive), meshProbe.get(), out);
-    boolean cds = Files.exists(archive);
-    if (!cds) {
-      out.println("no AppCDS archive was written (it takes a class path of jars only)");
-    }
-    // JDK 25's AOT cache: written at the exit of a first run, as the archive is
-    Path cache = dir.resolve("probe.aot");
-    if (Runtime.version().feature() >= 25) {
-      probe(List.of("-XX:AOTCacheOutput=" + cache), meshProbe.get(), out);
-      if (!Files.exists(cache)) {
-        out.println("no AOT cache was written (it takes a class path of jars only)");
-      }
-    }
-    boolean aot = Files.exists(cache);
+    List<String> cds = classCache("-XX:ArchiveClassesAtExit=", "-XX:SharedArchiveFile=", dir.resolve("probe.jsa"),
+        "AppCDS archive", meshProbe.get(), out);
+    List<String> aot = Runtime.version().feature() < 25 ? List.of()
+        : classCache("-XX:AOTCacheOutput=", "-XX:AOTCache=", dir.resolve("probe.aot"), "AOT cache", meshProbe.get(), out);
     List<Long> mesh = new ArrayList<>();
     List<Long> withCds = new ArrayList<>();
     List<Long> withAot = new ArrayList<>();
     List<Long> plain = new ArrayList<>();
     for (int i = 0; i < rounds; i++) {
       mesh.add(probe(List.of(), meshProbe.get(), out));
-      if (cds) {
-        withCds.add(probe(List.of("-XX:SharedArchiveFile=" + archive), meshProbe.get(), out));
+      if (!cds.isEmpty()) {
+        withCds.add(probe(cds, meshProbe.get(), out));
       }
-      if (aot) {
-        withAot.add(probe(List.of("-XX:AOTCache=" + cache), meshProbe.get(), out));
+      if (!aot.isEmpty()) {
+        withAot.add(probe(aot, meshProbe.get(), out));
       }
       // the same app without Inmesh, straight to the plaintext server's port
       plain.add(probe(List.of(), plainProbe, out));
     }
     return new Result(List.copyOf(mesh), List.copyOf(withCds), List.copyOf(withAot), List.copyOf(plain));
+  }
+
+  /**
+   * A class cache of the probe's (AppCDS, or JDK 25's AOT cache): a first probe run writes it at
+   * its exit with {@code write}; returns the flag that maps it in the measured runs, or nothing
+   * when none was written (either takes a class path of jars only).
+   */
+  private static List<String> classCache(String write, String use, Path file, String what, List<String> meshProbe,
+      PrintStream out) throws IOException, InterruptedException {
+    probe(List.of(write + file), meshProbe, out);
+    if (!Files.exists(file)) {
+      out.println("no " + what + " was written (it takes a class path of jars only)");
+      return List.of();
+    }
+    return List.of(use + file);
   }
 
   /**
