@@ -101,6 +101,10 @@ class BenchmarksSmokeIT {
     assertThat(result.meshMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
     assertThat(result.plainMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
     assertThat(result.mesh()).isIn(result.meshMillis());
+    // each probe reports the CPU its JVM used by the answer, which a start of any length needs some of
+    assertThat(result.meshCpuMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
+    assertThat(result.plainCpuMillis()).as(report).hasSize(2).allSatisfy(millis -> assertThat(millis).isPositive());
+    assertThat(report).containsPattern("cpu by the answer: [\\d,]+ ms \\(compiling: [\\d,]+ ms\\) on \\d+ processors");
     // AppCDS archives classes from jars only; the build runs the benchmarks from its class directories
     if (report.contains("no AppCDS archive was written")) {
       assertThat(result.cdsMillis()).isEmpty();

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,7 +25,8 @@ import java.util.regex.Pattern;
  * run, before the rounds); on JDK 25 and later, the same with the JVM's AOT cache (JEP 483/515:
  * classes loaded and linked, and method profiles; also written by a first run); and the same app's
  * one plain OkHttp call without Inmesh, the baseline. Each probe reports its own uptime when the
- * answer arrives. P11 is the median of the first.
+ * answer arrives, and the CPU its JVM used by then. P11 is the median of the first. The CPU, over
+ * the box's cores, is the least any start could take that does the same work.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.StartupHarness [rounds]}
  */
@@ -37,8 +39,11 @@ public final class StartupHarness {
    * @param cdsMillis with an AppCDS archive; empty when none could be written
    * @param aotMillis with the AOT cache; empty before JDK 25, or when none could be written
    * @param plainMillis one plain OkHttp call, without Inmesh
+   * @param meshCpuMillis the CPU each mesh probe (the first kind) had used by its answer, all threads
+   * @param plainCpuMillis the same for each plain call
    */
-  public record Result(List<Long> meshMillis, List<Long> cdsMillis, List<Long> aotMillis, List<Long> plainMillis) {
+  public record Result(List<Long> meshMillis, List<Long> cdsMillis, List<Long> aotMillis, List<Long> plainMillis,
+      List<Long> meshCpuMillis, List<Long> plainCpuMillis) {
     public long mesh() {
       return median(meshMillis);
     }
@@ -53,6 +58,14 @@ public final class StartupHarness {
 
     public long plain() {
       return median(plainMillis);
+    }
+
+    public long meshCpu() {
+      return median(meshCpuMillis);
+    }
+
+    public long plainCpu() {
+      return median(plainCpuMillis);
     }
 
     /** The median of the runs (the lower of the middle two for an even count); -1 when any run failed or there was none. */
@@ -75,6 +88,12 @@ public final class StartupHarness {
         result.aotMillis().isEmpty() ? "" : String.format(Locale.ROOT, " with the AOT cache: %,d ms %s;", result.aot(), result.aotMillis()),
         result.plain(), result.plainMillis()),
         "≤ 1 s", result.mesh() >= 0 && result.mesh() <= 1000);
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (result.meshCpu() >= 0) {
+      System.out.printf(Locale.ROOT, "CPU by the answer, median: %,d ms with Inmesh, %,d ms plain; over %d processors, a start "
+          + "that does the mesh probe's work takes at least %,d ms%n", result.meshCpu(), result.plainCpu(), cores,
+          result.meshCpu() / cores);
+    }
     // the servers' HTTP executors would keep the JVM up a while
     System.exit(0);
   }
@@ -109,10 +128,10 @@ public final class StartupHarness {
         "AppCDS archive", meshProbe.get(), out);
     List<String> aot = Runtime.version().feature() < 25 ? List.of()
         : classCache("-XX:AOTCacheOutput=", "-XX:AOTCache=", dir.resolve("probe.aot"), "AOT cache", meshProbe.get(), out);
-    List<Long> mesh = new ArrayList<>();
-    List<Long> withCds = new ArrayList<>();
-    List<Long> withAot = new ArrayList<>();
-    List<Long> plain = new ArrayList<>();
+    List<Probe> mesh = new ArrayList<>();
+    List<Probe> withCds = new ArrayList<>();
+    List<Probe> withAot = new ArrayList<>();
+    List<Probe> plain = new ArrayList<>();
     for (int i = 0; i < rounds; i++) {
       mesh.add(probe(List.of(), meshProbe.get(), out));
       if (!cds.isEmpty()) {
@@ -124,7 +143,17 @@ public final class StartupHarness {
       // the same app without Inmesh, straight to the plaintext server's port
       plain.add(probe(List.of(), plainProbe, out));
     }
-    return new Result(List.copyOf(mesh), List.copyOf(withCds), List.copyOf(withAot), List.copyOf(plain));
+    return new Result(millis(mesh, Probe::millis), millis(withCds, Probe::millis), millis(withAot, Probe::millis),
+        millis(plain, Probe::millis), millis(mesh, Probe::cpuMillis), millis(plain, Probe::cpuMillis));
+  }
+
+  /** One probe JVM's report: its uptime at the answer and the CPU it had used by then, in ms; -1 each when it failed. */
+  private record Probe(long millis, long cpuMillis) {
+    static final Probe FAILED = new Probe(-1, -1);
+  }
+
+  private static List<Long> millis(List<Probe> probes, ToLongFunction<Probe> which) {
+    return probes.stream().mapToLong(which).boxed().toList();
   }
 
   /**
@@ -145,9 +174,9 @@ public final class StartupHarness {
   /**
    * A new {@link StartupProbe} JVM: with the mesh's arguments it builds a Mesh with a CA and calls
    * echo once over mTLS; with {@code --plain url} it makes one plain OkHttp call. Prints what it
-   * reported and returns its uptime at the answer, in ms (-1 when it failed).
+   * reported and returns its uptime at the answer and its CPU by then.
    */
-  private static long probe(List<String> flags, List<String> arguments, PrintStream out)
+  private static Probe probe(List<String> flags, List<String> arguments, PrintStream out)
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -158,12 +187,14 @@ public final class StartupHarness {
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     process.waitFor(60, TimeUnit.SECONDS);
     Matcher matcher = Pattern.compile("first (routed mTLS|plain) call answered (\\d+) ms after JVM start").matcher(output);
-    if (!matcher.find()) {
+    Matcher cpu = Pattern.compile("cpu by the answer: ([\\d,]+) ms").matcher(output);
+    if (!matcher.find() || !cpu.find()) {
       out.println("the start-up probe failed: " + output.lines().filter(l -> !l.isBlank()).limit(10).toList());
-      return -1;
+      return Probe.FAILED;
     }
     String suffix = flags.isEmpty() ? "" : " " + String.join(" ", flags);
-    output.lines().filter(l -> l.startsWith("first ") || l.startsWith("footprint ")).forEach(l -> out.println(l + suffix));
-    return Long.parseLong(matcher.group(2));
+    output.lines().filter(l -> l.startsWith("first ") || l.startsWith("cpu ") || l.startsWith("footprint "))
+        .forEach(l -> out.println(l + suffix));
+    return new Probe(Long.parseLong(matcher.group(2)), Long.parseLong(cpu.group(1).replace(",", "")));
   }
 }

@@ -26,6 +26,7 @@ public final class StartupProbe {
         response.body().bytes();
         long uptime = ManagementFactory.getRuntimeMXBean().getUptime();
         System.out.println("first plain call answered " + uptime + " ms after JVM start, status " + response.code());
+        System.out.println(cpu());
       }
       System.out.println(footprint());
       System.exit(0);
@@ -37,9 +38,21 @@ public final class StartupProbe {
       long uptime = ManagementFactory.getRuntimeMXBean().getUptime();
       System.out.println("first routed mTLS call answered " + uptime + " ms after JVM start, status " + response.code()
           + (response.handshake() == null ? ", plaintext" : ", " + response.handshake().tlsVersion()));
+      System.out.println(cpu());
       System.out.println(footprint());
     }
     System.exit(0);
+  }
+
+  /**
+   * The CPU this JVM has used by the answer, all its threads together, and how long its JIT
+   * compilers took of it. On a box of few cores, this over the number of cores is as fast as the
+   * start could be, however its work were spread over threads.
+   */
+  static String cpu() {
+    long cpuNanos = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    return String.format(Locale.ROOT, "cpu by the answer: %,d ms (compiling: %,d ms) on %d processors", cpuNanos / 1_000_000,
+        ManagementFactory.getCompilationMXBean().getTotalCompilationTime(), Runtime.getRuntime().availableProcessors());
   }
 
   /**
