@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +32,9 @@ import java.util.regex.Pattern;
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.StartupHarness [rounds]}
  */
 public final class StartupHarness {
+  /** How long a probe JVM may take to answer and exit; one that takes longer is killed and counts as failed. */
+  static final Duration PROBE_TIMEOUT = Duration.ofSeconds(60);
+
   private StartupHarness() {}
 
   /**
@@ -148,7 +152,7 @@ public final class StartupHarness {
   }
 
   /** One probe JVM's report: its uptime at the answer and the CPU it had used by then, in ms; -1 each when it failed. */
-  private record Probe(long millis, long cpuMillis) {
+  record Probe(long millis, long cpuMillis) {
     static final Probe FAILED = new Probe(-1, -1);
   }
 
@@ -178,14 +182,40 @@ public final class StartupHarness {
    */
   private static Probe probe(List<String> flags, List<String> arguments, PrintStream out)
       throws IOException, InterruptedException {
+    return probe(flags, arguments, out, PROBE_TIMEOUT);
+  }
+
+  /** {@link #probe(List, List, PrintStream)}, killing a probe that has not exited after {@code timeout}. */
+  static Probe probe(List<String> flags, List<String> arguments, PrintStream out, Duration timeout)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(flags);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), StartupProbe.class.getName()));
     command.addAll(arguments);
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    process.waitFor(60, TimeUnit.SECONDS);
+    // to a file, not a pipe: reading a pipe to its end would wait as long as a hung probe lives
+    Path log = Files.createTempFile("inmesh-startup-probe-", ".log");
+    try {
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly().waitFor();
+        out.println("the start-up probe did not exit within " + timeout.toSeconds() + " s and was killed: "
+            + lastLines(Files.readString(log, StandardCharsets.UTF_8)));
+        return Probe.FAILED;
+      }
+      return report(Files.readString(log, StandardCharsets.UTF_8), flags, out);
+    } finally {
+      Files.deleteIfExists(log);
+    }
+  }
+
+  private static List<String> lastLines(String output) {
+    List<String> lines = output.lines().filter(l -> !l.isBlank()).toList();
+    return lines.subList(Math.max(0, lines.size() - 10), lines.size());
+  }
+
+  /** What a probe that exited printed: its lines echoed to {@code out}, its uptime and CPU parsed. */
+  private static Probe report(String output, List<String> flags, PrintStream out) {
     Matcher matcher = Pattern.compile("first (routed mTLS|plain) call answered (\\d+) ms after JVM start").matcher(output);
     Matcher cpu = Pattern.compile("cpu by the answer: ([\\d,]+) ms").matcher(output);
     if (!matcher.find() || !cpu.find()) {
