@@ -69,6 +69,8 @@ public final class FrontDoor implements AutoCloseable {
   private final ConnectionTable table = new ConnectionTable();
   private final ThreadPoolExecutor relays;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  /** The pool's threads, joined by {@link #close()}: the pool counts itself ended before they exit. */
+  private final Set<Thread> relayThreads = ConcurrentHashMap.newKeySet();
   private final RateLimitedLog refusals;
   private final AtomicInteger relaying = new AtomicInteger();
   private ServerSocket server;
@@ -84,6 +86,8 @@ public final class FrontDoor implements AutoCloseable {
         r -> {
           Thread thread = new Thread(r, "inmesh-door-" + settings.port() + "-" + threads.incrementAndGet());
           thread.setDaemon(true);
+          relayThreads.removeIf(t -> t.getState() == Thread.State.TERMINATED);
+          relayThreads.add(thread);
           return thread;
         });
     this.refusals = new RateLimitedLog(log, settings.clock(), Duration.ofMinutes(1));
@@ -330,7 +334,18 @@ public final class FrontDoor implements AutoCloseable {
       if (acceptor != null) {
         acceptor.join(TimeUnit.SECONDS.toMillis(5));
       }
-      if (!relays.awaitTermination(5, TimeUnit.SECONDS)) {
+      // the pool counts itself terminated once its last worker has signalled, which is before that
+      // worker's thread has exited; joining the threads is what leaves none behind
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      boolean ended = relays.awaitTermination(5, TimeUnit.SECONDS);
+      for (Thread thread : relayThreads) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left > 0) {
+          thread.join(left);
+        }
+        ended &= !thread.isAlive();
+      }
+      if (!ended) {
         log.warn("relay threads of the door on port {} did not end within 5 s", settings.port());
       }
     } catch (InterruptedException e) {
