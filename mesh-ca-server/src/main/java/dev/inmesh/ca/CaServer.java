@@ -58,13 +58,7 @@ public final class CaServer implements AutoCloseable {
   }
 
   public static CaServer start(CertificateAuthority ca, CaServerOptions options) throws IOException {
-    List<String> dnsNames = new ArrayList<>(List.of("localhost"));
-    List<String> ips = new ArrayList<>(List.of("127.0.0.1", "::1"));
-    for (String name : options.serverNames()) {
-      (isIpLiteral(name) ? ips : dnsNames).add(name);
-    }
-    ServingKeyManager keyManager =
-        new ServingKeyManager(() -> ca.issueServingCertificate(dnsNames, ips), Clock.systemUTC());
+    ServingKeyManager keyManager = servingKeyManager(ca, options.serverNames());
     PeerCertificateTrustManager trustManager = new PeerCertificateTrustManager(ca::trustBundle);
     InetAddress bind = InetAddress.getByName(options.bindAddress());
 
@@ -127,10 +121,33 @@ public final class CaServer implements AutoCloseable {
     }
   }
 
+  /**
+   * A server-side TLS context whose certificate {@code ca} issues for {@code serverNames} (DNS
+   * names or IP literals) besides localhost and the loopback addresses, renewed at half-life. It
+   * asks for no client certificate: for servers that authenticate their callers otherwise, such as
+   * mesh-control's operator API with bearer tokens.
+   */
+  public static SSLContext servingTls(CertificateAuthority ca, List<String> serverNames) {
+    return sslContext(servingKeyManager(ca, serverNames), null);
+  }
+
+  private static ServingKeyManager servingKeyManager(CertificateAuthority ca, List<String> serverNames) {
+    List<String> dnsNames = new ArrayList<>(List.of("localhost"));
+    List<String> ips = new ArrayList<>(List.of("127.0.0.1", "::1"));
+    for (String name : serverNames) {
+      List<String> names = isIpLiteral(name) ? ips : dnsNames;
+      if (!names.contains(name)) {
+        names.add(name);
+      }
+    }
+    return new ServingKeyManager(() -> ca.issueServingCertificate(dnsNames, ips), Clock.systemUTC());
+  }
+
   private static SSLContext sslContext(KeyManager keyManager, TrustManager trustManager) {
     try {
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, new SecureRandom());
+      context.init(new KeyManager[] {keyManager}, trustManager == null ? null : new TrustManager[] {trustManager},
+          new SecureRandom());
       return context;
     } catch (GeneralSecurityException e) {
       throw new UncheckedIOException(new IOException("cannot set up TLS for the HTTPS server", e));

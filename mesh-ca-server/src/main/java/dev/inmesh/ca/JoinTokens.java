@@ -24,6 +24,10 @@ public final class JoinTokens {
   private static final String PREFIX = "inmesh-jt-";
   // how long a used or expired token is remembered, so that its reuse is reported as reuse rather than as unknown
   private static final Duration REMEMBER = Duration.ofDays(1);
+  /** The longest a join token may be valid: it is a credential that buys a certificate. */
+  public static final Duration MAX_TTL = Duration.ofDays(7);
+  /** How many tokens may wait unused at once, so that a caller with the right to mint cannot fill the heap. */
+  public static final int MAX_OUTSTANDING = 10_000;
 
   private record Entry(SpiffeId identity, Instant expiresAt, Instant usedAt) {}
 
@@ -50,15 +54,29 @@ public final class JoinTokens {
     if (ttl.isNegative() || ttl.isZero()) {
       throw new IllegalArgumentException("join token ttl must be positive, got " + ttl);
     }
+    if (ttl.compareTo(MAX_TTL) > 0) {
+      throw new IllegalArgumentException("join token ttl must be at most " + MAX_TTL.toDays() + " days, got " + ttl);
+    }
     SpiffeId identity = SpiffeId.of(trustDomain, namespace, serviceAccount);
     Instant now = clock.instant();
     tokens.values().removeIf(e -> !now.isBefore(e.expiresAt().plus(REMEMBER)));
+    int outstanding = outstanding();
+    if (outstanding >= MAX_OUTSTANDING) {
+      throw new IllegalStateException(outstanding + " join tokens are waiting to be used, the most this CA keeps;"
+          + " let some be used or expire first");
+    }
     byte[] secret = new byte[32];
     random.nextBytes(secret);
     String value = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
     Instant expiresAt = now.plus(ttl);
     tokens.put(hash(value), new Entry(identity, expiresAt, null));
     return new JoinToken(value, identity, expiresAt);
+  }
+
+  /** How many tokens are valid and not yet used. */
+  public int outstanding() {
+    Instant now = clock.instant();
+    return (int) tokens.values().stream().filter(e -> e.usedAt() == null && now.isBefore(e.expiresAt())).count();
   }
 
   /** Fails, naming the problem, unless {@code token} is valid, unused and bound to {@code requested}. Consumes nothing. */

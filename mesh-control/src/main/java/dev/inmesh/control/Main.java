@@ -25,7 +25,8 @@ import java.util.concurrent.CountDownLatch;
 public final class Main {
   private static final String USAGE = """
       usage: mesh-control [--config-dir DIR] [--xds-port PORT] [--http-port PORT] [--data-dir DIR]
-                          [--grace-period DURATION] [--bind ADDRESS]
+                          [--grace-period DURATION] [--bind ADDRESS] [--server-name NAME,...]
+                          [--api-bind 127.0.0.1] [--api-tokens FILE | --admin-credential FILE]
                           [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
                           [--ca-root-cert FILE --ca-root-key FILE]
                           [--store embedded|etcd] [--etcd-endpoints http://HOST:2379,...] [--etcd-prefix /inmesh/]
@@ -33,7 +34,13 @@ public final class Main {
              mesh-control validate -f FILE [-f FILE ...]
              mesh-control ctl COMMAND ...     (meshctl: apply, get, describe, delete, analyze, status,
                                               config-dump, explain, token create; ctl --help)
-      Port 0 picks a free port; the ports in use are logged.""";
+      Port 0 picks a free port; the ports in use are logged.
+      --bind is where xDS and the CA listen; the operator API (--http-port) listens on --api-bind,
+      loopback by default, and beyond loopback only over TLS. API callers need a credential: lines
+      of --api-tokens FILE (meshctl credential new prints them), or else the admin credential that
+      mesh-control makes on its first start and writes to --admin-credential (default: the data
+      directory's admin-credential). --server-name lists the names remote workloads and operators
+      reach this server by, for its TLS certificates. docs/security.md says who may call each port.""";
 
   private Main() {}
 
@@ -116,7 +123,13 @@ public final class Main {
       err.println("mesh-control: --config-dir " + options.configDir().get() + " is not a directory");
       return 2;
     }
-    MeshControl control = MeshControl.start(options);
+    MeshControl control;
+    try {
+      control = MeshControl.start(options);
+    } catch (IOException e) {
+      err.println("mesh-control: " + e.getMessage());
+      return 1;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       control.close();
@@ -172,6 +185,11 @@ public final class Main {
       case "--http-port" -> options.withPorts(options.xdsPort(), Integer.parseInt(value));
       case "--grace-period" -> options.withGracePeriod(duration(flag, value));
       case "--bind" -> options.withBindAddress(value);
+      case "--api-bind" -> options.withApi(options.api().withBindAddress(value));
+      case "--api-tokens" -> options.withApi(options.api().withTokens(Path.of(value)));
+      case "--admin-credential" -> options.withApi(options.api().withCredentialFile(Path.of(value)));
+      case "--server-name" -> options.withServerNames(java.util.stream.Stream.concat(options.serverNames().stream(),
+          java.util.Arrays.stream(value.split(",")).map(String::strip).filter(n -> !n.isEmpty())).toList());
       case "--trust-domain" -> options.withCa(ca(options).withTrustDomain(value));
       case "--ca-grpc-port" -> options.withCa(ca(options).withPorts(Integer.parseInt(value), ca(options).httpsPort()));
       case "--ca-https-port" -> options.withCa(ca(options).withPorts(ca(options).grpcPort(), Integer.parseInt(value)));

@@ -53,6 +53,8 @@ public final class MeshControl implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(MeshControl.class);
   private static final String API_FILE = "applied.yaml";
+  private static final String API_TOKENS_FILE = "api-tokens";
+  private static final String CREDENTIAL_FILE = "admin-credential";
   /** Re-translate now and then even without a change, so DNS ServiceEntries follow DNS. */
   private static final long REFRESH_SECONDS = 30;
 
@@ -80,6 +82,11 @@ public final class MeshControl implements AutoCloseable {
   private dev.inmesh.ca.CertificateAuthority ca;
   private dev.inmesh.ca.CaServer caServer;
   private volatile boolean ready;
+  private dev.inmesh.control.api.ApiCredentials apiCredentials;
+  private java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential = java.util.Optional.empty();
+  private java.util.Optional<Path> adminCredentialFile = java.util.Optional.empty();
+  /** A directory made for the admin credential of a run without a data directory; removed at close. */
+  private Path temporaryCredentialDir;
 
   private MeshControl(MeshControlOptions options) {
     this.options = options;
@@ -95,7 +102,12 @@ public final class MeshControl implements AutoCloseable {
 
   public static MeshControl start(MeshControlOptions options) throws IOException {
     MeshControl control = new MeshControl(options);
-    control.startServers();
+    try {
+      control.startServers();
+    } catch (IOException | RuntimeException e) {
+      control.close();
+      throw e;
+    }
     return control;
   }
 
@@ -129,10 +141,10 @@ public final class MeshControl implements AutoCloseable {
           options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     executor.scheduleWithFixedDelay(this::requestRebuild, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
-    admin = AdminServer.start(new InetSocketAddress(options.bindAddress(), options.httpPort()), this);
+    startApi();
     executor.submit(() -> ready = true);
-    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}:{}{}{}", options.bindAddress(), xds.port(),
-        options.bindAddress(), admin.port(),
+    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}://{}:{}{}{}", options.bindAddress(), xds.port(),
+        apiScheme(), options.api().bindAddress(), admin.port(),
         caServer == null ? "" : ", CA on " + options.bindAddress() + ":" + caServer.grpcPort() + " (gRPC) and "
             + caServer.httpsPort() + " (HTTPS)",
         options.configDir().map(d -> ", config from " + d.toAbsolutePath()).orElse(""));
@@ -160,7 +172,132 @@ public final class MeshControl implements AutoCloseable {
         .build();
     caServer = dev.inmesh.ca.CaServer.start(ca, dev.inmesh.ca.CaServerOptions.defaults()
         .withBindAddress(options.bindAddress())
+        .withServerNames(serverNames())
         .withPorts(embedded.grpcPort(), embedded.httpsPort()));
+  }
+
+  /**
+   * The names this server's certificates carry: those the operator gave, the bind addresses when
+   * they are specific, and the host's own name (localhost and loopback are always added).
+   */
+  private List<String> serverNames() {
+    Set<String> names = new LinkedHashSet<>(options.serverNames());
+    for (String bind : List.of(options.bindAddress(), options.api().bindAddress())) {
+      if (!bind.equals("0.0.0.0") && !bind.equals("::") && !bind.equals("[::]")) {
+        names.add(bind);
+      }
+    }
+    try {
+      names.add(java.net.InetAddress.getLocalHost().getHostName());
+    } catch (java.net.UnknownHostException e) {
+      log.debug("the host's own name is unknown; certificates name only the configured names", e);
+    }
+    return List.copyOf(names);
+  }
+
+  /**
+   * Starts the operator API: on loopback in plain HTTP, beyond loopback only over TLS with a
+   * certificate from the embedded CA; callers present a credential from the token file, or the
+   * admin credential made on the first start.
+   */
+  private void startApi() throws IOException {
+    String bind = options.api().bindAddress();
+    boolean loopback = java.net.InetAddress.getByName(bind).isLoopbackAddress();
+    java.util.Optional<javax.net.ssl.SSLContext> tls = java.util.Optional.empty();
+    if (!loopback) {
+      if (ca == null) {
+        throw new IOException("the operator API listens beyond loopback (" + bind + ") only over TLS, and its"
+            + " certificate comes from the embedded CA, which is off (--ca none); keep --api-bind on loopback");
+      }
+      tls = java.util.Optional.of(dev.inmesh.ca.CaServer.servingTls(ca, serverNames()));
+    }
+    String token = prepareCredentials();
+    admin = AdminServer.start(new InetSocketAddress(bind, options.httpPort()), this, apiCredentials, tls);
+    if (token != null) {
+      String host = loopback || bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+      if (host.contains(":")) {
+        host = "[" + host + "]";
+      }
+      var credential = new dev.inmesh.control.api.OperatorCredential(apiScheme() + "://" + host + ":" + admin.port(),
+          "admin", dev.inmesh.control.api.Role.ADMIN, token,
+          tls.isPresent() ? java.util.Optional.of(ca.trustBundle().toPem()) : java.util.Optional.empty());
+      adminCredential = java.util.Optional.of(credential);
+      credential.write(adminCredentialFile.orElseThrow());
+      log.info("the admin credential for meshctl is in {} (meshctl --credential {}, or export MESHCTL_CREDENTIAL={})",
+          adminCredentialFile.get(), adminCredentialFile.get(), adminCredentialFile.get());
+    }
+  }
+
+  private String apiScheme() {
+    try {
+      return java.net.InetAddress.getByName(options.api().bindAddress()).isLoopbackAddress() ? "http" : "https";
+    } catch (java.net.UnknownHostException e) {
+      return "https";
+    }
+  }
+
+  /**
+   * Loads who may call the API. Returns the admin token when one was made now (its digest is
+   * kept, and the token goes only to the credential file), null otherwise.
+   */
+  private String prepareCredentials() throws IOException {
+    if (options.api().tokens().isPresent()) {
+      Path file = options.api().tokens().get();
+      try {
+        apiCredentials = dev.inmesh.control.api.ApiCredentials.read(file);
+      } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
+        throw new IOException("cannot load the API token file: " + e.getMessage(), e);
+      }
+      log.info("operator API: {} credential(s) from {}", apiCredentials.size(), file);
+      return null;
+    }
+    java.util.Optional<Path> kept = options.dataDir().map(dir -> dir.resolve(API_TOKENS_FILE));
+    if (kept.isPresent() && Files.exists(kept.get())) {
+      try {
+        apiCredentials = dev.inmesh.control.api.ApiCredentials.read(kept.get());
+      } catch (IllegalArgumentException e) {
+        throw new IOException("cannot load the API token file: " + e.getMessage(), e);
+      }
+      log.info("operator API: {} credential(s) from {}; the admin credential was written at the first start to {}",
+          apiCredentials.size(), kept.get(), options.api().credentialFile()
+              .orElse(options.dataDir().get().resolve(CREDENTIAL_FILE)));
+      return null;
+    }
+    String token = dev.inmesh.control.api.ApiCredentials.newToken(new java.security.SecureRandom());
+    String line = dev.inmesh.control.api.ApiCredentials.line(dev.inmesh.control.api.Role.ADMIN, "admin", token);
+    apiCredentials = dev.inmesh.control.api.ApiCredentials.parse("the generated admin credential", line);
+    if (kept.isPresent()) {
+      Files.createDirectories(kept.get().getParent());
+      dev.inmesh.control.api.OperatorCredential.writePrivately(kept.get(),
+          ("# mesh-control's operator API credentials: <role> <name> sha256:<hex of the token>\n" + line + "\n")
+              .getBytes(StandardCharsets.UTF_8));
+    }
+    Path credentialFile = options.api().credentialFile().orElseGet(() -> options.dataDir()
+        .map(dir -> dir.resolve(CREDENTIAL_FILE))
+        .orElseGet(() -> {
+          try {
+            temporaryCredentialDir = Files.createTempDirectory("inmesh-control");
+            return temporaryCredentialDir.resolve(CREDENTIAL_FILE);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }));
+    adminCredentialFile = java.util.Optional.of(credentialFile);
+    return token;
+  }
+
+  /**
+   * The admin credential mesh-control made at this start (on the first start with a data
+   * directory, or at every start without one); empty when callers come from a token file, or
+   * when it was made at an earlier start.
+   */
+  public java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential() {
+    return adminCredential;
+  }
+
+  /** Where {@link #adminCredential()} was written. */
+  public java.util.Optional<Path> adminCredentialFile() {
+    return adminCredentialFile;
   }
 
   /** The embedded CA, unless it was turned off. */
@@ -174,6 +311,14 @@ public final class MeshControl implements AutoCloseable {
       throw new IllegalStateException("the embedded CA is off");
     }
     return caServer.grpcPort();
+  }
+
+  /** The HTTPS port of the embedded CA. */
+  public int caHttpsPort() {
+    if (caServer == null) {
+      throw new IllegalStateException("the embedded CA is off");
+    }
+    return caServer.httpsPort();
   }
 
   public int xdsPort() {
@@ -421,5 +566,13 @@ public final class MeshControl implements AutoCloseable {
     }
     executor.shutdownNow();
     stores.close();
+    if (temporaryCredentialDir != null) {
+      try {
+        Files.deleteIfExists(temporaryCredentialDir.resolve(CREDENTIAL_FILE));
+        Files.deleteIfExists(temporaryCredentialDir);
+      } catch (IOException e) {
+        log.debug("cannot remove {}", temporaryCredentialDir, e);
+      }
+    }
   }
 }

@@ -20,7 +20,48 @@ public record MeshControlOptions(
     Duration gracePeriod,
     Duration pollInterval,
     Optional<EmbeddedCa> ca,
-    Optional<Etcd> etcd) {
+    Optional<Etcd> etcd,
+    Api api,
+    List<String> serverNames) {
+
+  /**
+   * The operator API (apply, delete, tokens, root rotation, debug): where it listens (loopback
+   * unless told otherwise; beyond loopback it is served over TLS with a certificate from the
+   * embedded CA), and who may call it: the credentials in {@code tokens} (lines of
+   * {@code <role> <name> sha256:<hex>}), or else an admin credential that mesh-control makes on its
+   * first start and writes to {@code credentialFile} (default: {@code admin-credential} in the
+   * data directory, or in a new temporary directory).
+   */
+  public record Api(String bindAddress, Optional<Path> tokens, Optional<Path> credentialFile) {
+    public Api {
+      Objects.requireNonNull(bindAddress, "bindAddress");
+      Objects.requireNonNull(tokens, "tokens");
+      Objects.requireNonNull(credentialFile, "credentialFile");
+      if (tokens.isPresent() && credentialFile.isPresent()) {
+        throw new IllegalArgumentException("an admin credential file is written only when mesh-control makes the admin"
+            + " credential itself; with a token file (" + tokens.get() + ") there is none to write");
+      }
+    }
+
+    /** On loopback, with an admin credential made at first start. */
+    public static Api defaults() {
+      return new Api("127.0.0.1", Optional.empty(), Optional.empty());
+    }
+
+    public Api withBindAddress(String address) {
+      return new Api(address, tokens, credentialFile);
+    }
+
+    /** Callers are the credentials in this token file; none is made. */
+    public Api withTokens(Path file) {
+      return new Api(bindAddress, Optional.of(file), credentialFile);
+    }
+
+    /** Where the admin credential that mesh-control makes is written. */
+    public Api withCredentialFile(Path file) {
+      return new Api(bindAddress, tokens, Optional.of(file));
+    }
+  }
 
   /**
    * The CA that mesh-control runs in process by default: its trust domain, the ports of its gRPC
@@ -108,13 +149,15 @@ public record MeshControlOptions(
     }
     Objects.requireNonNull(ca, "ca");
     Objects.requireNonNull(etcd, "etcd");
+    Objects.requireNonNull(api, "api");
+    serverNames = List.copyOf(serverNames);
   }
 
   /** Istio's ports: 15010 for xDS, 15014 for the HTTP API; a 10 s grace period; 500 ms polling. */
   public static MeshControlOptions defaults() {
     return new MeshControlOptions("127.0.0.1", 15010, 15014, Optional.empty(), Optional.empty(),
         Duration.ofSeconds(10), Duration.ofMillis(500), Optional.of(EmbeddedCa.of("cluster.local", 15012, 15013)),
-        Optional.empty());
+        Optional.empty(), Api.defaults(), List.of());
   }
 
   /** Free ports for everything, as tests and embedded demos want. */
@@ -124,43 +167,58 @@ public record MeshControlOptions(
 
   public MeshControlOptions withCa(EmbeddedCa embedded) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.of(embedded), etcd);
+        Optional.of(embedded), etcd, api, serverNames);
   }
 
   /** No embedded CA: workloads get their certificates elsewhere, or none. */
   public MeshControlOptions withoutCa() {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.empty(), etcd);
+        Optional.empty(), etcd, api, serverNames);
   }
 
   public MeshControlOptions withPorts(int xds, int http) {
-    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd);
+    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
   }
 
   public MeshControlOptions withConfigDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
   }
 
   public MeshControlOptions withDataDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd, api, serverNames);
   }
 
   public MeshControlOptions withGracePeriod(Duration grace) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd, api, serverNames);
   }
 
   public MeshControlOptions withPollInterval(Duration interval) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd, api, serverNames);
   }
 
   public MeshControlOptions withBindAddress(String address) {
-    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd);
+    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
   }
 
   /** Runs on etcd, as one of several replicas, instead of the embedded in-memory store. */
   public MeshControlOptions withEtcd(Etcd store) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca,
-        Optional.of(store));
+        Optional.of(store), api, serverNames);
+  }
+
+  /** Where the operator API listens and who may call it. */
+  public MeshControlOptions withApi(Api value) {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
+        value, serverNames);
+  }
+
+  /**
+   * The names (DNS names or IP addresses) that workloads and operators reach this server by; its
+   * TLS certificates name them, besides localhost, the bind addresses and the host's name.
+   */
+  public MeshControlOptions withServerNames(List<String> names) {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
+        api, names);
   }
 
   private static void checkPort(String field, int port) {

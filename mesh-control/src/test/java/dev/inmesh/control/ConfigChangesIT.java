@@ -101,7 +101,7 @@ class ConfigChangesIT {
 
   @Test
   void aRouteToAnUndefinedSubsetIsAcceptedWithAWarningNamingTheVirtualServiceAndSubset() {
-    AdminClient admin = new AdminClient(mesh.control.httpPort());
+    AdminClient admin = AdminClient.admin(mesh.control);
     mesh.write("greeter-vs.yaml", GrpcXdsRoutingIT.split(80, 20).replace("subset: v2", "subset: v3"));
 
     JsonNode resources = admin.get("/apis/resources").body();
@@ -117,7 +117,7 @@ class ConfigChangesIT {
 
   @Test
   void aConfigTheClientNacksShowsInDebugClientsWithTheClientsErrorAndIsNotResent() {
-    AdminClient admin = new AdminClient(mesh.control.httpPort());
+    AdminClient admin = AdminClient.admin(mesh.control);
     ManagedChannel client = mesh.client();
     MeshFixture.awaitAnswerFrom(client, "v1", Map.of());
 

@@ -39,7 +39,7 @@ class ConfigRejectionIT {
     mesh.write("greeter-dr.yaml", MeshFixture.DESTINATION_RULE);
     goodVirtualService = GrpcXdsRoutingIT.split(0, 100);
     mesh.write("greeter-vs.yaml", goodVirtualService);
-    admin = new AdminClient(mesh.control.httpPort());
+    admin = AdminClient.admin(mesh.control);
     client = mesh.client();
     MeshFixture.awaitAnswerFrom(client, "v2", Map.of());
   }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The shaded jar that users run: the server logs its ports, and validate exits as istioctl does. */
 class StandaloneJarIT {
   private static final Path JAR = Path.of("target", "mesh-control.jar");
-  private static final Pattern LISTENING = Pattern.compile("xDS \\(ADS\\) on 127\\.0\\.0\\.1:(\\d+), HTTP API on 127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern LISTENING = Pattern.compile("xDS \\(ADS\\) on 127\\.0\\.0\\.1:(\\d+), HTTP API on http://127\\.0\\.0\\.1:(\\d+)");
 
   @TempDir
   Path dir;
@@ -27,8 +27,10 @@ class StandaloneJarIT {
   @Test
   void serverStartedOnPortZeroLogsTheFreePortsItPicked() throws Exception {
     Files.writeString(dir.resolve("vs.yaml"), GrpcXdsRoutingIT.split(50, 50));
+    Path credential = dir.resolve("operator").resolve("credential");
     Process process = new ProcessBuilder(java(), "-jar", JAR.toString(), "--config-dir", dir.toString(),
-        "--xds-port", "0", "--http-port", "0", "--ca-grpc-port", "0", "--ca-https-port", "0")
+        "--xds-port", "0", "--http-port", "0", "--ca-grpc-port", "0", "--ca-https-port", "0",
+        "--admin-credential", credential.toString())
         .redirectErrorStream(true)
         .start();
     try (BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -45,8 +47,16 @@ class StandaloneJarIT {
       assertThat(ports).as("a 'listening' line in %s", seen).isNotNull();
       int http = Integer.parseInt(ports.group(2));
       assertThat(Integer.parseInt(ports.group(1))).isPositive();
-      AdminClient admin = new AdminClient(http);
-      MeshFixture.await(() -> admin.get("/readyz").status() == 200, java.time.Duration.ofSeconds(10), "readiness");
+      AdminClient anonymous = new AdminClient(http, java.util.Optional.empty());
+      MeshFixture.await(() -> anonymous.get("/readyz").status() == 200, java.time.Duration.ofSeconds(10), "readiness");
+      assertThat(anonymous.get("/apis/resources").status()).isEqualTo(401);
+      // the admin credential mesh-control made, as meshctl reads it: the server's URL and a token, for its owner only
+      var written = dev.inmesh.control.api.OperatorCredential.read(credential);
+      assertThat(written.server()).isEqualTo("http://127.0.0.1:" + http);
+      assertThat(Files.getPosixFilePermissions(credential))
+          .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+              java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+      AdminClient admin = new AdminClient(http, java.util.Optional.of(written.token()));
       assertThat(admin.get("/apis/resources").body().findValuesAsText("name")).containsExactly("greeter");
     } finally {
       process.destroy();

@@ -30,7 +30,7 @@ class WorkloadCertificateIT {
   @BeforeEach
   void start() throws Exception {
     control = MeshControl.start(MeshControlOptions.ephemeral().withDataDir(dataDir));
-    admin = new AdminClient(control.httpPort());
+    admin = AdminClient.admin(control);
     root = admin.get("/apis/ca/root").body().asText();
   }
 

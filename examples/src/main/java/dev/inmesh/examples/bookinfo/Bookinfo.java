@@ -5,6 +5,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
+import dev.inmesh.control.api.OperatorCredential;
 import dev.inmesh.control.config.Problem;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.grpc.MeshGrpc;
@@ -25,6 +26,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,7 +55,12 @@ public final class Bookinfo implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(30);
   private static final String RESOURCES = "/bookinfo/";
 
-  /** Where Bookinfo listens: the ingress for browsers, and mesh-control's xDS and HTTP (dashboard) ports; 0 picks one. */
+  /**
+   * Where Bookinfo listens: the ingress for browsers, and mesh-control's xDS and HTTP (dashboard)
+   * ports; 0 picks one. The fixed ports write the demo's admin credential where meshctl looks for
+   * one by default, so that {@code bin/meshctl} works as it is; free ports write it to a temporary
+   * file, so that a test run leaves the operator's own credential alone.
+   */
   public record Ports(int ingress, int xds, int http) {
     /** Istio's ports: the product page on 9080, xDS on 15010, the dashboard on 15014. */
     public static Ports defaults() {
@@ -62,6 +69,10 @@ public final class Bookinfo implements AutoCloseable {
 
     public static Ports ephemeral() {
       return new Ports(0, 0, 0);
+    }
+
+    boolean fixed() {
+      return xds != 0 && http != 0;
     }
   }
 
@@ -77,8 +88,12 @@ public final class Bookinfo implements AutoCloseable {
 
   /** Starts mesh-control and every workload, and returns once the product page can be served. */
   public static Bookinfo start(Ports ports) throws IOException {
-    MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
-        .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200)));
+    MeshControlOptions options = MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
+        .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200));
+    if (ports.fixed()) {
+      options = options.withApi(options.api().withCredentialFile(OperatorCredential.defaultPath()));
+    }
+    MeshControl control = MeshControl.start(options);
     Bookinfo bookinfo = new Bookinfo(control);
     try {
       bookinfo.startWorkloads(ports.ingress());
@@ -163,6 +178,11 @@ public final class Bookinfo implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + control.httpPort() + "/dashboard");
   }
 
+  /** The admin credential this demo's mesh-control made, and the file meshctl reads it from. */
+  public Path credentialFile() {
+    return control.adminCredentialFile().orElseThrow();
+  }
+
   /** The port a workload's server listens on behind its door: {@code details}, {@code reviews-v2}, {@code ratings}… */
   public int targetPort(String workload) {
     Integer port = targetPorts.get(workload);
@@ -241,7 +261,11 @@ public final class Bookinfo implements AutoCloseable {
     out.println("Starting Bookinfo: mesh-control with its CA, productpage, details, reviews v1/v2/v3, ratings (gRPC)...");
     try (Bookinfo bookinfo = start(ports)) {
       out.println("Product page: " + bookinfo.productPage());
-      out.println("Dashboard:    " + bookinfo.dashboard());
+      // the token rides in the URL's fragment, which the browser keeps to itself; the page then drops it from the address
+      out.println("Dashboard:    " + bookinfo.dashboard() + "#token=" + bookinfo.control().adminCredential().orElseThrow().token());
+      out.println("meshctl:      the admin credential is in " + bookinfo.credentialFile()
+          + (bookinfo.credentialFile().equals(OperatorCredential.defaultPath()) ? " (bin/meshctl reads it from there)"
+              : " (bin/meshctl --credential " + bookinfo.credentialFile() + " ...)"));
       switch (command) {
         case "check" -> {
           return check(bookinfo, out) ? 0 : 1;
@@ -252,7 +276,8 @@ public final class Bookinfo implements AutoCloseable {
         }
         default -> {
           out.println("Sign in as jason: " + bookinfo.productPage().resolve("/login?user=jason"));
-          out.println("Apply config with: bin/meshctl --server http://127.0.0.1:" + bookinfo.control().httpPort()
+          out.println("Apply config with: bin/meshctl"
+              + (bookinfo.credentialFile().equals(OperatorCredential.defaultPath()) ? "" : " --credential " + bookinfo.credentialFile())
               + " apply -f examples/src/main/resources/bookinfo/virtual-service-all-v1.yaml");
           out.println("Press Ctrl-C to stop.");
           CountDownLatch stopped = new CountDownLatch(1);

@@ -62,23 +62,48 @@ public final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /** The largest request body read; config files are far smaller. */
+  static final int MAX_BODY_BYTES = 4 << 20;
+  /** Content types that a browser's form or a no-preflight fetch can send across sites. */
+  private static final java.util.Set<String> BROWSER_SENDABLE =
+      java.util.Set.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data");
+  private static final Logger audit = LoggerFactory.getLogger("inmesh.audit");
+
   private final HttpServer server;
   private final MeshControl control;
+  private final ApiCredentials credentials;
+  private final java.util.concurrent.ExecutorService executor;
 
-  private AdminServer(HttpServer server, MeshControl control) {
+  private AdminServer(HttpServer server, MeshControl control, ApiCredentials credentials,
+      java.util.concurrent.ExecutorService executor) {
     this.server = server;
     this.control = control;
+    this.credentials = credentials;
+    this.executor = executor;
   }
 
-  public static AdminServer start(InetSocketAddress address, MeshControl control) throws IOException {
-    HttpServer server = HttpServer.create(address, 0);
-    AdminServer admin = new AdminServer(server, control);
-    server.createContext("/", admin::handle);
-    server.setExecutor(Executors.newFixedThreadPool(4, r -> {
+  /**
+   * Serves the API on {@code address}: over TLS when {@code tls} is given (mesh-control insists on
+   * it beyond loopback), to callers that present one of {@code credentials}.
+   */
+  public static AdminServer start(InetSocketAddress address, MeshControl control, ApiCredentials credentials,
+      java.util.Optional<javax.net.ssl.SSLContext> tls) throws IOException {
+    HttpServer server;
+    if (tls.isPresent()) {
+      com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(address, 0);
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls.get()));
+      server = https;
+    } else {
+      server = HttpServer.create(address, 0);
+    }
+    java.util.concurrent.ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
       Thread thread = new Thread(r, "inmesh-admin");
       thread.setDaemon(true);
       return thread;
-    }));
+    });
+    AdminServer admin = new AdminServer(server, control, credentials, executor);
+    server.createContext("/", admin::handle);
+    server.setExecutor(executor);
     server.start();
     return admin;
   }
@@ -87,10 +112,90 @@ public final class AdminServer implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
+  /**
+   * The role a call needs; empty for the calls anyone may make: health, readiness, metrics (as
+   * istiod serves them on 15014) and the dashboard's page, which holds no data of its own.
+   */
+  static java.util.Optional<Role> needed(String method, String path) {
+    return switch (method + " " + path) {
+      case "GET /healthz", "GET /readyz", "GET /metrics", "GET /dashboard", "GET /" -> java.util.Optional.empty();
+      case "POST /apis/tokens", "POST /apis/ca/rotate" -> java.util.Optional.of(Role.ADMIN);
+      case "POST /apis/apply", "POST /apis/delete" -> java.util.Optional.of(Role.EDITOR);
+      default -> java.util.Optional.of(method.equals("DELETE") ? Role.EDITOR : Role.VIEWER);
+    };
+  }
+
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
       String method = exchange.getRequestMethod();
       String path = exchange.getRequestURI().getPath();
+      exchange.getResponseHeaders().set("Cache-Control", "no-store");
+      exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+      java.util.Optional<Role> needed = needed(method, path);
+      if (needed.isEmpty()) {
+        route(exchange, method, path);
+        return;
+      }
+      java.util.Optional<ApiCredentials.Caller> caller = authorize(exchange, method, path, needed.get());
+      if (caller.isEmpty() || (!method.equals("GET") && !acceptableBody(exchange, method, path))) {
+        return;
+      }
+      route(exchange, method, path);
+      if (!method.equals("GET")) {
+        audit.info("{} ({}) {} {} -> {}", caller.get().name(), caller.get().role().label(), method, path,
+            exchange.getResponseCode());
+      }
+    }
+  }
+
+  /** The caller when it may make this call; otherwise the 401 or 403 is sent and empty returned. */
+  private java.util.Optional<ApiCredentials.Caller> authorize(HttpExchange exchange, String method, String path, Role needed)
+      throws IOException {
+    String header = exchange.getRequestHeaders().getFirst("Authorization");
+    if (header == null || header.length() <= 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mesh-control\"");
+      json(exchange, 401, Map.of("error", method + " " + path + " needs a credential with role " + needed.label()
+          + " or above: send 'Authorization: Bearer <token>' (meshctl reads it from --credential, $MESHCTL_CREDENTIAL"
+          + " or ~/.inmesh/credential)"));
+      return java.util.Optional.empty();
+    }
+    java.util.Optional<ApiCredentials.Caller> caller = credentials.authenticate(header.substring(7).strip());
+    if (caller.isEmpty()) {
+      exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mesh-control\", error=\"invalid_token\"");
+      audit.warn("refused {} {} from {}: unknown bearer token", method, path, exchange.getRemoteAddress());
+      json(exchange, 401, Map.of("error", "the bearer token is not one of this mesh-control's credentials"));
+      return java.util.Optional.empty();
+    }
+    if (!caller.get().role().includes(needed)) {
+      audit.warn("refused {} {} to {} ({}): needs {}", method, path, caller.get().name(), caller.get().role().label(),
+          needed.label());
+      json(exchange, 403, Map.of("error", "credential '" + caller.get().name() + "' has role " + caller.get().role().label()
+          + "; " + method + " " + path + " needs " + needed.label()));
+      return java.util.Optional.empty();
+    }
+    return caller;
+  }
+
+  /**
+   * Refuses bodies in the content types a web page can send to another site without asking first
+   * (text/plain, forms): a state change comes as YAML or JSON. Answers 415 and returns false then.
+   */
+  private static boolean acceptableBody(HttpExchange exchange, String method, String path) throws IOException {
+    if (method.equals("DELETE")) {
+      return true;
+    }
+    String type = exchange.getRequestHeaders().getFirst("Content-Type");
+    String bare = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    if (bare.isEmpty() || BROWSER_SENDABLE.contains(bare)) {
+      json(exchange, 415, Map.of("error", method + " " + path + " takes application/yaml or application/json, got "
+          + (type == null ? "no Content-Type" : "'" + type + "'") + "; bodies that a web form can send are refused"));
+      return false;
+    }
+    return true;
+  }
+
+  private void route(HttpExchange exchange, String method, String path) throws IOException {
+    try {
       switch (method + " " + path) {
         case "GET /healthz" -> text(exchange, 200, "ok\n");
         case "GET /metrics" -> text(exchange, 200, control.scrapeMetrics());
@@ -104,7 +209,11 @@ public final class AdminServer implements AutoCloseable {
         case "POST /debug/explain" -> explain(exchange);
         case "GET /debug/registry" -> json(exchange, 200, control.workloads().stream().map(AdminServer::workload).toList());
         case "GET /debug/config_dump" -> configDump(exchange);
-        case "GET /dashboard", "GET /" -> send(exchange, 200, "text/html; charset=utf-8", dashboard());
+        case "GET /dashboard", "GET /" -> {
+          exchange.getResponseHeaders().set("Content-Security-Policy", "frame-ancestors 'none'");
+          exchange.getResponseHeaders().set("X-Frame-Options", "DENY");
+          send(exchange, 200, "text/html; charset=utf-8", dashboard());
+        }
         case "GET /debug/graph" -> json(exchange, 200, ServiceGraph.build(control.workloads(), control.xds().loadReports().edges()));
         case "GET /debug/certificates" -> json(exchange, 200, control.certificates());
         case "GET /debug/load" -> json(exchange, 200, control.xds().loadReports().edges().stream()
@@ -125,6 +234,8 @@ public final class AdminServer implements AutoCloseable {
           }
         }
       }
+    } catch (BodyTooLargeException e) {
+      json(exchange, 413, Map.of("error", e.getMessage()));
     } catch (java.util.NoSuchElementException e) {
       json(exchange, 404, Map.of("error", e.getMessage()));
     } catch (IllegalStateException e) {
@@ -412,7 +523,18 @@ public final class AdminServer implements AutoCloseable {
 
   private static String body(HttpExchange exchange) throws IOException {
     try (InputStream in = exchange.getRequestBody()) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      byte[] bytes = in.readNBytes(MAX_BODY_BYTES + 1);
+      if (bytes.length > MAX_BODY_BYTES) {
+        throw new BodyTooLargeException();
+      }
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+  }
+
+  /** A request body over {@link #MAX_BODY_BYTES}: answered 413. */
+  private static final class BodyTooLargeException extends RuntimeException {
+    BodyTooLargeException() {
+      super("the request body is over " + MAX_BODY_BYTES + " bytes", null, false, false);
     }
   }
 
@@ -462,5 +584,6 @@ public final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    executor.shutdownNow();
   }
 }

@@ -2,6 +2,7 @@ package dev.inmesh.control.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import dev.inmesh.control.api.OperatorCredential;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,7 +22,7 @@ import picocli.CommandLine.ScopeType;
     subcommands = {
         ConfigCommands.Apply.class, ConfigCommands.Get.class, ConfigCommands.Describe.class,
         ConfigCommands.Delete.class, AnalyzeCommand.class, ClientCommands.Status.class,
-        ClientCommands.ConfigDump.class, ClientCommands.Explain.class, TokenCommand.class},
+        ClientCommands.ConfigDump.class, ClientCommands.Explain.class, TokenCommand.class, CredentialCommand.class},
     footer = {"", "Exit codes:", "  0  ok (analyze: nothing at or above --fail-threshold)",
         "  1  findings, a rejected apply, or a refused request", "  2  usage error", "  3  server unreachable"})
 public final class Meshctl {
@@ -38,6 +39,11 @@ public final class Meshctl {
       description = "mesh-control's HTTP API (default: $MESHCTL_SERVER, else " + DEFAULT_SERVER + ")")
   String server;
 
+  @Option(names = "--credential", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "the credential file (server, token, CA) to call with (default: $MESHCTL_CREDENTIAL, else"
+          + " ~/.inmesh/credential when it exists); $MESHCTL_TOKEN overrides its token")
+  String credential;
+
   @Option(names = {"-o", "--output"}, scope = ScopeType.INHERIT, paramLabel = "FORMAT",
       description = "table (for people), json or yaml (for scripts); default table")
   Format output = Format.table;
@@ -47,12 +53,41 @@ public final class Meshctl {
   private java.util.Map<String, String> env = System.getenv();
 
   String serverUrl() {
-    String chosen = server != null ? server : env.getOrDefault("MESHCTL_SERVER", DEFAULT_SERVER);
+    return serverUrl(operatorCredential());
+  }
+
+  private String serverUrl(java.util.Optional<OperatorCredential> credential) {
+    String chosen = server != null ? server
+        : env.getOrDefault("MESHCTL_SERVER", credential.map(OperatorCredential::server).orElse(DEFAULT_SERVER));
     return chosen.endsWith("/") ? chosen.substring(0, chosen.length() - 1) : chosen;
   }
 
   ServerClient client() {
-    return new ServerClient(serverUrl());
+    java.util.Optional<OperatorCredential> found = operatorCredential();
+    java.util.Optional<String> token = java.util.Optional.ofNullable(env.get("MESHCTL_TOKEN")).filter(t -> !t.isBlank())
+        .or(() -> found.map(OperatorCredential::token));
+    return new ServerClient(serverUrl(found), token, found.flatMap(OperatorCredential::certificateAuthority));
+  }
+
+  /**
+   * The credential file named by {@code --credential} or {@code $MESHCTL_CREDENTIAL}, which must
+   * then be readable, or else {@code ~/.inmesh/credential} when it exists.
+   */
+  private java.util.Optional<OperatorCredential> operatorCredential() {
+    String named = credential != null ? credential : env.get("MESHCTL_CREDENTIAL");
+    java.nio.file.Path file = named != null && !named.isBlank() ? java.nio.file.Path.of(named)
+        : java.nio.file.Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".inmesh", "credential");
+    if (named == null && !java.nio.file.Files.exists(file)) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(OperatorCredential.read(file));
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new UsageException("the credential file " + file + " does not exist (mesh-control logs where it wrote"
+          + " the admin credential)");
+    } catch (java.io.IOException e) {
+      throw new UsageException("cannot read the credential file: " + e.getMessage());
+    }
   }
 
   PrintStream out() {

@@ -16,10 +16,43 @@ import java.time.Duration;
 final class ServerClient {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final String base;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final java.util.Optional<String> token;
+  private final HttpClient http;
 
-  ServerClient(String base) {
+  /**
+   * @param token the bearer token sent with every call, when there is one
+   * @param certificateAuthority PEM roots that an {@code https} server's certificate must chain to;
+   *     the JVM's default trust store when empty
+   */
+  ServerClient(String base, java.util.Optional<String> token, java.util.Optional<String> certificateAuthority) {
     this.base = base;
+    this.token = token;
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    certificateAuthority.ifPresent(pem -> builder.sslContext(trusting(pem)));
+    this.http = builder.build();
+  }
+
+  private static javax.net.ssl.SSLContext trusting(String pem) {
+    try {
+      java.security.KeyStore roots = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+      roots.load(null, null);
+      int i = 0;
+      for (var certificate : java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificates(new java.io.ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+        roots.setCertificateEntry("root-" + i++, certificate);
+      }
+      if (i == 0) {
+        throw new Meshctl.UsageException("the credential's certificateAuthority holds no PEM certificate");
+      }
+      javax.net.ssl.TrustManagerFactory trust =
+          javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(roots);
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (java.security.GeneralSecurityException | IOException e) {
+      throw new Meshctl.UsageException("the credential's certificateAuthority cannot be used: " + e.getMessage());
+    }
   }
 
   /** The server could not be reached at all: exit code 3. */
@@ -75,6 +108,7 @@ final class ServerClient {
   }
 
   private Reply send(HttpRequest.Builder request) {
+    token.ifPresent(t -> request.header("Authorization", "Bearer " + t));
     HttpRequest built = request.timeout(Duration.ofSeconds(30)).build();
     HttpResponse<String> response;
     try {

@@ -279,7 +279,8 @@ class MeshctlIT {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status = Meshctl.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), Map.of("MESHCTL_SERVER", "http://127.0.0.1:" + control.httpPort()));
+        new PrintStream(err, true, StandardCharsets.UTF_8),
+        Map.of("MESHCTL_CREDENTIAL", control.adminCredentialFile().orElseThrow().toString()));
     return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class MeshctlTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Nothing listens on port 1 on loopback: a refused connection, not a hang. */
-  private static final Map<String, String> NO_SERVER = Map.of("MESHCTL_SERVER", "http://127.0.0.1:1");
+  // HOME points nowhere, so that a credential in the real ~/.inmesh cannot change what these tests see
+  private static final Map<String, String> NO_SERVER = Map.of("MESHCTL_SERVER", "http://127.0.0.1:1", "HOME", "/nonexistent/inmesh-home");
 
   record Run(int status, String out, String err) {}
 

@@ -29,7 +29,7 @@ class DashboardIT {
   Path configDir;
 
   @Test
-  void theDashboardShowsTheServiceGraphWhileTrafficRuns() throws Exception {
+  void theDashboardShowsTheServiceGraphWhileTrafficRunsToASignedInOperator() throws Exception {
     String chromium = chromium();
     try (HttpMesh mesh = new HttpMesh(configDir)) {
       mesh.backend("v1");
@@ -49,8 +49,13 @@ class DashboardIT {
       try {
         HttpMesh.await(() -> !mesh.control.xds().loadReports().edges().isEmpty(), Duration.ofSeconds(15),
             "a load report to reach mesh-control");
-        String url = "http://127.0.0.1:" + mesh.control.httpPort() + "/dashboard";
+        String page = "http://127.0.0.1:" + mesh.control.httpPort() + "/dashboard";
+        String anonymous = run(chromium, "--dump-dom", page);
+        assertThat(anonymous).as("without a credential the page asks for one and shows nothing of the mesh")
+            .contains("sign in to see the mesh").doesNotContain("data-id=\"reviews.default\"").doesNotContain("client~");
 
+        // the token travels in the fragment, which the browser never sends to the server
+        String url = page + "#token=" + mesh.control.adminCredential().orElseThrow().token();
         String dom = run(chromium, "--dump-dom", url);
         assertThat(dom).contains("data-id=\"reviews.default\"").contains("(v1, v2)")
             .contains("data-from=\"client\" data-to=\"reviews.default\"")

@@ -55,7 +55,8 @@ class LoadReportingIT {
       assertThat(seen.getOrDefault("v1", 0) + seen.getOrDefault("500", 0)).isEqualTo(30);
 
       HttpResponse<String> json = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + mesh.control.httpPort() + "/debug/load")).build(), HttpResponse.BodyHandlers.ofString());
+          URI.create("http://127.0.0.1:" + mesh.control.httpPort() + "/debug/load"))
+              .header("Authorization", "Bearer " + mesh.control.adminCredential().orElseThrow().token()).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(json.body().replace(" ", "")).contains("\"cluster\":\"" + cluster + "\"",
           "\"service\":\"reviews.default.svc.cluster.local\"");
     }

@@ -141,7 +141,8 @@ class MeshHttpControlPlaneIT {
   private static JsonNode nack(HttpMesh mesh) {
     try {
       HttpResponse<String> response = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mesh.control.httpPort() + "/debug/clients")).build(),
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mesh.control.httpPort() + "/debug/clients"))
+              .header("Authorization", "Bearer " + mesh.control.adminCredential().orElseThrow().token()).build(),
           HttpResponse.BodyHandlers.ofString());
       for (JsonNode client : new ObjectMapper().readTree(response.body())) {
         if (client.get("node").asText().startsWith("client~") && client.get("types").has("CDS")) {
