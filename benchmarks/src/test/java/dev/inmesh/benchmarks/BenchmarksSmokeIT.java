@@ -120,7 +120,9 @@ class BenchmarksSmokeIT {
 
   @Test
   void theTlsEchoMeasuresPlainSocketsAndMutualTls() throws Exception {
-    TlsEcho.Result result = TlsEcho.run(200, 1, out);
+    // enough round trips that each variant's process CPU time spans several of the OS's ticks: 200
+    // warm TLS round trips took under one tick here and read as 0 CPU
+    TlsEcho.Result result = TlsEcho.run(3_000, 1, out);
 
     assertThat(result.plainP50Micros()).isPositive();
     assertThat(result.tlsP50Micros()).isPositive();

@@ -79,7 +79,7 @@ public final class CertificateAuthority {
         ? bundle : bundle.withRoot(nextRoot.certificate()));
     // written on every start, so that workloads and tools find the roots to trust in one file
     store.saveBundle(trustBundle.get());
-    this.joinTokens = JoinTokens.of(config.trustDomain(), clock, random);
+    this.joinTokens = JoinTokens.of(config.trustDomain(), clock, random, builder.joinTokenStore);
   }
 
   public static Builder builder(CaConfig config) {
@@ -92,6 +92,7 @@ public final class CertificateAuthority {
     private Clock clock = Clock.systemUTC();
     private SecureRandom random = new SecureRandom();
     private Consumer<CaEvent> listener = event -> {};
+    private JoinTokenStore joinTokenStore = JoinTokenStore.inMemory();
 
     private Builder(CaConfig config) {
       this.config = Objects.requireNonNull(config, "config");
@@ -109,6 +110,12 @@ public final class CertificateAuthority {
 
     public Builder listener(Consumer<CaEvent> listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** Where join tokens are kept; in memory by default, shared where several CAs serve one mesh. */
+    public Builder joinTokenStore(JoinTokenStore store) {
+      this.joinTokenStore = Objects.requireNonNull(store, "store");
       return this;
     }
 

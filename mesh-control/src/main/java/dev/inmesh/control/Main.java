@@ -110,6 +110,10 @@ public final class Main {
           throw new IllegalArgumentException("replicas on etcd must sign under one root: give every replica "
               + "--ca-root-cert and --ca-root-key (the same files), or run with --ca none");
         }
+        if (options.api().tokens().isEmpty()) {
+          throw new IllegalArgumentException("replicas on etcd must accept the same operator credentials: give every"
+              + " replica --api-tokens FILE (the same file; meshctl credential new prints its lines)");
+        }
         options = options.withEtcd(new MeshControlOptions.Etcd(etcdEndpoints, etcdPrefix, leaseTtl));
       } else if (!etcdEndpoints.isEmpty()) {
         throw new IllegalArgumentException("--etcd-endpoints needs --store etcd");

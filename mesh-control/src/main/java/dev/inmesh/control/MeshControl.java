@@ -164,6 +164,7 @@ public final class MeshControl implements AutoCloseable {
       caConfig = caConfig.withRootFiles(embedded.root().get().certificate(), embedded.root().get().privateKey());
     }
     ca = dev.inmesh.ca.CertificateAuthority.builder(caConfig)
+        .joinTokenStore(stores.joinTokens())
         .listener(event -> {
           if (event instanceof dev.inmesh.ca.CaEvent.Issued issued) {
             issuedCertificates.put(issued.identity().toString(), issued);
@@ -214,17 +215,78 @@ public final class MeshControl implements AutoCloseable {
     String token = prepareCredentials();
     admin = AdminServer.start(new InetSocketAddress(bind, options.httpPort()), this, apiCredentials, tls);
     if (token != null) {
-      String host = loopback || bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-      if (host.contains(":")) {
-        host = "[" + host + "]";
-      }
-      var credential = new dev.inmesh.control.api.OperatorCredential(apiScheme() + "://" + host + ":" + admin.port(),
-          "admin", dev.inmesh.control.api.Role.ADMIN, token,
-          tls.isPresent() ? java.util.Optional.of(ca.trustBundle().toPem()) : java.util.Optional.empty());
-      adminCredential = java.util.Optional.of(credential);
+      var credential = new dev.inmesh.control.api.OperatorCredential(apiUrl(), "admin", dev.inmesh.control.api.Role.ADMIN,
+          token, trustedRoots());
+      // the token first, its digest last: a start that fails between them leaves no digest whose token is lost
       credential.write(adminCredentialFile.orElseThrow());
+      options.dataDir().ifPresent(dir -> writeTokenDigest(dir.resolve(API_TOKENS_FILE), token));
+      adminCredential = java.util.Optional.of(credential);
       log.info("the admin credential for meshctl is in {} (meshctl --credential {}, or export MESHCTL_CREDENTIAL={})",
           adminCredentialFile.get(), adminCredentialFile.get(), adminCredentialFile.get());
+    } else {
+      refreshCredentialFile();
+    }
+  }
+
+  /** Where operators reach the API: the bind address itself, or loopback for a wildcard. */
+  private String apiUrl() {
+    String host = options.api().bindAddress();
+    if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+      host = "127.0.0.1";
+    }
+    if (host.contains(":") && !host.startsWith("[")) {
+      host = "[" + host + "]";
+    }
+    return apiScheme() + "://" + host + ":" + admin.port();
+  }
+
+  /** The roots an operator verifies the API's certificate with; none when it speaks plain HTTP. */
+  private java.util.Optional<String> trustedRoots() {
+    return apiScheme().equals("https") ? java.util.Optional.of(ca.trustBundle().toPem()) : java.util.Optional.empty();
+  }
+
+  private static void writeTokenDigest(Path file, String token) {
+    String line = dev.inmesh.control.api.ApiCredentials.line(dev.inmesh.control.api.Role.ADMIN, "admin", token);
+    try {
+      dev.inmesh.control.api.OperatorCredential.writePrivately(file,
+          ("# mesh-control's operator API credentials: <role> <name> sha256:<hex of the token>\n" + line + "\n")
+              .getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot keep the admin credential's digest in " + file, e);
+    }
+  }
+
+  /**
+   * Keeps the admin credential that an earlier start wrote pointing at this server: its URL (a
+   * port or scheme may have changed) and, over TLS, the roots in force (a root rotation changes
+   * them). A file whose token no longer authenticates is left alone.
+   */
+  private void refreshCredentialFile() {
+    Path file = options.api().credentialFile().orElse(options.dataDir().map(d -> d.resolve(CREDENTIAL_FILE)).orElse(null));
+    if (file == null || options.api().tokens().isPresent() || !Files.exists(file)) {
+      return;
+    }
+    try {
+      var written = dev.inmesh.control.api.OperatorCredential.read(file);
+      if (apiCredentials.authenticate(written.token()).isEmpty()) {
+        return;
+      }
+      var fresh = new dev.inmesh.control.api.OperatorCredential(apiUrl(), written.name(), written.role(), written.token(),
+          trustedRoots());
+      if (!fresh.equals(written)) {
+        fresh.write(file);
+        log.info("updated the server and roots in the admin credential {}", file);
+      }
+      adminCredentialFile = java.util.Optional.of(file);
+    } catch (IOException e) {
+      log.warn("cannot update the admin credential {}: {}", file, e.getMessage());
+    }
+  }
+
+  /** After a root rotation step: the admin credential trusts the roots now in force. */
+  public void rootsChanged() {
+    if (apiScheme().equals("https")) {
+      refreshCredentialFile();
     }
   }
 
@@ -237,41 +299,34 @@ public final class MeshControl implements AutoCloseable {
   }
 
   /**
-   * Loads who may call the API. Returns the admin token when one was made now (its digest is
-   * kept, and the token goes only to the credential file), null otherwise.
+   * Loads who may call the API. Returns the admin token when one is made now (its digest is kept
+   * once the server runs and the token is in the credential file), null otherwise.
    */
   private String prepareCredentials() throws IOException {
     if (options.api().tokens().isPresent()) {
       Path file = options.api().tokens().get();
-      try {
-        apiCredentials = dev.inmesh.control.api.ApiCredentials.read(file);
-      } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
-        throw new IOException("cannot load the API token file: " + e.getMessage(), e);
-      }
+      apiCredentials = loadTokens(file);
       log.info("operator API: {} credential(s) from {}", apiCredentials.size(), file);
       return null;
     }
     java.util.Optional<Path> kept = options.dataDir().map(dir -> dir.resolve(API_TOKENS_FILE));
     if (kept.isPresent() && Files.exists(kept.get())) {
-      try {
-        apiCredentials = dev.inmesh.control.api.ApiCredentials.read(kept.get());
-      } catch (IllegalArgumentException e) {
-        throw new IOException("cannot load the API token file: " + e.getMessage(), e);
+      apiCredentials = loadTokens(kept.get());
+      Path credentialFile = options.api().credentialFile().orElse(options.dataDir().get().resolve(CREDENTIAL_FILE));
+      if (Files.exists(credentialFile)) {
+        log.info("operator API: {} credential(s) from {}; the admin credential is in {}", apiCredentials.size(),
+            kept.get(), credentialFile);
+      } else {
+        log.error("operator API: {} credential(s) from {}, but the admin credential made at the first start is no longer"
+            + " in {}. To regain access, add a line from 'meshctl credential new --role admin --name NAME' to {}"
+            + " and restart, or remove {} to have a new admin credential made", apiCredentials.size(), kept.get(),
+            credentialFile, kept.get(), kept.get());
       }
-      log.info("operator API: {} credential(s) from {}; the admin credential was written at the first start to {}",
-          apiCredentials.size(), kept.get(), options.api().credentialFile()
-              .orElse(options.dataDir().get().resolve(CREDENTIAL_FILE)));
       return null;
     }
     String token = dev.inmesh.control.api.ApiCredentials.newToken(new java.security.SecureRandom());
-    String line = dev.inmesh.control.api.ApiCredentials.line(dev.inmesh.control.api.Role.ADMIN, "admin", token);
-    apiCredentials = dev.inmesh.control.api.ApiCredentials.parse("the generated admin credential", line);
-    if (kept.isPresent()) {
-      Files.createDirectories(kept.get().getParent());
-      dev.inmesh.control.api.OperatorCredential.writePrivately(kept.get(),
-          ("# mesh-control's operator API credentials: <role> <name> sha256:<hex of the token>\n" + line + "\n")
-              .getBytes(StandardCharsets.UTF_8));
-    }
+    apiCredentials = dev.inmesh.control.api.ApiCredentials.parse("the generated admin credential",
+        dev.inmesh.control.api.ApiCredentials.line(dev.inmesh.control.api.Role.ADMIN, "admin", token));
     Path credentialFile = options.api().credentialFile().orElseGet(() -> options.dataDir()
         .map(dir -> dir.resolve(CREDENTIAL_FILE))
         .orElseGet(() -> {
@@ -284,6 +339,20 @@ public final class MeshControl implements AutoCloseable {
         }));
     adminCredentialFile = java.util.Optional.of(credentialFile);
     return token;
+  }
+
+  private static dev.inmesh.control.api.ApiCredentials loadTokens(Path file) throws IOException {
+    dev.inmesh.control.api.ApiCredentials loaded;
+    try {
+      loaded = dev.inmesh.control.api.ApiCredentials.read(file);
+    } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
+      throw new IOException("cannot load the API token file: " + e.getMessage(), e);
+    }
+    if (loaded.size() == 0) {
+      throw new IOException("the API token file " + file + " holds no credential, so no one could call the API;"
+          + " add a line from 'meshctl credential new'");
+    }
+    return loaded;
   }
 
   /**

@@ -160,4 +160,64 @@ class EtcdStoreIT {
       }
     }
   }
+
+  @Test
+  void aJoinTokenMintedAtOneReplicaIsRedeemedAtAnotherAndOnlyOnceAcrossThem() throws Exception {
+    Path rootDir = Files.createDirectories(dir.resolve("root-tokens"));
+    dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of("cluster.local", rootDir)).build();
+    MeshControlOptions.EmbeddedCa ca = MeshControlOptions.EmbeddedCa.of("cluster.local", 0, 0)
+        .withRoot(rootDir.resolve("root-cert.pem"), rootDir.resolve("root-key.pem"));
+    MeshControlOptions options = MeshControlOptions.ephemeral().withCa(ca)
+        .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix("/token-test/"));
+    try (MeshControl a = MeshControl.start(options); MeshControl b = MeshControl.start(options)) {
+      var tokensA = a.ca().orElseThrow().joinTokens();
+      var tokensB = b.ca().orElseThrow().joinTokens();
+      String root = new String(Files.readAllBytes(rootDir.resolve("root-cert.pem")), StandardCharsets.US_ASCII);
+
+      // minted at A, redeemed by a workload at B's CA
+      String token = tokensA.create("default", "reviews", Duration.ofMinutes(5)).value();
+      assertThat(tokensB.outstanding()).as("B sees A's token").isEqualTo(1);
+      try (dev.inmesh.Mesh workload = dev.inmesh.Mesh.builder()
+          .controlServers("127.0.0.1:" + b.xdsPort())
+          .service("reviews").serviceAccount("reviews").servePort("http", 9080, 9080)
+          .certificateAuthority("127.0.0.1:" + b.caGrpcPort(), root, token)
+          .build()) {
+        assertThat(workload.certificates().orElseThrow().current().chain().get(1))
+            .isEqualTo(b.ca().orElseThrow().intermediateCertificate());
+      }
+      dev.inmesh.ca.SpiffeId reviews = dev.inmesh.ca.SpiffeId.of("cluster.local", "default", "reviews");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> tokensA.redeem(token, reviews))
+          .isInstanceOf(dev.inmesh.ca.CaException.class).hasMessageContaining("was already used at");
+      assertThat(tokensA.outstanding()).isZero();
+
+      // one token redeemed at once from both replicas, many times over: exactly one redemption wins
+      String contested = tokensB.create("default", "reviews", Duration.ofMinutes(5)).value();
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Boolean>> attempts = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+          var tokens = i % 2 == 0 ? tokensA : tokensB;
+          attempts.add(pool.submit(() -> {
+            go.await();
+            try {
+              tokens.redeem(contested, reviews);
+              return true;
+            } catch (dev.inmesh.ca.CaException e) {
+              assertThat(e.getMessage()).contains("single use");
+              return false;
+            }
+          }));
+        }
+        go.countDown();
+        int won = 0;
+        for (var attempt : attempts) {
+          won += attempt.get(30, TimeUnit.SECONDS) ? 1 : 0;
+        }
+        assertThat(won).isEqualTo(1);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
 }

@@ -202,6 +202,9 @@ class OperatorApiSecurityIT {
     assertThatThrownBy(() -> MeshControl.start(options.withApi(options.api().withTokens(tokens))).close())
         .isInstanceOf(IOException.class)
         .hasMessageContaining(tokens + ":3: role must be viewer, editor or admin, got 'owner'");
+    Path empty = write("empty-tokens", "# nobody yet\n");
+    assertThatThrownBy(() -> MeshControl.start(options.withApi(options.api().withTokens(empty))).close())
+        .hasMessageContaining("holds no credential, so no one could call the API");
     Path plain = write("plain-tokens", "admin root " + ApiCredentials.newToken(new SecureRandom()) + "\n");
     assertThatThrownBy(() -> MeshControl.start(options.withApi(options.api().withTokens(plain))).close())
         .hasMessageContaining(plain + ":1: the third field must be sha256:");
@@ -220,6 +223,8 @@ class OperatorApiSecurityIT {
     }
     try (MeshControl second = MeshControl.start(MeshControlOptions.ephemeral().withDataDir(data))) {
       assertThat(second.adminCredential()).as("no new credential is made").isEmpty();
+      assertThat(OperatorCredential.read(data.resolve("admin-credential")).server())
+          .as("the credential follows the server to its new port").isEqualTo("http://127.0.0.1:" + second.httpPort());
       assertThat(new AdminClient(second.httpPort(), Optional.of(token)).get("/apis/resources").status()).isEqualTo(200);
       assertThat(new AdminClient(second.httpPort(), Optional.empty()).get("/apis/resources").status()).isEqualTo(401);
     }

@@ -26,6 +26,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ public final class Bookinfo implements AutoCloseable {
     MeshControlOptions options = MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
         .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200));
     if (ports.fixed()) {
-      options = options.withApi(options.api().withCredentialFile(OperatorCredential.defaultPath()));
+      options = options.withApi(options.api().withCredentialFile(credentialFile(ports)));
     }
     MeshControl control = MeshControl.start(options);
     Bookinfo bookinfo = new Bookinfo(control);
@@ -176,6 +177,24 @@ public final class Bookinfo implements AutoCloseable {
   /** mesh-control's live dashboard. */
   public URI dashboard() {
     return URI.create("http://127.0.0.1:" + control.httpPort() + "/dashboard");
+  }
+
+  /**
+   * Where the demo's admin credential goes: meshctl's default file, unless that holds a credential
+   * for another server, which the demo leaves alone.
+   */
+  private static Path credentialFile(Ports ports) {
+    Path standard = OperatorCredential.defaultPath();
+    if (Files.exists(standard)) {
+      try {
+        if (!OperatorCredential.read(standard).server().equals("http://127.0.0.1:" + ports.http())) {
+          return standard.resolveSibling("bookinfo-credential");
+        }
+      } catch (IOException e) {
+        return standard.resolveSibling("bookinfo-credential");
+      }
+    }
+    return standard;
   }
 
   /** The admin credential this demo's mesh-control made, and the file meshctl reads it from. */

@@ -294,6 +294,7 @@ public final class AdminServer implements AutoCloseable {
       return;
     }
     Map<String, Object> reply = new LinkedHashMap<>();
+    control.rootsChanged();
     reply.put("step", step);
     reply.put("signingRoot", ca.rootCertificate().getSerialNumber().toString(16));
     reply.put("trustedRoots", ca.trustBundle().roots().stream().map(r -> r.getSerialNumber().toString(16)).toList());

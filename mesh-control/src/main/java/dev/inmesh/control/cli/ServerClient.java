@@ -27,9 +27,27 @@ final class ServerClient {
   ServerClient(String base, java.util.Optional<String> token, java.util.Optional<String> certificateAuthority) {
     this.base = base;
     this.token = token;
+    if (token.isPresent() && base.startsWith("http://") && !loopback(base)) {
+      throw new Meshctl.UsageException("refusing to send a bearer token over plain http to " + base
+          + "; mesh-control serves its API beyond loopback over https");
+    }
     HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
     certificateAuthority.ifPresent(pem -> builder.sslContext(trusting(pem)));
     this.http = builder.build();
+  }
+
+  /** Whether the URL names localhost or a loopback address literally; no name is looked up. */
+  static boolean loopback(String url) {
+    try {
+      String host = URI.create(url).getHost();
+      if (host == null) {
+        return false;
+      }
+      String bare = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+      return bare.equalsIgnoreCase("localhost") || bare.equals("::1") || bare.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   private static javax.net.ssl.SSLContext trusting(String pem) {

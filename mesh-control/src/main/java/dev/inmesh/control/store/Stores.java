@@ -8,17 +8,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The config store and the registry store that one mesh-control runs on, and what to close with
- * them: in memory (the embedded default), or etcd shared by every replica.
+ * The config store, the registry store and the CA's join tokens that one mesh-control runs on, and
+ * what to close with them: in memory (the embedded default), or etcd shared by every replica.
  */
-public record Stores(ConfigStore config, RegistryStore registry, AutoCloseable resources)
-    implements AutoCloseable {
+public record Stores(ConfigStore config, RegistryStore registry, dev.inmesh.ca.JoinTokenStore joinTokens,
+    AutoCloseable resources) implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Stores.class);
   /** How long start-up waits for etcd, and a writer for its own write to come back through the watch. */
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
 
   public static Stores inMemory() {
-    return new Stores(new InMemoryConfigStore(), new InMemoryRegistryStore(), () -> { });
+    return new Stores(new InMemoryConfigStore(), new InMemoryRegistryStore(), dev.inmesh.ca.JoinTokenStore.inMemory(),
+        () -> { });
   }
 
   /**
@@ -34,7 +35,7 @@ public record Stores(ConfigStore config, RegistryStore registry, AutoCloseable r
       EtcdRegistryStore registry = EtcdRegistryStore.start(client, prefix, leaseTtl, TIMEOUT);
       EtcdConfigStore configStore = config;
       log.info("store: etcd at {} under {}; registry lease TTL {} s", endpoints, prefix, leaseTtl.toSeconds());
-      return new Stores(config, registry, () -> {
+      return new Stores(config, registry, new EtcdJoinTokenStore(client, prefix, java.time.Clock.systemUTC()), () -> {
         registry.close();
         configStore.close();
         client.close();

@@ -231,8 +231,12 @@ class ScaleOutIT {
     // the standalone jar as operators run it, so a SIGKILL ends the whole replica
     Path jar = Path.of("..", "mesh-control", "target", "mesh-control.jar").toAbsolutePath().normalize();
     assertThat(jar).as("mesh-control's standalone jar; build from the root (mvn verify)").exists();
+    // every replica is given the same operator credentials
+    Path tokens = java.nio.file.Files.writeString(dir.resolve("api-tokens-" + prefix.replace("/", "")),
+        dev.inmesh.control.api.ApiCredentials.line(dev.inmesh.control.api.Role.ADMIN, "ops",
+            dev.inmesh.control.api.ApiCredentials.newToken(new java.security.SecureRandom())) + "\n");
     Process a = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", jar.toString(),
+        "-jar", jar.toString(), "--api-tokens", tokens.toString(),
         "--store", "etcd", "--etcd-endpoints", etcd.endpointsFlag(), "--etcd-prefix", prefix,
         "--lease-ttl", "4s", "--grace-period", "60s", "--ca", "none", "--xds-port", Integer.toString(port), "--http-port", "0")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
