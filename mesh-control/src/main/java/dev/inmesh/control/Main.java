@@ -30,7 +30,8 @@ public final class Main {
                           [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
                           [--ca-root-cert FILE --ca-root-key FILE]
                           [--store embedded|etcd] [--etcd-endpoints http://HOST:2379,...] [--etcd-prefix /inmesh/]
-                          [--lease-ttl 10s]
+                          [--lease-ttl 10s] [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]
+                          [--etcd-user NAME --etcd-password-file FILE]
              mesh-control validate -f FILE [-f FILE ...]
              mesh-control ctl COMMAND ...     (meshctl: apply, get, describe, delete, analyze, status,
                                               config-dump, explain, token create; ctl --help)
@@ -72,6 +73,11 @@ public final class Main {
     Duration leaseTtl = Duration.ofSeconds(10);
     Path rootCert = null;
     Path rootKey = null;
+    Path etcdCa = null;
+    Path etcdCert = null;
+    Path etcdKey = null;
+    String etcdUser = null;
+    Path etcdPasswordFile = null;
     try {
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
@@ -91,6 +97,11 @@ public final class Main {
           case "--etcd-endpoints" -> etcdEndpoints = endpoints(value);
           case "--etcd-prefix" -> etcdPrefix = value;
           case "--lease-ttl" -> leaseTtl = duration(flag, value);
+          case "--etcd-cacert" -> etcdCa = Path.of(value);
+          case "--etcd-cert" -> etcdCert = Path.of(value);
+          case "--etcd-key" -> etcdKey = Path.of(value);
+          case "--etcd-user" -> etcdUser = value;
+          case "--etcd-password-file" -> etcdPasswordFile = Path.of(value);
           case "--ca-root-cert" -> rootCert = Path.of(value);
           case "--ca-root-key" -> rootKey = Path.of(value);
           default -> options = option(options, flag, value);
@@ -114,9 +125,19 @@ public final class Main {
           throw new IllegalArgumentException("replicas on etcd must accept the same operator credentials: give every"
               + " replica --api-tokens FILE (the same file; meshctl credential new prints its lines)");
         }
-        options = options.withEtcd(new MeshControlOptions.Etcd(etcdEndpoints, etcdPrefix, leaseTtl));
-      } else if (!etcdEndpoints.isEmpty()) {
-        throw new IllegalArgumentException("--etcd-endpoints needs --store etcd");
+        if ((etcdUser == null) != (etcdPasswordFile == null)) {
+          throw new IllegalArgumentException("--etcd-user and --etcd-password-file go together");
+        }
+        if (etcdCa == null && (etcdCert != null || etcdKey != null)) {
+          throw new IllegalArgumentException("--etcd-cert and --etcd-key need --etcd-cacert and https endpoints");
+        }
+        options = options.withEtcd(new MeshControlOptions.Etcd(etcdEndpoints, etcdPrefix, leaseTtl,
+            etcdCa == null ? java.util.Optional.empty() : java.util.Optional.of(new MeshControlOptions.EtcdTls(etcdCa,
+                java.util.Optional.ofNullable(etcdCert), java.util.Optional.ofNullable(etcdKey))),
+            etcdUser == null ? java.util.Optional.empty()
+                : java.util.Optional.of(new MeshControlOptions.EtcdUser(etcdUser, etcdPasswordFile))).requireTlsForHttps());
+      } else if (!etcdEndpoints.isEmpty() || etcdCa != null || etcdUser != null) {
+        throw new IllegalArgumentException("--etcd-endpoints, --etcd-cacert and --etcd-user need --store etcd");
       }
     } catch (IllegalArgumentException e) {
       err.println("mesh-control: " + e.getMessage());

@@ -91,7 +91,7 @@ public final class MeshControl implements AutoCloseable {
   private MeshControl(MeshControlOptions options) {
     this.options = options;
     this.stores = options.etcd()
-        .map(etcd -> Stores.etcd(etcd.endpoints(), etcd.prefix(), etcd.leaseTtl()))
+        .map(Stores::etcd)
         .orElseGet(Stores::inMemory);
     this.configStore = stores.config();
     this.registryStore = stores.registry();

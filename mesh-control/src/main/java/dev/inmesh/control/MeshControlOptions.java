@@ -104,9 +104,11 @@ public record MeshControlOptions(
 
   /**
    * The replicated store: etcd at {@code endpoints}, keys under {@code prefix}, registry entries on
-   * a lease of {@code leaseTtl} that the replica holding the workload's stream keeps alive.
+   * a lease of {@code leaseTtl} that the replica holding the workload's stream keeps alive; over
+   * TLS (for {@code https} endpoints) and as an etcd user, when given.
    */
-  public record Etcd(List<URI> endpoints, String prefix, Duration leaseTtl) {
+  public record Etcd(List<URI> endpoints, String prefix, Duration leaseTtl, Optional<EtcdTls> tls,
+      Optional<EtcdUser> user) {
     public Etcd {
       endpoints = List.copyOf(endpoints);
       if (endpoints.isEmpty()) {
@@ -119,19 +121,76 @@ public record MeshControlOptions(
       if (leaseTtl.compareTo(Duration.ofSeconds(2)) < 0 || leaseTtl.toMillis() % 1000 != 0) {
         throw new IllegalArgumentException("lease TTL must be whole seconds, at least 2s, got " + leaseTtl);
       }
+      Objects.requireNonNull(tls, "tls");
+      Objects.requireNonNull(user, "user");
+      long secure = endpoints.stream().filter(e -> "https".equals(e.getScheme())).count();
+      if (secure != 0 && secure != endpoints.size()) {
+        throw new IllegalArgumentException("etcd endpoints are all https or all http, got " + endpoints);
+      }
     }
 
-    /** Keys under {@code /inmesh/}, a 10 s lease. */
+    /**
+     * Checks that TLS is set exactly for https endpoints; called before connecting, since the
+     * endpoints and the TLS files are given one after the other.
+     *
+     * @throws IllegalArgumentException naming the flag that is missing or out of place
+     */
+    public Etcd requireTlsForHttps() {
+      boolean secure = "https".equals(endpoints.get(0).getScheme());
+      if (secure && tls.isEmpty()) {
+        throw new IllegalArgumentException("https etcd endpoints need the CA that signs etcd's certificates: --etcd-cacert FILE");
+      }
+      if (!secure && tls.isPresent()) {
+        throw new IllegalArgumentException("--etcd-cacert, --etcd-cert and --etcd-key are for https endpoints, got " + endpoints);
+      }
+      return this;
+    }
+
+    /** Keys under {@code /inmesh/}, a 10 s lease, no TLS, no user. */
     public static Etcd of(List<URI> endpoints) {
-      return new Etcd(endpoints, "/inmesh/", Duration.ofSeconds(10));
+      return new Etcd(endpoints, "/inmesh/", Duration.ofSeconds(10), Optional.empty(), Optional.empty());
     }
 
     public Etcd withPrefix(String value) {
-      return new Etcd(endpoints, value, leaseTtl);
+      return new Etcd(endpoints, value, leaseTtl, tls, user);
     }
 
     public Etcd withLeaseTtl(Duration ttl) {
-      return new Etcd(endpoints, prefix, ttl);
+      return new Etcd(endpoints, prefix, ttl, tls, user);
+    }
+
+    public Etcd withTls(EtcdTls value) {
+      return new Etcd(endpoints, prefix, leaseTtl, Optional.of(value), user);
+    }
+
+    public Etcd withUser(EtcdUser value) {
+      return new Etcd(endpoints, prefix, leaseTtl, tls, Optional.of(value));
+    }
+  }
+
+  /**
+   * TLS to etcd: the CA that signs its certificates (PEM), and the client certificate and PKCS#8
+   * key that etcd's {@code --client-cert-auth} asks for.
+   */
+  public record EtcdTls(Path ca, Optional<Path> clientCertificate, Optional<Path> clientKey) {
+    public EtcdTls {
+      Objects.requireNonNull(ca, "ca");
+      Objects.requireNonNull(clientCertificate, "clientCertificate");
+      Objects.requireNonNull(clientKey, "clientKey");
+      if (clientCertificate.isPresent() != clientKey.isPresent()) {
+        throw new IllegalArgumentException("--etcd-cert and --etcd-key go together");
+      }
+    }
+  }
+
+  /** An etcd user (etcd's auth), whose password is read from a file so that it is on no command line. */
+  public record EtcdUser(String name, Path passwordFile) {
+    public EtcdUser {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(passwordFile, "passwordFile");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("the etcd user name is empty");
+      }
     }
   }
 

@@ -28,14 +28,24 @@ public final class EtcdCluster implements AutoCloseable {
   private final String binary;
   private final List<Integer> clientPorts;
   private final List<Integer> peerPorts;
+  private final List<Integer> metricsPorts;
   private final Process[] members;
+  private final java.util.Optional<Tls> tls;
 
-  private EtcdCluster(Path dir, String binary, int size) {
+  /**
+   * TLS for clients and peers: every member serves {@code server} and requires a client
+   * certificate from {@code ca}, from clients and from its peers alike.
+   */
+  public record Tls(Path ca, OpensslPki.Pair server) {}
+
+  private EtcdCluster(Path dir, String binary, int size, java.util.Optional<Tls> tls) {
     this.dir = dir;
     this.binary = binary;
-    List<Integer> ports = freePorts(2 * size);
+    this.tls = tls;
+    List<Integer> ports = freePorts(3 * size);
     this.clientPorts = ports.subList(0, size);
     this.peerPorts = ports.subList(size, 2 * size);
+    this.metricsPorts = ports.subList(2 * size, 3 * size);
     this.members = new Process[size];
   }
 
@@ -45,7 +55,16 @@ public final class EtcdCluster implements AutoCloseable {
    * @throws AssertionError saying how to install etcd when there is no {@code etcd} binary
    */
   public static EtcdCluster start(Path dir, int size) {
-    EtcdCluster cluster = new EtcdCluster(dir, binary(), size);
+    return start(dir, size, java.util.Optional.empty());
+  }
+
+  /** As {@link #start(Path, int)}, with TLS and client certificates for clients and peers. */
+  public static EtcdCluster startTls(Path dir, int size, Tls tls) {
+    return start(dir, size, java.util.Optional.of(tls));
+  }
+
+  private static EtcdCluster start(Path dir, int size, java.util.Optional<Tls> tls) {
+    EtcdCluster cluster = new EtcdCluster(dir, binary(), size, tls);
     try {
       for (int i = 0; i < size; i++) {
         cluster.startMember(i, "new");
@@ -60,9 +79,13 @@ public final class EtcdCluster implements AutoCloseable {
     }
   }
 
-  /** {@code http://127.0.0.1:PORT} of every member, as a client's endpoint list. */
+  /** {@code http://127.0.0.1:PORT} (https with TLS) of every member, as a client's endpoint list. */
   public List<URI> endpoints() {
-    return clientPorts.stream().map(port -> URI.create("http://127.0.0.1:" + port)).toList();
+    return clientPorts.stream().map(port -> URI.create(scheme() + "://127.0.0.1:" + port)).toList();
+  }
+
+  private String scheme() {
+    return tls.isPresent() ? "https" : "http";
   }
 
   /** The endpoints as {@code --etcd-endpoints} takes them. */
@@ -76,6 +99,9 @@ public final class EtcdCluster implements AutoCloseable {
 
   /** The index of the member that leads now, as the members' own status (the v3 JSON gateway) says. */
   public int leader() {
+    if (tls.isPresent()) {
+      throw new UnsupportedOperationException("leader() asks members over plain HTTP; this cluster requires TLS");
+    }
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     for (int i = 0; i < members.length; i++) {
       if (members[i] == null) {
@@ -126,10 +152,10 @@ public final class EtcdCluster implements AutoCloseable {
 
   private void startMember(int index, String state) {
     String cluster = IntStream.range(0, members.length)
-        .mapToObj(i -> name(i) + "=http://127.0.0.1:" + peerPorts.get(i))
+        .mapToObj(i -> name(i) + "=" + scheme() + "://127.0.0.1:" + peerPorts.get(i))
         .collect(Collectors.joining(","));
-    String client = "http://127.0.0.1:" + clientPorts.get(index);
-    String peer = "http://127.0.0.1:" + peerPorts.get(index);
+    String client = scheme() + "://127.0.0.1:" + clientPorts.get(index);
+    String peer = scheme() + "://127.0.0.1:" + peerPorts.get(index);
     List<String> command = new ArrayList<>(List.of(binary,
         "--name", name(index),
         "--data-dir", dir.resolve(name(index)).toString(),
@@ -137,7 +163,14 @@ public final class EtcdCluster implements AutoCloseable {
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
         "--initial-cluster", cluster, "--initial-cluster-state", state,
         "--initial-cluster-token", "inmesh-test-" + dir.getFileName(),
-        "--heartbeat-interval", "50", "--election-timeout", "500"));
+        "--heartbeat-interval", "50", "--election-timeout", "500",
+        // health in plain HTTP on a port of its own, whatever the client port requires
+        "--listen-metrics-urls", "http://127.0.0.1:" + metricsPorts.get(index)));
+    tls.ifPresent(t -> command.addAll(List.of(
+        "--cert-file", t.server().certificate().toString(), "--key-file", t.server().key().toString(),
+        "--trusted-ca-file", t.ca().toString(), "--client-cert-auth",
+        "--peer-cert-file", t.server().certificate().toString(), "--peer-key-file", t.server().key().toString(),
+        "--peer-trusted-ca-file", t.ca().toString(), "--peer-client-cert-auth")));
     try {
       members[index] = new ProcessBuilder(command)
           .redirectErrorStream(true)
@@ -150,7 +183,7 @@ public final class EtcdCluster implements AutoCloseable {
 
   private void awaitHealthy(int index) {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-    HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clientPorts.get(index) + "/health"))
+    HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPorts.get(index) + "/health"))
         .timeout(Duration.ofSeconds(2)).build();
     Await.until(() -> {
       if (members[index] == null || !members[index].isAlive()) {
