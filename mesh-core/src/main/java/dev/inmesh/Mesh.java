@@ -8,7 +8,7 @@ import dev.inmesh.xds.AdsClient;
 import dev.inmesh.xds.WorkloadMetadata;
 import dev.inmesh.xds.XdsResources;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import dev.inmesh.xds.ControlPlaneChannels;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -79,8 +79,21 @@ public final class Mesh implements AutoCloseable {
       node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
           .putFields(WorkloadMetadata.MTLS, com.google.protobuf.Value.newBuilder().setStringValue("true").build())).build();
     }
-    this.ads = new AdsClient(config.controlServers(), node, sync,
-        server -> NettyChannelBuilder.forTarget(server).usePlaintext().build(),
+    AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
+    java.util.function.Function<String, io.grpc.ManagedChannel> channels;
+    if (ca.isPresent()) {
+      // mutual TLS to mesh-control: this workload's certificate, and the server's checked by name against the mesh roots
+      List<java.security.cert.X509Certificate> given = dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem());
+      channels = server -> ControlPlaneChannels.mutualTls(server, manager.get().keyManager(),
+          new dev.inmesh.security.RootsTrustManager(() -> {
+            List<java.security.cert.X509Certificate> roots = new ArrayList<>(given);
+            manager.get().trustAnchors().stream().filter(r -> !roots.contains(r)).forEach(roots::add);
+            return roots;
+          }));
+    } else {
+      channels = ControlPlaneChannels::plaintext;
+    }
+    this.ads = new AdsClient(config.controlServers(), node, sync, channels,
         this::publish, new SplittableRandom(random.nextLong()));
     this.outbound = new OutboundPipeline(this, ticker, random);
     // load reports go on the ADS stream's channel (one connection to the control server, as
@@ -89,7 +102,6 @@ public final class Mesh implements AutoCloseable {
     if (ca.isPresent()) {
       dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
-      AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
       dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(),
           dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem()), () -> java.util.Optional.ofNullable(ca.get().joinToken()),
           () -> manager.get() == null ? java.util.Optional.empty() : manager.get().credentials());
@@ -146,13 +158,10 @@ public final class Mesh implements AutoCloseable {
   }
 
   /**
-   * Starts the ADS stream, then asks for the certificate while the first config is on its way: the
-   * stream is plaintext and needs no certificate, so a start waits for the slower of the two, not
-   * for both one after the other.
+   * Gets the workload certificate first, when there is a CA, then opens the ADS stream with it:
+   * mesh-control's xDS port is mutual TLS, and the identity it registers is the certificate's.
    */
   private Mesh start() {
-    ads.start();
-    loadReporter.start();
     if (certificates.isPresent()) {
       try {
         certificates.get().start();
@@ -161,6 +170,8 @@ public final class Mesh implements AutoCloseable {
         throw new MeshException("no workload certificate for " + certificates.get().identity() + ": " + e.getMessage(), e);
       }
     }
+    ads.start();
+    loadReporter.start();
     return this;
   }
 

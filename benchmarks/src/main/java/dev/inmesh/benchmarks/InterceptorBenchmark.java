@@ -89,7 +89,7 @@ public class InterceptorBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws IOException {
-    control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa());
+    control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds());
     channel = NettyChannelBuilder.forTarget("127.0.0.1:" + control.xdsPort()).usePlaintext().build();
     registration = WorkloadRegistration.start(channel, new WorkloadMetadata("backend", "default", "backend", "backend-v1",
         Map.of("app", "backend", "version", "v1"), "127.0.0.1", List.of(new ServicePort("http", 8080, 18080, "HTTP")), null));

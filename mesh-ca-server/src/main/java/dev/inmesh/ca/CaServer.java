@@ -131,6 +131,15 @@ public final class CaServer implements AutoCloseable {
     return sslContext(servingKeyManager(ca, serverNames), null);
   }
 
+  /**
+   * A key manager that serves a certificate {@code ca} issues for {@code serverNames} (DNS names
+   * or IP literals) besides localhost and the loopback addresses, renewed at half-life: for other
+   * servers of the control plane, such as mesh-control's xDS port.
+   */
+  public static javax.net.ssl.X509ExtendedKeyManager servingKeys(CertificateAuthority ca, List<String> serverNames) {
+    return servingKeyManager(ca, serverNames);
+  }
+
   private static ServingKeyManager servingKeyManager(CertificateAuthority ca, List<String> serverNames) {
     List<String> dnsNames = new ArrayList<>(List.of("localhost"));
     List<String> ips = new ArrayList<>(List.of("127.0.0.1", "::1"));

@@ -27,6 +27,7 @@ public final class Main {
       usage: mesh-control [--config-dir DIR] [--xds-port PORT] [--http-port PORT] [--data-dir DIR]
                           [--grace-period DURATION] [--bind ADDRESS] [--server-name NAME,...]
                           [--api-bind 127.0.0.1] [--api-tokens FILE | --admin-credential FILE]
+                          [--xds-read-only-port PORT] [--ca none --insecure-xds]
                           [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
                           [--ca-root-cert FILE --ca-root-key FILE]
                           [--store embedded|etcd] [--etcd-endpoints http://HOST:2379,...] [--etcd-prefix /inmesh/]
@@ -41,7 +42,9 @@ public final class Main {
       of --api-tokens FILE (meshctl credential new prints them), or else the admin credential that
       mesh-control makes on its first start and writes to --admin-credential (default: the data
       directory's admin-credential). --server-name lists the names remote workloads and operators
-      reach this server by, for its TLS certificates. docs/security.md says who may call each port.""";
+      reach this server by, for its TLS certificates. xDS is mutual TLS with certificates from the
+      embedded CA; --xds-read-only-port opens a plaintext port that serves config and registers no
+      one. docs/security.md says who may call each port.""";
 
   private Main() {}
 
@@ -78,12 +81,17 @@ public final class Main {
     Path etcdKey = null;
     String etcdUser = null;
     Path etcdPasswordFile = null;
+    boolean insecureXds = false;
     try {
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
         if (flag.equals("-h") || flag.equals("--help")) {
           out.println(USAGE);
           return 0;
+        }
+        if (flag.equals("--insecure-xds")) {
+          insecureXds = true;
+          continue;
         }
         if (i + 1 >= args.length) {
           throw new IllegalArgumentException(flag + " needs a value");
@@ -106,6 +114,17 @@ public final class Main {
           case "--ca-root-key" -> rootKey = Path.of(value);
           default -> options = option(options, flag, value);
         }
+      }
+      if (options.ca().isEmpty() && !insecureXds) {
+        throw new IllegalArgumentException("with --ca none, mesh-control can verify no workload: xDS would be plaintext and"
+            + " register whatever a node claims. Keep the embedded CA, or say --insecure-xds to run so on a trusted network");
+      }
+      if (options.ca().isPresent() && insecureXds) {
+        throw new IllegalArgumentException("--insecure-xds goes with --ca none; with the embedded CA, xDS is mutual TLS"
+            + " (clients without a certificate can read config on --xds-read-only-port)");
+      }
+      if (insecureXds) {
+        options = options.withInsecureXds();
       }
       if ((rootCert == null) != (rootKey == null)) {
         throw new IllegalArgumentException("--ca-root-cert and --ca-root-key go together");
@@ -211,6 +230,7 @@ public final class Main {
       case "--grace-period" -> options.withGracePeriod(duration(flag, value));
       case "--bind" -> options.withBindAddress(value);
       case "--api-bind" -> options.withApi(options.api().withBindAddress(value));
+      case "--xds-read-only-port" -> options.withXdsReadOnlyPort(Integer.parseInt(value));
       case "--api-tokens" -> options.withApi(options.api().withTokens(Path.of(value)));
       case "--admin-credential" -> options.withApi(options.api().withCredentialFile(Path.of(value)));
       case "--server-name" -> options.withServerNames(java.util.stream.Stream.concat(options.serverNames().stream(),

@@ -112,9 +112,16 @@ public final class MeshControl implements AutoCloseable {
   }
 
   private void startServers() throws IOException {
-    WorkloadRegistry registry = new WorkloadRegistry(registryStore, executor, options.gracePeriod(), clock);
-    xds = new XdsServer(new InetSocketAddress(options.bindAddress(), options.xdsPort()), clock, registry,
-        namespace -> requestRebuild());
+    WorkloadRegistry registry = new WorkloadRegistry(registryStore, executor, options.gracePeriod(), clock, configStore::list);
+    if (options.ca().isPresent()) {
+      // the CA first: the xDS port's certificate comes from it
+      startCa(options.ca().get());
+    } else if (options.insecureXds()) {
+      log.warn("no CA (--ca none): mesh-control can verify no workload, so xDS is plaintext and a workload registers"
+          + " as whatever its node claims; run this only where every host that can reach {}:{} is trusted",
+          options.bindAddress(), options.xdsPort());
+    }
+    xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
     xds.addNamespace(ClientProfile.inmesh("default").key());
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
@@ -133,9 +140,6 @@ public final class MeshControl implements AutoCloseable {
     configStore.addListener(this::requestRebuild);
     registryStore.addListener(this::requestRebuild);
     xds.start();
-    if (options.ca().isPresent()) {
-      startCa(options.ca().get());
-    }
     if (directory != null) {
       executor.scheduleWithFixedDelay(this::scanSafely, options.pollInterval().toMillis(),
           options.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
@@ -143,7 +147,9 @@ public final class MeshControl implements AutoCloseable {
     executor.scheduleWithFixedDelay(this::requestRebuild, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     startApi();
     executor.submit(() -> ready = true);
-    log.info("mesh-control listening: xDS (ADS) on {}:{}, HTTP API on {}://{}:{}{}{}", options.bindAddress(), xds.port(),
+    log.info("mesh-control listening: xDS (ADS) on {}:{} ({}{}), HTTP API on {}://{}:{}{}{}", options.bindAddress(), xds.port(),
+        ca == null ? "plaintext, no CA" : "mutual TLS",
+        xds.readOnlyPort().isPresent() ? "; read-only plaintext on " + xds.readOnlyPort().getAsInt() : "",
         apiScheme(), options.api().bindAddress(), admin.port(),
         caServer == null ? "" : ", CA on " + options.bindAddress() + ":" + caServer.grpcPort() + " (gRPC) and "
             + caServer.httpsPort() + " (HTTPS)",
@@ -175,6 +181,48 @@ public final class MeshControl implements AutoCloseable {
         .withBindAddress(options.bindAddress())
         .withServerNames(serverNames())
         .withPorts(embedded.grpcPort(), embedded.httpsPort()));
+  }
+
+  /**
+   * The xDS port over mutual TLS when there is a CA: mesh-control's certificate from it, and
+   * client certificates asked for and verified against the mesh roots (a stream without one is
+   * refused by the stream's first request, with a status that says why). Plus the opt-in read-only
+   * plaintext port.
+   */
+  private XdsServer.Ports xdsPorts() {
+    InetSocketAddress address = new InetSocketAddress(options.bindAddress(), options.xdsPort());
+    if (ca == null) {
+      if (!options.insecureXds()) {
+        throw new IllegalArgumentException("without a CA, mesh-control can verify no workload: xDS would be plaintext and"
+            + " register whatever a node claims. Keep the embedded CA, or say so with --insecure-xds (withInsecureXds())");
+      }
+      if (options.xdsReadOnlyPort().isPresent()) {
+        throw new IllegalArgumentException("a read-only xDS port goes beside the mutual TLS one, which needs the"
+            + " embedded CA; without a CA the xDS port is plaintext already");
+      }
+      return XdsServer.Ports.insecure(address);
+    }
+    String trustDomain = options.ca().get().trustDomain();
+    var trust = new dev.inmesh.security.SpiffeTrustManager(() -> ca.trustBundle().roots(),
+        peer -> peer.trustDomain().equals(trustDomain), clock);
+    try {
+      var tls = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(
+              io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder.forServer(
+                  dev.inmesh.ca.CaServer.servingKeys(ca, serverNames())),
+              io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider.JDK)
+          .trustManager(trust)
+          .clientAuth(io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.OPTIONAL)
+          .build();
+      return new XdsServer.Ports(address, java.util.Optional.of(tls), java.util.Optional.of(trust), options.xdsReadOnlyPort().stream()
+          .mapToObj(port -> new InetSocketAddress(options.bindAddress(), port)).findFirst());
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException("cannot set up TLS for the xDS port", e);
+    }
+  }
+
+  /** The read-only plaintext xDS port, when the options open one. */
+  public java.util.OptionalInt xdsReadOnlyPort() {
+    return xds.readOnlyPort();
   }
 
   /**
@@ -278,6 +326,7 @@ public final class MeshControl implements AutoCloseable {
         log.info("updated the server and roots in the admin credential {}", file);
       }
       adminCredentialFile = java.util.Optional.of(file);
+      adminCredential = java.util.Optional.of(fresh);
     } catch (IOException e) {
       log.warn("cannot update the admin credential {}: {}", file, e.getMessage());
     }
@@ -356,9 +405,9 @@ public final class MeshControl implements AutoCloseable {
   }
 
   /**
-   * The admin credential mesh-control made at this start (on the first start with a data
-   * directory, or at every start without one); empty when callers come from a token file, or
-   * when it was made at an earlier start.
+   * The admin credential mesh-control made: at this start (on the first start with a data
+   * directory, or at every start without one), or at an earlier one when its file is still there
+   * and still grants access. Empty when callers come from a token file.
    */
   public java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential() {
     return adminCredential;

@@ -22,7 +22,9 @@ public record MeshControlOptions(
     Optional<EmbeddedCa> ca,
     Optional<Etcd> etcd,
     Api api,
-    List<String> serverNames) {
+    List<String> serverNames,
+    java.util.OptionalInt xdsReadOnlyPort,
+    boolean insecureXds) {
 
   /**
    * The operator API (apply, delete, tokens, root rotation, debug): where it listens (loopback
@@ -210,13 +212,16 @@ public record MeshControlOptions(
     Objects.requireNonNull(etcd, "etcd");
     Objects.requireNonNull(api, "api");
     serverNames = List.copyOf(serverNames);
+    Objects.requireNonNull(xdsReadOnlyPort, "xdsReadOnlyPort");
+    xdsReadOnlyPort.ifPresent(port -> checkPort("xdsReadOnlyPort", port));
   }
 
   /** Istio's ports: 15010 for xDS, 15014 for the HTTP API; a 10 s grace period; 500 ms polling. */
   public static MeshControlOptions defaults() {
     return new MeshControlOptions("127.0.0.1", 15010, 15014, Optional.empty(), Optional.empty(),
         Duration.ofSeconds(10), Duration.ofMillis(500), Optional.of(EmbeddedCa.of("cluster.local", 15012, 15013)),
-        Optional.empty(), Api.defaults(), List.of());
+        Optional.empty(), Api.defaults(), List.of(),
+        java.util.OptionalInt.empty(), false);
   }
 
   /** Free ports for everything, as tests and embedded demos want. */
@@ -226,49 +231,49 @@ public record MeshControlOptions(
 
   public MeshControlOptions withCa(EmbeddedCa embedded) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.of(embedded), etcd, api, serverNames);
+        Optional.of(embedded), etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   /** No embedded CA: workloads get their certificates elsewhere, or none. */
   public MeshControlOptions withoutCa() {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.empty(), etcd, api, serverNames);
+        Optional.empty(), etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withPorts(int xds, int http) {
-    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withConfigDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withDataDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withGracePeriod(Duration grace) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withPollInterval(Duration interval) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   public MeshControlOptions withBindAddress(String address) {
-    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames);
+    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   /** Runs on etcd, as one of several replicas, instead of the embedded in-memory store. */
   public MeshControlOptions withEtcd(Etcd store) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca,
-        Optional.of(store), api, serverNames);
+        Optional.of(store), api, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   /** Where the operator API listens and who may call it. */
   public MeshControlOptions withApi(Api value) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        value, serverNames);
+        value, serverNames, xdsReadOnlyPort, insecureXds);
   }
 
   /**
@@ -277,7 +282,27 @@ public record MeshControlOptions(
    */
   public MeshControlOptions withServerNames(List<String> names) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        api, names);
+        api, names, xdsReadOnlyPort, insecureXds);
+  }
+
+  /**
+   * Opens a plaintext xDS port beside the mutual TLS one, for clients that cannot present a mesh
+   * certificate (grpc-js, a grpc-java bootstrap with {@code insecure} credentials): it serves
+   * config to anyone who reaches it, and registers no one. Off by default.
+   */
+  public MeshControlOptions withXdsReadOnlyPort(int port) {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
+        api, serverNames, java.util.OptionalInt.of(port), insecureXds);
+  }
+
+  /**
+   * Serves xDS in plaintext and registers workloads by what their nodes claim: the only way a
+   * mesh-control without a CA can serve xDS, so {@link #withoutCa()} needs it said out loud. Run so
+   * only where every host that can reach the xDS port is trusted.
+   */
+  public MeshControlOptions withInsecureXds() {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
+        api, serverNames, xdsReadOnlyPort, true);
   }
 
   private static void checkPort(String field, int port) {

@@ -48,10 +48,18 @@ class EtcdStoreIT {
   }
 
   private static MeshControl replica(String prefix, Path configDir) throws Exception {
-    MeshControlOptions options = MeshControlOptions.ephemeral().withoutCa()
+    MeshControlOptions options = MeshControlOptions.ephemeral().withoutCa().withInsecureXds()
         .withGracePeriod(Duration.ofMillis(500)).withPollInterval(Duration.ofMillis(100))
         .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix(prefix).withLeaseTtl(Duration.ofSeconds(3)));
     return MeshControl.start(configDir == null ? options : options.withConfigDir(configDir));
+  }
+
+  /** Replicas under {@code prefix} that sign under one root, made in {@code rootDir}. */
+  private static MeshControlOptions sharedRoot(Path rootDir, String prefix) {
+    dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of("cluster.local", rootDir)).build();
+    MeshControlOptions.EmbeddedCa ca = MeshControlOptions.EmbeddedCa.of("cluster.local", 0, 0)
+        .withRoot(rootDir.resolve("root-cert.pem"), rootDir.resolve("root-key.pem"));
+    return MeshControlOptions.ephemeral().withCa(ca).withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix(prefix));
   }
 
   private static final String VIRTUAL_SERVICE = """
@@ -131,11 +139,7 @@ class EtcdStoreIT {
   @Test
   void replicasSignUnderTheSharedRootEachWithItsOwnIntermediateAndAWorkloadFailsOverBetweenTheirCas() throws Exception {
     Path rootDir = Files.createDirectories(dir.resolve("root"));
-    dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of("cluster.local", rootDir)).build();
-    MeshControlOptions.EmbeddedCa ca = MeshControlOptions.EmbeddedCa.of("cluster.local", 0, 0)
-        .withRoot(rootDir.resolve("root-cert.pem"), rootDir.resolve("root-key.pem"));
-    MeshControlOptions options = MeshControlOptions.ephemeral().withCa(ca)
-        .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix("/ca-test/"));
+    MeshControlOptions options = sharedRoot(rootDir, "/ca-test/");
     try (MeshControl a = MeshControl.start(options); MeshControl b = MeshControl.start(options)) {
       var caA = a.ca().orElseThrow();
       var caB = b.ca().orElseThrow();
@@ -164,11 +168,7 @@ class EtcdStoreIT {
   @Test
   void aJoinTokenMintedAtOneReplicaIsRedeemedAtAnotherAndOnlyOnceAcrossThem() throws Exception {
     Path rootDir = Files.createDirectories(dir.resolve("root-tokens"));
-    dev.inmesh.ca.CertificateAuthority.builder(dev.inmesh.ca.CaConfig.of("cluster.local", rootDir)).build();
-    MeshControlOptions.EmbeddedCa ca = MeshControlOptions.EmbeddedCa.of("cluster.local", 0, 0)
-        .withRoot(rootDir.resolve("root-cert.pem"), rootDir.resolve("root-key.pem"));
-    MeshControlOptions options = MeshControlOptions.ephemeral().withCa(ca)
-        .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix("/token-test/"));
+    MeshControlOptions options = sharedRoot(rootDir, "/token-test/");
     try (MeshControl a = MeshControl.start(options); MeshControl b = MeshControl.start(options)) {
       var tokensA = a.ca().orElseThrow().joinTokens();
       var tokensB = b.ca().orElseThrow().joinTokens();

@@ -84,7 +84,7 @@ class EtcdTlsIT {
   }
 
   private static MeshControlOptions replica(MeshControlOptions.Etcd store) {
-    return MeshControlOptions.ephemeral().withoutCa().withGracePeriod(Duration.ofMillis(500)).withEtcd(store);
+    return MeshControlOptions.ephemeral().withoutCa().withInsecureXds().withGracePeriod(Duration.ofMillis(500)).withEtcd(store);
   }
 
   private static MeshControlOptions.Etcd secure() {
@@ -134,10 +134,10 @@ class EtcdTlsIT {
     PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     String endpoints = etcd.endpointsFlag();
     assertThat(Main.run(new String[] {"--store", "etcd", "--etcd-endpoints", endpoints, "--ca", "none",
-        "--api-tokens", "t"}, out, errors)).isEqualTo(2);
+        "--insecure-xds", "--api-tokens", "t"}, out, errors)).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("https etcd endpoints need the CA that signs etcd's certificates");
     err.reset();
-    assertThat(Main.run(new String[] {"--store", "etcd", "--etcd-endpoints", endpoints, "--ca", "none", "--api-tokens", "t",
+    assertThat(Main.run(new String[] {"--store", "etcd", "--etcd-endpoints", endpoints, "--ca", "none", "--insecure-xds", "--api-tokens", "t",
         "--etcd-cacert", pki.caCertificate().toString(), "--etcd-user", "mesh-control"}, out, errors)).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("--etcd-user and --etcd-password-file go together");
   }

@@ -26,7 +26,7 @@ class GrpcServerAuthorizationIT {
   @BeforeEach
   void start() throws Exception {
     mesh = new MeshFixture(configDir, Duration.ofSeconds(1));
-    server = XdsGreeterServer.start(mesh.xdsAddress(), "greeter", "default", 9000, "v1");
+    server = XdsGreeterServer.start(mesh.access(), "greeter", "default", 9000, "v1");
     mesh.awaitWorkloads(1);
     client = mesh.client();
     MeshFixture.awaitAnswerFrom(client, "v1", Map.of());

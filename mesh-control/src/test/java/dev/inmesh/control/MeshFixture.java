@@ -49,7 +49,24 @@ final class MeshFixture implements AutoCloseable {
     this.control = MeshControl.start(MeshControlOptions.ephemeral()
         .withConfigDir(configDir)
         .withGracePeriod(gracePeriod)
-        .withPollInterval(Duration.ofMillis(100)));
+        .withPollInterval(Duration.ofMillis(100))
+        .withXdsReadOnlyPort(0));
+  }
+
+  /**
+   * How workloads reach this mesh-control: they register over mutual TLS with certificates from
+   * its CA, and unmodified grpc-xds clients, which have none, read config from its read-only port.
+   */
+  dev.inmesh.testing.ControlPlaneAccess access() {
+    var authority = control.ca().orElseThrow();
+    return new dev.inmesh.testing.ControlPlaneAccess(xdsAddress(), java.util.Optional.of(readOnlyAddress()),
+        java.util.Optional.of(new dev.inmesh.testing.ControlPlaneAccess.Ca("127.0.0.1:" + control.caGrpcPort(),
+            authority.trustBundle().toPem(),
+            (namespace, account) -> authority.joinTokens().create(namespace, account, Duration.ofMinutes(10)).value())));
+  }
+
+  String readOnlyAddress() {
+    return "127.0.0.1:" + control.xdsReadOnlyPort().getAsInt();
   }
 
   String xdsAddress() {
@@ -61,13 +78,13 @@ final class MeshFixture implements AutoCloseable {
   }
 
   GreeterBackend backend(String version, Duration delay) throws IOException {
-    GreeterBackend backend = GreeterBackend.start(xdsAddress(), "greeter", "default", 9000, version, delay);
+    GreeterBackend backend = GreeterBackend.start(access(), "greeter", "default", 9000, version, delay);
     closeables.add(backend);
     return backend;
   }
 
   ManagedChannel client() {
-    ManagedChannel channel = XdsClients.channel(xdsAddress(), "client-" + ++clients, "default", "greeter:9000");
+    ManagedChannel channel = XdsClients.channel(readOnlyAddress(), "client-" + ++clients, "default", "greeter:9000");
     closeables.add(() -> {
       channel.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);

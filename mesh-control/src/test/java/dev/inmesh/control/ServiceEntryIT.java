@@ -155,7 +155,7 @@ class ServiceEntryIT {
   }
 
   private ManagedChannel client(String authority) {
-    ManagedChannel channel = XdsClients.channel(mesh.xdsAddress(), "client-" + authority, "default", authority);
+    ManagedChannel channel = XdsClients.channel(mesh.readOnlyAddress(), "client-" + authority, "default", authority);
     channels.add(channel);
     return channel;
   }

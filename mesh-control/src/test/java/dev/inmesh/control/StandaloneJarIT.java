@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The shaded jar that users run: the server logs its ports, and validate exits as istioctl does. */
 class StandaloneJarIT {
   private static final Path JAR = Path.of("target", "mesh-control.jar");
-  private static final Pattern LISTENING = Pattern.compile("xDS \\(ADS\\) on 127\\.0\\.0\\.1:(\\d+), HTTP API on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern LISTENING = Pattern.compile("xDS \\(ADS\\) on 127\\.0\\.0\\.1:(\\d+) \\(mutual TLS\\), HTTP API on http://127\\.0\\.0\\.1:(\\d+)");
 
   @TempDir
   Path dir;

@@ -8,6 +8,7 @@ import dev.inmesh.grpc.internal.GrpcMetrics;
 import dev.inmesh.grpc.internal.GrpcTracing;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
+import dev.inmesh.grpc.internal.MeshXdsCredentials;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.grpc.BindableService;
@@ -159,9 +160,13 @@ public final class MeshGrpc {
       ControlServersResolverProvider.register();
       serverUri = ControlServersResolverProvider.target(config.controlServers());
     }
+    // with a certificate, grpc-xds's own xDS stream is mutual TLS with it, as the Mesh's is
+    String key = mesh.certificates().map(MeshCertificateProviders::register).orElse(null);
+    Map<String, Object> credentials = key == null ? Map.of("type", "insecure")
+        : Map.of("type", MeshXdsCredentials.NAME, "config", Map.of(MeshCertificateProviders.MANAGER_KEY, key));
     List<Object> servers = List.of(Map.of(
         "server_uri", serverUri,
-        "channel_creds", List.of(Map.of("type", "insecure")),
+        "channel_creds", List.of(credentials),
         "server_features", List.of("xds_v3")));
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put(WorkloadMetadata.NAMESPACE, config.namespace());
@@ -170,13 +175,12 @@ public final class MeshGrpc {
     Map<String, Object> bootstrap = new LinkedHashMap<>();
     bootstrap.put("xds_servers", servers);
     bootstrap.put("server_listener_resource_name_template", LISTENER_TEMPLATE);
-    mesh.certificates().ifPresent(certificates -> {
+    if (key != null) {
       metadata.put(WorkloadMetadata.MTLS, "true");
-      String key = MeshCertificateProviders.register(certificates);
       bootstrap.put("certificate_providers", Map.of("default", Map.of(
           "plugin_name", MeshCertificateProviders.PLUGIN,
           "config", Map.of(MeshCertificateProviders.MANAGER_KEY, key))));
-    });
+    }
     String name = config.service().orElse("client");
     bootstrap.put("node", Map.of(
         "id", role + "~" + name + "." + config.namespace() + "~" + UUID.randomUUID(),

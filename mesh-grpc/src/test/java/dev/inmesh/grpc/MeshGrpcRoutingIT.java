@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.testing.Await;
+import dev.inmesh.testing.Greeter;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import java.time.Duration;
@@ -68,6 +69,26 @@ class MeshGrpcRoutingIT {
   @AfterAll
   void stop() throws Exception {
     mesh.close();
+  }
+
+  @Test
+  void grpcXdsReachesMeshControlOverMutualTlsPastAControlServerThatIsDown() throws Exception {
+    // two control servers, the first not there: grpc-xds's one channel to them checks each by its own name
+    String down = "127.0.0.1:" + GrpcMesh.freePort();
+    Mesh twoServers = mesh.withCertificate(Mesh.builder().controlServers(down, mesh.xds()).namespace("default")
+        .serviceAccount("reviews").readyTimeout(GrpcMesh.WAIT), "reviews").build();
+    try {
+      ManagedChannel failover = MeshGrpc.channel(twoServers, "greeter:9000");
+      try {
+        assertThat(Greeter.sayHello(failover, "over TLS", java.util.Map.of(), GrpcMesh.WAIT)).endsWith("hello over TLS");
+      } finally {
+        failover.shutdownNow();
+      }
+      assertThat(mesh.control.clients()).as("grpc-xds's stream registered nothing, and was let in with its certificate")
+          .anyMatch(c -> c.nodeId().startsWith("grpc-client~"));
+    } finally {
+      twoServers.close();
+    }
   }
 
   @Test

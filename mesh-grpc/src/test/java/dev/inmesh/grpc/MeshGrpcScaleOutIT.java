@@ -54,7 +54,7 @@ class MeshGrpcScaleOutIT {
   Path dir;
 
   private MeshControl replica(EtcdCluster etcd) throws Exception {
-    return MeshControl.start(MeshControlOptions.ephemeral().withoutCa()
+    return MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds()
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100))
         .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withLeaseTtl(Duration.ofSeconds(3))));
   }
@@ -64,8 +64,8 @@ class MeshGrpcScaleOutIT {
     try (EtcdCluster etcd = EtcdCluster.start(Files.createDirectories(dir.resolve("etcd")), 3);
         MeshControl a = replica(etcd);
         MeshControl b = replica(etcd);
-        GreeterBackend v1 = GreeterBackend.start("127.0.0.1:" + b.xdsPort(), "greeter", "default", 9000, "v1", Duration.ZERO);
-        GreeterBackend v2 = GreeterBackend.start("127.0.0.1:" + b.xdsPort(), "greeter", "default", 9000, "v2", Duration.ZERO);
+        GreeterBackend v1 = GreeterBackend.start(dev.inmesh.testing.ControlPlaneAccess.insecure("127.0.0.1:" + b.xdsPort()), "greeter", "default", 9000, "v1", Duration.ZERO);
+        GreeterBackend v2 = GreeterBackend.start(dev.inmesh.testing.ControlPlaneAccess.insecure("127.0.0.1:" + b.xdsPort()), "greeter", "default", 9000, "v2", Duration.ZERO);
         Mesh mesh = Mesh.builder().controlServers("127.0.0.1:" + a.xdsPort(), "127.0.0.1:" + b.xdsPort())
             .namespace("default").build()) {
       Await.until(() -> a.workloads().size() == 2, Duration.ofSeconds(10), "replica A to see both backends");

@@ -39,7 +39,8 @@ class PeerMetadataExchangeIT {
   void eachSideReportsTheOthersWorkloadAppAndVersion() throws Exception {
     try (GrpcMesh mesh = new GrpcMesh()) {
       int reviewsPort = GrpcMesh.freePort();
-      Mesh reviews = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("reviews")
+      Mesh reviews = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("reviews"), "reviews")
+          .service("reviews")
           .label("app", "reviews").label("version", "v2").servePort("http", 9080, reviewsPort).meterRegistry(reviewsMeters).build();
       AtomicReference<String> reviewsSaw = new AtomicReference<>();
       MeshHttpServer reviewsServer = MeshHttpServer.create(reviews, reviewsPort);
@@ -53,15 +54,18 @@ class PeerMetadataExchangeIT {
       });
       reviewsServer.start();
       int greeterPort = GrpcMesh.freePort();
-      Mesh greeter = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("greeter")
+      Mesh greeter = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("greeter"), "greeter")
+          .service("greeter")
           .label("app", "greeter").label("version", "v3").servePort("grpc", 9000, greeterPort).meterRegistry(greeterMeters).build();
       Server greeterServer = MeshGrpc.server(greeter, greeterPort, Greeter.service("v3", Duration.ZERO)).start();
       int ratingsPort = GrpcMesh.freePort();
-      Mesh ratings = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("ratings")
+      Mesh ratings = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("ratings"), "ratings")
+          .service("ratings")
           .label("app", "ratings").label("version", "v1").servePort("http2", 9090, ratingsPort).meterRegistry(ratingsMeters).build();
       Server ratingsServer = MeshGrpc.permissiveServer(ratings, ratingsPort, Greeter.service("v1", Duration.ZERO)).start();
       int productpagePort = GrpcMesh.freePort();
-      Mesh productpage = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("productpage")
+      Mesh productpage = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("productpage"), "productpage")
+          .service("productpage")
           .label("app", "productpage").label("version", "v1").servePort("http", 9080, productpagePort)
           .meterRegistry(productpageMeters).build();
       try {

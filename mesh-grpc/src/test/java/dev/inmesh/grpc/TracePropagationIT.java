@@ -119,7 +119,8 @@ class TracePropagationIT {
 
     Hops(GrpcMesh mesh, Tracing browserTracing, Tracing productpageTracing, Tracing greeterTracing) throws Exception {
       int greeterPort = GrpcMesh.freePort();
-      greeterMesh = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("greeter")
+      greeterMesh = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("greeter"), "greeter")
+          .service("greeter")
           .servePort("grpc", 9000, greeterPort).tracing(greeterTracing).build();
       ServerInterceptor record = new ServerInterceptor() {
         @Override
@@ -132,7 +133,8 @@ class TracePropagationIT {
           ServerInterceptors.intercept(Greeter.service("v1", Duration.ZERO), record)).start();
 
       int productpagePort = GrpcMesh.freePort();
-      productpageMesh = Mesh.builder().controlServers(mesh.xds()).namespace("default").service("productpage")
+      productpageMesh = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("productpage"), "productpage")
+          .service("productpage")
           .servePort("http", 9080, productpagePort).tracing(productpageTracing).build();
       ManagedChannel toGreeter = mesh.channel(productpageMesh, "greeter:9000");
       productpage = MeshHttpServer.create(productpageMesh, productpagePort);
@@ -146,7 +148,8 @@ class TracePropagationIT {
       });
       productpage.start();
       mesh.awaitWorkloads(2);
-      client = Mesh.builder().controlServers(mesh.xds()).namespace("default").tracing(browserTracing).build();
+      client = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("browser"), "browser")
+          .tracing(browserTracing).build();
       client.awaitReady(GrpcMesh.WAIT);
       Await.until(() -> productpageMesh.inbound(productpagePort).isPresent(), GrpcMesh.WAIT, "productpage's inbound policy");
       mesh.awaitConverged();

@@ -20,11 +20,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GreeterBackend implements AutoCloseable {
   private final Server server;
-  private final ManagedChannel controlChannel;
+  private final ControlPlaneAccess.Channel controlChannel;
   private final WorkloadRegistration registration;
   private final String version;
 
-  private GreeterBackend(Server server, ManagedChannel controlChannel, WorkloadRegistration registration, String version) {
+  private GreeterBackend(Server server, ControlPlaneAccess.Channel controlChannel, WorkloadRegistration registration,
+      String version) {
     this.server = server;
     this.controlChannel = controlChannel;
     this.registration = registration;
@@ -35,17 +36,18 @@ public final class GreeterBackend implements AutoCloseable {
    * Starts a backend of {@code service} in {@code namespace} that answers as {@code version}
    * after {@code delay}; clients dial it as {@code service:servicePort}.
    */
-  public static GreeterBackend start(String controlAddress, String service, String namespace, int servicePort,
+  public static GreeterBackend start(ControlPlaneAccess control, String service, String namespace, int servicePort,
       String version, Duration delay) throws IOException {
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(Greeter.service(version, delay))
         .build()
         .start();
-    ManagedChannel channel = NettyChannelBuilder.forTarget(controlAddress).usePlaintext().build();
+    // registers as the service account named after the service, over mutual TLS when there is a CA
+    ControlPlaneAccess.Channel channel = control.channel(namespace, service);
     WorkloadMetadata metadata = new WorkloadMetadata(service, namespace, service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
         List.of(ServicePort.of("grpc", servicePort, server.getPort())), null);
-    return new GreeterBackend(server, channel, WorkloadRegistration.start(List.of(channel), metadata), version);
+    return new GreeterBackend(server, channel, WorkloadRegistration.start(List.of(channel.channel()), metadata), version);
   }
 
   public int port() {
@@ -60,9 +62,8 @@ public final class GreeterBackend implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     registration.close();
-    controlChannel.shutdownNow();
+    controlChannel.close();
     server.shutdownNow();
     server.awaitTermination(5, TimeUnit.SECONDS);
-    controlChannel.awaitTermination(5, TimeUnit.SECONDS);
   }
 }

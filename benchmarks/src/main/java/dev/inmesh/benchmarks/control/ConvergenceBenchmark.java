@@ -71,7 +71,7 @@ public final class ConvergenceBenchmark {
   }
 
   public static Result run(int clients, int changes, PrintStream out) throws Exception {
-    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa())) {
+    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds())) {
       List<ManagedChannel> channels = new ArrayList<>();
       List<AutoCloseable> closing = new ArrayList<>();
       try {

@@ -31,7 +31,7 @@ public final class MemoryFootprint {
   public record Footprint(double megabytes, int clusters) {}
 
   public static Footprint measure(int services) throws Exception {
-    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa())) {
+    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds())) {
       StringBuilder yaml = new StringBuilder();
       for (int s = 0; s < services; s++) {
         yaml.append("""

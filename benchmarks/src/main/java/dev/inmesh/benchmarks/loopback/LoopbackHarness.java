@@ -116,7 +116,7 @@ public final class LoopbackHarness {
     Path dir = Files.createTempDirectory("inmesh-loopback-");
     ExecutorService workers = Load.workers();
     List<AutoCloseable> closing = new ArrayList<>();
-    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa())) {
+    try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds())) {
       External nginx = External.nginx(dir, freePort());
       closing.add(nginx);
       External sidecar = External.haproxy(dir, freePort(), nginx.port);

@@ -28,9 +28,10 @@ import java.util.stream.Stream;
 
 /**
  * The first Inmesh demo, in one JVM: mesh-control reads Istio YAML from a directory, two versions
- * of a greeter register with it, and an unmodified grpc-java client dialing
- * {@code xds:///greeter:9000} follows an 80/20 traffic split, then a rollback to 100/0 made by
- * rewriting one file.
+ * of a greeter register with it over mutual TLS (each with a certificate from its CA), and an
+ * unmodified grpc-java client dialing {@code xds:///greeter:9000}, which has no certificate and
+ * reads config from mesh-control's read-only port, follows an 80/20 traffic split, then a rollback
+ * to 100/0 made by rewriting one file.
  *
  * <p>Run it with {@code bin/demo}. It exits non-zero when what the client observes is more than
  * five points away from what the config says, so the demo cannot silently rot.
@@ -66,18 +67,18 @@ public final class GreeterDemo {
       write(configDir, "greeter-destinationrule.yaml", DESTINATION_RULE);
       write(configDir, VIRTUAL_SERVICE_FILE, virtualService(80, 20));
 
-      try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral()
+      try (MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withXdsReadOnlyPort(0)
               .withConfigDir(configDir)
               .withPollInterval(Duration.ofMillis(200)));
-           GreeterBackend v1 = GreeterBackend.start(xdsAddress(control), "greeter", "default", 9000, "v1", Duration.ZERO);
-           GreeterBackend v2 = GreeterBackend.start(xdsAddress(control), "greeter", "default", 9000, "v2", Duration.ZERO)) {
+           GreeterBackend v1 = GreeterBackend.start(access(control), "greeter", "default", 9000, "v1", Duration.ZERO);
+           GreeterBackend v2 = GreeterBackend.start(access(control), "greeter", "default", 9000, "v2", Duration.ZERO)) {
         out.printf("mesh-control: xDS on %s, HTTP API on http://127.0.0.1:%d, config in %s%n",
             xdsAddress(control), control.httpPort(), configDir);
         await(() -> control.workloads().size() == 2, () -> "both greeter backends to register with mesh-control");
         out.printf("greeter v1 on port %d and v2 on port %d registered as greeter.default, port 9000%n",
             v1.port(), v2.port());
 
-        useXdsBootstrap(xdsAddress(control));
+        useXdsBootstrap(access(control).readOnlyAddress());
         ManagedChannel client = Grpc.newChannelBuilder(TARGET, InsecureChannelCredentials.create()).build();
         try {
           // Both versions answering means listener, routes, clusters and endpoints have all arrived.
@@ -109,6 +110,16 @@ public final class GreeterDemo {
    * Points grpc-xds at mesh-control, the way an application is configured. grpc-xds reads the
    * bootstrap once per JVM, so a second, different bootstrap would be silently ignored: refuse it.
    */
+  /** How the greeters reach mesh-control: mutual TLS with certificates from its CA; the client, its read-only port. */
+  static dev.inmesh.testing.ControlPlaneAccess access(MeshControl control) {
+    var authority = control.ca().orElseThrow();
+    return new dev.inmesh.testing.ControlPlaneAccess(xdsAddress(control),
+        java.util.Optional.of("127.0.0.1:" + control.xdsReadOnlyPort().getAsInt()),
+        java.util.Optional.of(new dev.inmesh.testing.ControlPlaneAccess.Ca("127.0.0.1:" + control.caGrpcPort(),
+            authority.trustBundle().toPem(),
+            (namespace, account) -> authority.joinTokens().create(namespace, account, Duration.ofMinutes(10)).value())));
+  }
+
   static void useXdsBootstrap(String xdsAddress) throws DemoFailure {
     String bootstrap = """
         {

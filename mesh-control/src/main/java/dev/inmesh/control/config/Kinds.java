@@ -5,6 +5,7 @@ import dev.inmesh.control.config.networking.GatewayParser;
 import dev.inmesh.control.config.networking.ServiceEntryParser;
 import dev.inmesh.control.config.networking.VirtualServiceParser;
 import dev.inmesh.control.config.networking.WorkloadEntryParser;
+import dev.inmesh.control.config.networking.WorkloadGroupParser;
 import dev.inmesh.control.config.security.AuthorizationPolicyParser;
 import dev.inmesh.control.config.security.PeerAuthenticationParser;
 import dev.inmesh.control.config.security.RequestAuthenticationParser;
@@ -29,6 +30,7 @@ public final class Kinds {
       "DestinationRule", new Kind("DestinationRule", NETWORKING, NETWORKING_VERSIONS, new DestinationRuleParser()),
       "ServiceEntry", new Kind("ServiceEntry", NETWORKING, NETWORKING_VERSIONS, new ServiceEntryParser()),
       "WorkloadEntry", new Kind("WorkloadEntry", NETWORKING, NETWORKING_VERSIONS, new WorkloadEntryParser()),
+      "WorkloadGroup", new Kind("WorkloadGroup", NETWORKING, NETWORKING_VERSIONS, new WorkloadGroupParser()),
       "Gateway", new Kind("Gateway", NETWORKING, NETWORKING_VERSIONS, new GatewayParser()),
       "PeerAuthentication", new Kind("PeerAuthentication", SECURITY, SECURITY_VERSIONS, new PeerAuthenticationParser()),
       "AuthorizationPolicy", new Kind("AuthorizationPolicy", SECURITY, SECURITY_VERSIONS, new AuthorizationPolicyParser()),
@@ -36,7 +38,7 @@ public final class Kinds {
 
   /** Real Istio kinds that Inmesh does not read: accepted with a warning, never silently. */
   private static final Set<String> OTHER_ISTIO_KINDS = Set.of(
-      "Sidecar", "EnvoyFilter", "WorkloadGroup", "ProxyConfig", "Telemetry", "WasmPlugin");
+      "Sidecar", "EnvoyFilter", "ProxyConfig", "Telemetry", "WasmPlugin");
 
   private Kinds() {}
 

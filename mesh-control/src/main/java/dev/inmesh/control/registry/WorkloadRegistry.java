@@ -24,6 +24,7 @@ public final class WorkloadRegistry {
   private static final Logger log = LoggerFactory.getLogger(WorkloadRegistry.class);
 
   private final RegistryStore store;
+  private final java.util.function.Supplier<java.util.List<dev.inmesh.control.config.ConfigResource>> config;
   private final ScheduledExecutorService scheduler;
   private final Duration grace;
   private final Clock clock;
@@ -31,6 +32,13 @@ public final class WorkloadRegistry {
   private final Map<String, ScheduledFuture<?>> pendingRemovals = new ConcurrentHashMap<>();
 
   public WorkloadRegistry(RegistryStore store, ScheduledExecutorService scheduler, Duration grace, Clock clock) {
+    this(store, scheduler, grace, clock, java.util.List::of);
+  }
+
+  /** As above, bounded by the WorkloadGroups among {@code config}. */
+  public WorkloadRegistry(RegistryStore store, ScheduledExecutorService scheduler, Duration grace, Clock clock,
+      java.util.function.Supplier<java.util.List<dev.inmesh.control.config.ConfigResource>> config) {
+    this.config = config;
     this.store = store;
     this.scheduler = scheduler;
     this.grace = grace;
@@ -61,6 +69,35 @@ public final class WorkloadRegistry {
     log.info("registered {} as {}.{} at {}", node.getId(), metadata.get().service(), metadata.get().namespace(),
         metadata.get().address());
     return Optional.empty();
+  }
+
+  /**
+   * Why {@code serviceAccount} of {@code namespace} may not serve {@code service}, if it may not.
+   * The namespace is the boundary by default; a WorkloadGroup of the namespace whose labels say
+   * {@code app: <service>} narrows it to the service accounts of such groups' templates.
+   */
+  public Optional<String> refusal(String namespace, String service, String serviceAccount) {
+    java.util.List<dev.inmesh.control.config.ConfigResource> groups = config.get().stream()
+        .filter(r -> r.spec() instanceof dev.inmesh.control.config.networking.WorkloadGroup)
+        .filter(r -> r.namespace().equals(namespace))
+        .filter(r -> service.equals(((dev.inmesh.control.config.networking.WorkloadGroup) r.spec()).workloadLabels().get("app")))
+        .toList();
+    if (groups.isEmpty()) {
+      return Optional.empty();
+    }
+    java.util.Set<String> allowed = new java.util.TreeSet<>();
+    groups.forEach(r -> allowed.add(((dev.inmesh.control.config.networking.WorkloadGroup) r.spec()).serviceAccount()));
+    if (allowed.contains(serviceAccount)) {
+      return Optional.empty();
+    }
+    return Optional.of("WorkloadGroup " + groups.stream().map(r -> r.key().toString()).toList() + " lets service accounts "
+        + allowed + " serve " + service + "." + namespace + ", not " + serviceAccount);
+  }
+
+  /** Who holds the registration of {@code nodeId}, as {@code namespace/serviceAccount}; empty when none does. */
+  public Optional<String> holderOf(String nodeId) {
+    return store.list().stream().filter(w -> w.nodeId().equals(nodeId)).findFirst()
+        .map(w -> w.metadata().namespace() + "/" + w.metadata().serviceAccount());
   }
 
   public void streamClosed(long streamId) {

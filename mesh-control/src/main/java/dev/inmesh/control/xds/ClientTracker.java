@@ -4,6 +4,7 @@ import dev.inmesh.control.registry.WorkloadRegistry;
 import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -76,17 +77,25 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   }
 
   @Override
-  public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
     Stream stream = streams.computeIfAbsent(streamId, Stream::new);
     DiscoveryRequest.Builder fixed = null;
     synchronized (stream) {
-      if (stream.node == null && request.hasNode()) {
+      if (stream.node == null && !request.hasNode()) {
+        throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "the first request of an xDS stream must carry its node");
+      }
+      if (stream.node == null) {
+        XdsPeer peer = XdsPeer.current();
+        admit(streamId, request.getNode(), peer);
         stream.node = request.getNode();
-        stream.registrationError = registry.streamOpened(streamId, request.getNode());
+        stream.registrationError = peer.port() == XdsPeer.Port.READ_ONLY ? Optional.empty()
+            : registry.streamOpened(streamId, request.getNode());
         onNewNamespace.accept(ClientProfile.of(request.getNode()).key());
         log.info("client {} connected (stream {})", request.getNode().getId(), streamId);
       }
-      if (!request.hasNode() && stream.node != null) {
+      // every request is served as the node the stream was admitted as: a later request that names
+      // another node (another namespace, say) would otherwise pick that node's snapshot
+      if (stream.node != null && (!request.hasNode() || !request.getNode().equals(stream.node))) {
         fixed = request.toBuilder().setNode(stream.node);
       }
       String type = TypeNames.shortName(request.getTypeUrl());
@@ -117,6 +126,110 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     if (fixed != null) {
       pending.put(request, fixed.build());
     }
+  }
+
+  /**
+   * Lets a stream in only as far as its connection proves who it is. On the mutual TLS port a
+   * stream needs a mesh certificate, its node's namespace and service account must be the
+   * certificate's, and a workload registers the address its connection comes from. The read-only
+   * port registers no one. Refusals close the stream with a status that names the claim.
+   */
+  private void admit(long streamId, Node node, XdsPeer peer) throws RequestException {
+    boolean registers = node.getMetadata().containsFields(WorkloadMetadata.SERVICE);
+    String claimedNamespace = WorkloadMetadata.namespaceOf(node);
+    if (!claimedNamespace.matches(NAMESPACE_NAME)) {
+      throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "node " + node.getId() + " says " + WorkloadMetadata.NAMESPACE
+          + "=" + abbreviate(claimedNamespace) + ", which is no namespace name (lower-case letters, digits and '-', at most 63)");
+    }
+    switch (peer.port()) {
+      case INSECURE -> { }
+      case READ_ONLY -> {
+        if (registers) {
+          throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " asks to register as "
+              + WorkloadMetadata.SERVICE + "=" + node.getMetadata().getFieldsOrThrow(WorkloadMetadata.SERVICE).getStringValue()
+              + " on the read-only xDS port, which registers no one; register over mutual TLS on the xDS port");
+        }
+      }
+      case MUTUAL_TLS -> {
+        if (peer.identity().isEmpty()) {
+          throw refuse(streamId, io.grpc.Status.UNAUTHENTICATED, "mesh-control's xDS port needs a mesh certificate"
+              + " (a SPIFFE certificate from the mesh CA); clients without one may read config on the read-only port,"
+              + " where the operator opened one (--xds-read-only-port)");
+        }
+        dev.inmesh.security.SpiffeId identity = peer.identity().get();
+        String namespace = WorkloadMetadata.namespaceOf(node);
+        if (!namespace.equals(identity.namespace())) {
+          throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " says "
+              + WorkloadMetadata.NAMESPACE + "=" + namespace + ", but its certificate is " + identity
+              + "; a workload belongs to the namespace of its identity");
+        }
+        if (registers) {
+          String account = node.getMetadata().getFieldsMap().containsKey(WorkloadMetadata.SERVICE_ACCOUNT)
+              ? node.getMetadata().getFieldsOrThrow(WorkloadMetadata.SERVICE_ACCOUNT).getStringValue() : "";
+          if (!account.equals(identity.serviceAccount())) {
+            throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " says "
+                + WorkloadMetadata.SERVICE_ACCOUNT + "=" + account + ", but its certificate is " + identity);
+          }
+          String service = node.getMetadata().getFieldsOrThrow(WorkloadMetadata.SERVICE).getStringValue();
+          Optional<String> narrowed = registry.refusal(identity.namespace(), service, identity.serviceAccount());
+          if (narrowed.isPresent()) {
+            throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " may not register as "
+                + WorkloadMetadata.SERVICE + "=" + service + ": " + narrowed.get());
+          }
+          java.util.List<String> claimed = instanceIps(node);
+          String from = peer.address().map(java.net.InetAddress::getHostAddress).orElse("");
+          // the first address is the one registered; it must be an IP literal, so that no name is looked up
+          if (claimed.isEmpty() || !sameHost(claimed.get(0), peer.address())) {
+            throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " says "
+                + WorkloadMetadata.INSTANCE_IPS + "=" + abbreviate(String.join(",", claimed)) + ", but its connection comes from "
+                + from + "; a workload registers the IP address it connects from");
+          }
+          java.util.Optional<String> holder = registry.holderOf(node.getId());
+          if (holder.isPresent() && !holder.get().equals(identity.namespace() + "/" + identity.serviceAccount())) {
+            throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node id " + node.getId() + " is registered by "
+                + "another identity; a workload keeps its own node id");
+          }
+        }
+      }
+      default -> throw new IllegalStateException("unknown port kind " + peer.port());
+    }
+  }
+
+  private static java.util.List<String> instanceIps(Node node) {
+    var fields = node.getMetadata().getFieldsMap();
+    if (!fields.containsKey(WorkloadMetadata.INSTANCE_IPS)) {
+      return java.util.List.of();
+    }
+    return java.util.Arrays.stream(fields.get(WorkloadMetadata.INSTANCE_IPS).getStringValue().split(","))
+        .map(String::strip).filter(ip -> !ip.isEmpty()).toList();
+  }
+
+  /** Kubernetes' rule for a namespace name (a DNS label), which also keeps {@code ;} out of profile keys. */
+  private static final String NAMESPACE_NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+
+  private static String abbreviate(String text) {
+    return text.length() <= 80 ? text : text.substring(0, 80) + "…";
+  }
+
+  private static boolean sameHost(String claimed, Optional<java.net.InetAddress> from) {
+    boolean literal = claimed.matches("(\\d{1,3}\\.){3}\\d{1,3}") || claimed.matches("\\[?[0-9A-Fa-f:.]+]?");
+    if (from.isEmpty() || !literal) {
+      return false;
+    }
+    try {
+      // an IP literal: getByName parses it and looks nothing up
+      java.net.InetAddress address = java.net.InetAddress.getByName(claimed);
+      // a loopback connection may register any loopback address: all of them are this host
+      return address.equals(from.get()) || (address.isLoopbackAddress() && from.get().isLoopbackAddress());
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private RequestException refuse(long streamId, io.grpc.Status status, String reason) {
+    log.warn("refused xDS stream {}: {}", streamId, reason);
+    streams.remove(streamId);
+    return new RequestException(status.withDescription(reason));
   }
 
   @Override

@@ -32,10 +32,20 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
   private final Duration interval;
   private final Clock clock;
   private final Map<String, Edge> edges = new ConcurrentHashMap<>();
+  private final boolean verified;
 
   public LoadReports(Duration interval, Clock clock) {
+    this(interval, clock, false);
+  }
+
+  /**
+   * @param verified whether reports come over mutual TLS: then a reporter's node must be of the
+   *     namespace its certificate proves, so that no one reports traffic for another namespace
+   */
+  public LoadReports(Duration interval, Clock clock, boolean verified) {
     this.interval = interval;
     this.clock = clock;
+    this.verified = verified;
   }
 
   @Override
@@ -44,9 +54,25 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
       private String client = "unknown";
       private boolean configured;
 
+      private boolean refused;
+
       @Override
       public void onNext(LoadStatsRequest request) {
+        if (refused) {
+          return;
+        }
         if (request.hasNode()) {
+          if (verified) {
+            XdsPeer peer = XdsPeer.current();
+            String namespace = dev.inmesh.xds.WorkloadMetadata.namespaceOf(request.getNode());
+            if (peer.identity().isEmpty() || !peer.identity().get().namespace().equals(namespace)) {
+              refused = true;
+              responses.onError(io.grpc.Status.PERMISSION_DENIED.withDescription("load reports of node "
+                  + request.getNode().getId() + " (" + dev.inmesh.xds.WorkloadMetadata.NAMESPACE + "=" + namespace
+                  + ") need a certificate of that namespace").asRuntimeException());
+              return;
+            }
+          }
           client = request.getNode().getId();
         }
         if (!configured) {

@@ -34,6 +34,7 @@ public final class XdsServer implements AutoCloseable {
   private final ClientTracker tracker;
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final Server server;
+  private final java.util.Optional<Server> readOnlyServer;
   private final LoadReports loadReports;
   /** The last snapshots per profile, newest first, so that a client's ACKed versions can be shown. */
   private final java.util.Map<String, java.util.Deque<Snapshot>> history = new ConcurrentHashMap<>();
@@ -46,33 +47,108 @@ public final class XdsServer implements AutoCloseable {
   private static final List<String> TYPE_NAMES = List.of("LDS", "RDS", "CDS", "EDS");
 
   /**
+   * Where and how xDS is served.
+   *
+   * @param address the xDS port: over mutual TLS when {@code tls} is given, where a stream must
+   *     present a mesh certificate and registers only as the identity it proves; plaintext
+   *     otherwise, where nothing can be proven and registration goes by what a node claims
+   * @param tls the server side of mutual TLS: mesh-control's certificate, client certificates
+   *     asked for and verified against the mesh roots
+   * @param readOnly an extra plaintext port for clients without a certificate: it serves config,
+   *     takes no load reports and registers no one
+   */
+  public record Ports(InetSocketAddress address, java.util.Optional<io.grpc.netty.shaded.io.netty.handler.ssl.SslContext> tls,
+      java.util.Optional<dev.inmesh.security.SpiffeTrustManager> clients, java.util.Optional<InetSocketAddress> readOnly) {
+    public Ports {
+      java.util.Objects.requireNonNull(address, "address");
+      java.util.Objects.requireNonNull(tls, "tls");
+      java.util.Objects.requireNonNull(clients, "clients");
+      java.util.Objects.requireNonNull(readOnly, "readOnly");
+      if (tls.isPresent() != clients.isPresent()) {
+        throw new IllegalArgumentException("mutual TLS needs both the server's TLS and the clients' trust");
+      }
+      if (readOnly.isPresent() && tls.isEmpty()) {
+        throw new IllegalArgumentException("a read-only plaintext xDS port goes beside a mutual TLS one; without TLS the"
+            + " xDS port is plaintext already");
+      }
+    }
+
+    /** One plaintext port, as a mesh-control without a CA serves it. */
+    public static Ports insecure(InetSocketAddress address) {
+      return new Ports(address, java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty());
+    }
+  }
+
+  /**
    * @param onNewNamespace called when a client from a namespace without a snapshot connects; the
    *     caller must then {@link #publish} one for it
    */
   public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+    this(Ports.insecure(address), clock, registry, onNewNamespace);
+  }
+
+  /** As above, on {@code ports}. */
+  public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
     dev.inmesh.NettyJfr.off();
-    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock);
+    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent());
     this.tracker = new ClientTracker(clock, registry, namespace -> {
       if (namespaces.add(namespace)) {
         onNewNamespace.accept(namespace);
       }
     });
     V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
-    this.server = NettyServerBuilder.forAddress(address)
-        .addService(discovery.getAggregatedDiscoveryServiceImpl())
-        .addService(loadReports)
+    XdsPeer.Port kind = ports.tls().isPresent() ? XdsPeer.Port.MUTUAL_TLS : XdsPeer.Port.INSECURE;
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(ports.address())
+        .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(), XdsPeer.recorder(kind, ports.clients())))
+        .addService(io.grpc.ServerInterceptors.intercept(loadReports, loadReportGate(), XdsPeer.recorder(kind, ports.clients())))
+        .keepAliveTime(30, TimeUnit.SECONDS)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS);
+    ports.tls().ifPresent(builder::sslContext);
+    this.server = builder.build();
+    this.readOnlyServer = ports.readOnly().map(address -> NettyServerBuilder.forAddress(address)
+        .addService(io.grpc.ServerInterceptors.intercept(discovery.getAggregatedDiscoveryServiceImpl(),
+            XdsPeer.recorder(XdsPeer.Port.READ_ONLY, java.util.Optional.empty())))
         .keepAliveTime(30, TimeUnit.SECONDS)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
-        .build();
+        .build());
+  }
+
+  /** Load reports only from a client that proved a mesh identity, where the port can ask for one. */
+  private static io.grpc.ServerInterceptor loadReportGate() {
+    return new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+          io.grpc.ServerCallHandler<Q, R> next) {
+        XdsPeer peer = XdsPeer.current();
+        if (peer.port() == XdsPeer.Port.MUTUAL_TLS && peer.identity().isEmpty()) {
+          call.close(io.grpc.Status.UNAUTHENTICATED.withDescription("load reports need a mesh certificate"), new io.grpc.Metadata());
+          return new io.grpc.ServerCall.Listener<>() { };
+        }
+        return next.startCall(call, headers);
+      }
+    };
   }
 
   public XdsServer start() throws IOException {
     server.start();
+    if (readOnlyServer.isPresent()) {
+      try {
+        readOnlyServer.get().start();
+      } catch (IOException e) {
+        server.shutdownNow();
+        throw e;
+      }
+    }
     return this;
   }
 
   public int port() {
     return server.getPort();
+  }
+
+  /** The read-only plaintext port, when there is one. */
+  public java.util.OptionalInt readOnlyPort() {
+    return readOnlyServer.map(s -> java.util.OptionalInt.of(s.getPort())).orElse(java.util.OptionalInt.empty());
   }
 
   /** The {@link ClientProfile#key() profiles} that have, or had, a connected client. */
@@ -184,6 +260,10 @@ public final class XdsServer implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     server.shutdownNow();
+    readOnlyServer.ifPresent(Server::shutdownNow);
     server.awaitTermination(5, TimeUnit.SECONDS);
+    if (readOnlyServer.isPresent()) {
+      readOnlyServer.get().awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 }

@@ -25,12 +25,20 @@ import java.util.Optional;
 final class HttpBackends {
   private HttpBackends() {}
 
+  /** A Mesh of namespace default running as {@code serviceAccount}, with a certificate from {@code control}'s CA. */
+  static Mesh.Builder withIdentity(Mesh.Builder builder, dev.inmesh.control.MeshControl control, String serviceAccount) {
+    var authority = control.ca().orElseThrow();
+    return builder.namespace("default").serviceAccount(serviceAccount).certificateAuthority("127.0.0.1:" + control.caGrpcPort(),
+        authority.trustBundle().toPem(),
+        authority.joinTokens().create("default", serviceAccount, java.time.Duration.ofMinutes(10)).value());
+  }
+
   /** One version of a service, serving on a free port and registered with mesh-control. */
   static final class Backend implements AutoCloseable {
     final HttpServer server;
     final Mesh registration;
 
-    Backend(String controlAddress, String service, int servicePort, String version) throws IOException {
+    Backend(dev.inmesh.control.MeshControl control, String service, int servicePort, String version) throws IOException {
       server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
       server.createContext("/", exchange -> {
         byte[] body = (version + " " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
@@ -39,8 +47,10 @@ final class HttpBackends {
         exchange.close();
       });
       server.start();
-      registration = Mesh.builder().controlServers(controlAddress).service(service).namespace("default")
-          .label("version", version).servePort("http", servicePort, server.getAddress().getPort()).build();
+      // registers over mutual TLS as service account <service>; the plain JDK server behind it speaks no mesh mTLS
+      registration = withIdentity(Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()), control, service)
+          .service(service).label("version", version).label("security.istio.io/tlsMode", "disabled")
+          .servePort("http", servicePort, server.getAddress().getPort()).build();
     }
 
     @Override

@@ -131,12 +131,12 @@ class MeshctlIT {
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
     String xds = "127.0.0.1:" + control.xdsPort();
-    closeables.add(new HttpBackends.Backend(xds, "reviews", 9080, "v1"));
-    closeables.add(new HttpBackends.Backend(xds, "reviews", 9080, "v2"));
+    closeables.add(new HttpBackends.Backend(control, "reviews", 9080, "v1"));
+    closeables.add(new HttpBackends.Backend(control, "reviews", 9080, "v2"));
     Await.until(() -> control.workloads().size() == 2, Duration.ofSeconds(10), "two reviews workloads");
     write("reviews-dr.yaml", DESTINATION_RULE);
     write("reviews-vs.yaml", VIRTUAL_SERVICE);
-    client = Mesh.builder().controlServers(xds).namespace("default").build();
+    client = HttpBackends.withIdentity(Mesh.builder().controlServers(xds), control, "productpage").build();
     closeables.add(client);
     client.awaitReady(Duration.ofSeconds(10));
     Await.until(control::converged, Duration.ofSeconds(15), "every client to ACK the config");

@@ -86,7 +86,9 @@ public final class ControlServersResolverProvider extends NameResolverProvider {
             return;
           }
           SocketAddress address = new InetSocketAddress(server.substring(0, colon), Integer.parseInt(server.substring(colon + 1)));
-          groups.add(new EquivalentAddressGroup(address));
+          // each replica is checked by its own name under TLS, not by the scheme's
+          groups.add(new EquivalentAddressGroup(address, io.grpc.Attributes.newBuilder()
+              .set(EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE, server).build()));
         }
         listener.onResult(ResolutionResult.newBuilder().setAddressesOrError(io.grpc.StatusOr.fromValue(groups)).build());
       }

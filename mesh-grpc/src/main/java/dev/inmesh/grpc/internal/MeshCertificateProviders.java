@@ -39,6 +39,11 @@ public final class MeshCertificateProviders {
     return key;
   }
 
+  /** The manager registered as {@code key}. */
+  static Optional<CertificateManager> manager(Object key) {
+    return key == null ? Optional.empty() : Optional.ofNullable(MANAGERS.get(key.toString()));
+  }
+
   public static void unregister(String key) {
     MANAGERS.remove(key);
   }

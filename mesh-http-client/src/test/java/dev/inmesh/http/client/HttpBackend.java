@@ -25,11 +25,15 @@ final class HttpBackend implements AutoCloseable {
   final MockWebServer server = new MockWebServer();
   final AtomicInteger requests = new AtomicInteger();
   private volatile Function<RecordedRequest, MockResponse> behaviour;
-  private final List<ManagedChannel> channels;
+  private final List<dev.inmesh.testing.ControlPlaneAccess.Channel> channels;
   private final WorkloadRegistration registration;
 
-  /** Registers with the first of {@code controlAddresses}, moving on to the next when it is lost. */
-  HttpBackend(List<String> controlAddresses, String service, int servicePort, String version) throws IOException {
+  /**
+   * Registers with the first of {@code controlAddresses}, moving on to the next when it is lost;
+   * over mutual TLS with a certificate for service account {@code service} when {@code access} has a CA.
+   */
+  HttpBackend(dev.inmesh.testing.ControlPlaneAccess access, List<String> controlAddresses, String service, int servicePort,
+      String version) throws IOException {
     this.version = version;
     this.behaviour = request -> new MockResponse.Builder().code(200).body(version + " " + request.getUrl().encodedPath()).build();
     server.setServerSocketFactory(new NoDelayServerSockets());
@@ -41,10 +45,9 @@ final class HttpBackend implements AutoCloseable {
       }
     });
     server.start(0);
-    channels = controlAddresses.stream()
-        .map(address -> (ManagedChannel) NettyChannelBuilder.forTarget(address).usePlaintext().build())
-        .toList();
-    registration = WorkloadRegistration.start(channels, new WorkloadMetadata(service, "default", service, service + "-" + version,
+    channels = controlAddresses.stream().map(address -> access.channel(address, "default", service)).toList();
+    registration = WorkloadRegistration.start(channels.stream().map(dev.inmesh.testing.ControlPlaneAccess.Channel::channel).toList(),
+        new WorkloadMetadata(service, "default", service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
         List.of(new ServicePort("http", servicePort, server.getPort(), "HTTP")), null));
   }
@@ -71,9 +74,6 @@ final class HttpBackend implements AutoCloseable {
   public void close() throws InterruptedException {
     registration.close();
     server.close();
-    for (ManagedChannel channel : channels) {
-      channel.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-    }
+    channels.forEach(dev.inmesh.testing.ControlPlaneAccess.Channel::close);
   }
 }

@@ -45,6 +45,8 @@ final class HttpMesh implements AutoCloseable {
   final Path configDir;
   MeshControl control;
   private int xdsPort;
+  private int readOnlyPort;
+  private final Path dataDir;
   final List<HttpBackend> backends = new ArrayList<>();
   final List<AutoCloseable> closeables = new ArrayList<>();
 
@@ -53,14 +55,49 @@ final class HttpMesh implements AutoCloseable {
   }
 
   HttpMesh(Path configDir, int xdsPort) throws IOException {
+    this(configDir, xdsPort, 0);
+  }
+
+  HttpMesh(Path configDir, int xdsPort, int readOnlyPort) throws IOException {
     this.configDir = configDir;
+    this.readOnlyPort = readOnlyPort;
+    // the CA's root lives here, so that a restarted mesh-control is the same mesh to its workloads
+    this.dataDir = Files.createTempDirectory("inmesh-test-data");
     startControl(xdsPort);
   }
 
+  /** Starts mesh-control, on the same read-only port as before when it restarts, so that clients find it again. */
   void startControl(int port) throws IOException {
-    control = MeshControl.start(MeshControlOptions.ephemeral().withPorts(port, 0)
+    control = MeshControl.start(MeshControlOptions.ephemeral().withPorts(port, 0).withXdsReadOnlyPort(readOnlyPort)
+        .withDataDir(dataDir)
         .withConfigDir(configDir).withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
     xdsPort = control.xdsPort();
+    readOnlyPort = control.xdsReadOnlyPort().getAsInt();
+  }
+
+  /** How workloads reach this mesh-control: mutual TLS with certificates from its CA, or its read-only port. */
+  dev.inmesh.testing.ControlPlaneAccess access() {
+    return access(control);
+  }
+
+  /**
+   * A Mesh of {@code namespace} running as {@code serviceAccount}, with a certificate from
+   * {@code control}'s CA when it has one: mesh-control's xDS port is mutual TLS.
+   */
+  static Mesh.Builder withIdentity(Mesh.Builder builder, MeshControl control, String namespace, String serviceAccount) {
+    builder.namespace(namespace).serviceAccount(serviceAccount);
+    control.ca().ifPresent(authority -> builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(),
+        authority.trustBundle().toPem(), authority.joinTokens().create(namespace, serviceAccount, Duration.ofMinutes(10)).value()));
+    return builder;
+  }
+
+  static dev.inmesh.testing.ControlPlaneAccess access(MeshControl control) {
+    var ca = control.ca().map(authority -> new dev.inmesh.testing.ControlPlaneAccess.Ca("127.0.0.1:" + control.caGrpcPort(),
+        authority.trustBundle().toPem(),
+        (namespace, account) -> authority.joinTokens().create(namespace, account, Duration.ofMinutes(10)).value()));
+    java.util.Optional<String> readOnly = control.xdsReadOnlyPort().isPresent()
+        ? java.util.Optional.of("127.0.0.1:" + control.xdsReadOnlyPort().getAsInt()) : java.util.Optional.empty();
+    return new dev.inmesh.testing.ControlPlaneAccess("127.0.0.1:" + control.xdsPort(), readOnly, ca);
   }
 
   int xdsPort() {
@@ -72,7 +109,7 @@ final class HttpMesh implements AutoCloseable {
   }
 
   HttpBackend backend(String version) throws IOException {
-    HttpBackend backend = new HttpBackend(List.of(xdsAddress()), "reviews", 9080, version);
+    HttpBackend backend = new HttpBackend(access(), List.of(xdsAddress()), "reviews", 9080, version);
     backends.add(backend);
     return backend;
   }
@@ -82,7 +119,8 @@ final class HttpMesh implements AutoCloseable {
   }
 
   Mesh client(Duration readyTimeout) {
-    Mesh mesh = Mesh.builder().controlServers(xdsAddress()).namespace("default").readyTimeout(readyTimeout).build();
+    Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")
+        .readyTimeout(readyTimeout).build();
     closeables.add(mesh);
     return mesh;
   }
@@ -167,5 +205,8 @@ final class HttpMesh implements AutoCloseable {
       backend.close();
     }
     control.close();
+    try (var files = Files.walk(dataDir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
+    }
   }
 }

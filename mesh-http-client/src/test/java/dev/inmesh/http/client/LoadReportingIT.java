@@ -68,7 +68,8 @@ class LoadReportingIT {
          CountingRelay relay = new CountingRelay(mesh.xdsAddress())) {
       HttpBackend v1 = mesh.backend("v1");
       mesh.awaitWorkloads(1);
-      try (Mesh client = Mesh.builder().controlServers(relay.address()).namespace("default").build()) {
+      try (Mesh client = HttpMesh.withIdentity(Mesh.builder().controlServers(relay.address()), mesh.control, "default",
+          "default").build()) {
         OkHttpClient http = MeshHttp.client(client);
         client.awaitReady(Duration.ofSeconds(10));
         HttpMesh.split(http, URL, 3, Map.of());

@@ -100,8 +100,10 @@ class MeshHttpAnnotatedIT {
 
   @Test
   void aMeshThatServesAServiceRegistersItselfAndLeavesWhenClosed() throws Exception {
-    Mesh serving = Mesh.builder().controlServers(mesh.xdsAddress())
-        .service("ratings").namespace("default").label("version", "v7").servePort("http", 9080, steady.port())
+    Mesh serving = HttpMesh.withIdentity(Mesh.builder().controlServers(mesh.xdsAddress()), mesh.control, "default", "default")
+        // the plain server behind it speaks no mesh mTLS, so its endpoint says so
+        .service("ratings").label("version", "v7").label("security.istio.io/tlsMode", "disabled")
+        .servePort("http", 9080, steady.port())
         .build();
     HttpMesh.await(() -> mesh.control.workloads().stream().anyMatch(w -> w.metadata().service().equals("ratings")),
         Duration.ofSeconds(10), "ratings to register");

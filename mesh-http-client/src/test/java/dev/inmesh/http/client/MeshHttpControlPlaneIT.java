@@ -103,7 +103,8 @@ class MeshHttpControlPlaneIT {
     mesh.write("reviews-dr.yaml", HttpMesh.DESTINATION_RULE);
     mesh.write("reviews-vs.yaml", split(100, 0));
     io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    Mesh client = Mesh.builder().controlServers(mesh.xdsAddress()).namespace("default").meterRegistry(registry).build();
+    Mesh client = HttpMesh.withIdentity(Mesh.builder().controlServers(mesh.xdsAddress()), mesh.control, "default", "default")
+        .meterRegistry(registry).build();
     mesh.closeables.add(client);
     OkHttpClient http = MeshHttp.client(client);
     HttpMesh.awaitAnswer(http, URL, "v1", Map.of());
@@ -186,7 +187,8 @@ class MeshHttpControlPlaneIT {
             endpoints:
             - address: 127.0.0.1
           """.formatted(backend.getPort()));
-      mesh = new HttpMesh(configDir, port);
+      // a client without a certificate reads config from the read-only port, here the one it was dialling
+      mesh = new HttpMesh(configDir, 0, port);
 
       assertThat(first.get(20, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("static");
     }

@@ -246,7 +246,9 @@ class MeshHttpFeaturesIT {
       second.backend("v1");
       second.backend("v2");
       second.awaitWorkloads(2);
-      try (Mesh failover = Mesh.builder().controlServers(mesh.xdsAddress(), second.xdsAddress()).build()) {
+      // two meshes with a CA each: a client without a certificate reads both through their read-only ports
+      try (Mesh failover = Mesh.builder().controlServers(mesh.access().readOnlyAddress(), second.access().readOnlyAddress())
+          .build()) {
         OkHttpClient http = MeshHttp.client(failover);
         HttpMesh.awaitAnswer(http, URL, "v2", Map.of());
 

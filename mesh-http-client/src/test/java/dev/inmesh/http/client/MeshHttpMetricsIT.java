@@ -24,7 +24,7 @@ class MeshHttpMetricsIT {
       mesh.backend("v1");
       mesh.awaitWorkloads(1);
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      Mesh client = Mesh.builder().controlServers(mesh.xdsAddress()).namespace("default").serviceAccount("productpage")
+      Mesh client = Mesh.builder().controlServers(mesh.access().readOnlyAddress()).namespace("default").serviceAccount("productpage")
           .meterRegistry(registry).build();
       mesh.closeables.add(client);
       mesh.write("reviews-vs.yaml", """

@@ -48,7 +48,7 @@ class MeshHttpMutualTlsIT {
 
   @BeforeEach
   void start() throws Exception {
-    control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir)
+    control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir).withXdsReadOnlyPort(0)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
     int port = HttpMesh.freePort();
     reviews = workload("reviews", "reviews-sa").service("reviews").label("app", "reviews").servePort("http", 9080, port).build();
@@ -203,7 +203,8 @@ class MeshHttpMutualTlsIT {
           trafficPolicy:
             tls: {mode: ISTIO_MUTUAL}
         """);
-    try (Mesh plain = Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort()).build()) {
+    // without a certificate, config comes from the read-only port
+    try (Mesh plain = Mesh.builder().controlServers("127.0.0.1:" + control.xdsReadOnlyPort().getAsInt()).build()) {
       plain.awaitReady(Duration.ofSeconds(10));
       HttpMesh.await(control::converged, Duration.ofSeconds(10), "the plain client to hold the config");
 

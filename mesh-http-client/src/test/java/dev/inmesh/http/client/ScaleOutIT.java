@@ -70,7 +70,7 @@ class ScaleOutIT {
   }
 
   private MeshControl replica(int xdsPort) throws IOException {
-    MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withPorts(xdsPort, 0)
+    MeshControl control = MeshControl.start(MeshControlOptions.ephemeral().withoutCa().withInsecureXds().withPorts(xdsPort, 0)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100))
         .withEtcd(MeshControlOptions.Etcd.of(etcd.endpoints()).withPrefix(prefix).withLeaseTtl(LEASE_TTL)));
     closeables.add(control);
@@ -82,7 +82,8 @@ class ScaleOutIT {
   }
 
   private HttpBackend backend(String version, MeshControl... replicas) throws IOException {
-    HttpBackend backend = new HttpBackend(List.of(replicas).stream().map(ScaleOutIT::address).toList(), "reviews", 9080, version);
+    HttpBackend backend = new HttpBackend(dev.inmesh.testing.ControlPlaneAccess.insecure(address(replicas[0])),
+        List.of(replicas).stream().map(ScaleOutIT::address).toList(), "reviews", 9080, version);
     closeables.add(backend);
     return backend;
   }
@@ -238,13 +239,14 @@ class ScaleOutIT {
     Process a = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-jar", jar.toString(), "--api-tokens", tokens.toString(),
         "--store", "etcd", "--etcd-endpoints", etcd.endpointsFlag(), "--etcd-prefix", prefix,
-        "--lease-ttl", "4s", "--grace-period", "60s", "--ca", "none", "--xds-port", Integer.toString(port), "--http-port", "0")
+        "--lease-ttl", "4s", "--grace-period", "60s", "--ca", "none", "--insecure-xds", "--xds-port", Integer.toString(port), "--http-port", "0")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     closeables.add(a::destroyForcibly);
     Await.until(() -> accepts(port), Duration.ofSeconds(30), "replica A (a separate JVM) to serve xDS",
         () -> read(log));
     // registered on A only: nothing moves it to B when A dies
-    HttpBackend v1 = new HttpBackend(List.of("127.0.0.1:" + port), "reviews", 9080, "v1");
+    HttpBackend v1 = new HttpBackend(dev.inmesh.testing.ControlPlaneAccess.insecure("127.0.0.1:" + port),
+        List.of("127.0.0.1:" + port), "reviews", 9080, "v1");
     closeables.add(v1);
     awaitWorkloads(1, b);
     long remaining;
