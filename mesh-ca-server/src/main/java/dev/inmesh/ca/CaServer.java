@@ -133,14 +133,21 @@ public final class CaServer implements AutoCloseable {
 
   /**
    * A key manager that serves a certificate {@code ca} issues for {@code serverNames} (DNS names
-   * or IP literals) besides localhost and the loopback addresses, renewed at half-life: for other
-   * servers of the control plane, such as mesh-control's xDS port.
+   * or IP literals) besides localhost and the loopback addresses, and the server's own SPIFFE
+   * {@code identity} when given, renewed at half-life: for other servers of the control plane, such
+   * as mesh-control's xDS port.
    */
-  public static javax.net.ssl.X509ExtendedKeyManager servingKeys(CertificateAuthority ca, List<String> serverNames) {
-    return servingKeyManager(ca, serverNames);
+  public static javax.net.ssl.X509ExtendedKeyManager servingKeys(CertificateAuthority ca, List<String> serverNames,
+      java.util.Optional<SpiffeId> identity) {
+    return servingKeyManager(ca, serverNames, identity);
   }
 
   private static ServingKeyManager servingKeyManager(CertificateAuthority ca, List<String> serverNames) {
+    return servingKeyManager(ca, serverNames, java.util.Optional.empty());
+  }
+
+  private static ServingKeyManager servingKeyManager(CertificateAuthority ca, List<String> serverNames,
+      java.util.Optional<SpiffeId> identity) {
     List<String> dnsNames = new ArrayList<>(List.of("localhost"));
     List<String> ips = new ArrayList<>(List.of("127.0.0.1", "::1"));
     for (String name : serverNames) {
@@ -149,7 +156,7 @@ public final class CaServer implements AutoCloseable {
         names.add(name);
       }
     }
-    return new ServingKeyManager(() -> ca.issueServingCertificate(dnsNames, ips), Clock.systemUTC());
+    return new ServingKeyManager(() -> ca.issueServingCertificate(dnsNames, ips, identity), Clock.systemUTC());
   }
 
   private static SSLContext sslContext(KeyManager keyManager, TrustManager trustManager) {

@@ -251,11 +251,17 @@ public final class CertificateAuthority {
 
   /** A fresh key and a certificate for the CA's own TLS server, for the given DNS names and IP addresses. */
   public ServingCertificate issueServingCertificate(List<String> dnsNames, List<String> ipAddresses) {
+    return issueServingCertificate(dnsNames, ipAddresses, java.util.Optional.empty());
+  }
+
+  /** As above, naming also the server's own SPIFFE {@code identity}, so that peers can check it by that too. */
+  public ServingCertificate issueServingCertificate(List<String> dnsNames, List<String> ipAddresses,
+      java.util.Optional<SpiffeId> identity) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Signer current = signer(now);
     KeyPair keys = Crypto.newJdkP256KeyPair(random);
     Instant notAfter = min(now.plus(SERVING_VALIDITY), current.certificate().getNotAfter().toInstant());
-    X509Certificate leaf = certificates.serving(keys.getPublic(), List.copyOf(dnsNames), List.copyOf(ipAddresses),
+    X509Certificate leaf = certificates.serving(keys.getPublic(), List.copyOf(dnsNames), List.copyOf(ipAddresses), identity,
         current.certificate(), current.key(), now.minus(BACKDATE), notAfter);
     return new ServingCertificate(keys.getPrivate(), List.of(leaf, current.certificate(), current.root()));
   }

@@ -208,7 +208,7 @@ public final class MeshControl implements AutoCloseable {
     try {
       var tls = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(
               io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder.forServer(
-                  dev.inmesh.ca.CaServer.servingKeys(ca, serverNames())),
+                  dev.inmesh.ca.CaServer.servingKeys(ca, serverNames(), java.util.Optional.of(identity()))),
               io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider.JDK)
           .trustManager(trust)
           .clientAuth(io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.OPTIONAL)
@@ -218,6 +218,15 @@ public final class MeshControl implements AutoCloseable {
     } catch (javax.net.ssl.SSLException e) {
       throw new IllegalStateException("cannot set up TLS for the xDS port", e);
     }
+  }
+
+  /**
+   * mesh-control's own SPIFFE ID, which its xDS certificate carries beside its names:
+   * {@code spiffe://<trust-domain>/ns/istio-system/sa/mesh-control}, in Istio's root namespace.
+   */
+  public dev.inmesh.ca.SpiffeId identity() {
+    return dev.inmesh.ca.SpiffeId.of(options.ca().orElseThrow(() -> new IllegalStateException("without a CA,"
+        + " mesh-control has no identity")).trustDomain(), "istio-system", "mesh-control");
   }
 
   /** The read-only plaintext xDS port, when the options open one. */

@@ -2,8 +2,17 @@ package dev.inmesh.model;
 
 import java.util.Objects;
 
-/** One instance of a cluster: where to connect, where it runs, and its load-balancing weight. */
-public record Endpoint(String address, int port, Locality locality, int weight) {
+/**
+ * One instance of a cluster: where to connect, where it runs, its load-balancing weight, and
+ * whether it speaks mesh mutual TLS (Istio's {@code tlsMode: istio} endpoint mark), which decides
+ * its transport where a cluster's TLS is per endpoint.
+ */
+public record Endpoint(String address, int port, Locality locality, int weight, boolean meshTls) {
+  /** An endpoint without the mesh mTLS mark. */
+  public Endpoint(String address, int port, Locality locality, int weight) {
+    this(address, port, locality, weight, false);
+  }
+
   public Endpoint {
     Objects.requireNonNull(address, "address");
     locality = Objects.requireNonNullElse(locality, Locality.UNKNOWN);

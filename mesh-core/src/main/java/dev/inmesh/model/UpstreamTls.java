@@ -10,11 +10,27 @@ import java.util.TreeSet;
  * never checked.
  *
  * @param sni the server name to send; empty sends none
+ * @param scope every endpoint of the cluster, or only those marked as speaking mesh mTLS (Istio's
+ *     transport socket match on {@code tlsMode: istio}), the rest in plaintext
  */
-public record UpstreamTls(Set<String> identities, String sni) {
+public record UpstreamTls(Set<String> identities, String sni, Scope scope) {
+  /** Which endpoints of the cluster the TLS is for. */
+  public enum Scope { EVERY_ENDPOINT, MARKED_ENDPOINTS }
+
+  /** TLS to every endpoint. */
+  public UpstreamTls(Set<String> identities, String sni) {
+    this(identities, sni, Scope.EVERY_ENDPOINT);
+  }
+
+  /** Whether a call to {@code endpoint} goes over this TLS: one endpoint's lack of mTLS never downgrades another. */
+  public boolean appliesTo(Endpoint endpoint) {
+    return scope == Scope.EVERY_ENDPOINT || endpoint.meshTls();
+  }
+
   public UpstreamTls {
     identities = Set.copyOf(new TreeSet<>(identities));
     Objects.requireNonNull(sni, "sni");
+    Objects.requireNonNull(scope, "scope");
     if (identities.isEmpty()) {
       throw new IllegalArgumentException("mutual TLS needs at least one identity to verify the server against");
     }

@@ -64,23 +64,57 @@ final class ClusterParser {
     return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls(resource, cluster));
   }
 
-  /** The cluster's transport: plaintext, or mesh mTLS with the SPIFFE IDs the server may have. */
+  /** The endpoint metadata key of Istio's transport socket matches, and the mark of a mesh mTLS endpoint. */
+  public static final String TRANSPORT_SOCKET_MATCH = "envoy.transport_socket_match";
+  static final String TLS_MODE = "tlsMode";
+  static final String TLS_MODE_ISTIO = "istio";
+
+  /**
+   * The cluster's transport: plaintext, or mesh mTLS with the SPIFFE IDs the server may have. Also
+   * Istio's per-endpoint shape: {@code transport_socket_matches} where the match {@code tlsMode:
+   * istio} takes TLS and the others plaintext, so that endpoints without mTLS do not downgrade the
+   * rest.
+   */
   private static Optional<UpstreamTls> tls(String resource, Cluster cluster) throws XdsParseException {
     if (cluster.getTransportSocketMatchesCount() > 0) {
-      throw new XdsParseException(resource, "transport_socket_matches", "per-endpoint transport sockets are not"
-          + " supported by in-process clients; set transport_socket on the cluster");
+      if (cluster.hasTransportSocket() && !cluster.getTransportSocket().getName().equals(RAW_BUFFER)) {
+        throw new XdsParseException(resource, "transport_socket", "with transport_socket_matches, endpoints that match"
+            + " none go in plaintext; got " + cluster.getTransportSocket().getName());
+      }
+      Optional<UpstreamTls> marked = Optional.empty();
+      for (int i = 0; i < cluster.getTransportSocketMatchesCount(); i++) {
+        var match = cluster.getTransportSocketMatches(i);
+        String field = "transport_socket_matches[" + i + "]";
+        var criteria = match.getMatch().getFieldsMap();
+        boolean istio = criteria.size() == 1 && criteria.containsKey(TLS_MODE)
+            && TLS_MODE_ISTIO.equals(criteria.get(TLS_MODE).getStringValue());
+        boolean tls = match.hasTransportSocket() && !match.getTransportSocket().getName().equals(RAW_BUFFER);
+        if (istio && tls && marked.isEmpty()) {
+          UpstreamTls parsed = upstream(resource, field + ".transport_socket", match.getTransportSocket());
+          marked = Optional.of(new UpstreamTls(parsed.identities(), parsed.sni(), UpstreamTls.Scope.MARKED_ENDPOINTS));
+        } else if (tls) {
+          throw new XdsParseException(resource, field, "in-process clients take mesh mTLS for the match {"
+              + TLS_MODE + ": " + TLS_MODE_ISTIO + "} only, and plaintext for the others; got match "
+              + criteria.keySet() + " with " + match.getTransportSocket().getName());
+        }
+      }
+      return marked;
     }
     if (!cluster.hasTransportSocket() || cluster.getTransportSocket().getName().equals(RAW_BUFFER)) {
       return Optional.empty();
     }
-    String field = "transport_socket";
-    if (!cluster.getTransportSocket().getName().equals(InboundListenerParser.TLS_SOCKET)) {
+    return Optional.of(upstream(resource, "transport_socket", cluster.getTransportSocket()));
+  }
+
+  private static UpstreamTls upstream(String resource, String field,
+      io.envoyproxy.envoy.config.core.v3.TransportSocket socket) throws XdsParseException {
+    if (!socket.getName().equals(InboundListenerParser.TLS_SOCKET)) {
       throw new XdsParseException(resource, field + ".name", "only " + InboundListenerParser.TLS_SOCKET + " and "
-          + RAW_BUFFER + " are supported, got " + cluster.getTransportSocket().getName());
+          + RAW_BUFFER + " are supported, got " + socket.getName());
     }
     UpstreamTlsContext context;
     try {
-      context = TypedConfigs.unpack(cluster.getTransportSocket().getTypedConfig(), TypedConfigs.UPSTREAM_TLS_CONTEXT, UpstreamTlsContext.parser());
+      context = TypedConfigs.unpack(socket.getTypedConfig(), TypedConfigs.UPSTREAM_TLS_CONTEXT, UpstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_config", "not an UpstreamTlsContext: " + e.getMessage());
     }
@@ -107,7 +141,7 @@ final class ClusterParser {
       throw new XdsParseException(resource, validationField + ".match_subject_alt_names",
           "mesh mTLS needs the SPIFFE IDs the server may present; without them any mesh workload would pass");
     }
-    return Optional.of(new UpstreamTls(identities, context.getSni()));
+    return new UpstreamTls(identities, context.getSni());
   }
 
   private static ConnectionLimits limits(CircuitBreakers breakers) {
@@ -166,7 +200,10 @@ final class ClusterParser {
               "must be between 1 and 65535, got " + socket.getPortValue());
         }
         int weight = lbEndpoint.hasLoadBalancingWeight() ? Math.max(1, lbEndpoint.getLoadBalancingWeight().getValue()) : 1;
-        endpoints.add(new Endpoint(socket.getAddress(), socket.getPortValue(), locality, weight));
+        var mark = lbEndpoint.getMetadata().getFilterMetadataMap().get(TRANSPORT_SOCKET_MATCH);
+        boolean meshTls = mark != null && mark.getFieldsMap().containsKey(TLS_MODE)
+            && TLS_MODE_ISTIO.equals(mark.getFieldsMap().get(TLS_MODE).getStringValue());
+        endpoints.add(new Endpoint(socket.getAddress(), socket.getPortValue(), locality, weight, meshTls));
       }
     }
     return endpoints;

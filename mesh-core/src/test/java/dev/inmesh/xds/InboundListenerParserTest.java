@@ -102,6 +102,54 @@ class InboundListenerParserTest {
         .setName("tlsMode-istio")).build())).hasMessageContaining("transport_socket_matches");
   }
 
+  @Test
+  void istiosPerEndpointTransportIsTlsForMarkedEndpointsOnly() throws Exception {
+    UpstreamTlsContext context = UpstreamTlsContext.newBuilder().setCommonTlsContext(CommonTlsContext.newBuilder()
+        .setValidationContext(CertificateValidationContext.newBuilder()
+            .addMatchSubjectAltNames(StringMatcher.newBuilder().setExact("spiffe://cluster.local/ns/default/sa/reviews")))).build();
+    com.google.protobuf.Struct istio = com.google.protobuf.Struct.newBuilder()
+        .putFields("tlsMode", com.google.protobuf.Value.newBuilder().setStringValue("istio").build()).build();
+    Cluster.Builder cluster = Cluster.newBuilder().setName("outbound|9080||reviews")
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+            .setEdsConfig(ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())))
+        .addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("tlsMode-istio").setMatch(istio)
+            .setTransportSocket(socket(context)))
+        .addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("tlsMode-disabled")
+            .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.raw_buffer")));
+
+    var tls = ClusterParser.parse(cluster.build()).tls().orElseThrow();
+    assertThat(tls.scope()).isEqualTo(dev.inmesh.model.UpstreamTls.Scope.MARKED_ENDPOINTS);
+    assertThat(tls.identities()).containsExactly("spiffe://cluster.local/ns/default/sa/reviews");
+
+    var marked = io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder()
+        .setEndpoint(endpoint(9001))
+        .setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata("envoy.transport_socket_match", istio));
+    var plain = io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder().setEndpoint(endpoint(9002));
+    var endpoints = ClusterParser.endpoints(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+        .setClusterName("outbound|9080||reviews")
+        .addEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder().addLbEndpoints(marked).addLbEndpoints(plain))
+        .build());
+    assertThat(endpoints).extracting(dev.inmesh.model.Endpoint::meshTls).containsExactly(true, false);
+    assertThat(tls.appliesTo(endpoints.get(0))).isTrue();
+    assertThat(tls.appliesTo(endpoints.get(1))).as("no downgrade of the others, and no mTLS to one that has none").isFalse();
+
+    // TLS for any other match is not Istio's shape, and is refused by name
+    Cluster.Builder other = cluster.clone().clearTransportSocketMatches()
+        .addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("zone")
+            .setMatch(com.google.protobuf.Struct.newBuilder()
+                .putFields("zone", com.google.protobuf.Value.newBuilder().setStringValue("a").build()))
+            .setTransportSocket(socket(context)));
+    assertThatThrownBy(() -> ClusterParser.parse(other.build())).hasMessageContaining("transport_socket_matches[0]")
+        .hasMessageContaining("tlsMode: istio");
+  }
+
+  private static io.envoyproxy.envoy.config.endpoint.v3.Endpoint endpoint(int port) {
+    return io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder().setAddress(io.envoyproxy.envoy.config.core.v3.Address
+        .newBuilder().setSocketAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+            .setAddress("127.0.0.1").setPortValue(port))).build();
+  }
+
   private static TransportSocket socket(UpstreamTlsContext context) {
     return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(context)).build();
   }

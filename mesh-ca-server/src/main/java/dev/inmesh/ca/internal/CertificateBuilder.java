@@ -87,8 +87,18 @@ public final class CertificateBuilder {
   /** The CA's TLS server certificate, for the host names and addresses clients dial. */
   public X509Certificate serving(PublicKey key, List<String> dnsNames, List<String> ipAddresses,
       X509Certificate issuer, PrivateKey issuerKey, Instant notBefore, Instant notAfter) {
-    GeneralName[] names = new GeneralName[dnsNames.size() + ipAddresses.size()];
+    return serving(key, dnsNames, ipAddresses, java.util.Optional.empty(), issuer, issuerKey, notBefore, notAfter);
+  }
+
+  /** As above, with a SPIFFE ID of the server's own among its names. */
+  public X509Certificate serving(PublicKey key, List<String> dnsNames, List<String> ipAddresses,
+      java.util.Optional<dev.inmesh.ca.SpiffeId> identity, X509Certificate issuer, PrivateKey issuerKey, Instant notBefore,
+      Instant notAfter) {
+    GeneralName[] names = new GeneralName[dnsNames.size() + ipAddresses.size() + (identity.isPresent() ? 1 : 0)];
     int i = 0;
+    if (identity.isPresent()) {
+      names[i++] = new GeneralName(GeneralName.uniformResourceIdentifier, identity.get().toString());
+    }
     for (String dns : dnsNames) {
       names[i++] = new GeneralName(GeneralName.dNSName, dns);
     }

@@ -97,14 +97,20 @@ final class ClusterBuilder {
     policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
         .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
-    transportSocket(service, port, subset, labels, policy).ifPresent(cluster::setTransportSocket);
+    transportSocket(service, port, subset, labels, policy).ifPresent(tls -> {
+      if (perEndpointTls(service, port, labels, policy)) {
+        cluster.addAllTransportSocketMatches(TransportSockets.perEndpoint(tls));
+      } else {
+        cluster.setTransportSocket(tls);
+      }
+    });
     if (profile.proxylessGrpc()) {
       // proxyless gRPC reports its load over LRS to mesh-control (Inmesh clients always do)
       cluster.setLrsServer(io.envoyproxy.envoy.config.core.v3.ConfigSource.newBuilder()
           .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()));
     }
     clusters.put(name, cluster.build());
-    endpoints.put(name, loadAssignment(name, service, port, labels));
+    endpoints.put(name, loadAssignment(name, service, port, labels, policy));
   }
 
   /**
@@ -133,12 +139,19 @@ final class ClusterBuilder {
           .filter(i -> i.meshTls() && acceptsMtls(peerAuthentications.mode(i.namespace(), i.labels(), i.port()), grpc))
           .count();
       if (capable < members.size()) {
-        if (capable > 0) {
+        if (capable == 0) {
+          return Optional.empty();
+        }
+        if (profile.proxylessGrpc()) {
+          // grpc-java NACKs transport_socket_matches: rather than call every endpoint in plaintext,
+          // its clients get mTLS and only the endpoints that speak it (loadAssignment leaves the rest out)
           policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.tls",
               "some endpoints of " + service.hostname() + ":" + port + " speak mesh mTLS and some do not;"
-                  + " Inmesh clients use one transport per cluster, so they call it in plaintext"));
+                  + " proxyless gRPC clients take one transport per cluster, so they get mTLS and only the endpoints"
+                  + " that speak it"));
         }
-        return Optional.empty();
+        // mTLS to the endpoints that speak it: Inmesh clients call the rest in plaintext (Istio's transport socket match)
+        members = members.stream().filter(i -> meshTlsEndpoint(i, grpc)).toList();
       }
     }
     java.util.Set<String> identities = new java.util.TreeSet<>();
@@ -151,6 +164,32 @@ final class ClusterBuilder {
     // refuse a handshake that carries one; only a DestinationRule's own sni is sent
     String sni = tls.flatMap(DestinationRule.ClientTls::sni).orElse("");
     return Optional.of(TransportSockets.upstream(identities, sni));
+  }
+
+  /** Whether an endpoint speaks mesh mTLS: it says so ({@code tlsMode: istio}) and its port's policy takes it. */
+  private boolean meshTlsEndpoint(MeshService.Instance instance, boolean grpc) {
+    return instance.meshTls() && acceptsMtls(peerAuthentications.mode(instance.namespace(), instance.labels(), instance.port()), grpc);
+  }
+
+  /** Whether the cluster's mTLS goes to some of its endpoints only: Inmesh clients on a {@link #mixedMeshTls} cluster. */
+  private boolean perEndpointTls(MeshService service, int port, Map<String, String> labels, TrafficPolicy policy) {
+    return !profile.proxylessGrpc() && mixedMeshTls(service, port, labels, policy);
+  }
+
+  /**
+   * Whether auto-mTLS (no DestinationRule mode) meets a cluster where some endpoints speak mesh
+   * mTLS and some do not, for a client with certificates.
+   */
+  private boolean mixedMeshTls(MeshService service, int port, Map<String, String> labels, TrafficPolicy policy) {
+    if (!profile.meshCertificates() || policy.tls().map(DestinationRule.ClientTls::mode).isPresent()) {
+      return false;
+    }
+    boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
+    List<MeshService.Instance> members = service.instances().stream()
+        .filter(i -> i.servicePort() == port && ServiceIndex.matches(labels, i.labels()))
+        .toList();
+    long capable = members.stream().filter(i -> meshTlsEndpoint(i, grpc)).count();
+    return capable > 0 && capable < members.size();
   }
 
   /**
@@ -228,11 +267,15 @@ final class ClusterBuilder {
             + " 'failed more than half of at least that many calls in an interval'"));
   }
 
-  private static ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels) {
+  private ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels,
+      TrafficPolicy policy) {
+    boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
     Map<String, List<MeshService.Instance>> byLocality = new TreeMap<>();
     Map<String, Locality> localities = new LinkedHashMap<>();
+    boolean onlyMeshTls = profile.proxylessGrpc() && mixedMeshTls(service, port, labels, policy);
     for (MeshService.Instance instance : service.instances()) {
-      if (instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())) {
+      if (instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())
+          && (!onlyMeshTls || meshTlsEndpoint(instance, grpc))) {
         String key = instance.locality().toString();
         byLocality.computeIfAbsent(key, k -> new ArrayList<>()).add(instance);
         localities.putIfAbsent(key, instance.locality());
@@ -246,13 +289,19 @@ final class ClusterBuilder {
               .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
       int total = 0;
       for (MeshService.Instance instance : instances) {
-        group.addLbEndpoints(LbEndpoint.newBuilder()
+        LbEndpoint.Builder endpoint = LbEndpoint.newBuilder()
             .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
                 .setSocketAddress(SocketAddress.newBuilder()
                     .setAddress(instance.address())
                     .setPortValue(instance.port()))))
             .setHealthStatus(HealthStatus.HEALTHY)
-            .setLoadBalancingWeight(u32(instance.weight())));
+            .setLoadBalancingWeight(u32(instance.weight()));
+        if (meshTlsEndpoint(instance, grpc)) {
+          // Istio's mark of an endpoint that speaks mesh mTLS, for per-endpoint transport socket matches
+          endpoint.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+              .putFilterMetadata(TransportSockets.TRANSPORT_SOCKET_MATCH, TransportSockets.MESH_TLS_MARK));
+        }
+        group.addLbEndpoints(endpoint);
         total += instance.weight();
       }
       // proxyless gRPC drops localities without a weight, so every locality carries its endpoints' sum

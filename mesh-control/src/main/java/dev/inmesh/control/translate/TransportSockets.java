@@ -46,6 +46,30 @@ public final class TransportSockets {
     return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(context.build())).build();
   }
 
+  /**
+   * Istio's per-endpoint transport: endpoints marked {@code tlsMode: istio} in their metadata
+   * ({@link #MESH_TLS_MARK}) take {@code tls}, the others plaintext, so that endpoints without
+   * mTLS do not downgrade the rest of their cluster.
+   */
+  public static java.util.List<io.envoyproxy.envoy.config.cluster.v3.Cluster.TransportSocketMatch> perEndpoint(
+      TransportSocket tls) {
+    return java.util.List.of(
+        io.envoyproxy.envoy.config.cluster.v3.Cluster.TransportSocketMatch.newBuilder()
+            .setName("tlsMode-istio").setMatch(MESH_TLS_MARK).setTransportSocket(tls).build(),
+        io.envoyproxy.envoy.config.cluster.v3.Cluster.TransportSocketMatch.newBuilder()
+            .setName("tlsMode-disabled").setTransportSocket(TransportSocket.newBuilder()
+                .setName("envoy.transport_sockets.raw_buffer")
+                .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                    .getDefaultInstance())))
+            .build());
+  }
+
+  /** The key of Istio's transport socket match in endpoint metadata. */
+  public static final String TRANSPORT_SOCKET_MATCH = "envoy.transport_socket_match";
+  /** The mark of an endpoint that speaks mesh mTLS: {@code tlsMode: istio}. */
+  public static final com.google.protobuf.Struct MESH_TLS_MARK = com.google.protobuf.Struct.newBuilder()
+      .putFields("tlsMode", com.google.protobuf.Value.newBuilder().setStringValue("istio").build()).build();
+
   private static CommonTlsContext common(CertificateValidationContext.Builder validation) {
     return CommonTlsContext.newBuilder()
         .setTlsCertificateProviderInstance(CertificateProviderPluginInstance.newBuilder()

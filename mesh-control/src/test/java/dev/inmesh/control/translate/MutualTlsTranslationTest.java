@@ -153,19 +153,56 @@ class MutualTlsTranslationTest {
   }
 
   @Test
-  void aClusterMixingMtlsAndPlaintextEndpointsStaysPlaintextAndIsWarnedAbout() {
-    workloads.add(workload("reviews", "reviews-sa", "v2", 9002, false));
-    Translation translation = translate(INMESH_WITH_CERTS, """
+  void anEndpointWithoutMtlsDoesNotDowngradeTheRestOfItsCluster() throws Exception {
+    workloads.add(workload("reviews", "plain-sa", "v2", 9002, false));
+    Translation translation = translate(INMESH_WITH_CERTS);
+    String name = "outbound|9080||reviews.default.svc.cluster.local";
+    Cluster reviews = cluster(translation, name);
+
+    // Istio's shape: mTLS for the endpoints marked tlsMode: istio, plaintext for the rest
+    assertThat(reviews.hasTransportSocket()).isFalse();
+    assertThat(reviews.getTransportSocketMatchesList()).extracting(Cluster.TransportSocketMatch::getName)
+        .containsExactly("tlsMode-istio", "tlsMode-disabled");
+    Cluster.TransportSocketMatch istio = reviews.getTransportSocketMatches(0);
+    assertThat(istio.getMatch().getFieldsMap().get("tlsMode").getStringValue()).isEqualTo("istio");
+    UpstreamTlsContext context = istio.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(context.getCommonTlsContext().getValidationContext().getMatchSubjectAltNamesList())
+        .as("only the identities of the endpoints that speak mTLS").extracting(m -> m.getExact())
+        .containsExactly("spiffe://example.org/ns/default/sa/reviews-sa");
+    assertThat(reviews.getTransportSocketMatches(1).getTransportSocket().getName())
+        .isEqualTo("envoy.transport_sockets.raw_buffer");
+
+    var endpoints = translation.endpoints().stream().filter(e -> e.getClusterName().equals(name)).findFirst().orElseThrow()
+        .getEndpoints(0).getLbEndpointsList();
+    assertThat(endpoints).hasSize(2);
+    assertThat(endpoints).filteredOn(e -> e.getMetadata().getFilterMetadataMap().containsKey("envoy.transport_socket_match"))
+        .singleElement().satisfies(e -> assertThat(e.getEndpoint().getAddress().getSocketAddress().getPortValue()).isEqualTo(9001));
+    assertThat(translation.warnings()).noneSatisfy(w -> assertThat(w.message()).contains("some endpoints"));
+  }
+
+  @Test
+  void proxylessGrpcGetsMutualTlsAndOnlyTheEndpointsThatSpeakItFromAMixedCluster() throws Exception {
+    workloads.add(workload("reviews", "plain-sa", "v2", 9002, false));
+    Translation translation = translate(GRPC_WITH_CERTS, """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
         metadata: {name: reviews}
         spec:
           host: reviews
         """);
+    String name = "outbound|9080||reviews.default.svc.cluster.local";
+    Cluster reviews = cluster(translation, name);
 
-    assertThat(cluster(translation, "outbound|9080||reviews.default.svc.cluster.local").hasTransportSocket()).isFalse();
+    // grpc-java NACKs transport_socket_matches: one transport, mTLS, and no endpoint that would downgrade it
+    assertThat(reviews.getTransportSocketMatchesList()).isEmpty();
+    UpstreamTlsContext context = reviews.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(context.getCommonTlsContext().getValidationContext().getMatchSubjectAltNamesList())
+        .extracting(m -> m.getExact()).containsExactly("spiffe://example.org/ns/default/sa/reviews-sa");
+    assertThat(translation.endpoints().stream().filter(e -> e.getClusterName().equals(name)).findFirst().orElseThrow()
+        .getEndpoints(0).getLbEndpointsList()).singleElement()
+        .satisfies(e -> assertThat(e.getEndpoint().getAddress().getSocketAddress().getPortValue()).isEqualTo(9001));
     assertThat(translation.warnings()).anySatisfy(w -> assertThat(w.message()).contains("some endpoints")
-        .contains("reviews.default.svc.cluster.local:9080"));
+        .contains("proxyless gRPC clients take one transport per cluster, so they get mTLS and only the endpoints"));
   }
 
   @Test

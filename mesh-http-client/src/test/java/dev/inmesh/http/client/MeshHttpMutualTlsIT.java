@@ -95,6 +95,41 @@ class MeshHttpMutualTlsIT {
   }
 
   @Test
+  void anEndpointWithoutMtlsDoesNotDowngradeTheOthersOfItsService() throws Exception {
+    // a second reviews that speaks no mesh mTLS: registered by a workload of the namespace, marked tlsMode: disabled
+    int port = HttpMesh.freePort();
+    try (MockWebServer plain = new MockWebServer();
+         Mesh plainWorkload = workload("reviews-plain", "reviews-plain-sa").service("reviews").label("app", "reviews")
+             .label("security.istio.io/tlsMode", "disabled").servePort("http", 9080, port).build()) {
+      for (int i = 0; i < 40; i++) {
+        plain.enqueue(new MockResponse.Builder().body("plain").build());
+        reviewsServer.enqueue(new MockResponse.Builder().body("mtls").build());
+      }
+      plain.start(port);
+      HttpMesh.await(() -> control.workloads().size() == 2 && control.converged(), Duration.ofSeconds(10),
+          "the plaintext reviews to register and every client to hold it");
+      OkHttpClient client = MeshHttp.client(productpage);
+      java.util.Map<String, Integer> answers = new java.util.TreeMap<>();
+      for (int i = 0; i < 40; i++) {
+        try (Response response = client.newCall(new Request.Builder().url("http://reviews:9080/reviews/" + i).build()).execute()) {
+          answers.merge(response.code() + " " + response.body().string(), 1, Integer::sum);
+        }
+      }
+      assertThat(answers.keySet()).as("every call answered, by both: %s", answers)
+          .allSatisfy(answer -> assertThat(answer).startsWith("200 "));
+      assertThat(plain.getRequestCount()).as("the plaintext endpoint got its share").isPositive();
+      RecordedRequest secure;
+      int overTls = 0;
+      while ((secure = reviewsServer.takeRequest(100, TimeUnit.MILLISECONDS)) != null) {
+        assertThat(secure.getHandshake()).as("every call to the mTLS endpoint still comes over TLS").isNotNull();
+        overTls++;
+      }
+      assertThat(overTls).as("the mTLS endpoint got its share").isPositive();
+      assertThat(overTls + plain.getRequestCount()).isGreaterThanOrEqualTo(40);
+    }
+  }
+
+  @Test
   void pooledConnectionsTheServerClosedWhileIdleAreReplacedNotFailed() throws Exception {
     // ratings answers one request per connection, then closes it a moment later, as a server
     // closes idle connections (the JDK's after 30 s): the client still holds them in its pool
