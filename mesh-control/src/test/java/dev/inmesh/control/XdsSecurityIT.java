@@ -112,6 +112,17 @@ class XdsSecurityIT {
     return outcome.get(10, TimeUnit.SECONDS);
   }
 
+  /** Registers {@code claim} with a certificate of {@code namespace}/{@code serviceAccount}, and expects a refusal that says {@code reasons}. */
+  private void assertRegistrationRefused(String namespace, String serviceAccount, WorkloadMetadata claim, String... reasons)
+      throws Exception {
+    try (ControlPlaneAccess.Channel channel = access.channel(namespace, serviceAccount)) {
+      Status status = refusal(ads(channel.channel(), claim.toNode("intruder")));
+      assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(status.getDescription()).contains(reasons);
+      assertThat(mesh.control.workloads()).as("nothing registered").isEmpty();
+    }
+  }
+
   private static Status refusal(CompletableFuture<Object> outcome) throws Exception {
     Object result = outcome.get(10, TimeUnit.SECONDS);
     assertThat(result).as("the stream is refused, not served").isInstanceOf(Status.class);
@@ -178,35 +189,21 @@ class XdsSecurityIT {
 
   @Test
   void aCertificateOfOneNamespaceCannotRegisterIntoAnother() throws Exception {
-    try (ControlPlaneAccess.Channel shop = access.channel("shop", "details")) {
-      Status status = refusal(ads(shop.channel(), workload("details", "default", "details", "127.0.0.1").toNode("intruder")));
-      assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(status.getDescription()).contains("NAMESPACE=default")
-          .contains("its certificate is spiffe://cluster.local/ns/shop/sa/details");
-      assertThat(mesh.control.workloads()).isEmpty();
-    }
+    assertRegistrationRefused("shop", "details", workload("details", "default", "details", "127.0.0.1"),
+        "NAMESPACE=default", "its certificate is spiffe://cluster.local/ns/shop/sa/details");
   }
 
   @Test
   void aCertificateOfOneServiceAccountCannotRegisterAsAnother() throws Exception {
-    try (ControlPlaneAccess.Channel ratings = access.channel("default", "ratings")) {
-      Status status = refusal(ads(ratings.channel(), workload("details", "default", "details", "127.0.0.1").toNode("intruder")));
-      assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(status.getDescription()).contains("SERVICE_ACCOUNT=details")
-          .contains("its certificate is spiffe://cluster.local/ns/default/sa/ratings");
-      assertThat(mesh.control.workloads()).isEmpty();
-    }
+    assertRegistrationRefused("default", "ratings", workload("details", "default", "details", "127.0.0.1"),
+        "SERVICE_ACCOUNT=details", "its certificate is spiffe://cluster.local/ns/default/sa/ratings");
   }
 
   @Test
   void aRegistrantThatAdvertisesAnotherHostsAddressIsRefused() throws Exception {
     // 192.0.2.7 is a documentation address: a claim only, nothing is sent there
-    try (ControlPlaneAccess.Channel details = access.channel("default", "details")) {
-      Status status = refusal(ads(details.channel(), workload("details", "default", "details", "192.0.2.7").toNode("redirector")));
-      assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(status.getDescription()).contains("INSTANCE_IPS=192.0.2.7").contains("its connection comes from 127.0.0.1");
-      assertThat(mesh.control.workloads()).isEmpty();
-    }
+    assertRegistrationRefused("default", "details", workload("details", "default", "details", "192.0.2.7"),
+        "INSTANCE_IPS=192.0.2.7", "its connection comes from 127.0.0.1");
   }
 
   @Test
@@ -323,11 +320,8 @@ class XdsSecurityIT {
 
   @Test
   void aHostNameInInstanceIpsIsRefusedWithoutBeingLookedUp() throws Exception {
-    try (ControlPlaneAccess.Channel details = access.channel("default", "details")) {
-      Status status = refusal(ads(details.channel(), workload("details", "default", "details", "localhost").toNode("named")));
-      assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(status.getDescription()).contains("INSTANCE_IPS=localhost").contains("registers the IP address it connects from");
-    }
+    assertRegistrationRefused("default", "details", workload("details", "default", "details", "localhost"),
+        "INSTANCE_IPS=localhost", "registers the IP address it connects from");
   }
 
   @Test
