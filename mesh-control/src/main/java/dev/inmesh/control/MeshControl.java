@@ -85,6 +85,7 @@ public final class MeshControl implements AutoCloseable {
   private dev.inmesh.control.api.ApiCredentials apiCredentials;
   private java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential = java.util.Optional.empty();
   private java.util.Optional<Path> adminCredentialFile = java.util.Optional.empty();
+  private List<String> serverNames;
   /** A directory made for the admin credential of a run without a data directory; removed at close. */
   private Path temporaryCredentialDir;
 
@@ -239,6 +240,14 @@ public final class MeshControl implements AutoCloseable {
    * they are specific, and the host's own name (localhost and loopback are always added).
    */
   private List<String> serverNames() {
+    if (serverNames == null) {
+      serverNames = findServerNames();
+    }
+    return serverNames;
+  }
+
+  // the host's name may take a DNS look-up: found once for the CA's, the API's and xDS's certificates
+  private List<String> findServerNames() {
     Set<String> names = new LinkedHashSet<>(options.serverNames());
     for (String bind : List.of(options.bindAddress(), options.api().bindAddress())) {
       if (!bind.equals("0.0.0.0") && !bind.equals("::") && !bind.equals("[::]")) {

@@ -1,6 +1,7 @@
 package dev.inmesh.model;
 
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -25,6 +26,15 @@ public record UpstreamTls(Set<String> identities, String sni, Scope scope) {
   /** Whether a call to {@code endpoint} goes over this TLS: one endpoint's lack of mTLS never downgrades another. */
   public boolean appliesTo(Endpoint endpoint) {
     return scope == Scope.EVERY_ENDPOINT || endpoint.meshTls();
+  }
+
+  /**
+   * The transport of a call to {@code endpoint} of a cluster whose TLS is {@code tls}: that TLS
+   * when it applies to the endpoint, plaintext otherwise. Returns {@code tls} itself, so a call
+   * allocates nothing for it.
+   */
+  public static Optional<UpstreamTls> forEndpoint(Optional<UpstreamTls> tls, Endpoint endpoint) {
+    return tls.isEmpty() || tls.get().appliesTo(endpoint) ? tls : Optional.empty();
   }
 
   public UpstreamTls {

@@ -5,9 +5,9 @@ import dev.inmesh.MeshException;
 import dev.inmesh.MeshSnapshot;
 import dev.inmesh.balancing.PickRequest;
 import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.UpstreamTls;
 import dev.inmesh.model.ListenerConfig;
 import dev.inmesh.model.Ticker;
+import dev.inmesh.model.UpstreamTls;
 import dev.inmesh.resilience.Admission;
 import dev.inmesh.resilience.Backoff;
 import dev.inmesh.resilience.BackoffConfig;
@@ -162,7 +162,8 @@ public final class OutboundPipeline implements AutoCloseable {
         }
 
         // endpoint: mTLS needs a certificate, then limits, then the balancer's pick
-        if (cluster.config().tls().filter(t -> t.scope() == UpstreamTls.Scope.EVERY_ENDPOINT).isPresent()
+        Optional<UpstreamTls> clusterTls = cluster.config().tls();
+        if (clusterTls.isPresent() && clusterTls.get().scope() == UpstreamTls.Scope.EVERY_ENDPOINT
             && mesh.certificates().isEmpty()) {
           return fail(transport, explain, options, 503, "UF", "upstream connect error: " + cluster.name()
               + " requires mesh mutual TLS, and this Mesh has no certificate (build it with certificateAuthority(...))");
@@ -188,7 +189,7 @@ public final class OutboundPipeline implements AutoCloseable {
         long sentAt = ticker.nanoTime();
         try {
           response = transport.send(new Attempt(attempt, cluster.name(), endpoint, path, authority, mutations, perTry,
-              cluster.config().tls().filter(tls -> tls.appliesTo(endpoint))));
+              UpstreamTls.forEndpoint(clusterTls, endpoint)));
           status = transport.status(response);
           outcome = Outcome.ofStatus(status);
         } catch (ConnectException e) {
@@ -361,7 +362,7 @@ public final class OutboundPipeline implements AutoCloseable {
       snapshot.cluster(mirror.cluster()).flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
         Attempt attempt = new Attempt(0, mirror.cluster(), endpoint, request.path(),
             request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), Duration.ofSeconds(5),
-            snapshot.cluster(mirror.cluster()).flatMap(c -> c.config().tls()).filter(tls -> tls.appliesTo(endpoint)));
+            UpstreamTls.forEndpoint(snapshot.cluster(mirror.cluster()).flatMap(c -> c.config().tls()), endpoint));
         mirrors.execute(() -> {
           try {
             transport.mirror(attempt);

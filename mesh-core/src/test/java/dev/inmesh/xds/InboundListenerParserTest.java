@@ -133,6 +133,9 @@ class InboundListenerParserTest {
     assertThat(endpoints).extracting(dev.inmesh.model.Endpoint::meshTls).containsExactly(true, false);
     assertThat(tls.appliesTo(endpoints.get(0))).isTrue();
     assertThat(tls.appliesTo(endpoints.get(1))).as("no downgrade of the others, and no mTLS to one that has none").isFalse();
+    java.util.Optional<dev.inmesh.model.UpstreamTls> clusterTls = java.util.Optional.of(tls);
+    assertThat(dev.inmesh.model.UpstreamTls.forEndpoint(clusterTls, endpoints.get(0))).isSameAs(clusterTls);
+    assertThat(dev.inmesh.model.UpstreamTls.forEndpoint(clusterTls, endpoints.get(1))).isEmpty();
 
     // TLS for any other match is not Istio's shape, and is refused by name
     Cluster.Builder other = cluster.clone().clearTransportSocketMatches()
