@@ -10,6 +10,7 @@ import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
 import dev.inmesh.control.source.ConfigDirectory;
 import dev.inmesh.control.store.ConfigStore;
+import dev.inmesh.control.store.DurableFile;
 import dev.inmesh.control.store.RegistryStore;
 import dev.inmesh.control.store.Stores;
 import dev.inmesh.control.translate.ClientProfile;
@@ -25,7 +26,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -82,6 +82,8 @@ public final class MeshControl implements AutoCloseable {
   private dev.inmesh.ca.CertificateAuthority ca;
   private dev.inmesh.ca.CaServer caServer;
   private volatile boolean ready;
+  /** Why mesh-control serves no one: its persisted state did not load. Empty when all is well. */
+  private volatile java.util.Optional<String> unavailable = java.util.Optional.empty();
   private dev.inmesh.control.api.ApiCredentials apiCredentials;
   private java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential = java.util.Optional.empty();
   private java.util.Optional<Path> adminCredentialFile = java.util.Optional.empty();
@@ -123,18 +125,21 @@ public final class MeshControl implements AutoCloseable {
           options.bindAddress(), options.xdsPort());
     }
     xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
+    xds.refuseWhile(() -> unavailable);
     xds.addNamespace(ClientProfile.inmesh("default").key());
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
     // the config on disk is in the first snapshot any client sees: load it before serving xDS
     loadPersistedApi();
+    restoreRegistry(registry);
     options.configDir().ifPresent(dir -> {
       directory = new ConfigDirectory(dir, config);
       directory.scan();
       directory.scan();
       if (options.etcd().isPresent()) {
-        // files deleted while no replica was reading them would otherwise live on in etcd
-        config.removeSourcesOtherThan(directory.sources());
+        // files deleted while no replica was reading them would otherwise live on in etcd; the
+        // scans remove them as they remove any file, once seen missing at two polls
+        directory.adopt(config.fileSources());
       }
     });
     rebuild();
@@ -466,23 +471,32 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public boolean isReady() {
-    return ready;
+    return ready && unavailable.isEmpty();
+  }
+
+  /**
+   * Why mesh-control is not ready, when it is not: still starting, or its persisted state did not
+   * load (then it says which file and why, serves no client and takes no change until that is fixed).
+   */
+  public java.util.Optional<String> notReadyReason() {
+    if (unavailable.isPresent()) {
+      return unavailable;
+    }
+    return ready ? java.util.Optional.empty() : java.util.Optional.of("starting");
   }
 
   public ApplyResult apply(String request, String yaml) {
-    ApplyResult result = config.apply(request, yaml);
-    if (result.accepted()) {
-      persistApi();
+    if (unavailable.isPresent()) {
+      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", unavailable.get()));
     }
-    return result;
+    return config.apply(request, yaml);
   }
 
   public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
-    ApplyResult result = config.delete(request, keys);
-    if (result.accepted()) {
-      persistApi();
+    if (unavailable.isPresent()) {
+      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", unavailable.get()));
     }
-    return result;
+    return config.delete(request, keys);
   }
 
   public List<ConfigResource> resources() {
@@ -653,36 +667,120 @@ public final class MeshControl implements AutoCloseable {
     }
   }
 
+  /**
+   * Loads what the API applied before the restart, then journals every later API change to the same
+   * file before it takes effect. A file that exists and does not load (unreadable, cut short,
+   * refused by this version's parser) is never served around: mesh-control then reports not ready,
+   * refuses xDS streams and changes, and leaves the file and its previous copy as they are, so that
+   * no DENY policy or STRICT mode it held is silently dropped.
+   */
   private void loadPersistedApi() {
     if (options.etcd().isPresent()) {
       return; // etcd keeps what the API applied; a replica's old file must not bring back deleted resources
     }
-    Path file = options.dataDir().map(d -> d.resolve(API_FILE)).orElse(null);
-    if (file == null || !Files.exists(file)) {
+    if (options.dataDir().isEmpty()) {
       return;
     }
+    DurableFile file = new DurableFile(options.dataDir().get().resolve(API_FILE));
+    java.util.Optional<String> failure = restore(file);
+    if (failure.isPresent()) {
+      unavailable = java.util.Optional.of(failure.get() + "; mesh-control serves no client until it loads (fix or"
+          + " replace the file, the previous good copy is " + file.previousPath() + ", and restart)");
+      log.error("NOT READY: {}", unavailable.get());
+      return;
+    }
+    config.journalTo(resources -> file.write(journal(resources)));
+  }
+
+  private java.util.Optional<String> restore(DurableFile file) {
+    String yaml;
     try {
-      ApplyResult result = config.apply(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
-      log.info("restored {} resources applied through the API from {}", result.changed().size(), file);
+      java.util.Optional<String> read = file.read();
+      if (read.isEmpty()) {
+        return Files.exists(file.previousPath())
+            ? java.util.Optional.of(file.path() + " is missing, but its previous copy " + file.previousPath() + " is there")
+            : java.util.Optional.empty();
+      }
+      yaml = read.get();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file, e);
+      return java.util.Optional.of("cannot read " + file.path() + ": " + e.getMessage());
+    }
+    if (!yaml.startsWith(JOURNAL_HEADER)) {
+      return java.util.Optional.of(file.path() + " is " + (yaml.isEmpty() ? "empty" : "not a file mesh-control wrote")
+          + " (it starts with '" + JOURNAL_HEADER.strip() + "')");
+    }
+    ApplyResult result = config.apply(file.path().toString(), yaml);
+    if (!result.accepted()) {
+      return java.util.Optional.of(file.path() + " does not load: " + result.errors().stream().map(Problem::toString)
+          .collect(Collectors.joining("; ")));
+    }
+    log.info("restored {} resources applied through the API from {}", result.changed().size(), file.path());
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * With the embedded store and a data directory, the registry outlives a restart: it is written to
+   * {@code registry.json} after each change, and read back at start, where each workload stays for
+   * {@link #RESTORED_GRACE} (or the grace period, if longer) and leaves then unless it has
+   * reconnected. So a restarted mesh-control serves its first clients the mesh as it was, not an
+   * empty one. etcd keeps the registry itself, on leases.
+   */
+  private void restoreRegistry(WorkloadRegistry registry) {
+    if (options.etcd().isPresent() || options.dataDir().isEmpty()) {
+      return;
+    }
+    DurableFile file = new DurableFile(options.dataDir().get().resolve(REGISTRY_FILE));
+    java.time.Duration keepFor = options.gracePeriod().compareTo(RESTORED_GRACE) > 0 ? options.gracePeriod() : RESTORED_GRACE;
+    try {
+      java.util.Optional<String> text = file.read();
+      if (text.isPresent()) {
+        int restored = 0;
+        for (com.fasterxml.jackson.databind.JsonNode entry : REGISTRY_JSON.readTree(text.get()).path("workloads")) {
+          java.util.Optional<Workload> workload = dev.inmesh.control.registry.WorkloadJson.fromJson(entry);
+          if (workload.isPresent()) {
+            registry.restore(workload.get(), keepFor);
+            restored++;
+          }
+        }
+        log.info("restored {} workloads registered before the restart from {}; each stays {} s unless it reconnects",
+            restored, file.path(), keepFor.toSeconds());
+      }
+    } catch (IOException e) {
+      // the registry is what workloads say of themselves: they say it again when they reconnect
+      log.error("cannot restore the registry from {} ({}); workloads appear as they reconnect", file.path(), e.toString());
+    }
+    AtomicBoolean saving = new AtomicBoolean();
+    registryStore.addListener(() -> {
+      if (saving.compareAndSet(false, true)) {
+        executor.execute(() -> {
+          saving.set(false);
+          saveRegistry(file);
+        });
+      }
+    });
+  }
+
+  private void saveRegistry(DurableFile file) {
+    com.fasterxml.jackson.databind.node.ObjectNode json = REGISTRY_JSON.createObjectNode();
+    com.fasterxml.jackson.databind.node.ArrayNode list = json.putArray("workloads");
+    registryStore.list().stream().sorted(java.util.Comparator.comparing(Workload::nodeId))
+        .forEach(w -> list.add(dev.inmesh.control.registry.WorkloadJson.toJson(w)));
+    try {
+      file.write(json.toPrettyString());
+    } catch (IOException e) {
+      log.warn("cannot write the registry to {} ({}); a restart would start without it", file.path(), e.toString());
     }
   }
 
-  private void persistApi() {
-    if (options.dataDir().isEmpty() || options.etcd().isPresent()) {
-      return;
-    }
-    Path dir = options.dataDir().get();
-    String yaml = config.apiResources().stream().map(ConfigResource::yaml).collect(Collectors.joining("---\n"));
-    try {
-      Files.createDirectories(dir);
-      Path temp = Files.createTempFile(dir, API_FILE, ".tmp");
-      Files.writeString(temp, yaml, StandardCharsets.UTF_8);
-      Files.move(temp, dir.resolve(API_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      log.error("cannot persist applied config to {}; it is in force but will not survive a restart", dir, e);
-    }
+  private static final com.fasterxml.jackson.databind.ObjectMapper REGISTRY_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final String REGISTRY_FILE = "registry.json";
+  /** How long a workload restored at start waits to reconnect: beyond a client's longest reconnect backoff. */
+  static final java.time.Duration RESTORED_GRACE = java.time.Duration.ofSeconds(30);
+
+  private static final String JOURNAL_HEADER = "# mesh-control: the resources applied through its API\n";
+
+  private static String journal(List<ConfigResource> resources) {
+    return JOURNAL_HEADER + resources.stream().map(ConfigResource::yaml).collect(Collectors.joining("---\n"));
   }
 
   @Override

@@ -63,7 +63,7 @@ class XdsSecurityIT {
   }
 
   /** Opens a raw ADS stream, sends one request for listeners as {@code node}, and waits for the first answer or the end. */
-  private static CompletableFuture<Object> ads(ManagedChannel channel, Node node) {
+  static CompletableFuture<Object> ads(ManagedChannel channel, Node node) {
     CompletableFuture<Object> outcome = new CompletableFuture<>();
     StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
         .streamAggregatedResources(new StreamObserver<>() {

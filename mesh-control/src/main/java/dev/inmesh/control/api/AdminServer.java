@@ -199,7 +199,8 @@ public final class AdminServer implements AutoCloseable {
       switch (method + " " + path) {
         case "GET /healthz" -> text(exchange, 200, "ok\n");
         case "GET /metrics" -> text(exchange, 200, control.scrapeMetrics());
-        case "GET /readyz" -> text(exchange, control.isReady() ? 200 : 503, control.isReady() ? "ready\n" : "starting\n");
+        case "GET /readyz" -> text(exchange, control.isReady() ? 200 : 503,
+            control.notReadyReason().map(reason -> "not ready: " + reason + "\n").orElse("ready\n"));
         case "POST /apis/apply" -> applyResult(exchange, control.apply("request", body(exchange)));
         case "POST /apis/delete" -> delete(exchange);
         case "GET /apis/resources" -> json(exchange, 200, control.resources().stream().map(AdminServer::resource).toList());
@@ -502,7 +503,7 @@ public final class AdminServer implements AutoCloseable {
     body.put("changed", result.changed().stream().map(ResourceKey::toString).toList());
     body.put("errors", lines(result.errors()));
     body.put("warnings", lines(result.warnings()));
-    json(exchange, result.accepted() ? 200 : 400, body);
+    json(exchange, result.accepted() ? 200 : result.serverFault() ? 503 : 400, body);
   }
 
   private static List<String> lines(List<Problem> problems) {

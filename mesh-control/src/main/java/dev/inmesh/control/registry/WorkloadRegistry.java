@@ -100,12 +100,28 @@ public final class WorkloadRegistry {
         .map(w -> w.metadata().namespace() + "/" + w.metadata().serviceAccount());
   }
 
+  /**
+   * Registers a workload that was registered before mesh-control restarted, as if its stream had
+   * just closed: it stays for {@code keepFor} and leaves then unless it has reconnected.
+   */
+  public void restore(Workload workload, Duration keepFor) {
+    if (store.list().stream().anyMatch(w -> w.nodeId().equals(workload.nodeId()))) {
+      return;
+    }
+    store.put(workload);
+    removeLater(workload.nodeId(), keepFor);
+  }
+
   public void streamClosed(long streamId) {
     String nodeId = nodeByStream.remove(streamId);
     if (nodeId == null || nodeByStream.containsValue(nodeId)) {
       return;
     }
     log.info("stream of {} closed; removing it in {} ms unless it reconnects", nodeId, grace.toMillis());
+    removeLater(nodeId, grace);
+  }
+
+  private void removeLater(String nodeId, Duration after) {
     try {
       pendingRemovals.put(nodeId, scheduler.schedule(() -> {
         pendingRemovals.remove(nodeId);
@@ -113,7 +129,7 @@ public final class WorkloadRegistry {
           store.remove(nodeId);
           log.info("deregistered {}", nodeId);
         }
-      }, grace.toMillis(), TimeUnit.MILLISECONDS));
+      }, after.toMillis(), TimeUnit.MILLISECONDS));
     } catch (RejectedExecutionException e) {
       // mesh-control is shutting down: streams close as the server stops, and nothing is left to update
     }

@@ -41,11 +41,27 @@ public final class ConfigController {
   private final ConfigParser parser;
   private final Clock clock;
   private final Map<String, SourceStatus> statuses = new TreeMap<>();
+  private ApiJournal journal = resources -> { };
+
+  /**
+   * Where what the API applied is kept across restarts, written before a change is in force: a
+   * change that cannot be written is refused, so an answered apply is never lost.
+   */
+  @FunctionalInterface
+  public interface ApiJournal {
+    /** Stores the whole set of API-owned resources durably, or throws. */
+    void save(List<ConfigResource> apiResources) throws java.io.IOException;
+  }
 
   public ConfigController(ConfigStore store, ConfigParser parser, Clock clock) {
     this.store = store;
     this.parser = parser;
     this.clock = clock;
+  }
+
+  /** Writes every accepted API change to {@code journal} first, under the same lock as the change. */
+  public synchronized void journalTo(ApiJournal journal) {
+    this.journal = journal;
   }
 
   /** Replaces everything a config file defines with what it defines now. */
@@ -83,16 +99,11 @@ public final class ConfigController {
     log.info("{} is gone; removed {}", source, owned);
   }
 
-  /**
-   * Removes what files other than {@code present} own: on a shared store, the resources of files
-   * deleted while no replica was reading the directory. What the API applied stays.
-   */
-  public synchronized void removeSourcesOtherThan(Set<String> present) {
-    Set<String> gone = new TreeSet<>();
-    store.list().stream().map(ConfigResource::source)
-        .filter(source -> !source.equals(API_SOURCE) && !present.contains(source))
-        .forEach(gone::add);
-    gone.forEach(this::removeFile);
+  /** The files that resources in the store come from (on a shared store, as any replica read them). */
+  public synchronized Set<String> fileSources() {
+    Set<String> sources = new TreeSet<>();
+    store.list().stream().map(ConfigResource::source).filter(source -> !source.equals(API_SOURCE)).forEach(sources::add);
+    return sources;
   }
 
   /** {@code POST /apis/apply}: creates or replaces the resources of one request. */
@@ -109,6 +120,13 @@ public final class ConfigController {
           .toList();
       problems.addAll(ownershipProblems(API_SOURCE, owned));
       if (problems.stream().noneMatch(Problem::isError)) {
+        Map<ResourceKey, ConfigResource> next = new java.util.LinkedHashMap<>();
+        apiResources().forEach(r -> next.put(r.key(), r));
+        owned.forEach(r -> next.put(r.key(), r));
+        Optional<Problem> unsaved = save(request, List.copyOf(next.values()));
+        if (unsaved.isPresent()) {
+          return unsaved(unsaved.get());
+        }
         store.update(owned, List.of());
         return accept(API_SOURCE, owned.stream().map(ConfigResource::key).toList(), problems);
       }
@@ -135,8 +153,36 @@ public final class ConfigController {
     if (!problems.isEmpty()) {
       return reject(API_SOURCE, problems);
     }
+    Optional<Problem> unsaved = save(request, apiResources().stream().filter(r -> !keys.contains(r.key())).toList());
+    if (unsaved.isPresent()) {
+      return unsaved(unsaved.get());
+    }
     store.update(List.of(), keys);
     return accept(API_SOURCE, keys, problems);
+  }
+
+  private Optional<Problem> save(String request, List<ConfigResource> apiResources) {
+    try {
+      journal.save(apiResources);
+      return Optional.empty();
+    } catch (java.io.IOException | RuntimeException e) {
+      log.error("cannot persist the API's config; refusing the change", e);
+      return Optional.of(new Problem(Problem.Severity.ERROR, request, "", "",
+          "not applied: mesh-control cannot persist it (" + e + "); nothing changed"));
+    }
+  }
+
+  /**
+   * Records a source that could not be read at all (a config directory gone missing, say), or
+   * clears that when {@code problem} is empty; what the source defined stays in force.
+   */
+  public synchronized void report(String source, Optional<String> problem) {
+    if (problem.isEmpty()) {
+      statuses.remove(source);
+    } else {
+      statuses.put(source, new SourceStatus(source, false, clock.instant(),
+          List.of(new Problem(Problem.Severity.ERROR, source, "", "", problem.get()))));
+    }
   }
 
   public synchronized List<SourceStatus> statuses() {
@@ -190,6 +236,11 @@ public final class ConfigController {
     statuses.put(source, new SourceStatus(source, false, clock.instant(), problems));
     problems.forEach(p -> log.warn("rejected: {}", p));
     return new ApplyResult(false, List.of(), problems);
+  }
+
+  private ApplyResult unsaved(Problem problem) {
+    statuses.put(API_SOURCE, new SourceStatus(API_SOURCE, false, clock.instant(), List.of(problem)));
+    return ApplyResult.unavailable(problem);
   }
 
   private ApplyResult accept(String source, List<ResourceKey> changed, List<Problem> problems) {

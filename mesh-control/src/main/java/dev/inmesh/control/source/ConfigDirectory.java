@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -28,6 +29,11 @@ public final class ConfigDirectory {
   private final Map<Path, String> unsettled = new HashMap<>();
   /** Files rejected last time; a change elsewhere (a duplicate removed, say) may make them valid. */
   private final Set<Path> rejected = new HashSet<>();
+  /** Sources (file names) missing at the last scan: removed if still missing at this one. */
+  private final Set<String> missing = new HashSet<>();
+  /** Sources the store holds from this directory that this instance has not read (yet). */
+  private final Set<String> adopted = new HashSet<>();
+  private Optional<String> problem = Optional.empty();
 
   public ConfigDirectory(Path root, ConfigController controller) {
     this.root = root.toAbsolutePath().normalize();
@@ -41,11 +47,33 @@ public final class ConfigDirectory {
   /**
    * Applies what changed since the last scan and has read the same at two scans in a row;
    * returns whether anything was applied or removed.
+   *
+   * <p>Removals are as careful: a file is removed once it is missing at two scans in a row, and a
+   * directory that is missing or holds no YAML file at all removes nothing. That is how a deploy
+   * that swaps the directory ({@code rm -rf && cp -r}) or a remount looks for a moment, not an
+   * intent to drop every policy. To remove the last file's resources, leave a YAML file in place
+   * (an empty one will do).
    */
   public synchronized boolean scan() {
+    List<Path> files = Files.isDirectory(root) ? yamlFiles() : List.of();
+    Optional<String> unusable = unusable(files);
+    if (unusable.isPresent()) {
+      missing.clear();
+      if (!unusable.equals(problem)) {
+        log.error("{}; keeping the {} files in force as they were", unusable.get(), contents.size() + adopted.size());
+      }
+      problem = unusable;
+      controller.report(root.toString(), unusable);
+      return false;
+    }
+    if (problem.isPresent()) {
+      log.info("{} is readable again", root);
+      problem = Optional.empty();
+      controller.report(root.toString(), problem);
+    }
     Set<Path> present = new HashSet<>();
     boolean changed = false;
-    for (Path file : yamlFiles()) {
+    for (Path file : files) {
       present.add(file);
       String text;
       try {
@@ -54,6 +82,7 @@ public final class ConfigDirectory {
         log.warn("cannot read {}: {}", file, e.getMessage());
         continue;
       }
+      adopted.remove(name(file));
       if (text.equals(contents.get(file))) {
         continue;
       }
@@ -68,20 +97,47 @@ public final class ConfigDirectory {
       changed = true;
     }
     unsettled.keySet().retainAll(present);
-    for (Path gone : Set.copyOf(contents.keySet())) {
-      if (!present.contains(gone)) {
-        contents.remove(gone);
-        rejected.remove(gone);
-        controller.removeFile(name(gone));
+    Set<String> missingNow = new HashSet<>(adopted);
+    contents.keySet().stream().filter(file -> !present.contains(file)).map(this::name).forEach(missingNow::add);
+    for (String gone : missingNow) {
+      if (missing.contains(gone)) {
+        Path file = root.resolve(gone);
+        contents.remove(file);
+        rejected.remove(file);
+        adopted.remove(gone);
+        controller.removeFile(gone);
         changed = true;
       }
     }
+    missing.clear();
+    missingNow.stream().filter(name -> adopted.contains(name) || contents.containsKey(root.resolve(name))).forEach(missing::add);
     if (changed) {
       for (Path retry : Set.copyOf(rejected)) {
         apply(retry, contents.get(retry));
       }
     }
     return changed;
+  }
+
+  /**
+   * Takes on sources that a shared store holds from files of this directory, read by this or
+   * another replica before: the scans remove those whose files are missing, by the same rules as
+   * files this instance has read.
+   */
+  public synchronized void adopt(Set<String> sources) {
+    sources.stream().filter(source -> !contents.containsKey(root.resolve(source))).forEach(adopted::add);
+  }
+
+  /** Why the directory can't be read as the whole config now, if it can't. */
+  private Optional<String> unusable(List<Path> files) {
+    if (!Files.isDirectory(root)) {
+      return Optional.of("config directory " + root + " is " + (Files.exists(root) ? "not a directory" : "missing"));
+    }
+    if ((!contents.isEmpty() || !adopted.isEmpty()) && files.isEmpty()) {
+      return Optional.of("config directory " + root + " has no YAML file left; an empty directory is taken for one"
+          + " being replaced, not for an intent to remove all config (to remove it all, leave an empty .yaml file)");
+    }
+    return Optional.empty();
   }
 
   private void apply(Path file, String text) {
@@ -113,9 +169,6 @@ public final class ConfigDirectory {
   }
 
   private List<Path> yamlFiles() {
-    if (!Files.isDirectory(root)) {
-      return List.of();
-    }
     try (Stream<Path> walk = Files.walk(root)) {
       return walk.filter(Files::isRegularFile)
           .filter(p -> p.getFileName().toString().endsWith(".yaml") || p.getFileName().toString().endsWith(".yml"))

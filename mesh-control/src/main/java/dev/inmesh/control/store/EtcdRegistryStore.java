@@ -1,11 +1,7 @@
 package dev.inmesh.control.store;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.util.JsonFormat;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.xds.WorkloadMetadata;
-import io.envoyproxy.envoy.config.core.v3.Node;
+import dev.inmesh.control.registry.WorkloadJson;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.TxnResponse;
@@ -20,7 +16,6 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,7 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EtcdRegistryStore.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Client client;
   private final EtcdPrefix<Workload> mirror;
@@ -126,7 +120,7 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   private void write(Workload workload, long onLease) {
     String key = keyOf(workload.nodeId());
     TxnResponse response = EtcdConfigStore.await(client.getKVClient().txn()
-        .Then(Op.put(EtcdPrefix.bytes(key), EtcdPrefix.bytes(encode(workload)), PutOption.builder().withLeaseId(onLease).build()))
+        .Then(Op.put(EtcdPrefix.bytes(key), EtcdPrefix.bytes(WorkloadJson.encode(workload)), PutOption.builder().withLeaseId(onLease).build()))
         .commit(), "registering " + workload.nodeId());
     mirror.awaitRevision(response.getHeader().getRevision(), timeout);
   }
@@ -238,32 +232,14 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
     return mirror.prefix() + nodeId;
   }
 
-  private static String encode(Workload workload) {
-    try {
-      String node = JsonFormat.printer().omittingInsignificantWhitespace().print(workload.metadata().toNode(workload.nodeId()));
-      return JSON.createObjectNode()
-          .put("nodeId", workload.nodeId())
-          .put("registeredAt", workload.registeredAt().toString())
-          .set("node", JSON.readTree(node))
-          .toString();
-    } catch (IOException e) {
-      throw new IllegalStateException("a node always prints as JSON", e);
-    }
-  }
-
   private static Optional<Workload> decode(KeyValue kv) {
     String key = kv.getKey().toString(StandardCharsets.UTF_8);
     try {
-      JsonNode value = JSON.readTree(kv.getValue().toString(StandardCharsets.UTF_8));
-      Node.Builder node = Node.newBuilder();
-      JsonFormat.parser().ignoringUnknownFields().merge(value.path("node").toString(), node);
-      Optional<WorkloadMetadata> metadata = WorkloadMetadata.fromNode(node.build());
-      if (metadata.isEmpty()) {
+      Optional<Workload> workload = WorkloadJson.decode(kv.getValue().toString(StandardCharsets.UTF_8));
+      if (workload.isEmpty()) {
         log.error("etcd key {} holds a node without a service, ignoring it", key);
-        return Optional.empty();
       }
-      return Optional.of(new Workload(value.path("nodeId").asText(), metadata.get(),
-          Instant.parse(value.path("registeredAt").asText())));
+      return workload;
     } catch (IOException | RuntimeException e) {
       log.error("etcd key {} is not a registered workload, ignoring it: {}", key, e.toString());
       return Optional.empty();

@@ -40,6 +40,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   private final Map<DiscoveryRequest, DiscoveryRequest> pending = Collections.synchronizedMap(new IdentityHashMap<>());
 
   private volatile XdsMetrics metrics;
+  private volatile java.util.function.Supplier<Optional<String>> unavailable = Optional::empty;
   /** When the latest config change was translated; ACKs after it converge. */
   private volatile java.time.Instant lastChange = java.time.Instant.MIN;
 
@@ -51,6 +52,10 @@ final class ClientTracker implements DiscoveryServerCallbacks {
 
   void metrics(XdsMetrics metrics) {
     this.metrics = metrics;
+  }
+
+  void refuseWhile(java.util.function.Supplier<Optional<String>> reason) {
+    this.unavailable = reason;
   }
 
   void changed(java.time.Instant at) {
@@ -85,6 +90,10 @@ final class ClientTracker implements DiscoveryServerCallbacks {
         throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "the first request of an xDS stream must carry its node");
       }
       if (stream.node == null) {
+        Optional<String> down = unavailable.get();
+        if (down.isPresent()) {
+          throw refuse(streamId, io.grpc.Status.UNAVAILABLE, "mesh-control is not ready: " + down.get());
+        }
         XdsPeer peer = XdsPeer.current();
         admit(streamId, request.getNode(), peer);
         stream.node = request.getNode();

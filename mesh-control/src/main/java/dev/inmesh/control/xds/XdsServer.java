@@ -160,6 +160,15 @@ public final class XdsServer implements AutoCloseable {
     namespaces.add(namespace);
   }
 
+  /**
+   * Refuses new streams with {@code UNAVAILABLE} and the reason while {@code reason} gives one:
+   * clients keep the config they hold and retry, rather than take a config built without state
+   * mesh-control could not load.
+   */
+  public void refuseWhile(java.util.function.Supplier<java.util.Optional<String>> reason) {
+    tracker.refuseWhile(reason);
+  }
+
   /** Starts counting into {@code metrics}. */
   public void metrics(XdsMetrics metrics) {
     tracker.metrics(metrics);

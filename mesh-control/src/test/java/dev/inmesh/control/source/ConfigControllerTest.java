@@ -230,4 +230,42 @@ class ConfigControllerTest {
     controller.removeFile("reviews.yaml");
     assertThat(notifications).hasValue(4);
   }
+
+  @Test
+  void anApiChangeIsJournaledBeforeItIsInForce() {
+    java.util.List<java.util.List<ResourceKey>> journaled = new java.util.ArrayList<>();
+    java.util.List<Integer> inForceMeanwhile = new java.util.ArrayList<>();
+    controller.journalTo(resources -> {
+      inForceMeanwhile.add(store.list().size());
+      journaled.add(resources.stream().map(ConfigResource::key).toList());
+    });
+
+    controller.apply("request", virtualService("reviews", 90));
+    controller.apply("request", destinationRule("ratings"));
+    controller.delete("request", java.util.List.of(new ResourceKey("VirtualService", "default", "reviews")));
+
+    assertThat(journaled).containsExactly(
+        java.util.List.of(new ResourceKey("VirtualService", "default", "reviews")),
+        java.util.List.of(new ResourceKey("VirtualService", "default", "reviews"), new ResourceKey("DestinationRule", "default", "ratings")),
+        java.util.List.of(new ResourceKey("DestinationRule", "default", "ratings")));
+    assertThat(inForceMeanwhile).as("the store still holds what it held before each change").containsExactly(0, 1, 2);
+  }
+
+  @Test
+  void anApiChangeThatCannotBeJournaledIsRefusedAndChangesNothing() {
+    controller.apply("request", virtualService("reviews", 90));
+    controller.journalTo(resources -> {
+      throw new java.io.IOException("No space left on device");
+    });
+
+    ApplyResult applied = controller.apply("request", virtualService("reviews", 10));
+    ApplyResult deleted = controller.delete("request", java.util.List.of(new ResourceKey("VirtualService", "default", "reviews")));
+
+    assertThat(applied.accepted()).isFalse();
+    assertThat(applied.serverFault()).isTrue();
+    assertThat(applied.errors()).singleElement().satisfies(p -> assertThat(p.message()).contains("No space left on device"));
+    assertThat(deleted.accepted()).isFalse();
+    assertThat(store.get(new ResourceKey("VirtualService", "default", "reviews")).orElseThrow()
+        .spec(dev.inmesh.control.config.networking.VirtualService.class).http().get(0).route().get(0).weight()).isEqualTo(90);
+  }
 }

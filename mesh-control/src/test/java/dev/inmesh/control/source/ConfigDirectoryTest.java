@@ -114,8 +114,107 @@ class ConfigDirectoryTest {
 
     Files.delete(root.resolve("reviews.yaml"));
 
-    assertThat(directory.scan()).as("a deletion needs no second look").isTrue();
+    assertThat(directory.scan()).as("a file missing once may be being replaced").isFalse();
+    assertThat(store.list()).extracting(ConfigResource::key).containsExactlyInAnyOrder(REVIEWS_VS, RATINGS_DR);
+    assertThat(directory.scan()).as("missing at two scans in a row: deleted").isTrue();
     assertThat(store.list()).extracting(ConfigResource::key).containsExactly(RATINGS_DR);
+  }
+
+  @Test
+  void aFileMissingForOneScanOnlyLosesNothing() throws IOException {
+    write("reviews.yaml", virtualService("reviews", 90));
+    write("ratings.yaml", destinationRule("ratings"));
+    settle();
+    String text = Files.readString(root.resolve("reviews.yaml"));
+    Files.delete(root.resolve("reviews.yaml"));
+    directory.scan();
+
+    write("reviews.yaml", text);
+    directory.scan();
+    directory.scan();
+
+    assertThat(store.list()).extracting(ConfigResource::key).containsExactlyInAnyOrder(REVIEWS_VS, RATINGS_DR);
+    assertThat(controller.statuses()).allMatch(SourceStatus::accepted);
+  }
+
+  @Test
+  void aDirectoryThatVanishesRemovesNothingAndSaysWhy() throws IOException {
+    write("reviews.yaml", virtualService("reviews", 90));
+    write("ratings.yaml", destinationRule("ratings"));
+    settle();
+    int before = notifications.get();
+
+    Files.delete(root.resolve("reviews.yaml"));
+    Files.delete(root.resolve("ratings.yaml"));
+    Files.delete(root);
+    for (int i = 0; i < 5; i++) {
+      assertThat(directory.scan()).isFalse();
+    }
+
+    assertThat(store.list()).extracting(ConfigResource::key).containsExactlyInAnyOrder(REVIEWS_VS, RATINGS_DR);
+    assertThat(notifications.get()).isEqualTo(before);
+    assertThat(controller.statuses()).filteredOn(status -> !status.accepted()).singleElement()
+        .satisfies(status -> assertThat(status.problems().get(0).message()).contains(root.toString()).contains("missing"));
+  }
+
+  @Test
+  void anEmptiedDirectoryRemovesNothingUntilItIsFilledAgain() throws IOException {
+    write("reviews.yaml", virtualService("reviews", 90));
+    write("ratings.yaml", destinationRule("ratings"));
+    settle();
+
+    // rm -rf config/* && cp -r new/* config/, caught at every step
+    Files.delete(root.resolve("reviews.yaml"));
+    Files.delete(root.resolve("ratings.yaml"));
+    settle();
+    assertThat(store.list()).hasSize(2);
+    assertThat(controller.statuses()).anySatisfy(status ->
+        assertThat(status.problems()).anySatisfy(p -> assertThat(p.message()).contains("no YAML file left")));
+    write("ratings.yaml", destinationRule("ratings"));
+    directory.scan();
+    write("reviews.yaml", virtualService("reviews", 30));
+    settle();
+
+    assertThat(store.list()).extracting(ConfigResource::key).containsExactlyInAnyOrder(REVIEWS_VS, RATINGS_DR);
+    assertThat(v1WeightOfReviews()).isEqualTo(30);
+    assertThat(controller.statuses()).allMatch(SourceStatus::accepted);
+  }
+
+  @Test
+  void anEmptyYamlFileLeftBehindIsTheDeliberateWayToRemoveEverything() throws IOException {
+    write("reviews.yaml", virtualService("reviews", 90));
+    settle();
+
+    Files.delete(root.resolve("reviews.yaml"));
+    write("empty.yaml", "");
+    settle();
+
+    assertThat(store.list()).isEmpty();
+  }
+
+  @Test
+  void filesAnotherReplicaReadAreRemovedOnceMissingAtTwoScans() throws IOException {
+    write("ratings.yaml", destinationRule("ratings"));
+    settle();
+    // what a shared store holds from a file this directory no longer has
+    controller.applyFile("reviews.yaml", virtualService("reviews", 90));
+    directory.adopt(controller.fileSources());
+
+    assertThat(directory.scan()).isFalse();
+    assertThat(store.get(REVIEWS_VS)).isPresent();
+    assertThat(directory.scan()).isTrue();
+    assertThat(store.list()).extracting(ConfigResource::key).containsExactly(RATINGS_DR);
+  }
+
+  @Test
+  void adoptedFilesSurviveAnEmptyDirectory() throws IOException {
+    controller.applyFile("reviews.yaml", virtualService("reviews", 90));
+    directory.adopt(controller.fileSources());
+
+    settle();
+    settle();
+
+    assertThat(store.get(REVIEWS_VS)).isPresent();
   }
 
   @Test
@@ -169,7 +268,7 @@ class ConfigDirectoryTest {
 
     Files.delete(root.resolve("a.yaml"));
 
-    assertThat(directory.scan()).isTrue();
+    assertThat(settle()).isTrue();
     assertThat(store.get(REVIEWS_VS).orElseThrow().source()).isEqualTo("b.yaml");
     assertThat(controller.statuses()).extracting(SourceStatus::source).containsExactly("b.yaml");
     assertThat(controller.statuses()).allMatch(SourceStatus::accepted);

@@ -1,0 +1,90 @@
+package dev.inmesh.control.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+
+/**
+ * A file that is replaced whole or not at all, and survives a crash once {@link #write} returns:
+ * the new content goes to a temporary file in the same directory, is forced to disk, renamed over
+ * the old one in one atomic step, and the directory is forced so the rename itself is durable.
+ * The content it replaces is kept as {@code <name>.prev}, the previous good copy.
+ *
+ * <p>A crash at any point leaves the file with either its old or its new content; a stray
+ * temporary file is all that can be left behind, and the next write removes it.
+ */
+public final class DurableFile {
+  private final Path file;
+  private final Path previous;
+  private final Path temporary;
+
+  public DurableFile(Path file) {
+    this.file = file.toAbsolutePath();
+    this.previous = this.file.resolveSibling(this.file.getFileName() + ".prev");
+    this.temporary = this.file.resolveSibling("." + this.file.getFileName() + ".tmp");
+  }
+
+  public Path path() {
+    return file;
+  }
+
+  public Path previousPath() {
+    return previous;
+  }
+
+  /** The current content, if the file exists. */
+  public Optional<String> read() throws IOException {
+    if (!Files.exists(file)) {
+      return Optional.empty();
+    }
+    return Optional.of(Files.readString(file, StandardCharsets.UTF_8));
+  }
+
+  /** Replaces the content durably; the content replaced becomes the previous good copy. */
+  public void write(String content) throws IOException {
+    Path dir = file.getParent();
+    Files.createDirectories(dir);
+    writeForced(temporary, content.getBytes(StandardCharsets.UTF_8));
+    if (Files.exists(file)) {
+      // the copy of what is in force now, made before it is replaced: a hard link costs no copy
+      Path link = previous.resolveSibling("." + previous.getFileName() + ".tmp");
+      Files.deleteIfExists(link);
+      try {
+        Files.createLink(link, file);
+      } catch (UnsupportedOperationException e) {
+        Files.copy(file, link, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Files.move(link, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    forceDirectory(dir);
+  }
+
+  private static void writeForced(Path path, byte[] bytes) throws IOException {
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ByteBuffer buffer = ByteBuffer.wrap(bytes);
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+      channel.force(true);
+    }
+  }
+
+  /** Forces a directory's entries (a rename into it) to disk; where the platform can't, does nothing. */
+  static void forceDirectory(Path dir) throws IOException {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      if (!System.getProperty("os.name", "").startsWith("Windows")) {
+        throw e;
+      }
+    }
+  }
+}
