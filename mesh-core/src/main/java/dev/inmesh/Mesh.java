@@ -54,7 +54,7 @@ public final class Mesh implements AutoCloseable {
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
       io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.telemetry.Tracing tracing,
-      dev.inmesh.telemetry.AccessLog accessLog) {
+      dev.inmesh.telemetry.AccessLog accessLog, Duration reconnectHold) {
     NettyJfr.off();
     this.config = config;
     this.meterRegistry = meterRegistry;
@@ -94,7 +94,7 @@ public final class Mesh implements AutoCloseable {
       channels = ControlPlaneChannels::plaintext;
     }
     this.ads = new AdsClient(config.controlServers(), node, sync, channels,
-        this::publish, new SplittableRandom(random.nextLong()));
+        this::publish, new SplittableRandom(random.nextLong()), reconnectHold);
     this.outbound = new OutboundPipeline(this, ticker, random);
     // load reports go on the ADS stream's channel (one connection to the control server, as
     // grpc-java's xDS client keeps): after a fail-over, to the replica that serves this workload now
@@ -301,6 +301,7 @@ public final class Mesh implements AutoCloseable {
     private String address = "127.0.0.1";
     private final List<ServicePort> ports = new ArrayList<>();
     private Duration readyTimeout = Duration.ofSeconds(10);
+    private Duration reconnectHold = AdsClient.RECONNECT_HOLD;
     private Ticker ticker = Ticker.system();
     private RandomGenerator random = new java.util.Random();
     private CaSettings ca;
@@ -423,6 +424,20 @@ public final class Mesh implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How long, after reconnecting to a control server, an update may add and change config but
+     * not remove it (default 30 s): a control server that has just restarted may not have heard
+     * from every workload yet. A removal the config really made takes effect when the hold ends.
+     * Zero turns the hold off.
+     */
+    public Builder reconnectHold(Duration hold) {
+      if (hold.isNegative()) {
+        throw new IllegalArgumentException("reconnectHold must not be negative, got " + hold);
+      }
+      this.reconnectHold = hold;
+      return this;
+    }
+
     /** For tests: time and randomness. */
     public Builder ticker(Ticker ticker) {
       this.ticker = ticker;
@@ -441,7 +456,8 @@ public final class Mesh implements AutoCloseable {
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
           locality, address, ports, readyTimeout);
-      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry, tracing, accessLog).start();
+      return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry, tracing, accessLog,
+          reconnectHold).start();
     }
   }
 }

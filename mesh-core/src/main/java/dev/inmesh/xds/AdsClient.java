@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * tracks versions and nonces per type, ACKs what it accepts and NACKs, naming the resource and the
  * field, what it cannot honour. A NACKed response changes nothing. The stream reconnects with
  * jittered backoff, moving to the next control server each time, and the last accepted resources
- * stay in force meanwhile.
+ * stay in force meanwhile. For {@link #RECONNECT_HOLD} after a new stream's first response, what an
+ * update would remove stays in force ({@link ReconnectHold}): a control server that has just
+ * restarted may not know every workload yet.
  *
  * <p>All state lives on one serializing executor; published {@link XdsResources} are immutable.
  */
@@ -55,6 +57,11 @@ public final class AdsClient implements AutoCloseable {
   static final String INBOUND_LISTENER_PREFIX = "grpc/server?";
   private static final Logger log = LoggerFactory.getLogger(AdsClient.class);
   private static final long MAX_BACKOFF_MILLIS = 10_000;
+  /**
+   * How long after reconnecting removals wait: long enough for every workload of the mesh to
+   * reconnect to a restarted control server from its longest backoff, and register again.
+   */
+  public static final java.time.Duration RECONNECT_HOLD = java.time.Duration.ofSeconds(30);
 
   private final List<String> servers;
   private final Node node;
@@ -62,6 +69,7 @@ public final class AdsClient implements AutoCloseable {
   private final Function<String, ManagedChannel> channels;
   private final Consumer<XdsResources> publisher;
   private final RandomGenerator random;
+  private final java.time.Duration reconnectHold;
 
   private final Map<String, TypeState> types = new HashMap<>();
   private final Map<String, ListenerConfig> listeners = new LinkedHashMap<>();
@@ -79,6 +87,13 @@ public final class AdsClient implements AutoCloseable {
   private boolean sentNode;
   private boolean closed;
   private volatile String connectionState = "not connected yet";
+  /** What was last published; while holding, what the next update may not remove. */
+  private XdsResources inForce = XdsResources.EMPTY;
+  /** A reconnect happened with config in force: the hold starts at the new stream's first response. */
+  private boolean holdPending;
+  private boolean holding;
+  private long holdGeneration;
+  private List<String> kept = List.of();
 
   private static final class TypeState {
     String version = "";
@@ -93,6 +108,14 @@ public final class AdsClient implements AutoCloseable {
    */
   public AdsClient(List<String> servers, Node node, ScheduledExecutorService sync,
       Function<String, ManagedChannel> channels, Consumer<XdsResources> publisher, RandomGenerator random) {
+    this(servers, node, sync, channels, publisher, random, RECONNECT_HOLD);
+  }
+
+  /** As above, holding removals for {@code reconnectHold} after a reconnect (zero: never). */
+  public AdsClient(List<String> servers, Node node, ScheduledExecutorService sync,
+      Function<String, ManagedChannel> channels, Consumer<XdsResources> publisher, RandomGenerator random,
+      java.time.Duration reconnectHold) {
+    this.reconnectHold = reconnectHold;
     if (servers.isEmpty()) {
       throw new IllegalArgumentException("at least one control server is needed");
     }
@@ -152,6 +175,7 @@ public final class AdsClient implements AutoCloseable {
     }
     channel = channels.apply(server);
     sentNode = false;
+    holdPending = inForce.complete() && !reconnectHold.isZero();
     types.values().forEach(state -> state.nonce = "");
     AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
         new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
@@ -214,6 +238,12 @@ public final class AdsClient implements AutoCloseable {
     }
     failures = 0;
     connectionState = "connected to " + servers.get(serverIndex);
+    if (holdPending) {
+      holdPending = false;
+      holding = true;
+      long generation = ++holdGeneration;
+      sync.schedule(() -> endHold(generation), reconnectHold.toMillis(), TimeUnit.MILLISECONDS);
+    }
     String type = response.getTypeUrl();
     TypeState state = types.get(type);
     if (state == null) {
@@ -347,7 +377,32 @@ public final class AdsClient implements AutoCloseable {
         && (types.get(EDS).subscribed.isEmpty() || endpoints.keySet().containsAll(types.get(EDS).subscribed));
     Map<String, String> versions = new LinkedHashMap<>();
     types.forEach((type, state) -> versions.put(shortName(type), state.version));
-    publisher.accept(new XdsResources(listeners, inbound, routes, clusters, endpoints, versions, lastNacks, complete));
+    XdsResources received = new XdsResources(listeners, inbound, routes, clusters, endpoints, versions, lastNacks, complete);
+    XdsResources next = received;
+    List<String> nowKept = List.of();
+    if (holding) {
+      ReconnectHold.Merged merged = ReconnectHold.merge(inForce, received);
+      next = merged.resources();
+      nowKept = merged.kept();
+    }
+    if (!nowKept.equals(kept) && !nowKept.isEmpty()) {
+      log.warn("{} no longer sends {}, right after a reconnect; keeping them for {} s in case it does not know"
+          + " the whole mesh yet", servers.get(serverIndex), nowKept, reconnectHold.toSeconds());
+    }
+    kept = nowKept;
+    inForce = next;
+    publisher.accept(next);
+  }
+
+  private void endHold(long generation) {
+    if (closed || generation != holdGeneration || !holding) {
+      return;
+    }
+    holding = false;
+    if (!kept.isEmpty()) {
+      log.info("the reconnect hold is over; {} goes as {} sends it", kept, servers.get(serverIndex));
+      publish();
+    }
   }
 
   private DiscoveryRequest.Builder nack(DiscoveryResponse response, String detail) {

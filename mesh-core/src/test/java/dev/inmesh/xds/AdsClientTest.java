@@ -550,4 +550,70 @@ class AdsClientTest {
     assertRequest(serverB.nextRequest(), AdsClient.EDS, "2", "b-eds-1", SERVICE);
     assertThat(nextPublished().endpoints().get(SERVICE)).containsExactly(Endpoint.of("10.0.0.9", 9080));
   }
+
+  private void holdRemovalsFor(java.time.Duration hold) {
+    client.close();
+    client = new AdsClient(List.of("server-a", "server-b"), NODE, sync, this::channel, resources -> {
+      lastPublished = resources;
+      published.add(resources);
+    }, new SplittableRandom(42), hold);
+  }
+
+  @Test
+  void rightAfterAReconnectAnUpdateThatDropsAServiceKeepsItUntilTheHoldEnds() throws Exception {
+    holdRemovalsFor(java.time.Duration.ofSeconds(2));
+    XdsResources before = acceptVersionOneOfEverything();
+    serverA.server.shutdownNow();
+    for (int i = 0; i < 4; i++) {
+      serverB.nextRequest();
+    }
+
+    // a control server that restarted and has not heard from the service's workloads yet
+    serverB.send(response(AdsClient.EDS, "2", "b-eds-1", assignment(SERVICE)));
+    XdsResources emptied = nextPublished();
+    serverB.send(response(AdsClient.CDS, "2", "b-cds-1", cluster("outbound|9080||ratings.default.svc.cluster.local", "ratings")));
+    XdsResources dropped = nextPublished();
+    serverB.send(response(AdsClient.LDS, "2", "b-lds-1"));
+    XdsResources noListener = nextPublished();
+
+    assertThat(emptied.endpoints().get(SERVICE)).isEqualTo(before.endpoints().get(SERVICE));
+    assertThat(dropped.clusters()).containsKeys(CLUSTER, "outbound|9080||ratings.default.svc.cluster.local");
+    assertThat(dropped.versions()).containsEntry("CDS", "2");
+    assertThat(noListener.listeners()).containsKey(LISTENER);
+    assertThat(noListener.routes()).containsKey(ROUTES);
+    assertThat(noListener.endpoints().get(SERVICE)).isNotEmpty();
+
+    XdsResources afterHold = nextPublished();
+    assertThat(afterHold.listeners()).isEmpty();
+    assertThat(afterHold.clusters()).containsOnlyKeys("outbound|9080||ratings.default.svc.cluster.local");
+    assertThat(afterHold.endpoints()).doesNotContainKey(SERVICE);
+  }
+
+  @Test
+  void whileHoldingAnUpdateThatBringsTheServiceBackIsTakenAsItIs() throws Exception {
+    holdRemovalsFor(java.time.Duration.ofSeconds(30));
+    acceptVersionOneOfEverything();
+    serverA.server.shutdownNow();
+    for (int i = 0; i < 4; i++) {
+      serverB.nextRequest();
+    }
+    serverB.send(response(AdsClient.EDS, "2", "b-eds-1", assignment(SERVICE)));
+    nextPublished();
+
+    serverB.send(response(AdsClient.EDS, "3", "b-eds-2", assignment(SERVICE, "10.0.0.9")));
+
+    assertThat(nextPublished().endpoints().get(SERVICE)).containsExactly(Endpoint.of("10.0.0.9", 9080));
+  }
+
+  @Test
+  void onTheSameStreamARemovalTakesEffectAtOnce() throws Exception {
+    holdRemovalsFor(java.time.Duration.ofSeconds(30));
+    acceptVersionOneOfEverything();
+
+    serverA.send(response(AdsClient.EDS, "2", "eds-2", assignment(SERVICE)));
+    serverA.send(response(AdsClient.LDS, "2", "lds-2"));
+
+    assertThat(nextPublished().endpoints().get(SERVICE)).isEmpty();
+    assertThat(nextPublished().listeners()).isEmpty();
+  }
 }

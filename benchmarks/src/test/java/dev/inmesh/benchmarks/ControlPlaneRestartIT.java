@@ -1,0 +1,51 @@
+package dev.inmesh.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inmesh.benchmarks.soak.Soak;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The issue's run, with real processes: a client calls {@code echo} at 200 calls/s while
+ * mesh-control, its own process, is SIGKILLed and started again. Not one call may fail, on the
+ * embedded store (with its data directory) and on etcd.
+ */
+class ControlPlaneRestartIT {
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+  /** The report goes to the build's output too, where its figures can be read. */
+  private final PrintStream out = new PrintStream(new java.io.OutputStream() {
+    @Override
+    public void write(int b) {
+      printed.write(b);
+      System.out.write(b);
+    }
+  }, true, StandardCharsets.UTF_8);
+
+  @Test
+  void noCallFailsAcrossARestartOnTheEmbeddedStore() throws Exception {
+    Soak.Report report = Soak.run(Soak.Options.restartOnly(Duration.ofSeconds(40), false), dir, out);
+
+    assertThat(report.calls()).as(printed.toString()).isGreaterThan(4000);
+    assertThat(report.failed()).as(printed.toString()).isZero();
+    assertThat(report.wronglyAllowed()).as(printed.toString()).isZero();
+    assertThat(report.denied()).as("the DENY policy applied through the API held").isEqualTo(report.calls() / 10);
+  }
+
+  @Test
+  void noCallFailsAcrossARestartOnEtcd() throws Exception {
+    Soak.Report report = Soak.run(Soak.Options.restartOnly(Duration.ofSeconds(40), true), dir, out);
+
+    assertThat(report.calls()).as(printed.toString()).isGreaterThan(4000);
+    assertThat(report.failed()).as(printed.toString()).isZero();
+    assertThat(report.wronglyAllowed()).as(printed.toString()).isZero();
+  }
+}
