@@ -24,7 +24,10 @@ public enum AnalysisCode {
   IM0002("VirtualServiceShadowed", Severity.WARNING,
       "a wildcard VirtualService loses a host to an exact one and does not apply to it"),
   IM0003("AcceptedNotEnforced", Severity.WARNING,
-      "a field is accepted but Inmesh clients do not enforce it");
+      "a field is accepted but Inmesh clients do not enforce it"),
+  IM0004("EnforcedFailClosed", Severity.WARNING,
+      "Inmesh cannot evaluate a policy or field, so it enforces it on the safe side: it denies more, or allows"
+          + " less, than written");
 
   private final String title;
   private final Severity severity;

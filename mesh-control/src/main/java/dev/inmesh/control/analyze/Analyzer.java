@@ -2,6 +2,7 @@ package dev.inmesh.control.analyze;
 
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.config.SpecReader;
 import dev.inmesh.control.config.networking.DestinationRule;
 import dev.inmesh.control.config.networking.VirtualService;
 import dev.inmesh.control.config.networking.WorkloadEntry;
@@ -65,6 +66,7 @@ public final class Analyzer {
   private void validation(List<Problem> problems) {
     for (Problem problem : problems) {
       AnalysisCode code = problem.isError() ? AnalysisCode.IST0106
+          : problem.message().startsWith(SpecReader.FAILS_CLOSED) ? AnalysisCode.IM0004
           : problem.message().toLowerCase(Locale.ROOT).contains("deprecated") ? AnalysisCode.IST0002
           : AnalysisCode.IM0003;
       findings.add(new Finding(code, problem.resource(), problem.source(), problem.field(), problem.message()));

@@ -18,10 +18,14 @@ import java.util.regex.Pattern;
  * A cursor over one YAML object that remembers which fields were read. Each read checks the type
  * and reports a problem with the full field path; {@link #finish()} reports every field nobody
  * read as unknown. Parsers read what they understand, call {@link #notHonoured} for valid Istio
- * fields that Inmesh accepts but does not enforce, and end with {@code finish()}, so no field is
- * ever dropped without a word.
+ * fields that Inmesh accepts but does not enforce, {@link #failsClosed} for valid Istio that
+ * Inmesh cannot evaluate and so enforces more strictly than written, and end with
+ * {@code finish()}, so no field is ever dropped without a word.
  */
 public final class SpecReader {
+  /** How every {@link #failsClosed} warning starts, so that readers (meshctl analyze) can tell them apart. */
+  public static final String FAILS_CLOSED = "enforced fail-closed by Inmesh: ";
+
   private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
 
   private final JsonNode node;
@@ -66,6 +70,14 @@ public final class SpecReader {
     if (has(field)) {
       warn(field, "accepted but not enforced by Inmesh: " + why);
     }
+  }
+
+  /**
+   * Warns that a field Inmesh cannot evaluate is enforced on the safe side: more is denied, less
+   * allowed, than written. {@code outcome} says what happens instead.
+   */
+  public void failsClosed(String field, String outcome) {
+    warn(field, FAILS_CLOSED + outcome);
   }
 
   /** Marks fields as read without looking at them (their meaning is handled elsewhere). */

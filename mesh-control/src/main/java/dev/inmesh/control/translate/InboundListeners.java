@@ -32,7 +32,8 @@ import java.util.Map;
  * Inbound listeners for the workloads of a namespace, in the shape proxyless gRPC servers take
  * (gRFC A36): one per address a server may bind ({@code grpc/server?xds.resource.listening_address=
  * <ip>:<port>}, also for 0.0.0.0 and [::]), with an inline route that only accepts the request
- * (non_forwarding_action) and the RBAC filters that the workload's AuthorizationPolicies make.
+ * (non_forwarding_action) and the RBAC filters that the workload's AuthorizationPolicies make for
+ * the clients' RBAC engine (proxyless gRPC's or Inmesh's).
  * Servers bound to all interfaces share one name per port within a namespace; when two workloads
  * of a namespace listen on the same port with different policies the first wins and a warning
  * says so.
@@ -56,7 +57,10 @@ final class InboundListeners {
     String namespace = profile.namespace();
     PeerAuthentications peerAuthentications = PeerAuthentications.of(state);
     List<ConfigResource> policies = state.ofKind(AuthorizationPolicy.class);
-    AuthorizationTranslator authz = AuthorizationTranslator.of(AuthorizationConfig.defaults());
+    // what the servers of this profile cannot evaluate is translated fail-closed
+    AuthorizationTranslator authz = AuthorizationTranslator.of(AuthorizationConfig.of(
+        AuthorizationConfig.DEFAULT_TRUST_DOMAIN, List.of(),
+        profile.proxylessGrpc() ? AuthorizationConfig.DataPlane.PROXYLESS_GRPC : AuthorizationConfig.DataPlane.INMESH));
     Map<String, Listener> listeners = new LinkedHashMap<>();
     Map<String, String> owners = new LinkedHashMap<>();
     for (Workload workload : state.workloads()) {

@@ -99,6 +99,40 @@ class XdsTranslatorTest {
   }
 
   @Test
+  void inboundListenersForProxylessGrpcLeaveOutOfDenyRulesWhatGrpcCannotEvaluate() throws Exception {
+    String policy = """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: deny-export
+        spec:
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/{*}/Export"]
+        """;
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", policy);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+    String name = "grpc/server?xds.resource.listening_address=0.0.0.0:9001";
+
+    Translation inmesh = translator.translate(state, new ClientProfile("default", false, false));
+    Translation grpc = translator.translate(state, new ClientProfile("default", true, false));
+
+    assertThat(inboundRbac(inmesh, name)).contains("uri_template");
+    assertThat(inboundRbac(grpc, name)).doesNotContain("uri_template").contains("any: true");
+    assertThat(grpc.warnings()).extracting(Problem::field).contains("spec.rules[0].to[0].operation.paths");
+    assertThat(inmesh.warnings()).extracting(Problem::field).doesNotContain("spec.rules[0].to[0].operation.paths");
+  }
+
+  private static String inboundRbac(Translation translation, String listener) throws Exception {
+    Listener inbound = translation.listeners().stream().filter(l -> l.getName().equals(listener)).findFirst().orElseThrow();
+    return inbound.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
+        .getHttpFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class).toString();
+  }
+
+  @Test
   void shortNamesOnlyResolveInTheServicesOwnNamespace() {
     Translation translation = translate("other");
 

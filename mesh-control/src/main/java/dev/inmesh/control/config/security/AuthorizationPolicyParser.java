@@ -34,6 +34,7 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
   private static final Pattern PATH_LITERAL = Pattern.compile("([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})+");
   private static final String MATCH_ONE = "{*}";
   private static final String MATCH_ANY = "{**}";
+  private static final String NO_JWT = ", and Inmesh verifies none (RequestAuthentication is not enforced)";
 
   public AuthorizationPolicyParser() {}
 
@@ -59,9 +60,9 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
         spec.error("rules", "CUSTOM action without rules is meaningless as it will never be triggered;"
             + " add an empty rule {} if it should match every request");
       }
-      spec.warn("action", "accepted but not enforced by Inmesh: CUSTOM (external authorization through"
-          + " provider '" + provider.orElse("") + "') is out of scope, so requests this policy would send"
-          + " to the provider are not checked by it");
+      spec.failsClosed("action", "CUSTOM needs external authorization (ext_authz) through provider '"
+          + provider.orElse("") + "', which Inmesh does not have, so every request a rule of this policy matches is"
+          + " denied (403 RBAC: access denied; gRPC PERMISSION_DENIED), as Istio denies it when it cannot use the provider");
     }
     return new AuthorizationPolicy(selector, targetRef, targetRefs, action, provider, rules);
   }
@@ -166,6 +167,12 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
           "notRequestPrincipals", "namespaces", "notNamespaces"}) {
         if (source.has(field)) {
           source.error(field, "is currently not supported with the CUSTOM action");
+        }
+      }
+    } else {
+      for (String field : new String[] {"requestPrincipals", "notRequestPrincipals"}) {
+        if (source.has(field)) {
+          unevaluable(source, field, action, field + " needs the claims of a verified JWT" + NO_JWT);
         }
       }
     }
@@ -295,8 +302,25 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
     if (action == Action.CUSTOM && (key.equals("source.namespace") || key.equals("source.principal")
         || key.startsWith("request.auth."))) {
       condition.error("key", key + " is currently not supported with the CUSTOM action");
+    } else if (key.startsWith("request.auth.")) {
+      unevaluable(condition, "key", action, key + " needs the claims of a verified JWT" + NO_JWT);
+    } else if (key.startsWith("experimental.envoy.filters.")) {
+      unevaluable(condition, "key", action, key + " reads another Envoy filter's dynamic metadata, which"
+          + " Inmesh's servers and proxyless gRPC do not have");
     }
     return valid ? Optional.of(new Condition(key, values, notValues)) : Optional.empty();
+  }
+
+  /**
+   * A valid field that no Inmesh server can evaluate. It fails closed, as in Istio for a field its
+   * proxy cannot evaluate: left out of a DENY, CUSTOM or AUDIT rule, it drops an ALLOW rule.
+   */
+  private static void unevaluable(SpecReader reader, String field, Action action, String why) {
+    switch (action) {
+      case ALLOW -> reader.failsClosed(field, why + "; the rule is dropped, so it allows nothing");
+      case DENY, CUSTOM -> reader.failsClosed(field, why + "; the rule denies as if this field were not there");
+      case AUDIT -> reader.warn(field, why + "; the rule audits as if this field were not there");
+    }
   }
 
   private static boolean checkValues(SpecReader condition, String key, String field, List<String> values) {

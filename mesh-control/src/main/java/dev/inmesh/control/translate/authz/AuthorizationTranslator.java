@@ -25,9 +25,16 @@ import java.util.Set;
  * <p>As in Istio: DENY policies go to one filter and ALLOW policies to another, checked after it;
  * without ALLOW policies there is no ALLOW filter, so nothing is denied for lack of a match. AUDIT
  * policies go to a LOG filter. Policies annotated {@code istio.io/dry-run: "true"} become shadow
- * rules of their action's filter. CUSTOM policies and policies attached through {@code targetRef}
- * are not enforced and are reported. It never throws for a valid policy: what it cannot enforce is
- * listed in the result's warnings with the resource and the field.
+ * rules of their action's filter. Policies attached through {@code targetRef} govern no workload
+ * here and are reported.
+ *
+ * <p>What the servers cannot evaluate fails closed, as Istio's does. A CUSTOM policy (Inmesh has
+ * no ext_authz) denies what its rules match, as Istio does when the provider cannot be used. A
+ * field the {@link AuthorizationConfig.DataPlane} cannot evaluate (JWT claims everywhere; for
+ * proxyless gRPC also the TLS server name, path templates and grpc-* headers) is left out of a
+ * DENY, AUDIT or CUSTOM rule, which so matches more, and drops an ALLOW rule, which so allows
+ * less. It never throws for a valid policy: each of these is listed in the result's warnings with
+ * the resource and the field.
  */
 public final class AuthorizationTranslator {
   public static final String DEFAULT_ROOT_NAMESPACE = "istio-system";
@@ -52,7 +59,8 @@ public final class AuthorizationTranslator {
    * the whole mesh, any other only to its own namespace; without a selector it applies to every
    * workload there, with one to the workloads whose labels include all of the selector's. Policies
    * attached by {@code targetRef(s)} govern gateways and waypoints, which a sidecar-less workload
-   * is not: they apply to no workload here (see {@link #notEnforced}).
+   * is not: they apply to no workload here (see {@link #notEnforced}), as they apply to no sidecar
+   * in Istio.
    */
   public static boolean appliesTo(ConfigResource policy, String namespace, Map<String, String> workloadLabels,
       String rootNamespace) {
@@ -68,9 +76,9 @@ public final class AuthorizationTranslator {
   }
 
   /**
-   * The warnings for policies that Inmesh accepts but does not enforce on any workload as a whole:
-   * CUSTOM policies and policies attached by {@code targetRef(s)}. Report them once per config
-   * change; {@link #translate} reports the same for the policies it is given.
+   * The warnings for policies that apply to no workload as a whole: those attached by
+   * {@code targetRef(s)}. Report them once per config change; {@link #translate} reports the same
+   * for the policies it is given.
    */
   public static List<Problem> notEnforced(Collection<ConfigResource> policies) {
     List<Problem> warnings = new ArrayList<>();
@@ -99,10 +107,17 @@ public final class AuthorizationTranslator {
         warnings.add(unenforced.get());
         continue;
       }
+      if (spec.action() == Action.CUSTOM) {
+        warnings.add(warning(resource, "spec.action", "enforced fail-closed: Inmesh has no external authorization"
+            + " (ext_authz), so provider '" + spec.provider().orElse("") + "' is never asked; every request a rule of"
+            + " this policy matches is denied, as Istio denies it when it cannot use the provider"));
+      }
       Map<String, Policy> rules = builder.build(resource.namespace(), resource.name(), spec,
           (field, message) -> warnings.add(warning(resource, field, message)));
       boolean dryRun = isDryRun(resource, warnings);
-      (dryRun ? shadow : enforced).computeIfAbsent(spec.action(), a -> new LinkedHashMap<>()).putAll(rules);
+      // an empty map still makes the filter: ALLOW rules that were all dropped allow nothing
+      Action filterAction = spec.action() == Action.CUSTOM ? Action.DENY : spec.action();
+      (dryRun ? shadow : enforced).computeIfAbsent(filterAction, a -> new LinkedHashMap<>()).putAll(rules);
       if (spec.action() == Action.AUDIT) {
         warnings.add(warning(resource, "spec.action", "AUDIT becomes an RBAC filter with action LOG, which"
             + " proxyless gRPC accepts and ignores: gRPC servers log nothing for it"));
@@ -140,11 +155,6 @@ public final class AuthorizationTranslator {
       String field = spec.targetRef().isPresent() ? "spec.targetRef" : "spec.targetRefs";
       return Optional.of(warning(resource, field, "not enforced by Inmesh: a policy attached by targetRef"
           + " governs a gateway or waypoint, and sidecar-less workloads have neither; use a selector"));
-    }
-    if (spec.action() == Action.CUSTOM) {
-      return Optional.of(warning(resource, "spec.action", "not enforced by Inmesh: CUSTOM (external"
-          + " authorization through provider '" + spec.provider().orElse("") + "') is out of scope; requests"
-          + " this policy would send to the provider are not checked by it"));
     }
     return Optional.empty();
   }

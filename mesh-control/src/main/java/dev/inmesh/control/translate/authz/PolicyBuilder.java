@@ -3,6 +3,7 @@ package dev.inmesh.control.translate.authz;
 import static dev.inmesh.control.translate.authz.RbacMatchers.cidr;
 
 import dev.inmesh.control.config.security.AuthorizationPolicy;
+import dev.inmesh.control.config.security.AuthorizationPolicy.Action;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Condition;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Operation;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Rule;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 
@@ -24,15 +26,25 @@ import java.util.regex.Matcher;
  * rule), its permissions one {@code and_rules} per {@code to} operation; each {@code when}
  * condition joins the side it describes, the peer or the request; each list of values is an
  * {@code or}, and each {@code not*} list a {@code not} of an {@code or}.
+ *
+ * <p>A field the {@link AuthorizationConfig.DataPlane} cannot evaluate fails closed, as in Istio's
+ * generator for a filter chain that cannot evaluate it: a DENY, AUDIT or CUSTOM rule leaves it out
+ * and so matches more, an ALLOW rule is dropped and so allows less. Each such field is reported.
+ * A CUSTOM policy becomes DENY rules named as Istio names them when it cannot reach the provider
+ * ({@code istio-ext-authz-<provider>-ns[<ns>]-policy[<name>]-rule[<i>]-deny-due-to-bad-CUSTOM-action}).
  */
 final class PolicyBuilder {
   private static final java.util.regex.Pattern BRACKETS = java.util.regex.Pattern.compile("\\[([^\\[\\]]+)\\]");
   private static final String FILTER_METADATA_KEY = "experimental.envoy.filters.";
 
+  private static final String CUSTOM_DENY_SUFFIX = "-deny-due-to-bad-CUSTOM-action";
+
   private final TrustDomainAliases aliases;
+  private final AuthorizationConfig.DataPlane dataPlane;
 
   PolicyBuilder(AuthorizationConfig config) {
     this.aliases = new TrustDomainAliases(config);
+    this.dataPlane = config.dataPlane();
   }
 
   /** Field paths in warnings are relative to the resource, as the config parser writes them. */
@@ -44,6 +56,14 @@ final class PolicyBuilder {
     return "ns[" + namespace + "]-policy[" + name + "]-rule[" + rule + "]";
   }
 
+  private static String customDenyName(String provider, String namespace, String name, int rule) {
+    return "istio-ext-authz-" + provider + "-" + policyName(namespace, name, rule) + CUSTOM_DENY_SUFFIX;
+  }
+
+  /**
+   * The policy's rules as RBAC policies for the filter of its action (CUSTOM: the DENY filter).
+   * An ALLOW rule with a field the data plane cannot evaluate is left out of the map.
+   */
   Map<String, Policy> build(String namespace, String name, AuthorizationPolicy spec, Warnings warnings) {
     Map<String, Policy> policies = new LinkedHashMap<>();
     if (spec.rules().isEmpty()) {
@@ -55,17 +75,58 @@ final class PolicyBuilder {
       return policies;
     }
     for (int i = 0; i < spec.rules().size(); i++) {
-      policies.put(policyName(namespace, name, i), rule(spec.rules().get(i), namespace, "spec.rules[" + i + "]",
-          warnings));
+      RuleScope scope = new RuleScope(spec.action(), warnings);
+      Policy policy = rule(spec.rules().get(i), namespace, "spec.rules[" + i + "]", scope);
+      if (scope.dropped) {
+        continue;
+      }
+      String policyName = spec.action() == Action.CUSTOM
+          ? customDenyName(spec.provider().orElse(""), namespace, name, i)
+          : policyName(namespace, name, i);
+      policies.put(policyName, policy);
     }
     return policies;
   }
 
-  private Policy rule(Rule rule, String namespace, String at, Warnings warnings) {
+  /**
+   * One rule's translation: the fields it leaves out because the data plane cannot evaluate them,
+   * and whether that drops the rule. Istio's rule for such fields: an ALLOW rule would allow more
+   * without the field, so it is dropped; a DENY (here also CUSTOM) or AUDIT rule matches more
+   * without it, which is the safe side, so the field alone is left out.
+   */
+  private static final class RuleScope {
+    private final Action action;
+    private final Warnings warnings;
+    private boolean dropped;
+
+    RuleScope(Action action, Warnings warnings) {
+      this.action = action;
+      this.warnings = warnings;
+    }
+
+    /** Whether to translate the field at {@code at}; if not, reports why and what the rule does without it. */
+    boolean admits(String at, Optional<String> cannotEvaluate) {
+      if (cannotEvaluate.isEmpty()) {
+        return true;
+      }
+      String outcome = switch (action) {
+        case ALLOW -> "enforced fail-closed: the rule is dropped, so it allows nothing (Istio drops an ALLOW rule"
+            + " whose field the proxy cannot evaluate)";
+        case DENY, CUSTOM -> "enforced fail-closed: the rule denies as if this field were not there, so it denies"
+            + " every request its other fields match (Istio leaves out of a DENY rule what the proxy cannot evaluate)";
+        case AUDIT -> "the rule audits as if this field were not there";
+      };
+      warnings.add(at, cannotEvaluate.get() + "; " + outcome);
+      dropped |= action == Action.ALLOW;
+      return false;
+    }
+  }
+
+  private Policy rule(Rule rule, String namespace, String at, RuleScope scope) {
     List<Permission> requestConditions = new ArrayList<>();
     List<Principal> peerConditions = new ArrayList<>();
     for (int k = 0; k < rule.when().size(); k++) {
-      condition(rule.when().get(k), at + ".when[" + k + "]", requestConditions, peerConditions, warnings);
+      condition(rule.when().get(k), at + ".when[" + k + "]", requestConditions, peerConditions, scope);
     }
 
     Policy.Builder policy = Policy.newBuilder();
@@ -73,7 +134,7 @@ final class PolicyBuilder {
       policy.addPermissions(andRules(requestConditions));
     }
     for (int j = 0; j < rule.to().size(); j++) {
-      List<Permission> rules = operation(rule.to().get(j), at + ".to[" + j + "].operation", warnings);
+      List<Permission> rules = operation(rule.to().get(j), at + ".to[" + j + "].operation", scope);
       rules.addAll(requestConditions);
       policy.addPermissions(andRules(rules));
     }
@@ -81,14 +142,14 @@ final class PolicyBuilder {
       policy.addPrincipals(andIds(peerConditions));
     }
     for (int j = 0; j < rule.from().size(); j++) {
-      List<Principal> ids = source(rule.from().get(j), namespace, at + ".from[" + j + "].source", warnings);
+      List<Principal> ids = source(rule.from().get(j), namespace, at + ".from[" + j + "].source", scope);
       ids.addAll(peerConditions);
       policy.addPrincipals(andIds(ids));
     }
     return policy.build();
   }
 
-  private List<Permission> operation(Operation operation, String at, Warnings warnings) {
+  private List<Permission> operation(Operation operation, String at, RuleScope scope) {
     List<Permission> rules = new ArrayList<>();
     Function<String, Permission> host = v -> Permission.newBuilder()
         .setHeader(RbacMatchers.header(":authority", v, true)).build();
@@ -97,28 +158,33 @@ final class PolicyBuilder {
     Function<Integer, Permission> port = p -> Permission.newBuilder().setDestinationPort(p).build();
     addPermissions(rules, operation.hosts(), operation.notHosts(), host);
     addPermissions(rules, operation.methods(), operation.notMethods(), method);
-    addPermissions(rules, operation.paths(), operation.notPaths(), RbacMatchers::path);
+    if (scope.admits(at + ".paths", templates(operation.paths()))) {
+      addPermissions(rules, operation.paths(), List.of(), RbacMatchers::path);
+    }
+    if (scope.admits(at + ".notPaths", templates(operation.notPaths()))) {
+      addPermissions(rules, List.of(), operation.notPaths(), RbacMatchers::path);
+    }
     addPermissions(rules, operation.ports(), operation.notPorts(), port);
-    warnTemplates(operation.paths(), at + ".paths", warnings);
-    warnTemplates(operation.notPaths(), at + ".notPaths", warnings);
     return rules;
   }
 
-  private static void warnTemplates(List<String> paths, String at, Warnings warnings) {
-    for (int m = 0; m < paths.size(); m++) {
-      if (RbacMatchers.isPathTemplate(paths.get(m))) {
-        warnings.add(at + "[" + m + "]", "path template '" + paths.get(m) + "' becomes Envoy's uri_template"
-            + " matcher, which proxyless gRPC's RBAC filter (gRFC A41) does not accept: a gRPC server would"
-            + " reject this authorization config");
-      }
-    }
+  /** Why the data plane cannot evaluate this list of paths: the first template it refuses. */
+  private Optional<String> templates(List<String> paths) {
+    return paths.stream().filter(RbacMatchers::isPathTemplate).findFirst().flatMap(dataPlane::pathTemplate);
   }
 
-  private List<Principal> source(Source source, String namespace, String at, Warnings warnings) {
+  private List<Principal> source(Source source, String namespace, String at, RuleScope scope) {
     List<Principal> ids = new ArrayList<>();
     addPrincipals(ids, aliases.expand(source.principals()), aliases.expand(source.notPrincipals()),
         RbacMatchers::principal);
-    addPrincipals(ids, source.requestPrincipals(), source.notRequestPrincipals(), RbacMatchers::requestPrincipal);
+    if (!source.requestPrincipals().isEmpty()
+        && scope.admits(at + ".requestPrincipals", dataPlane.jwtClaims("requestPrincipals"))) {
+      addPrincipals(ids, source.requestPrincipals(), List.of(), RbacMatchers::requestPrincipal);
+    }
+    if (!source.notRequestPrincipals().isEmpty()
+        && scope.admits(at + ".notRequestPrincipals", dataPlane.jwtClaims("notRequestPrincipals"))) {
+      addPrincipals(ids, List.of(), source.notRequestPrincipals(), RbacMatchers::requestPrincipal);
+    }
     addPrincipals(ids, source.namespaces(), source.notNamespaces(), RbacMatchers::namespace);
     addPrincipals(ids, source.serviceAccounts(), source.notServiceAccounts(),
         v -> RbacMatchers.serviceAccount(v, namespace));
@@ -127,41 +193,34 @@ final class PolicyBuilder {
     addPrincipals(ids, source.ipBlocks(), source.notIpBlocks(),
         v -> Principal.newBuilder().setDirectRemoteIp(cidr(v)).build());
     addPrincipals(ids, source.trustDomains(), source.notTrustDomains(), RbacMatchers::trustDomain);
-    if (!source.requestPrincipals().isEmpty()) {
-      warnings.add(at + ".requestPrincipals", jwtNotEnforced("requestPrincipals"));
-    }
-    if (!source.notRequestPrincipals().isEmpty()) {
-      warnings.add(at + ".notRequestPrincipals", jwtNotEnforced("notRequestPrincipals"));
-    }
     return ids;
   }
 
   private void condition(Condition condition, String at, List<Permission> request, List<Principal> peer,
-      Warnings warnings) {
+      RuleScope scope) {
     String key = condition.key();
     List<String> values = condition.values();
     List<String> notValues = condition.notValues();
     List<String> args = brackets(key);
     if (key.startsWith("request.headers[")) {
       String name = args.get(0);
-      addPrincipals(peer, values, notValues,
-          v -> Principal.newBuilder().setHeader(RbacMatchers.header(name, v, false)).build());
-      if (name.toLowerCase(java.util.Locale.ROOT).startsWith("grpc-")) {
-        warnings.add(at + ".key", "proxyless gRPC's RBAC filter rejects header matchers on grpc-* headers:"
-            + " a gRPC server would reject this authorization config");
+      if (scope.admits(at + ".key", dataPlane.header(name))) {
+        addPrincipals(peer, values, notValues,
+            v -> Principal.newBuilder().setHeader(RbacMatchers.header(name, v, false)).build());
       }
       return;
     }
     if (key.startsWith("request.auth.claims[")) {
-      addSingle(peer, values, notValues, v -> RbacMatchers.claim(args, v));
-      warnings.add(at, jwtNotEnforced(key));
+      if (scope.admits(at, dataPlane.jwtClaims(key))) {
+        addSingle(peer, values, notValues, v -> RbacMatchers.claim(args, v));
+      }
       return;
     }
     if (key.startsWith(FILTER_METADATA_KEY)) {
       String filter = key.substring("experimental.".length(), key.indexOf('['));
-      addSingleRule(request, values, notValues, v -> RbacMatchers.filterMetadata(filter, args, v));
-      warnings.add(at, "not enforced by Inmesh: " + key + " matches another Envoy filter's dynamic metadata,"
-          + " which Inmesh's data plane and proxyless gRPC don't have (gRPC treats it as never matching)");
+      if (scope.admits(at, dataPlane.filterMetadata(key))) {
+        addSingleRule(request, values, notValues, v -> RbacMatchers.filterMetadata(filter, args, v));
+      }
       return;
     }
     switch (key) {
@@ -174,33 +233,33 @@ final class PolicyBuilder {
           RbacMatchers::principal);
       case "source.trustDomain" -> addPrincipals(peer, values, notValues, RbacMatchers::trustDomain);
       case "request.auth.principal" -> {
-        addPrincipals(peer, values, notValues, RbacMatchers::requestPrincipal);
-        warnings.add(at, jwtNotEnforced(key));
+        if (scope.admits(at, dataPlane.jwtClaims(key))) {
+          addPrincipals(peer, values, notValues, RbacMatchers::requestPrincipal);
+        }
       }
       case "request.auth.audiences" -> {
-        addSingle(peer, values, notValues, v -> RbacMatchers.claim(List.of("aud"), v));
-        warnings.add(at, jwtNotEnforced(key));
+        if (scope.admits(at, dataPlane.jwtClaims(key))) {
+          addSingle(peer, values, notValues, v -> RbacMatchers.claim(List.of("aud"), v));
+        }
       }
       case "request.auth.presenter" -> {
-        addSingle(peer, values, notValues, v -> RbacMatchers.claim(List.of("azp"), v));
-        warnings.add(at, jwtNotEnforced(key));
+        if (scope.admits(at, dataPlane.jwtClaims(key))) {
+          addSingle(peer, values, notValues, v -> RbacMatchers.claim(List.of("azp"), v));
+        }
       }
       case "destination.ip" -> addPermissions(request, values, notValues,
           v -> Permission.newBuilder().setDestinationIp(cidr(v)).build());
       case "destination.port" -> addPermissions(request, values, notValues,
           v -> Permission.newBuilder().setDestinationPort(Integer.parseInt(v)).build());
-      case "connection.sni" -> addPermissions(request, values, notValues,
-          v -> Permission.newBuilder().setRequestedServerName(RbacMatchers.string(v)).build());
-      default -> warnings.add(at + ".key", "not enforced: Inmesh does not know the attribute '" + key
-          + "'; the condition is left out, so the rule matches as if it were absent");
+      case "connection.sni" -> {
+        if (scope.admits(at, dataPlane.serverName())) {
+          addPermissions(request, values, notValues,
+              v -> Permission.newBuilder().setRequestedServerName(RbacMatchers.string(v)).build());
+        }
+      }
+      // the parser refuses unknown keys; should one get here, it fails closed like any other
+      default -> scope.admits(at + ".key", Optional.of("Inmesh does not know the attribute '" + key + "'"));
     }
-  }
-
-  private static String jwtNotEnforced(String field) {
-    return "not enforced by Inmesh: " + field + " matches claims of a verified JWT, and Inmesh does not verify"
-        + " JWTs yet (RequestAuthentication); the matcher reads the JWT filter's metadata as Istio's does, which"
-        + " proxyless gRPC treats as never matching: an ALLOW clause with it never allows, a DENY clause never"
-        + " denies, and its not-form always matches";
   }
 
   private static List<String> brackets(String key) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.config.SpecReader;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Action;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Condition;
 import dev.inmesh.control.config.security.AuthorizationPolicy.Rule;
@@ -437,7 +438,7 @@ class SecurityParsersTest {
     }
 
     @Test
-    void warnsThatCustomActionIsNotEnforced() {
+    void warnsThatCustomActionIsEnforcedAsDeny() {
       ParseResult result = parse(authorizationPolicy("""
           action: CUSTOM
           provider:
@@ -451,6 +452,36 @@ class SecurityParsersTest {
       AuthorizationPolicy policy = only(result, AuthorizationPolicy.class);
       assertThat(policy.provider()).contains("ext-authz");
       assertThat(warningFields(result)).containsExactly("spec.action");
+      assertThat(result.warnings().get(0).message()).startsWith(SpecReader.FAILS_CLOSED).contains("ext-authz", "denied");
+    }
+
+    @Test
+    void warnsThatJwtFieldsAndFilterMetadataFailClosedPerAction() {
+      String rules = """
+          rules:
+          - from:
+            - source:
+                requestPrincipals: ["issuer/subject"]
+            when:
+            - {key: request.auth.audiences, values: ["shop"]}
+            - {key: "experimental.envoy.filters.network.mysql_proxy[db.table]", values: ["[update]"]}
+            - {key: source.ip, values: ["10.0.0.0/8"]}
+          """;
+      ParseResult deny = parse(authorizationPolicy("action: DENY\n" + rules));
+      ParseResult allow = parse(authorizationPolicy(rules));
+      ParseResult audit = parse(authorizationPolicy("action: AUDIT\n" + rules));
+
+      for (ParseResult result : List.of(deny, allow, audit)) {
+        assertThat(result.errors()).isEmpty();
+        assertThat(warningFields(result)).containsExactly("spec.rules[0].from[0].source.requestPrincipals",
+            "spec.rules[0].when[0].key", "spec.rules[0].when[1].key");
+      }
+      assertThat(deny.warnings()).allSatisfy(w -> assertThat(w.message()).startsWith(SpecReader.FAILS_CLOSED)
+          .endsWith("the rule denies as if this field were not there"));
+      assertThat(allow.warnings()).allSatisfy(w -> assertThat(w.message()).startsWith(SpecReader.FAILS_CLOSED)
+          .endsWith("the rule is dropped, so it allows nothing"));
+      assertThat(audit.warnings()).allSatisfy(w -> assertThat(w.message()).doesNotStartWith(SpecReader.FAILS_CLOSED)
+          .endsWith("the rule audits as if this field were not there"));
     }
 
     @Test

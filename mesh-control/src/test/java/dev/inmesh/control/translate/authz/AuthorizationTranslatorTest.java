@@ -6,6 +6,7 @@ import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.config.Problem;
+import dev.inmesh.control.translate.authz.AuthorizationConfig.DataPlane;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
@@ -19,6 +20,10 @@ import org.junit.jupiter.api.Test;
 
 class AuthorizationTranslatorTest {
   private static final AuthorizationTranslator TRANSLATOR = AuthorizationTranslator.of(AuthorizationConfig.defaults());
+  private static final AuthorizationTranslator FOR_GRPC = AuthorizationTranslator.of(AuthorizationConfig.of(
+      AuthorizationConfig.DEFAULT_TRUST_DOMAIN, List.of(), DataPlane.PROXYLESS_GRPC));
+  private static final AuthorizationTranslator FOR_ENVOY = AuthorizationTranslator.of(AuthorizationConfig.of(
+      AuthorizationConfig.DEFAULT_TRUST_DOMAIN, List.of(), DataPlane.ENVOY));
 
   private static List<ConfigResource> policies(String yaml) {
     ParseResult parsed = ConfigParser.defaults().parse("shop.yaml", yaml);
@@ -169,17 +174,39 @@ class AuthorizationTranslatorTest {
     }
 
     @Test
-    void reportsCustomPoliciesAsNotEnforced() {
+    void deniesWhatACustomPolicyMatchesForInmeshHasNoExternalAuthorization() {
+      AuthorizationFilters filters = translate(policy("ext", """
+          action: CUSTOM
+          provider: {name: opa}
+          rules:
+          - to:
+            - operation:
+                paths: ["/admin/*"]
+          """) + policy("allow-all", """
+          rules:
+          - {}
+          """));
+      Policy deny = filters.deny().get().getRules()
+          .getPoliciesOrThrow("istio-ext-authz-opa-ns[shop]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action");
+      assertThat(operationClauses(deny).get(0).getOrRules().getRules(0).getUrlPath().getPath()).isEqualTo(prefix("/admin/"));
+      assertThat(filters.deny().get().getRules().getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY);
+      assertThat(filters.allow().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[allow-all]-rule[0]");
+      assertThat(filters.warnings()).extracting(Problem::resource, Problem::field)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple("AuthorizationPolicy/shop/ext", "spec.action"));
+      assertThat(filters.warnings().get(0).message()).contains("enforced fail-closed", "opa", "denied");
+    }
+
+    @Test
+    void makesADryRunCustomPolicyShadowDenyRules() {
       AuthorizationFilters filters = translate(policy("ext", """
           action: CUSTOM
           provider: {name: opa}
           rules:
           - {}
-          """));
-      assertThat(filters.httpFilters()).isEmpty();
-      assertThat(filters.warnings()).extracting(Problem::resource, Problem::field)
-          .containsExactly(org.assertj.core.groups.Tuple.tuple("AuthorizationPolicy/shop/ext", "spec.action"));
-      assertThat(filters.warnings().get(0).message()).contains("not enforced", "opa");
+          """).replace("namespace: shop", "namespace: shop\n  annotations:\n    istio.io/dry-run: \"true\""));
+      assertThat(filters.deny().get().hasRules()).isFalse();
+      assertThat(filters.deny().get().getShadowRules().getPoliciesMap())
+          .containsOnlyKeys("istio-ext-authz-opa-ns[shop]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action");
     }
 
     @Test
@@ -310,19 +337,18 @@ class AuthorizationTranslatorTest {
     }
 
     @Test
-    void matchesRequestPrincipalsOnJwtIssuerAndSubjectButReportsThemNotEnforced() {
-      AuthorizationFilters filters = translate(policy("p", """
+    void matchesRequestPrincipalsOnJwtIssuerAndSubjectForEnvoy() {
+      AuthorizationFilters filters = FOR_ENVOY.translate(policies(policy("p", """
           rules:
           - from:
             - source:
                 requestPrincipals: ["https://issuer.example/alice"]
-          """));
+          """)));
       Principal jwt = sourceClauses(onlyAllowPolicy(filters)).get(0).getOrIds().getIds(0);
       assertThat(jwt.getAndIds().getIdsList()).extracting(p -> p.getMetadata().getPath(1).getKey() + "="
           + p.getMetadata().getValue().getStringMatch().getExact())
           .containsExactly("iss=https://issuer.example", "sub=alice");
-      assertThat(filters.warnings()).extracting(Problem::field)
-          .containsExactly("spec.rules[0].from[0].source.requestPrincipals");
+      assertThat(filters.warnings()).isEmpty();
     }
 
     @Test
@@ -339,7 +365,8 @@ class AuthorizationTranslatorTest {
 
     @Test
     void expandsLocalPrincipalsOverTrustDomainAliases() {
-      AuthorizationTranslator translator = AuthorizationTranslator.of(AuthorizationConfig.of("new.org", List.of("old.org")));
+      AuthorizationTranslator translator = AuthorizationTranslator.of(AuthorizationConfig.of("new.org", List.of("old.org"),
+          DataPlane.INMESH));
       AuthorizationFilters filters = translator.translate(policies(policy("p", """
           rules:
           - from:
@@ -400,8 +427,7 @@ class AuthorizationTranslatorTest {
       assertThat(paths.subList(0, 4)).extracting(p -> p.getUrlPath().getPath()).containsExactly(
           exact("/health"), prefix("/api/"), StringMatcher.newBuilder().setSuffix(".css").build(), regex(".+"));
       assertThat(paths.subList(4, 6)).extracting(p -> unpackTemplate(p)).containsExactly("/users/*/cart", "/files/**");
-      assertThat(filters.warnings()).extracting(Problem::field).containsExactly(
-          "spec.rules[0].to[0].operation.paths[4]", "spec.rules[0].to[0].operation.paths[5]");
+      assertThat(filters.warnings()).isEmpty();
     }
 
     private String unpackTemplate(Permission permission) {
@@ -471,21 +497,207 @@ class AuthorizationTranslatorTest {
     }
 
     @Test
-    void matchesJwtClaimsInOneMetadataMatcherAndReportsThemNotEnforced() {
-      AuthorizationFilters filters = translate(policy("p", """
+    void matchesJwtClaimsInOneMetadataMatcherForEnvoy() {
+      AuthorizationFilters filters = FOR_ENVOY.translate(policies(policy("p", """
           rules:
           - when:
             - key: request.auth.claims[groups][admin]
               values: ["yes"]
             - key: request.auth.audiences
               notValues: ["internal"]
-          """));
+          """)));
       List<Principal> peer = sourceClauses(onlyAllowPolicy(filters));
       assertThat(peer.get(0).getMetadata().getPathList()).extracting(s -> s.getKey())
           .containsExactly("payload", "groups", "admin");
       assertThat(peer.get(1).getNotId().getMetadata().getPath(1).getKey()).isEqualTo("aud");
+      assertThat(filters.warnings()).isEmpty();
+    }
+  }
+
+  /** What the servers cannot evaluate: Istio's rule for it, a DENY matches more and an ALLOW less. */
+  @Nested
+  class FailClosed {
+    private static final Principal ANY_PEER = Principal.newBuilder()
+        .setAndIds(Principal.Set.newBuilder().addIds(Principal.newBuilder().setAny(true))).build();
+
+    private static String jwtPolicy(String action) {
+      return policy("jwt", """
+          action: %s
+          rules:
+          - from:
+            - source:
+                requestPrincipals: ["https://issuer.example/*"]
+                namespaces: ["shop"]
+            - source:
+                notRequestPrincipals: ["*"]
+            to:
+            - operation:
+                paths: ["/admin/*"]
+            when:
+            - key: request.auth.claims[groups]
+              values: ["admins"]
+            - key: request.auth.audiences
+              notValues: ["shop"]
+          """.formatted(action));
+    }
+
+    @Test
+    void aDenyRuleOnJwtFieldsDeniesAsIfTheyWereNotThere() {
+      AuthorizationFilters filters = translate(jwtPolicy("DENY"));
+      Policy deny = filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[jwt]-rule[0]");
+      // the first source keeps its namespace, the second had only notRequestPrincipals: any peer
+      assertThat(deny.getPrincipalsList()).hasSize(2);
+      assertThat(principalNames(deny.getPrincipals(0).getAndIds().getIds(0))).containsExactly(regex(".*/ns/shop/.*"));
+      assertThat(deny.getPrincipals(0).getAndIds().getIdsCount()).isOne();
+      assertThat(deny.getPrincipals(1)).isEqualTo(ANY_PEER);
+      assertThat(operationClauses(deny)).hasSize(1);
+      assertThat(deny.toString()).doesNotContain(RbacMatchers.JWT_FILTER);
+      assertThat(filters.warnings()).extracting(Problem::field).containsExactly(
+          "spec.rules[0].when[0]", "spec.rules[0].when[1]",
+          "spec.rules[0].from[0].source.requestPrincipals", "spec.rules[0].from[1].source.notRequestPrincipals");
+      assertThat(filters.warnings()).allSatisfy(w -> assertThat(w.message())
+          .contains("verified JWT", "enforced fail-closed", "denies as if this field were not there"));
+    }
+
+    @Test
+    void anAllowRuleOnJwtFieldsIsDroppedSoItAllowsNothing() {
+      AuthorizationFilters filters = translate(jwtPolicy("ALLOW"));
+      assertThat(filters.allow()).isPresent();
+      assertThat(filters.allow().get().hasRules()).isTrue();
+      assertThat(filters.allow().get().getRules().getPoliciesMap()).isEmpty();
+      assertThat(filters.warnings()).hasSize(4).allSatisfy(w -> assertThat(w.message())
+          .contains("enforced fail-closed", "the rule is dropped, so it allows nothing"));
+    }
+
+    @Test
+    void anAllowPolicyKeepsItsRulesThatNeedNoJwt() {
+      AuthorizationFilters filters = translate(policy("p", """
+          rules:
+          - from:
+            - source: {requestPrincipals: ["*"]}
+          - from:
+            - source: {namespaces: ["shop"]}
+          """));
+      assertThat(filters.allow().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[p]-rule[1]");
+      assertThat(filters.warnings()).extracting(Problem::field).containsExactly("spec.rules[0].from[0].source.requestPrincipals");
+    }
+
+    @Test
+    void aDenyOfRequestsWithoutAJwtDeniesEveryRequest() {
+      // Istio's "require a JWT": DENY notRequestPrincipals ["*"]; no request here carries a verified one
+      AuthorizationFilters filters = translate(policy("require-jwt", """
+          action: DENY
+          rules:
+          - from:
+            - source:
+                notRequestPrincipals: ["*"]
+          """));
+      Policy deny = filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[require-jwt]-rule[0]");
+      assertThat(deny.getPrincipalsList()).containsExactly(ANY_PEER);
+    }
+
+    @Test
+    void anAuditRuleOnJwtFieldsAuditsAsIfTheyWereNotThere() {
+      AuthorizationFilters filters = translate(jwtPolicy("AUDIT"));
+      assertThat(filters.audit().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[jwt]-rule[0]");
+      assertThat(filters.audit().get().toString()).doesNotContain(RbacMatchers.JWT_FILTER);
+    }
+
+    @Test
+    void noServerOfInmeshIsSentAJwtOrFilterMetadataMatcher() {
+      String policies = jwtPolicy("DENY") + jwtPolicy("ALLOW").replace("name: jwt", "name: jwt-allow")
+          + policy("meta", """
+              action: DENY
+              rules:
+              - when:
+                - key: experimental.envoy.filters.network.mysql_proxy[db.table]
+                  values: ["[update]"]
+              """);
+      for (AuthorizationTranslator translator : List.of(TRANSLATOR, FOR_GRPC)) {
+        AuthorizationFilters filters = translator.translate(policies(policies));
+        assertThat(filters.httpFilters().toString()).doesNotContain("metadata");
+        assertThat(filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[meta]-rule[0]").getPermissionsList())
+            .containsExactly(Permission.newBuilder().setAndRules(Permission.Set.newBuilder()
+                .addRules(Permission.newBuilder().setAny(true))).build());
+      }
+    }
+
+    @Test
+    void forProxylessGrpcServerNamesPathTemplatesAndGrpcHeadersFailClosed() {
+      String policies = policy("deny", """
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                methods: ["POST"]
+                paths: ["/shop.Cart/{*}"]
+            when:
+            - key: connection.sni
+              values: ["cart.shop"]
+            - key: request.headers[grpc-timeout]
+              values: ["*"]
+          """) + policy("allow", """
+          rules:
+          - to:
+            - operation:
+                paths: ["/shop.Cart/Get", "/{*}/List"]
+          - to:
+            - operation:
+                paths: ["/shop.Cart/Put"]
+          """);
+      AuthorizationFilters grpc = FOR_GRPC.translate(policies(policies));
+      Policy deny = grpc.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[deny]-rule[0]");
+      assertThat(operationClauses(deny)).extracting(p -> p.getOrRules().getRules(0).getHeader().getName())
+          .containsExactly(":method");
+      assertThat(deny.getPrincipalsList()).containsExactly(ANY_PEER);
+      assertThat(grpc.allow().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[allow]-rule[1]");
+      assertThat(grpc.warnings()).extracting(w -> w.resource() + " " + w.field()).containsExactly(
+          "AuthorizationPolicy/shop/allow spec.rules[0].to[0].operation.paths",
+          "AuthorizationPolicy/shop/deny spec.rules[0].when[0]",
+          "AuthorizationPolicy/shop/deny spec.rules[0].when[1].key",
+          "AuthorizationPolicy/shop/deny spec.rules[0].to[0].operation.paths");
+      assertThat(grpc.warnings()).allSatisfy(w -> assertThat(w.message()).contains("proxyless gRPC servers"));
+
+      // Inmesh's own servers evaluate all three
+      AuthorizationFilters inmesh = TRANSLATOR.translate(policies(policies));
+      assertThat(inmesh.warnings()).isEmpty();
+      assertThat(inmesh.allow().get().getRules().getPoliciesMap()).hasSize(2);
+    }
+
+    @Test
+    void pseudoHeadersBeyondMethodAuthorityAndPathFailClosedOnInmesh() {
+      AuthorizationFilters filters = translate(policy("p", """
+          action: DENY
+          rules:
+          - when:
+            - key: request.headers[:scheme]
+              values: ["http"]
+            - key: request.headers[:path]
+              values: ["/admin"]
+          """));
+      Policy deny = filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[p]-rule[0]");
+      assertThat(sourceClauses(deny)).extracting(p -> p.getOrIds().getIds(0).getHeader().getName())
+          .containsExactly(":path");
+      assertThat(filters.warnings()).extracting(Problem::field).containsExactly("spec.rules[0].when[0].key");
+    }
+
+    @Test
+    void aCustomRuleLeavesOutWhatTheServersCannotEvaluate() {
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(policy("ext", """
+          action: CUSTOM
+          provider: {name: opa}
+          rules:
+          - to:
+            - operation:
+                paths: ["/{*}/Delete"]
+                ports: ["9000"]
+          """)));
+      Policy deny = filters.deny().get().getRules()
+          .getPoliciesOrThrow("istio-ext-authz-opa-ns[shop]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action");
+      assertThat(operationClauses(deny)).extracting(p -> p.getOrRules().getRules(0).getDestinationPort())
+          .containsExactly(9000);
       assertThat(filters.warnings()).extracting(Problem::field)
-          .containsExactly("spec.rules[0].when[0]", "spec.rules[0].when[1]");
+          .containsExactly("spec.action", "spec.rules[0].to[0].operation.paths");
     }
   }
 
