@@ -90,7 +90,7 @@ public final class XdsServer implements AutoCloseable {
   /** As above, on {@code ports}. */
   public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
     dev.inmesh.NettyJfr.off();
-    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent());
+    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent(), XdsLimits.defaults());
     this.tracker = new ClientTracker(clock, registry, namespace -> {
       if (namespaces.add(namespace)) {
         onNewNamespace.accept(namespace);
