@@ -170,13 +170,22 @@ public final class XdsServer implements AutoCloseable {
    * @return the profiles dropped
    */
   public List<String> evictIdleProfiles() {
-    List<String> evicted = profiles.evictIdle(cache::clearSnapshot);
+    List<String> evicted = profiles.evictIdle(this::clearSnapshot);
     evicted.forEach(history::remove);
     if (!evicted.isEmpty()) {
       log.info("dropped {} profile(s) without a client for {} s: {}", evicted.size(),
           limits.profileIdleTime().toSeconds(), abbreviated(evicted));
     }
     return evicted;
+  }
+
+  /**
+   * Clears a profile's snapshot unless a watch of it is still open: a stream that ended cancels its
+   * watches only after its close callback, and the cache would log a warning for the try.
+   */
+  private boolean clearSnapshot(String profile) {
+    var status = cache.statusInfo(profile);
+    return (status == null || status.numWatches() == 0) && cache.clearSnapshot(profile);
   }
 
   private static String abbreviated(List<String> keys) {
