@@ -104,7 +104,12 @@ final class ClientTracker implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
-    Stream stream = streams.computeIfAbsent(streamId, Stream::new);
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      // opened streams are known from onStreamOpen on: this one was refused or has ended, and
+      // what a client had sent on it before it heard so is not served, nor counted again
+      throw new RequestException(io.grpc.Status.CANCELLED.withDescription("xDS stream " + streamId + " has ended"));
+    }
     // the stream's previous request has been watched or dropped by now: requests are handled in order
     forgetPending(stream);
     String type = TypeNames.shortName(request.getTypeUrl());

@@ -138,6 +138,19 @@ class ClientTrackerTest {
   }
 
   @Test
+  void aRequestOnAStreamThatEndedIsNeitherServedNorCounted() throws Exception {
+    connect(1, node("client", "shop"));
+    tracker.onStreamCloseWithError(1, LDS, Status.CANCELLED.asException());
+
+    assertThatThrownBy(() -> request(1, READ_ONLY, DiscoveryRequest.newBuilder().setNode(node("late", "late"))
+        .setTypeUrl(LDS).build()))
+        .isInstanceOfSatisfying(RequestException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.CANCELLED));
+    assertThat(tracker.streamCount()).isZero();
+    assertThat(profiles.keys()).containsExactly("shop;grpc");
+  }
+
+  @Test
   void aNackNamesTheVersionOfTheLastResponseOfItsType() throws Exception {
     connect(1, node("client", "default"));
     respond(1, "1", "v1");
