@@ -644,6 +644,8 @@ public final class MeshControl implements AutoCloseable {
     try {
       java.time.Instant start = clock.instant();
       MeshState state = new MeshState(configStore.list(), registryStore.list());
+      // a profile whose clients are long gone is translated no more
+      xds.evictIdleProfiles();
       Set<String> namespaces = new TreeSet<>(xds.namespaces());
       Set<Problem> warnings = new LinkedHashSet<>();
       boolean changed = false;

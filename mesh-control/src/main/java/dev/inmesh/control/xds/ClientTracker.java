@@ -29,25 +29,43 @@ import org.slf4j.LoggerFactory;
  * no node, and a NACK carries the version the client still holds, which would make the cache
  * resend the rejected snapshot at once; we hand the cache the rejected version instead, so the
  * client hears again only when the config changes.
+ *
+ * <p>All it keeps of a stream goes with the stream, and what one stream holds is bounded: one
+ * prepared request, the last response and the status per resource type.
  */
 final class ClientTracker implements DiscoveryServerCallbacks {
   private static final Logger log = LoggerFactory.getLogger(ClientTracker.class);
 
   private final Clock clock;
   private final WorkloadRegistry registry;
-  private final Consumer<String> onNewNamespace;
+  private final Profiles profiles;
+  private final Consumer<String> onNewProfile;
+  private final XdsLimits limits;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+  /**
+   * A request as received → as the cache should see it. java-control-plane asks the cache for a
+   * watch right after the request callback, or drops the request (a stale nonce) without asking:
+   * so a stream holds at most one entry, the one of its latest request, and takes it along when
+   * it ends.
+   */
   private final Map<DiscoveryRequest, DiscoveryRequest> pending = Collections.synchronizedMap(new IdentityHashMap<>());
+  private final Map<io.grpc.Status.Code, RateLimitedWarning> refusals = new ConcurrentHashMap<>();
 
   private volatile XdsMetrics metrics;
   private volatile java.util.function.Supplier<Optional<String>> unavailable = Optional::empty;
   /** When the latest config change was translated; ACKs after it converge. */
   private volatile java.time.Instant lastChange = java.time.Instant.MIN;
 
-  ClientTracker(Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+  /**
+   * @param onNewProfile called when a stream is admitted into a profile that had no snapshot; the
+   *     caller must then publish one for it
+   */
+  ClientTracker(Clock clock, WorkloadRegistry registry, Profiles profiles, XdsLimits limits, Consumer<String> onNewProfile) {
     this.clock = clock;
     this.registry = registry;
-    this.onNewNamespace = onNewNamespace;
+    this.profiles = profiles;
+    this.limits = limits;
+    this.onNewProfile = onNewProfile;
   }
 
   void metrics(XdsMetrics metrics) {
@@ -65,16 +83,24 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   private final class Stream {
     final long id;
     volatile Node node;
+    /** The profile it was counted into; null until admitted. */
+    volatile String profile;
     volatile Optional<String> registrationError = Optional.empty();
     final java.time.Instant connectedAt = clock.instant();
-    final Map<String, String> sentByNonce = new HashMap<>();
+    /** Per type, the last response: only its nonce can still be ACKed or NACKed. */
+    final Map<String, Sent> lastSent = new HashMap<>();
     final Map<String, ClientStatus.TypeStatus> types = new HashMap<>();
     java.time.Instant convergedFor = java.time.Instant.MIN;
+    /** The request of this stream that {@link #pending} holds, if any. */
+    volatile DiscoveryRequest pendingKey;
+    final RateLimitedWarning nacks = new RateLimitedWarning(clock, limits.warningInterval());
 
     Stream(long id) {
       this.id = id;
     }
   }
+
+  private record Sent(String nonce, String version) {}
 
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
@@ -83,38 +109,38 @@ final class ClientTracker implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
-    Stream stream = streams.computeIfAbsent(streamId, Stream::new);
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      // opened streams are known from onStreamOpen on: this one was refused or has ended, and
+      // what a client had sent on it before it heard so is not served, nor counted again
+      throw new RequestException(io.grpc.Status.CANCELLED.withDescription("xDS stream " + streamId + " has ended"));
+    }
+    // the stream's previous request has been watched or dropped by now: requests are handled in order
+    forgetPending(stream);
+    String type = TypeNames.shortName(request.getTypeUrl());
+    if (!TypeNames.served(request.getTypeUrl())) {
+      throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "type URL " + abbreviate(request.getTypeUrl())
+          + " is none that mesh-control serves (" + String.join(", ", TypeNames.SERVED) + ")");
+    }
+    if (stream.node == null) {
+      admitFirst(stream, request);
+    }
     DiscoveryRequest.Builder fixed = null;
+    // every request is served as the node the stream was admitted as: a later request that names
+    // another node (another namespace, say) would otherwise pick that node's snapshot
+    if (!request.hasNode() || !request.getNode().equals(stream.node)) {
+      fixed = request.toBuilder().setNode(stream.node);
+    }
     synchronized (stream) {
-      if (stream.node == null && !request.hasNode()) {
-        throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "the first request of an xDS stream must carry its node");
-      }
-      if (stream.node == null) {
-        Optional<String> down = unavailable.get();
-        if (down.isPresent()) {
-          throw refuse(streamId, io.grpc.Status.UNAVAILABLE, "mesh-control is not ready: " + down.get());
-        }
-        XdsPeer peer = XdsPeer.current();
-        admit(streamId, request.getNode(), peer);
-        stream.node = request.getNode();
-        stream.registrationError = peer.port() == XdsPeer.Port.READ_ONLY ? Optional.empty()
-            : registry.streamOpened(streamId, request.getNode());
-        onNewNamespace.accept(ClientProfile.of(request.getNode()).key());
-        log.info("client {} connected (stream {})", request.getNode().getId(), streamId);
-      }
-      // every request is served as the node the stream was admitted as: a later request that names
-      // another node (another namespace, say) would otherwise pick that node's snapshot
-      if (stream.node != null && (!request.hasNode() || !request.getNode().equals(stream.node))) {
-        fixed = request.toBuilder().setNode(stream.node);
-      }
-      String type = TypeNames.shortName(request.getTypeUrl());
       ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, ClientStatus.TypeStatus.NONE);
       if (request.hasErrorDetail()) {
-        String rejected = stream.sentByNonce.getOrDefault(request.getResponseNonce(), "");
+        Sent sent = stream.lastSent.get(type);
+        String rejected = sent != null && sent.nonce().equals(request.getResponseNonce()) ? sent.version() : "";
         String message = request.getErrorDetail().getMessage();
         stream.types.put(type, new ClientStatus.TypeStatus(previous.sentVersion(), previous.ackedVersion(),
             Optional.of(new ClientStatus.Nack(rejected, message, clock.instant())), previous.responses()));
-        log.warn("client {} NACKed {} version {}: {}", nodeId(stream), type, rejected, message);
+        stream.nacks.log(log, "client " + nodeId(stream) + " NACKed " + type + " version " + rejected + ": "
+            + abbreviate(message));
         if (metrics != null) {
           metrics.rejected(type);
         }
@@ -134,7 +160,46 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     }
     if (fixed != null) {
       pending.put(request, fixed.build());
+      stream.pendingKey = request;
     }
+  }
+
+  /**
+   * The first request of a stream: who it is ({@link #admit}), then the profile it is served,
+   * counted until the stream ends, then its registration. Profiles are counted outside the
+   * stream's lock: a profile is evicted under the profiles' lock and then the cache's, and the
+   * cache answers watches under its own lock into {@link #onV3StreamResponse}, which takes the
+   * stream's.
+   */
+  private void admitFirst(Stream stream, DiscoveryRequest request) throws RequestException {
+    long streamId = stream.id;
+    if (!request.hasNode()) {
+      throw refuse(streamId, io.grpc.Status.INVALID_ARGUMENT, "the first request of an xDS stream must carry its node");
+    }
+    Optional<String> down = unavailable.get();
+    if (down.isPresent()) {
+      throw refuse(streamId, io.grpc.Status.UNAVAILABLE, "mesh-control is not ready: " + down.get());
+    }
+    Node node = request.getNode();
+    XdsPeer peer = XdsPeer.current();
+    admit(streamId, node, peer);
+    String profile = ClientProfile.of(node).key();
+    Profiles.Admission admission = profiles.admit(profile, peer.port() == XdsPeer.Port.MUTUAL_TLS);
+    if (admission == Profiles.Admission.FULL) {
+      throw refuse(streamId, io.grpc.Status.RESOURCE_EXHAUSTED, "node " + node.getId() + " would need a new client"
+          + " profile (" + profile + "), and mesh-control keeps " + profiles.max() + " at most (one per namespace,"
+          + " client kind, and certificates or not), all in use. A profile is dropped "
+          + limits.profileIdleTime().toSeconds() + " s after its last client left; a client whose namespace mutual TLS"
+          + " proves is served beyond the limit");
+    }
+    stream.profile = profile;
+    if (admission == Profiles.Admission.NEW) {
+      onNewProfile.accept(profile);
+    }
+    stream.registrationError = peer.port() == XdsPeer.Port.READ_ONLY ? Optional.empty()
+        : registry.streamOpened(streamId, node);
+    stream.node = node;
+    log.info("client {} connected (stream {})", node.getId(), streamId);
   }
 
   /**
@@ -236,8 +301,9 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   }
 
   private RequestException refuse(long streamId, io.grpc.Status status, String reason) {
-    log.warn("refused xDS stream {}: {}", streamId, reason);
-    streams.remove(streamId);
+    refusals.computeIfAbsent(status.getCode(), code -> new RateLimitedWarning(clock, limits.warningInterval()))
+        .log(log, "refused xDS stream " + streamId + " (" + status.getCode() + "): " + reason);
+    forget(streamId);
     return new RequestException(status.withDescription(reason));
   }
 
@@ -248,8 +314,8 @@ final class ClientTracker implements DiscoveryServerCallbacks {
       return;
     }
     synchronized (stream) {
-      stream.sentByNonce.put(response.getNonce(), response.getVersionInfo());
       String type = TypeNames.shortName(response.getTypeUrl());
+      stream.lastSent.put(type, new Sent(response.getNonce(), response.getVersionInfo()));
       ClientStatus.TypeStatus previous = stream.types.getOrDefault(type, ClientStatus.TypeStatus.NONE);
       stream.types.put(type, new ClientStatus.TypeStatus(response.getVersionInfo(), previous.ackedVersion(),
           previous.lastNack(), previous.responses() + 1));
@@ -275,17 +341,47 @@ final class ClientTracker implements DiscoveryServerCallbacks {
   }
 
   private void closed(long streamId) {
-    Stream stream = streams.remove(streamId);
-    if (stream != null) {
+    Stream stream = forget(streamId);
+    if (stream != null && stream.node != null) {
       log.info("client {} disconnected (stream {})", nodeId(stream), streamId);
     }
     registry.streamClosed(streamId);
+  }
+
+  /** Drops all that is kept of a stream, once: at its refusal and again at its end. */
+  private Stream forget(long streamId) {
+    Stream stream = streams.remove(streamId);
+    if (stream != null) {
+      forgetPending(stream);
+      if (stream.profile != null) {
+        profiles.release(stream.profile);
+      }
+    }
+    return stream;
+  }
+
+  private void forgetPending(Stream stream) {
+    DiscoveryRequest key = stream.pendingKey;
+    if (key != null) {
+      pending.remove(key);
+      stream.pendingKey = null;
+    }
   }
 
   /** The request as the cache should see it; the same object when nothing needed fixing. */
   DiscoveryRequest normalized(DiscoveryRequest request) {
     DiscoveryRequest fixed = pending.remove(request);
     return fixed == null ? request : fixed;
+  }
+
+  /** Streams open now, admitted or not yet. */
+  int streamCount() {
+    return streams.size();
+  }
+
+  /** Prepared requests not yet taken by the cache: at most one per open stream. */
+  int pendingCount() {
+    return pending.size();
   }
 
   List<ClientStatus> clients() {

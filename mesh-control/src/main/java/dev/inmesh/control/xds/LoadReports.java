@@ -11,9 +11,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * The server side of xDS LRS: every client (Inmesh, or proxyless gRPC whose cluster names an LRS
  * server) reports per cluster what it sent where; mesh-control keeps the totals and the latest
  * rate per client and cluster. This is what the service graph is drawn from.
+ *
+ * <p>Clients and cluster names are the reporters' to choose, so what is kept is bounded: the
+ * entries of a client that has not reported for {@link XdsLimits#loadReportRetention()} are
+ * dropped, and beyond {@link XdsLimits#maxLoadReportEdges()} entries a new one is not kept.
  */
 public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(LoadReports.class);
@@ -31,21 +35,29 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
 
   private final Duration interval;
   private final Clock clock;
-  private final Map<String, Edge> edges = new ConcurrentHashMap<>();
   private final boolean verified;
+  private final XdsLimits limits;
+  private final RateLimitedWarning dropped;
+  /** Per reporting client, its entries by cluster; guarded by {@code this}. */
+  private final Map<String, Reporter> reporters = new HashMap<>();
+  private int edgeCount;
+  private Instant nextSweep = Instant.MIN;
 
-  public LoadReports(Duration interval, Clock clock) {
-    this(interval, clock, false);
+  private static final class Reporter {
+    Instant lastReport;
+    final Map<String, Edge> byCluster = new HashMap<>();
   }
 
   /**
    * @param verified whether reports come over mutual TLS: then a reporter's node must be of the
    *     namespace its certificate proves, so that no one reports traffic for another namespace
    */
-  public LoadReports(Duration interval, Clock clock, boolean verified) {
+  public LoadReports(Duration interval, Clock clock, boolean verified, XdsLimits limits) {
     this.interval = interval;
     this.clock = clock;
     this.verified = verified;
+    this.limits = limits;
+    this.dropped = new RateLimitedWarning(clock, limits.warningInterval());
   }
 
   @Override
@@ -82,9 +94,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
               .setLoadReportingInterval(Durations.fromNanos(interval.toNanos()))
               .build());
         }
-        for (ClusterStats stats : request.getClusterStatsList()) {
-          record(client, stats);
-        }
+        record(client, request.getClusterStatsList());
       }
 
       @Override
@@ -99,7 +109,53 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     };
   }
 
-  private void record(String client, ClusterStats stats) {
+  /** One report of {@code client}: also when it names no cluster, it says the client is still there. */
+  private synchronized void record(String client, List<ClusterStats> clusters) {
+    Instant now = clock.instant();
+    sweep(now);
+    Reporter reporter = reporters.get(client);
+    if (reporter == null) {
+      if (clusters.isEmpty()) {
+        return;
+      }
+      reporter = new Reporter();
+      reporters.put(client, reporter);
+    }
+    reporter.lastReport = now;
+    for (ClusterStats stats : clusters) {
+      Edge old = reporter.byCluster.get(stats.getClusterName());
+      if (old == null && edgeCount >= limits.maxLoadReportEdges()) {
+        dropped.log(log, "load reports: mesh-control keeps " + limits.maxLoadReportEdges() + " client-to-cluster entries"
+            + " at most and holds as many; not kept: " + abbreviate(client) + " to " + abbreviate(stats.getClusterName()));
+        continue;
+      }
+      if (old == null) {
+        edgeCount++;
+      }
+      reporter.byCluster.put(stats.getClusterName(), edge(client, stats, old, now));
+    }
+    if (reporter.byCluster.isEmpty()) {
+      reporters.remove(client);
+    }
+  }
+
+  /** Drops the entries of clients that stopped reporting; looks at most once per report interval. */
+  private void sweep(Instant now) {
+    if (now.isBefore(nextSweep)) {
+      return;
+    }
+    nextSweep = now.plus(interval);
+    Instant before = now.minus(limits.loadReportRetention());
+    for (var it = reporters.values().iterator(); it.hasNext(); ) {
+      Reporter reporter = it.next();
+      if (reporter.lastReport.isBefore(before)) {
+        edgeCount -= reporter.byCluster.size();
+        it.remove();
+      }
+    }
+  }
+
+  private Edge edge(String client, ClusterStats stats, Edge old, Instant now) {
     long succeeded = 0;
     long failed = 0;
     long inFlight = 0;
@@ -120,20 +176,20 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
         }
       }
     }
-    double latest50 = p50;
-    double latest99 = p99;
     double seconds = stats.hasLoadReportInterval() ? Durations.toNanos(stats.getLoadReportInterval()) / 1e9 : interval.toSeconds();
     double perSecond = seconds > 0 ? 1 / seconds : 0;
-    long ok = succeeded;
-    long bad = failed;
-    long now = inFlight;
     String service = service(stats.getClusterName());
-    edges.merge(client + "|" + stats.getClusterName(),
-        new Edge(client, stats.getClusterName(), service, ok, bad, now, (ok + bad) * perSecond, bad * perSecond,
-            latest50, latest99, clock.instant()),
-        (old, fresh) -> new Edge(client, old.cluster(), service, old.succeeded() + ok, old.failed() + bad, now,
-            (ok + bad) * perSecond, bad * perSecond, Double.isNaN(latest50) ? old.p50Millis() : latest50,
-            Double.isNaN(latest99) ? old.p99Millis() : latest99, fresh.updatedAt()));
+    if (old == null) {
+      return new Edge(client, stats.getClusterName(), service, succeeded, failed, inFlight, (succeeded + failed) * perSecond,
+          failed * perSecond, p50, p99, now);
+    }
+    return new Edge(client, old.cluster(), service, old.succeeded() + succeeded, old.failed() + failed, inFlight,
+        (succeeded + failed) * perSecond, failed * perSecond, Double.isNaN(p50) ? old.p50Millis() : p50,
+        Double.isNaN(p99) ? old.p99Millis() : p99, now);
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 80 ? text : text.substring(0, 80) + "…";
   }
 
   /** {@code outbound|9080|v1|reviews.default.svc.cluster.local} → {@code reviews.default.svc.cluster.local}. */
@@ -143,7 +199,15 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
   }
 
   /** Every client's traffic per cluster, as last reported. */
-  public List<Edge> edges() {
-    return new ArrayList<>(edges.values());
+  public synchronized List<Edge> edges() {
+    sweep(clock.instant());
+    List<Edge> edges = new ArrayList<>(edgeCount);
+    reporters.values().forEach(reporter -> edges.addAll(reporter.byCluster.values()));
+    return edges;
+  }
+
+  /** How many client-to-cluster entries are kept now. */
+  synchronized int edgeCount() {
+    return edgeCount;
   }
 }

@@ -1,9 +1,13 @@
 package dev.inmesh.control.xds;
 
 import io.envoyproxy.controlplane.cache.Resources;
+import java.util.List;
 
 /** Short names for xDS type URLs, as operators say them. */
 final class TypeNames {
+  /** The types mesh-control's cache serves; a request for any other is refused. */
+  static final List<String> SERVED = List.of("LDS", "RDS", "CDS", "EDS", "SDS");
+
   private TypeNames() {}
 
   static String shortName(String typeUrl) {
@@ -15,5 +19,9 @@ final class TypeNames {
       case Resources.V3.SECRET_TYPE_URL -> "SDS";
       default -> typeUrl;
     };
+  }
+
+  static boolean served(String typeUrl) {
+    return SERVED.contains(shortName(typeUrl));
   }
 }

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * them: {@code pilot_xds} (connected clients), {@code pilot_xds_pushes_total{type}} (responses
  * sent), {@code pilot_total_xds_rejects_total{type}} (NACKs), and
  * {@code pilot_proxy_convergence_time_seconds} (from a config change's translation to a client's
- * ACK of the version it produced).
+ * ACK of the version it produced). The {@code type} tag is one of the served types or
+ * {@code other}: a type URL is the client's to choose, and every tag value is a meter for good.
  */
 public final class XdsMetrics {
   private final MeterRegistry registry;
@@ -33,7 +34,7 @@ public final class XdsMetrics {
   void pushed(String type) {
     Counter.builder("pilot_xds_pushes")
         .description("xDS responses sent, per type")
-        .tag("type", type.toLowerCase(Locale.ROOT))
+        .tag("type", tag(type))
         .register(registry)
         .increment();
   }
@@ -41,9 +42,13 @@ public final class XdsMetrics {
   void rejected(String type) {
     Counter.builder("pilot_total_xds_rejects")
         .description("xDS responses clients NACKed, per type")
-        .tag("type", type.toLowerCase(Locale.ROOT))
+        .tag("type", tag(type))
         .register(registry)
         .increment();
+  }
+
+  private static String tag(String type) {
+    return TypeNames.SERVED.contains(type) ? type.toLowerCase(Locale.ROOT) : "other";
   }
 
   void converged(Duration sinceChange) {

@@ -30,9 +30,11 @@ import java.util.function.Consumer;
 public final class XdsServer implements AutoCloseable {
   /** How often clients send load reports. */
   static final java.time.Duration LOAD_REPORT_INTERVAL = java.time.Duration.ofSeconds(2);
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(XdsServer.class);
   private final SimpleCache<String> cache = new SimpleCache<>(node -> ClientProfile.of(node).key());
   private final ClientTracker tracker;
-  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+  private final Profiles profiles;
+  private final XdsLimits limits = XdsLimits.defaults();
   private final Server server;
   private final java.util.Optional<Server> readOnlyServer;
   private final LoadReports loadReports;
@@ -87,15 +89,12 @@ public final class XdsServer implements AutoCloseable {
     this(Ports.insecure(address), clock, registry, onNewNamespace);
   }
 
-  /** As above, on {@code ports}. */
+  /** As above, on {@code ports}, within {@link XdsLimits#defaults()}. */
   public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
     dev.inmesh.NettyJfr.off();
-    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent());
-    this.tracker = new ClientTracker(clock, registry, namespace -> {
-      if (namespaces.add(namespace)) {
-        onNewNamespace.accept(namespace);
-      }
-    });
+    this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent(), limits);
+    this.profiles = new Profiles(clock, limits);
+    this.tracker = new ClientTracker(clock, registry, profiles, limits, onNewNamespace);
     V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
     XdsPeer.Port kind = ports.tls().isPresent() ? XdsPeer.Port.MUTUAL_TLS : XdsPeer.Port.INSECURE;
     NettyServerBuilder builder = NettyServerBuilder.forAddress(ports.address())
@@ -151,13 +150,61 @@ public final class XdsServer implements AutoCloseable {
     return readOnlyServer.map(s -> java.util.OptionalInt.of(s.getPort())).orElse(java.util.OptionalInt.empty());
   }
 
-  /** The {@link ClientProfile#key() profiles} that have, or had, a connected client. */
+  /**
+   * The {@link ClientProfile#key() profiles} to translate: those with a connected client, those
+   * whose last client left less than {@link XdsLimits#profileIdleTime()} ago, and the pinned ones.
+   */
   public Set<String> namespaces() {
-    return Set.copyOf(namespaces);
+    return profiles.keys();
   }
 
+  /** Pins a profile: it is translated whether or not a client is served it. */
   public void addNamespace(String namespace) {
-    namespaces.add(namespace);
+    profiles.pin(namespace);
+  }
+
+  /**
+   * Drops the profiles whose last client left longer than {@link XdsLimits#profileIdleTime()} ago,
+   * with their snapshots and history; a client of one that comes back later makes it anew.
+   *
+   * @return the profiles dropped
+   */
+  public List<String> evictIdleProfiles() {
+    List<String> evicted = profiles.evictIdle(this::clearSnapshot);
+    evicted.forEach(history::remove);
+    if (!evicted.isEmpty()) {
+      log.info("dropped {} profile(s) without a client for {} s: {}", evicted.size(),
+          limits.profileIdleTime().toSeconds(), abbreviated(evicted));
+    }
+    return evicted;
+  }
+
+  /**
+   * Clears a profile's snapshot unless a watch of it is still open: a stream that ended cancels its
+   * watches only after its close callback, and the cache would log a warning for the try.
+   */
+  private boolean clearSnapshot(String profile) {
+    var status = cache.statusInfo(profile);
+    return (status == null || status.numWatches() == 0) && cache.clearSnapshot(profile);
+  }
+
+  private static String abbreviated(List<String> keys) {
+    return keys.size() <= 10 ? String.join(", ", keys) : String.join(", ", keys.subList(0, 10)) + ", …";
+  }
+
+  /**
+   * How much of what peers can make mesh-control hold it holds now; each is bounded
+   * (docs/security.md, "Bounds").
+   *
+   * @param streams ADS streams open now
+   * @param pendingRequests requests prepared for the cache and not yet taken, at most one per stream
+   * @param profiles client profiles translated at every rebuild
+   * @param loadReportEdges client-to-cluster load entries
+   */
+  public record Footprint(int streams, int pendingRequests, int profiles, int loadReportEdges) {}
+
+  public Footprint footprint() {
+    return new Footprint(tracker.streamCount(), tracker.pendingCount(), profiles.size(), loadReports.edgeCount());
   }
 
   /**
