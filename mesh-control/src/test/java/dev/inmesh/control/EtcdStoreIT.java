@@ -111,6 +111,13 @@ class EtcdStoreIT {
     }
     Files.delete(configDir.resolve("reviews.yaml"));
     try (MeshControl a = replica("/file-test/", configDir)) {
+      a.rescan();
+      assertThat(a.resources()).as("an empty directory is one being replaced: it removes nothing").hasSize(1);
+    }
+    // what is left is a deliberate act: a directory with a YAML file, without reviews.yaml
+    Files.writeString(configDir.resolve("keep.yaml"), "", StandardCharsets.UTF_8);
+    try (MeshControl a = replica("/file-test/", configDir)) {
+      a.rescan();
       assertThat(a.resources()).isEmpty();
     }
   }

@@ -61,7 +61,7 @@ class PersistedStateIT {
       assertThat(AdminClient.admin(control).post("/apis/apply", DENY.replace("no-admin", "other")).status()).isEqualTo(200);
     }
     try (MeshControl control = MeshControl.start(options())) {
-      assertThat(control.isReady()).isTrue();
+      MeshFixture.await(control::isReady, Duration.ofSeconds(5), "readiness");
       assertThat(names(AdminClient.admin(control))).containsExactlyInAnyOrder("no-admin", "other");
       assertThat(dir.resolve("data").resolve("applied.yaml.prev")).as("the previous good copy").exists();
     }
