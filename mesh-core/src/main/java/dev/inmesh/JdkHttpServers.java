@@ -10,12 +10,29 @@ package dev.inmesh;
  */
 public final class JdkHttpServers {
   private static final String NO_DELAY = "sun.net.httpserver.nodelay";
+  private static final String MAX_REQUEST_TIME = "sun.net.httpserver.maxReqTime";
+  /** Seconds a client has to send a whole request, head and body, once it has started one. */
+  private static final String REQUEST_SECONDS = "20";
 
   private JdkHttpServers() {}
 
   public static void noDelay() {
     if (System.getProperty(NO_DELAY) == null) {
       System.setProperty(NO_DELAY, "true");
+    }
+  }
+
+  /**
+   * For a server of Inmesh's own (mesh-control's API, the CA's HTTPS port), which reads a request on
+   * one of a few pool threads: a client that starts a request and then sends nothing would hold a
+   * thread for good, and a handful would lock every caller out. The JDK's switch,
+   * {@code sun.net.httpserver.maxReqTime}, closes a connection whose request takes longer than
+   * 20 s; like the one above it is read once per JVM, and a value already set is kept.
+   */
+  public static void boundedRequests() {
+    noDelay();
+    if (System.getProperty(MAX_REQUEST_TIME) == null) {
+      System.setProperty(MAX_REQUEST_TIME, REQUEST_SECONDS);
     }
   }
 }

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CaServer implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.JdkHttpServers.boundedRequests();
     dev.inmesh.NettyJfr.off();
   }
 

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MeshControl implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.JdkHttpServers.boundedRequests();
   }
 
   private static final Logger log = LoggerFactory.getLogger(MeshControl.class);

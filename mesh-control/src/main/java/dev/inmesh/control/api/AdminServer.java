@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminServer implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.JdkHttpServers.boundedRequests();
   }
 
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
