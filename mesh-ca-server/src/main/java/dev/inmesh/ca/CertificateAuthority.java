@@ -70,10 +70,14 @@ public final class CertificateAuthority {
     this.certificates = new CertificateBuilder(random);
     this.store = new RootStore(config.dataDir());
     Instant now = clock.instant();
-    this.root = config.rootFiles()
-        .map(files -> RootStore.load(files.certificate(), files.privateKey(), now, random))
-        .orElseGet(() -> store.loadOrGenerate(config.trustDomain(), now, random));
-    this.nextRoot = config.rootFiles().isPresent() ? null : store.loadNext(now, random).orElse(null);
+    if (config.rootFiles().isPresent()) {
+      this.root = RootStore.load(config.rootFiles().get().certificate(), config.rootFiles().get().privateKey(), now, random);
+      this.nextRoot = null;
+    } else {
+      RootStore.Roots roots = store.loadOrGenerate(config.trustDomain(), now, random);
+      this.root = roots.current();
+      this.nextRoot = roots.next().orElse(null);
+    }
     TrustBundle bundle = store.loadBundle(root.certificate());
     this.trustBundle = new AtomicReference<>(nextRoot == null || bundle.contains(nextRoot.certificate())
         ? bundle : bundle.withRoot(nextRoot.certificate()));
@@ -151,7 +155,7 @@ public final class CertificateAuthority {
           + "; rotate it by adding the new root to the trust bundle and restarting with the new files");
     }
     if (nextRoot == null) {
-      nextRoot = store.generateNext(config.trustDomain(), clock.instant(), random);
+      nextRoot = store.prepareNext(config.trustDomain(), clock.instant(), random);
       updateTrustBundle(bundle -> bundle.contains(nextRoot.certificate()) ? bundle : bundle.withRoot(nextRoot.certificate()));
       listener.accept(new CaEvent.RootAdded(nextRoot.certificate().getSerialNumber()));
     }
@@ -159,16 +163,16 @@ public final class CertificateAuthority {
   }
 
   /**
-   * Step two: leaves are signed under the prepared root from now on. The old root stays trusted;
-   * once every workload holds a certificate from the new root (another renewal), remove it with
-   * {@link #retireRoot}. Returns the old root.
+   * Step two: leaves are signed under the prepared root from now on, and the old root's private key
+   * is destroyed. The old root stays trusted; once every workload holds a certificate from the new
+   * root (another renewal), remove it with {@link #retireRoot}. Returns the old root.
    */
   public synchronized X509Certificate activateNextRoot() {
     if (nextRoot == null) {
       throw new IllegalStateException("no root rotation is prepared; call prepareRootRotation() first");
     }
     Root retired = root;
-    store.promoteNext(retired);
+    store.activateNext();
     previousRoot = retired.certificate();
     root = nextRoot;
     nextRoot = null;

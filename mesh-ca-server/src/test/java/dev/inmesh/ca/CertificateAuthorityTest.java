@@ -346,6 +346,23 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void aRestartAfterPreparingStoppedBeforeTheBundleWasSavedTrustsThePreparedRoot() throws Exception {
+    X509Certificate first = ca.rootCertificate();
+    byte[] bundleBefore = Files.readAllBytes(dataDir.resolve("trust-bundle.pem"));
+    X509Certificate second = ca.prepareRootRotation();
+    Files.write(dataDir.resolve("trust-bundle.pem"), bundleBefore);
+
+    CertificateAuthority restarted = newCa(CaConfig.of("cluster.local", dataDir));
+
+    assertThat(restarted.rootCertificate()).isEqualTo(first);
+    assertThat(restarted.trustBundle().roots()).containsExactly(first, second);
+    assertThat(TrustBundle.fromPem(Files.readString(dataDir.resolve("trust-bundle.pem"))).roots())
+        .containsExactly(first, second);
+    assertThat(restarted.activateNextRoot()).isEqualTo(first);
+    assertThat(restarted.rootCertificate()).isEqualTo(second);
+  }
+
+  @Test
   void rotatesTheRootInThreeStepsAndEveryChainCarriesTheTrustedRoots() {
     X509Certificate first = ca.rootCertificate();
 
