@@ -6,6 +6,7 @@ import dev.inmesh.ca.CaException;
 import dev.inmesh.ca.CaException.Reason;
 import dev.inmesh.ca.TrustBundle;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -17,7 +18,10 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -32,15 +36,17 @@ import org.slf4j.LoggerFactory;
  * DIR/                          0700
  *   roots/SERIAL/               one root: root-cert.pem and root-key.pem (0600), written under
  *                               SERIAL.tmp/ and renamed into place whole
- *   root-state                  which root signs (current) and which a rotation prepared (next);
- *                               each step takes effect by one atomic rename of this file
+ *   root-state                  which root signs (current), which a rotation prepared (next) and
+ *                               which it replaced (previous, still trusted until retired; its key is
+ *                               gone); each step takes effect by one atomic rename of this file
  *   root-cert.pem, root-key.pem symbolic links to the signing root's files, for tools and replicas
  *   trust-bundle.pem            every trusted root
  * </pre>
  *
  * <p>Every file is written under a temporary name, synced, renamed into place, and its directory
- * synced. A directory under {@code roots/} is a root only while {@code root-state} names it; any
- * other is what an interrupted step left or a replaced root, and its key is overwritten and deleted.
+ * synced. A directory under {@code roots/} is a root only while {@code root-state} names it current
+ * or next; any other is what an interrupted step left or a replaced root, and its key is
+ * overwritten and deleted.
  * When root material exists but {@code root-state} cannot say which root signs, loading fails and
  * names the file: a new root is made only where no complete one ever was.
  *
@@ -52,8 +58,11 @@ public final class RootStore {
   /** A CA certificate with its private key. */
   public record Root(X509Certificate certificate, PrivateKey privateKey) {}
 
-  /** The root that signs, and the root a rotation prepared, if any. */
-  public record Roots(Root current, Optional<Root> next) {}
+  /**
+   * The root that signs, the root a rotation prepared, if any, and the serial number of the root
+   * the last activation replaced, if it is not retired yet.
+   */
+  public record Roots(Root current, Optional<Root> next, Optional<BigInteger> previous) {}
 
   public static final String ROOT_CERT = "root-cert.pem";
   public static final String ROOT_KEY = "root-key.pem";
@@ -85,7 +94,8 @@ public final class RootStore {
       state = Files.exists(stateFile) ? State.parse(stateFile, Files.readString(stateFile, US_ASCII))
           : recover(trustDomain, now, random);
       Roots roots = new Roots(loadGeneration(state.current(), now, random),
-          state.next().map(serial -> loadGeneration(serial, now, random)));
+          state.next().map(serial -> loadGeneration(serial, now, random)),
+          state.previous().map(serial -> new BigInteger(serial, 16)));
       removeLeftovers(roots, random);
       DurableFiles.link(dataDir.resolve(ROOT_CERT), generation(state.current(), ROOT_CERT));
       DurableFiles.link(dataDir.resolve(ROOT_KEY), generation(state.current(), ROOT_KEY));
@@ -103,7 +113,7 @@ public final class RootStore {
     }
     try {
       Root next = newRoot(trustDomain, now, random);
-      writeState(new State(state.current(), Optional.of(serial(next.certificate()))));
+      writeState(new State(state.current(), Optional.of(serial(next.certificate())), state.previous()));
       return next;
     } catch (IOException e) {
       throw failure("cannot write the next root into " + dataDir + ": " + e, e);
@@ -111,15 +121,16 @@ public final class RootStore {
   }
 
   /**
-   * Step two: {@code root-state} names the prepared root as current, in one rename. Then the
-   * replaced root's key is destroyed; its certificate stays in the trust bundle until retired.
+   * Step two: {@code root-state} names the prepared root as current and the replaced one as
+   * previous, in one rename. Then the replaced root's key is destroyed; its certificate stays in
+   * the trust bundle until it is retired.
    */
   public void activateNext() {
     requireLoaded();
     String replaced = state.current();
     String next = state.next().orElseThrow(() -> new IllegalStateException("no root rotation is prepared"));
     try {
-      writeState(new State(next, Optional.empty()));
+      writeState(new State(next, Optional.empty(), Optional.of(replaced)));
     } catch (IOException e) {
       throw failure("cannot make the next root current in " + dataDir + ": " + e, e);
     }
@@ -131,6 +142,19 @@ public final class RootStore {
       // the switch is made; what is left is tidying, and the next load does it
       log.warn("the root {} signs now, but the replaced root {} could not be destroyed yet ({}); the next start will",
           next, replaced, e.toString());
+    }
+  }
+
+  /** Step three, once the trust bundle no longer holds the previous root: {@code root-state} forgets it. */
+  public void forgetPrevious() {
+    requireLoaded();
+    if (state.previous().isEmpty()) {
+      return;
+    }
+    try {
+      writeState(new State(state.current(), state.next(), Optional.empty()));
+    } catch (IOException e) {
+      throw failure("cannot write " + dataDir.resolve(STATE) + ": " + e, e);
     }
   }
 
@@ -209,7 +233,7 @@ public final class RootStore {
       // what roots/ may hold is an unfinished first root: never complete, so never signed with
       current = serial(newRoot(trustDomain, now, random).certificate());
     }
-    State first = new State(current, Optional.empty());
+    State first = new State(current, Optional.empty(), Optional.empty());
     writeState(first);
     return first;
   }
@@ -233,7 +257,8 @@ public final class RootStore {
     if (next.isPresent()) {
       writeGeneration(next.get());
     }
-    State migrated = new State(serial(current.certificate()), next.map(root -> serial(root.certificate())));
+    State migrated =
+        new State(serial(current.certificate()), next.map(root -> serial(root.certificate())), Optional.empty());
     writeState(migrated);
     log.info("moved the root {} from {} into {}", migrated.current(), dataDir.resolve(ROOT_CERT), roots);
     return migrated;
@@ -397,19 +422,21 @@ public final class RootStore {
     return new CaException(Reason.CA_FAILURE, message, cause);
   }
 
-  /** What {@code root-state} says: the serial numbers, in hex, of the directories under {@code roots/}. */
-  private record State(String current, Optional<String> next) {
+  /** What {@code root-state} says: serial numbers in hex, as the directories under {@code roots/} are named. */
+  private record State(String current, Optional<String> next, Optional<String> previous) {
     static final Pattern SERIAL = Pattern.compile("[0-9a-f]{1,64}");
 
+    private static final List<String> KEYS = List.of("current", "next", "previous");
+
     String text() {
-      return "# the CA's roots under roots/: 'current' signs, 'next' was prepared by a rotation."
-          + " Replaced by one rename; never edit it while the CA runs.\n"
-          + "current=" + current + "\n" + next.map(serial -> "next=" + serial + "\n").orElse("");
+      return "# the CA's roots under roots/: 'current' signs, 'next' was prepared by a rotation, 'previous' was\n"
+          + "# replaced and is trusted until retired. Replaced by one rename; never edit it while the CA runs.\n"
+          + "current=" + current + "\n" + next.map(serial -> "next=" + serial + "\n").orElse("")
+          + previous.map(serial -> "previous=" + serial + "\n").orElse("");
     }
 
     static State parse(Path file, String text) {
-      String current = null;
-      String next = null;
+      Map<String, String> values = new HashMap<>();
       String[] lines = text.split("\n", -1);
       for (int i = 0; i < lines.length; i++) {
         String line = lines[i].strip();
@@ -419,24 +446,20 @@ public final class RootStore {
         int equals = line.indexOf('=');
         String key = equals < 0 ? line : line.substring(0, equals);
         String value = equals < 0 ? "" : line.substring(equals + 1);
-        if (!SERIAL.matcher(value).matches() || !(key.equals("current") || key.equals("next"))) {
-          throw failure(file + " line " + (i + 1) + ": expected 'current=<serial in hex>' or 'next=<serial in hex>',"
-              + " got '" + line + "'. It says which root signs; restore it rather than delete it", null);
-        }
-        if (key.equals("current")) {
-          current = value;
-        } else {
-          next = value;
+        if (!SERIAL.matcher(value).matches() || !KEYS.contains(key) || values.put(key, value) != null) {
+          throw failure(file + " line " + (i + 1) + ": expected one each of current=, next= and previous= and a serial"
+              + " number in hex, got '" + line + "'. It says which root signs; restore it rather than delete it", null);
         }
       }
-      if (current == null) {
+      if (!values.containsKey("current")) {
         throw failure(file + " names no current root ('current=<serial in hex>'). It says which root signs;"
             + " restore it rather than delete it", null);
       }
-      if (current.equals(next)) {
-        throw failure(file + " names " + current + " both current and next", null);
+      if (new HashSet<>(values.values()).size() < values.size()) {
+        throw failure(file + " names one root twice: " + values, null);
       }
-      return new State(current, Optional.ofNullable(next));
+      return new State(values.get("current"), Optional.ofNullable(values.get("next")),
+          Optional.ofNullable(values.get("previous")));
     }
   }
 }

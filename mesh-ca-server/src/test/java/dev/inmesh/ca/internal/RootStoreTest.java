@@ -109,6 +109,19 @@ class RootStoreTest {
     Roots reloaded = load();
     assertThat(reloaded.current().certificate()).isEqualTo(second.certificate());
     assertThat(reloaded.next()).isEmpty();
+    assertThat(reloaded.previous()).as("trusted until retired").contains(first.certificate().getSerialNumber());
+  }
+
+  @Test
+  void forgetsThePreviousRootOnceItIsRetired() {
+    RootStore store = new RootStore(dir());
+    store.loadOrGenerate(TD, NOW, random);
+    store.prepareNext(TD, NOW, random);
+    store.activateNext();
+
+    store.forgetPrevious();
+
+    assertThat(load().previous()).isEmpty();
   }
 
   @Test
