@@ -27,6 +27,8 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,6 +53,10 @@ class RootRotationCrashIT {
     String id() {
       return name().toLowerCase(Locale.ROOT);
     }
+
+    static Step of(String id) {
+      return valueOf(id.toUpperCase(Locale.ROOT));
+    }
   }
 
   @TempDir
@@ -64,7 +70,6 @@ class RootRotationCrashIT {
     Random random = new Random(seed);
     Map<Step, Long> stepMicros = new EnumMap<>(Step.class);
     Map<Step, Integer> killedInside = new EnumMap<>(Step.class);
-    int killedBetween = 0;
     Set<String> roots = new HashSet<>(List.of(first));
     OnDisk before = OnDisk.read(dir);
     long started = System.nanoTime();
@@ -76,31 +81,18 @@ class RootRotationCrashIT {
       child.awaitLine("step " + target.id());
       long delay = random.nextLong(stepMicros.getOrDefault(target, 20_000L) + 1);
       TimeUnit.MICROSECONDS.sleep(delay);
-      List<String> lines = child.kill();
+      Output output = child.kill();
       kills++;
 
-      String last = lines.get(lines.size() - 1);
-      if (last.startsWith("step ")) {
-        killedInside.merge(Step.valueOf(last.substring(5).toUpperCase(Locale.ROOT)), 1, Integer::sum);
-      } else {
-        killedBetween++;
-      }
-      Set<String> printed = new HashSet<>();
-      for (String line : lines) {
-        String[] words = line.split(" ");
-        if (words[0].equals("done")) {
-          stepMicros.put(Step.valueOf(words[1].toUpperCase(Locale.ROOT)), Long.parseLong(words[2]));
-          if (words.length > 3) {
-            printed.add(words[3]);
-          }
-        }
-      }
+      output.interrupted().ifPresent(step -> killedInside.merge(step, 1, Integer::sum));
+      stepMicros.putAll(output.stepMicros());
       OnDisk after = OnDisk.read(dir);
-      Set<String> allowed = new HashSet<>(printed);
+      Set<String> allowed = new HashSet<>(output.roots());
       allowed.add(before.current());
       before.next().ifPresent(allowed::add);
-      assertThat(after.current()).as("kill %d (aimed at %s, last line '%s', seed %d): the signing root", kills, target,
-          last, seed).isIn(allowed);
+      assertThat(after.current()).as("kill %d (aimed at %s, seed %d): the signing root; before %s, the process printed"
+          + " %s%nand logged%n%s", kills, target, seed, before, output.lines(), tail(temp.resolve("rotator.log")))
+          .isIn(allowed);
       roots.add(after.current());
       after.next().ifPresent(roots::add);
       // a kill in activation leaves its debris to the next process's load, which is the next kill's target
@@ -110,9 +102,8 @@ class RootRotationCrashIT {
       before = after;
     }
 
-    System.out.printf("RootRotationCrashIT: %d kills in %d s (seed %d): inside %s, between steps %d; %d roots made%n",
-        kills, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), seed, killedInside,
-        killedBetween, roots.size());
+    System.out.printf("RootRotationCrashIT: %d kills in %d s (seed %d), inside the steps %s, the rest between; %d roots%n",
+        kills, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), seed, killedInside, roots.size());
     assertThat(kills).as("kills in the time budget").isGreaterThanOrEqualTo(MIN_KILLS);
     assertThat(killedInside.keySet()).as("steps that a kill interrupted").containsExactlyInAnyOrder(Step.values());
     restartAndSign(dir, OnDisk.read(dir));
@@ -155,6 +146,11 @@ class RootRotationCrashIT {
     }
   }
 
+  private static String tail(Path log) throws IOException {
+    List<String> lines = Files.readAllLines(log);
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+  }
+
   /** The directories holding a private key, by the serial they are named after. */
   private static List<String> keysOnDisk(Path dir) throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
@@ -170,6 +166,36 @@ class RootRotationCrashIT {
 
   private static String serial(X509Certificate certificate) {
     return certificate.getSerialNumber().toString(16);
+  }
+
+  /** What a killed rotating process printed; its last line may be cut short. */
+  record Output(List<String> lines) {
+    private static final Pattern STEP = Pattern.compile("step (load|prepare|activate|retire)");
+    private static final Pattern DONE = Pattern.compile("done (load|prepare|activate|retire) (\\d+)(?: ([0-9a-f]+))?");
+
+    /** The step it was in when it died: it printed the step's start, not its end. */
+    Optional<Step> interrupted() {
+      Matcher step = STEP.matcher(lines.get(lines.size() - 1));
+      return step.matches() ? Optional.of(Step.of(step.group(1))) : Optional.empty();
+    }
+
+    /** The roots its steps returned, by serial number. */
+    Set<String> roots() {
+      Set<String> roots = new HashSet<>();
+      done().filter(done -> done.group(3) != null).forEach(done -> roots.add(done.group(3)));
+      return roots;
+    }
+
+    /** How long each step it finished took, the last time. */
+    Map<Step, Long> stepMicros() {
+      Map<Step, Long> micros = new EnumMap<>(Step.class);
+      done().forEach(done -> micros.put(Step.of(done.group(1)), Long.parseLong(done.group(2))));
+      return micros;
+    }
+
+    private Stream<Matcher> done() {
+      return lines.stream().map(DONE::matcher).filter(Matcher::matches);
+    }
   }
 
   /** A rotating JVM and the lines it printed. */
@@ -217,12 +243,13 @@ class RootRotationCrashIT {
     }
 
     /** SIGKILL, then every line it printed. */
-    List<String> kill() throws InterruptedException {
-      process.destroyForcibly();
+    Output kill() throws InterruptedException {
+      // the handle's SIGKILL leaves the pipe open; Process.destroyForcibly() would close it, dropping lines unread
+      process.toHandle().destroyForcibly();
       process.waitFor();
       reader.join();
       lines.drainTo(seen);
-      return seen;
+      return new Output(List.copyOf(seen));
     }
   }
 
