@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,8 +35,8 @@ public final class DurableFiles {
   private DurableFiles() {}
 
   /**
-   * Creates {@code dir} and any missing parent with mode 0700. An existing {@code dir} that its
-   * group or others may enter is narrowed to 0700, with a warning; existing parents are left alone.
+   * Creates {@code dir} and any missing parent with mode 0700. An existing {@code dir} loses what
+   * its group and others may do, with a warning; existing parents are left alone.
    */
   public static Path createPrivateDirectories(Path dir) throws IOException {
     if (!posix(dir)) {
@@ -43,10 +44,12 @@ public final class DurableFiles {
     }
     if (Files.isDirectory(dir)) {
       Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir);
-      if (!permissions.equals(OWNER_DIRECTORY)) {
-        log.warn("{} was mode {}; narrowing it to rwx------, as it holds private keys", dir,
-            PosixFilePermissions.toString(permissions));
-        Files.setPosixFilePermissions(dir, OWNER_DIRECTORY);
+      Set<PosixFilePermission> narrowed = EnumSet.noneOf(PosixFilePermission.class);
+      permissions.stream().filter(OWNER_DIRECTORY::contains).forEach(narrowed::add);
+      if (!narrowed.equals(permissions)) {
+        log.warn("{} was mode {}; narrowing it to {}, as it holds private keys", dir,
+            PosixFilePermissions.toString(permissions), PosixFilePermissions.toString(narrowed));
+        Files.setPosixFilePermissions(dir, narrowed);
       }
       return dir;
     }

@@ -7,6 +7,7 @@ import dev.inmesh.ca.CaException.Reason;
 import dev.inmesh.ca.TrustBundle;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -91,7 +92,9 @@ public final class RootStore {
     try {
       DurableFiles.createPrivateDirectories(dataDir);
       Path stateFile = dataDir.resolve(STATE);
-      state = Files.exists(stateFile) ? State.parse(stateFile, Files.readString(stateFile, US_ASCII))
+      // read as Latin-1, which decodes any byte, so that a damaged file fails in parse(), naming the line
+      state = Files.exists(stateFile, LinkOption.NOFOLLOW_LINKS)
+          ? State.parse(stateFile, Files.readString(stateFile, StandardCharsets.ISO_8859_1))
           : recover(trustDomain, now, random);
       Roots roots = new Roots(loadGeneration(state.current(), now, random),
           state.next().map(serial -> loadGeneration(serial, now, random)),
@@ -229,6 +232,11 @@ public final class RootStore {
       current = complete.get(0);
       log.warn("{} is missing; the only root, {}, signs (a first start stopped before it wrote the file)",
           dataDir.resolve(STATE), current);
+    } else if (Files.isSymbolicLink(dataDir.resolve(ROOT_KEY))) {
+      // the links are made only after root-state: a root was here, and its files are gone
+      throw failure(dataDir.resolve(STATE) + " is missing, and " + dataDir.resolve(ROOT_KEY) + " links to "
+          + Files.readSymbolicLink(dataDir.resolve(ROOT_KEY)) + ", which is not a whole root: restore them from a backup."
+          + " A new root would break every mTLS connection in the mesh, so none is made", null);
     } else {
       // what roots/ may hold is an unfinished first root: never complete, so never signed with
       current = serial(newRoot(trustDomain, now, random).certificate());

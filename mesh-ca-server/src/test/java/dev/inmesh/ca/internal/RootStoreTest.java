@@ -231,10 +231,21 @@ class RootStoreTest {
   @Test
   void refusesAnUnreadableRootStateAndNamesTheFileAndLine() throws Exception {
     load();
-    Files.writeString(dir().resolve("root-state"), "# roots\ncurrent=\u0000\u0000\n");
+    Files.write(dir().resolve("root-state"), new byte[] {'#', '\n', 'c', 'u', 'r', (byte) 0xff, '\n'});
 
     assertThatThrownBy(this::load).isInstanceOf(CaException.class)
         .hasMessageContaining(dir().resolve("root-state") + " line 2");
+  }
+
+  @Test
+  void refusesToMakeARootWhenRootStateAndTheRootsAreGoneButTheLinksRemain() throws Exception {
+    load();
+    Files.delete(dir().resolve("root-state"));
+    DurableFiles.destroyDirectory(dir().resolve("roots"), "root-key.pem");
+
+    assertThatThrownBy(this::load).isInstanceOf(CaException.class)
+        .hasMessageContaining(dir().resolve("root-key.pem") + " links to").hasMessageContaining("none is made");
+    assertThat(Files.exists(dir().resolve("roots"))).isFalse();
   }
 
   @Test
