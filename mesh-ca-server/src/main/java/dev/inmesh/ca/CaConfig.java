@@ -11,8 +11,9 @@ import java.util.Optional;
  * @param trustDomain the SPIFFE trust domain of every identity this CA signs, e.g. {@code cluster.local}
  * @param defaultLeafTtl the lifetime of a leaf when the request asks for none (Istio's default: 24 h)
  * @param maxLeafTtl the longest lifetime a request may ask for; longer requests are refused, not shortened
- * @param dataDir where a generated root and its key live ({@code root-cert.pem}, {@code root-key.pem}),
- *     and the trust bundle ({@code trust-bundle.pem})
+ * @param dataDir the CA's own directory, made private (0700): the generated roots ({@code roots/}, with
+ *     {@code root-state} naming the one that signs, and {@code root-cert.pem}, {@code root-key.pem} linking
+ *     to it) and the trust bundle ({@code trust-bundle.pem}); see the module's README
  * @param rootFiles a root certificate and key to load instead of generating one in {@code dataDir}
  */
 public record CaConfig(

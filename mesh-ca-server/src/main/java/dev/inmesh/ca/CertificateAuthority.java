@@ -7,6 +7,7 @@ import dev.inmesh.ca.internal.CsrInspector;
 import dev.inmesh.ca.internal.CsrInspector.InspectedCsr;
 import dev.inmesh.ca.internal.RootStore;
 import dev.inmesh.ca.internal.RootStore.Root;
+import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -70,11 +72,24 @@ public final class CertificateAuthority {
     this.certificates = new CertificateBuilder(random);
     this.store = new RootStore(config.dataDir());
     Instant now = clock.instant();
-    this.root = config.rootFiles()
-        .map(files -> RootStore.load(files.certificate(), files.privateKey(), now, random))
-        .orElseGet(() -> store.loadOrGenerate(config.trustDomain(), now, random));
-    this.nextRoot = config.rootFiles().isPresent() ? null : store.loadNext(now, random).orElse(null);
+    Optional<BigInteger> previous = Optional.empty();
+    if (config.rootFiles().isPresent()) {
+      this.root = RootStore.load(config.rootFiles().get().certificate(), config.rootFiles().get().privateKey(), now, random);
+      this.nextRoot = null;
+    } else {
+      RootStore.Roots roots = store.loadOrGenerate(config.trustDomain(), now, random);
+      this.root = roots.current();
+      this.nextRoot = roots.next().orElse(null);
+      previous = roots.previous();
+    }
     TrustBundle bundle = store.loadBundle(root.certificate());
+    this.previousRoot = previous
+        .flatMap(serial -> bundle.roots().stream().filter(r -> r.getSerialNumber().equals(serial)).findFirst())
+        .orElse(null);
+    if (previous.isPresent() && previousRoot == null) {
+      // a retirement took it out of the bundle and stopped before it told the store
+      store.forgetPrevious();
+    }
     this.trustBundle = new AtomicReference<>(nextRoot == null || bundle.contains(nextRoot.certificate())
         ? bundle : bundle.withRoot(nextRoot.certificate()));
     // written on every start, so that workloads and tools find the roots to trust in one file
@@ -151,7 +166,7 @@ public final class CertificateAuthority {
           + "; rotate it by adding the new root to the trust bundle and restarting with the new files");
     }
     if (nextRoot == null) {
-      nextRoot = store.generateNext(config.trustDomain(), clock.instant(), random);
+      nextRoot = store.prepareNext(config.trustDomain(), clock.instant(), random);
       updateTrustBundle(bundle -> bundle.contains(nextRoot.certificate()) ? bundle : bundle.withRoot(nextRoot.certificate()));
       listener.accept(new CaEvent.RootAdded(nextRoot.certificate().getSerialNumber()));
     }
@@ -159,16 +174,16 @@ public final class CertificateAuthority {
   }
 
   /**
-   * Step two: leaves are signed under the prepared root from now on. The old root stays trusted;
-   * once every workload holds a certificate from the new root (another renewal), remove it with
-   * {@link #retireRoot}. Returns the old root.
+   * Step two: leaves are signed under the prepared root from now on, and the old root's private key
+   * is destroyed. The old root stays trusted; once every workload holds a certificate from the new
+   * root (another renewal), remove it with {@link #retireRoot}. Returns the old root.
    */
   public synchronized X509Certificate activateNextRoot() {
     if (nextRoot == null) {
       throw new IllegalStateException("no root rotation is prepared; call prepareRootRotation() first");
     }
     Root retired = root;
-    store.promoteNext(retired);
+    store.activateNext();
     previousRoot = retired.certificate();
     root = nextRoot;
     nextRoot = null;
@@ -178,18 +193,27 @@ public final class CertificateAuthority {
   }
 
   /** Step three: the old root leaves the trust bundle; workloads drop it with their next certificate. */
-  public TrustBundle retireRoot(X509Certificate oldRoot) {
-    return updateTrustBundle(bundle -> bundle.withoutRoot(oldRoot));
+  public synchronized TrustBundle retireRoot(X509Certificate oldRoot) {
+    TrustBundle bundle = updateTrustBundle(current -> current.withoutRoot(oldRoot));
+    if (oldRoot.equals(previousRoot)) {
+      // the bundle is saved first: a crash in between leaves a previous root that the next start sees is gone
+      store.forgetPrevious();
+      previousRoot = null;
+    }
+    return bundle;
   }
 
-  /** {@link #retireRoot} for the root that the last {@link #activateNextRoot()} replaced. */
+  /** {@link #retireRoot} for the root that the last {@link #activateNextRoot()} replaced, before or after a restart. */
   public synchronized TrustBundle retirePreviousRoot() {
     if (previousRoot == null) {
-      throw new IllegalStateException("no root was replaced since this CA started; nothing to retire");
+      throw new IllegalStateException("no replaced root waits to be retired; activateNextRoot() replaces one");
     }
-    TrustBundle bundle = retireRoot(previousRoot);
-    previousRoot = null;
-    return bundle;
+    return retireRoot(previousRoot);
+  }
+
+  /** The root that the last {@link #activateNextRoot()} replaced, trusted until it is retired. */
+  public synchronized Optional<X509Certificate> previousRoot() {
+    return Optional.ofNullable(previousRoot);
   }
 
   public TrustBundle trustBundle() {
@@ -251,12 +275,12 @@ public final class CertificateAuthority {
 
   /** A fresh key and a certificate for the CA's own TLS server, for the given DNS names and IP addresses. */
   public ServingCertificate issueServingCertificate(List<String> dnsNames, List<String> ipAddresses) {
-    return issueServingCertificate(dnsNames, ipAddresses, java.util.Optional.empty());
+    return issueServingCertificate(dnsNames, ipAddresses, Optional.empty());
   }
 
   /** As above, naming also the server's own SPIFFE {@code identity}, so that peers can check it by that too. */
   public ServingCertificate issueServingCertificate(List<String> dnsNames, List<String> ipAddresses,
-      java.util.Optional<SpiffeId> identity) {
+      Optional<SpiffeId> identity) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Signer current = signer(now);
     KeyPair keys = Crypto.newJdkP256KeyPair(random);

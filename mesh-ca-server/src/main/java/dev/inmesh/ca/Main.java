@@ -1,5 +1,6 @@
 package dev.inmesh.ca;
 
+import dev.inmesh.ca.internal.DurableFiles;
 import dev.inmesh.ca.internal.Pem;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -10,7 +11,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.SecureRandom;
@@ -159,7 +159,7 @@ public final class Main {
     return 0;
   }
 
-  /** The admin token kept in the data directory, created (mode 0600) on first start. */
+  /** The admin token kept in the data directory, created (mode 0600, written whole or not at all) on first start. */
   static String adminToken(Path dataDir) throws IOException {
     Path file = dataDir.resolve(ADMIN_TOKEN_FILE);
     if (Files.exists(file)) {
@@ -168,9 +168,8 @@ public final class Main {
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-    Files.createDirectories(dataDir);
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(file, token + "\n", StandardCharsets.US_ASCII);
+    DurableFiles.createPrivateDirectories(dataDir);
+    DurableFiles.write(file, (token + "\n").getBytes(StandardCharsets.US_ASCII));
     return token;
   }
 

@@ -346,6 +346,51 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void aRestartAfterPreparingStoppedBeforeTheBundleWasSavedTrustsThePreparedRoot() throws Exception {
+    X509Certificate first = ca.rootCertificate();
+    byte[] bundleBefore = Files.readAllBytes(dataDir.resolve("trust-bundle.pem"));
+    X509Certificate second = ca.prepareRootRotation();
+    Files.write(dataDir.resolve("trust-bundle.pem"), bundleBefore);
+
+    CertificateAuthority restarted = newCa(CaConfig.of("cluster.local", dataDir));
+
+    assertThat(restarted.rootCertificate()).isEqualTo(first);
+    assertThat(restarted.trustBundle().roots()).containsExactly(first, second);
+    assertThat(TrustBundle.fromPem(Files.readString(dataDir.resolve("trust-bundle.pem"))).roots())
+        .containsExactly(first, second);
+    assertThat(restarted.activateNextRoot()).isEqualTo(first);
+    assertThat(restarted.rootCertificate()).isEqualTo(second);
+  }
+
+  @Test
+  void retiresThePreviousRootAfterARestart() {
+    X509Certificate first = ca.rootCertificate();
+    X509Certificate second = ca.prepareRootRotation();
+    ca.activateNextRoot();
+
+    CertificateAuthority restarted = newCa(CaConfig.of("cluster.local", dataDir));
+
+    assertThat(restarted.previousRoot()).contains(first);
+    assertThat(restarted.retirePreviousRoot().roots()).containsExactly(second);
+    assertThat(newCa(CaConfig.of("cluster.local", dataDir)).previousRoot()).isEmpty();
+  }
+
+  @Test
+  void aRestartAfterRetiringStoppedBeforeTheStoreForgotThePreviousRootHasNoneToRetire() throws Exception {
+    X509Certificate second = ca.prepareRootRotation();
+    ca.activateNextRoot();
+    byte[] stateBefore = Files.readAllBytes(dataDir.resolve("root-state"));
+    ca.retirePreviousRoot();
+    Files.write(dataDir.resolve("root-state"), stateBefore);
+
+    CertificateAuthority restarted = newCa(CaConfig.of("cluster.local", dataDir));
+
+    assertThat(restarted.previousRoot()).isEmpty();
+    assertThat(restarted.trustBundle().roots()).containsExactly(second);
+    assertThat(Files.readString(dataDir.resolve("root-state"))).doesNotContain("previous=");
+  }
+
+  @Test
   void rotatesTheRootInThreeStepsAndEveryChainCarriesTheTrustedRoots() {
     X509Certificate first = ca.rootCertificate();
 
