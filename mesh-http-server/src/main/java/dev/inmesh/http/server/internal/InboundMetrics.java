@@ -15,9 +15,8 @@ import java.util.function.Supplier;
  * The inbound meters: Istio's request metrics through {@link IstioMetrics} (reporter
  * destination), and the door's own counters ({@code inmesh.inbound.connections}).
  *
- * <p>Labels are bounded: principals and namespaces are the mesh's identities, codes are HTTP codes.
- * Peer metadata exchange is not done, so {@code source_workload} and {@code source_canonical_service}
- * are {@code unknown}, as Istio reports them for a peer without it.
+ * <p>The caller's workload labels come from its {@link PeerMetadata} only when its certificate
+ * vouches for it; labels are bounded as {@link IstioMetrics} bounds them.
  */
 public final class InboundMetrics {
   public static final String REQUESTS = IstioMetrics.REQUESTS;
