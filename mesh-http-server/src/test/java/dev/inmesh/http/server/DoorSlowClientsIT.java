@@ -14,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -24,11 +25,11 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -287,7 +288,7 @@ class DoorSlowClientsIT {
     private final boolean tlsToo;
     private final Map<SocketChannel, Long> opened = new HashMap<>();
     /** How long each connection the door closed was open, in milliseconds. */
-    final List<Long> lifetimes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Long> lifetimes = new CopyOnWriteArrayList<>();
     private volatile boolean running = true;
     private int sent;
 
@@ -322,7 +323,7 @@ class DoorSlowClientsIT {
           selector.selectedKeys().clear();
         }
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+        throw new UncheckedIOException(e);
       } finally {
         for (SocketChannel channel : opened.keySet()) {
           try {
