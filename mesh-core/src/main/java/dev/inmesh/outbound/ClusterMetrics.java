@@ -29,7 +29,9 @@ import java.util.function.ToDoubleFunction;
  *       are bounded by the retry budget, as in Envoy when a cluster has one);
  *   <li>{@code inmesh.circuit.overflows{cluster,limit}}: requests refused by a limit
  *       ({@code upstream_rq_pending_overflow}, {@code upstream_rq_retry_overflow});
- *   <li>{@code inmesh.requests.retries{cluster}}: attempts retried ({@code upstream_rq_retry}).
+ *   <li>{@code inmesh.requests.retries{cluster}}: attempts retried ({@code upstream_rq_retry});
+ *   <li>{@code inmesh.mirror.requests{cluster,result}}: copies of requests for this cluster as a mirror,
+ *       {@code sent} (taken by the mesh's mirror pool) or {@code dropped} (the pool was full).
  * </ul>
  * The gauges read the cluster's current detector and limiter, so they follow config updates.
  * The meters are removed when the cluster goes.
@@ -37,6 +39,7 @@ import java.util.function.ToDoubleFunction;
 final class ClusterMetrics {
   private static final String OPEN = "1 while the cluster's limit is reached";
   private static final String OVERFLOWS = "Requests refused by the cluster's limit";
+  private static final String MIRRORS = "Copies of requests for the cluster as a mirror, sent or dropped because the mirror pool was full";
   private final MeterRegistry registry;
   private final String cluster;
   private final List<Meter> meters = new ArrayList<>();
@@ -46,6 +49,8 @@ final class ClusterMetrics {
   private final Counter pendingOverflows;
   private final Counter retryOverflows;
   private final Counter retries;
+  private final Counter mirrorsSent;
+  private final Counter mirrorsDropped;
 
   ClusterMetrics(MeterRegistry registry, ClusterRuntime runtime) {
     this.registry = registry;
@@ -66,6 +71,8 @@ final class ClusterMetrics {
     this.pendingOverflows = counter("inmesh.circuit.overflows", OVERFLOWS, tags().and("limit", "pending_requests"));
     this.retryOverflows = counter("inmesh.circuit.overflows", OVERFLOWS, tags().and("limit", "retries"));
     this.retries = counter("inmesh.requests.retries", "Attempts the mesh retried, per cluster", tags());
+    this.mirrorsSent = counter("inmesh.mirror.requests", MIRRORS, tags().and("result", "sent"));
+    this.mirrorsDropped = counter("inmesh.mirror.requests", MIRRORS, tags().and("result", "dropped"));
   }
 
   /** Counts the events of a detector; called for each detector the cluster gets. */
@@ -85,6 +92,14 @@ final class ClusterMetrics {
 
   void retried() {
     retries.increment();
+  }
+
+  void mirrorSent() {
+    mirrorsSent.increment();
+  }
+
+  void mirrorDropped() {
+    mirrorsDropped.increment();
   }
 
   /** A retry the limit or the budget did not allow. */

@@ -174,6 +174,22 @@ public final class ClusterRuntime implements EndpointState {
     }
   }
 
+  /** A copy of a request went to this cluster as a mirror. */
+  void mirrorSent() {
+    ensureMetrics();
+    if (metrics != null) {
+      metrics.mirrorSent();
+    }
+  }
+
+  /** A copy of a request for this cluster as a mirror was dropped: the mirror pool was full. */
+  void mirrorDropped() {
+    ensureMetrics();
+    if (metrics != null) {
+      metrics.mirrorDropped();
+    }
+  }
+
   void retryRefused() {
     if (metrics != null) {
       metrics.retryRefused();

@@ -34,8 +34,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 /**
@@ -53,20 +56,29 @@ public final class OutboundPipeline implements AutoCloseable {
   public static final String EXPLAIN_HEADER = "x-inmesh-explain";
   public static final String FLAGS_HEADER = "x-inmesh-flags";
   private static final Set<String> UNSAFE_METHODS = Set.of("POST", "PATCH", "CONNECT");
+  /** Mirror copies sent at once, each on a thread of its own until its answer or its 5 s timeout. */
+  public static final int MIRROR_THREADS = 8;
+  /** Mirror copies waiting for a thread; past these, a copy is dropped and counted. */
+  public static final int MIRROR_QUEUE = 64;
+  private static final Duration MIRROR_TIMEOUT = Duration.ofSeconds(5);
 
   private final Mesh mesh;
   private final Ticker ticker;
   private final RandomGenerator random;
-  private final ExecutorService mirrors = Executors.newCachedThreadPool(r -> {
-    Thread thread = new Thread(r, "inmesh-mirror");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ThreadPoolExecutor mirrors;
 
   public OutboundPipeline(Mesh mesh, Ticker ticker, RandomGenerator random) {
     this.mesh = mesh;
     this.ticker = ticker;
     this.random = random;
+    AtomicInteger threads = new AtomicInteger();
+    this.mirrors = new ThreadPoolExecutor(MIRROR_THREADS, MIRROR_THREADS, 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(MIRROR_QUEUE), r -> {
+          Thread thread = new Thread(r, "inmesh-mirror-" + threads.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        });
+    mirrors.allowCoreThreadTimeOut(true);
   }
 
   public <R> R execute(RequestView request, Transport<R> transport, CallOptions options) throws IOException {
@@ -353,23 +365,38 @@ public final class OutboundPipeline implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** Fire and forget: a mirror's outcome never reaches the caller, and its failures are dropped. */
+  /**
+   * Fire and forget: a mirror's outcome never reaches the caller, and its failures are dropped. The
+   * copies go out on {@value #MIRROR_THREADS} threads with {@value #MIRROR_QUEUE} waiting; past that
+   * a copy is dropped and counted ({@code inmesh.mirror.requests{result="dropped"}}), so a slow
+   * mirror costs copies, never threads or memory without end.
+   */
   private <R> void mirror(MeshSnapshot snapshot, RouteAction.Forward route, RequestView request, Transport<R> transport) {
+    if (route.mirrors().isEmpty() || !transport.replayable()) {
+      // a one-shot body goes to the cluster only
+      return;
+    }
     for (RouteAction.Mirror mirror : route.mirrors()) {
       if (random.nextInt(1_000_000) >= mirror.perMillion()) {
         continue;
       }
-      snapshot.cluster(mirror.cluster()).flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
+      Optional<ClusterRuntime> cluster = snapshot.cluster(mirror.cluster());
+      cluster.flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
         Attempt attempt = new Attempt(0, mirror.cluster(), endpoint, request.path(),
-            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), Duration.ofSeconds(5),
-            UpstreamTls.forEndpoint(snapshot.cluster(mirror.cluster()).flatMap(c -> c.config().tls()), endpoint));
-        mirrors.execute(() -> {
-          try {
-            transport.mirror(attempt);
-          } catch (RuntimeException e) {
-            // the mirror's outcome never affects the caller
-          }
-        });
+            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), MIRROR_TIMEOUT,
+            UpstreamTls.forEndpoint(cluster.get().config().tls(), endpoint));
+        try {
+          mirrors.execute(() -> {
+            try {
+              transport.mirror(attempt);
+            } catch (RuntimeException e) {
+              // the mirror's outcome never affects the caller
+            }
+          });
+          cluster.get().mirrorSent();
+        } catch (RejectedExecutionException e) {
+          cluster.get().mirrorDropped();
+        }
       });
     }
   }

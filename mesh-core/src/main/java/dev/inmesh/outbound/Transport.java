@@ -36,6 +36,11 @@ public interface Transport<R> {
   /** Whether the request body can be sent again (a one-shot body cannot). */
   boolean replayable();
 
-  /** Sends a copy to a mirror; the outcome is ignored. Transports without mirroring do nothing. */
+  /**
+   * Sends a copy of a {@linkplain #replayable() replayable} request to a mirror and waits for its
+   * answer, at most {@code attempt.timeout()}; the outcome is ignored. It runs on the pipeline's bounded mirror pool and must not hand the copy on to
+   * another executor: that pool is what bounds the mirrors in flight. Transports without mirroring
+   * do nothing.
+   */
   default void mirror(Attempt attempt) {}
 }

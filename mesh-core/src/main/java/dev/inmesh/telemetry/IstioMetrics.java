@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Istio's standard request metrics, the same for every transport, so that Istio's dashboards and
@@ -16,14 +18,21 @@ import java.util.Optional;
  * {@code istio_request_duration_milliseconds_bucket/_sum/_count}, with Istio's default buckets.
  * A server reports {@code reporter="destination"}, a client {@code reporter="source"}.
  *
- * <p>Labels are bounded: principals and namespaces are the mesh's identities, codes are HTTP and
- * gRPC codes. The other side's workload, app and version come from its {@link PeerMetadata}; a peer
- * that sent none is {@code unknown}, as Istio reports it.
+ * <p>The other side's workload, app and version come from its {@link PeerMetadata} when its
+ * certificate vouches for it (mutual TLS, and the certificate's namespace is the metadata's); from
+ * a plaintext peer, from one of another namespace or from one that sent none they are
+ * {@code unknown}, as Istio reports a peer it has not authenticated. Each reporter keeps at most
+ * {@value #MAX_SERIES} label combinations: a request of a new one past that is not recorded, and
+ * counted in {@value #REFUSED_SERIES}, so that no peer can grow the meters without end.
  */
 public final class IstioMetrics {
   public static final String REQUESTS = "istio.requests";
   public static final String REQUEST_DURATION = "istio.request.duration";
   public static final String UNKNOWN = "unknown";
+  /** Label combinations one reporter (a door, a client) keeps. */
+  public static final int MAX_SERIES = 1000;
+  public static final String REFUSED_SERIES = "inmesh.istio.series.refused";
+  private static final Logger log = LoggerFactory.getLogger(IstioMetrics.class);
   /** Istio's default buckets for istio_request_duration_milliseconds. */
   private static final double[] ISTIO_DURATION_BUCKETS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
       10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
@@ -60,12 +69,21 @@ public final class IstioMetrics {
    * small key and looks its meters up; the 23 label values are worked out once, at the first
    * request of a series.
    */
-  private record Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<PeerMetadata> peer,
+  private record Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<Workload> peer,
       String securityPolicy, String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags) {
-    Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<PeerMetadata> peer, String securityPolicy,
+    Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<Workload> peer, String securityPolicy,
         Outcome outcome) {
       this(served, service, peerId, peer, securityPolicy, outcome.protocol(), outcome.responseCode(), outcome.grpcStatus(),
           outcome.responseFlags());
+    }
+  }
+
+  /** What a workload's metadata puts in the labels of its side; its other labels tell no series apart. */
+  private record Workload(String workload, String namespace, String app, String version, String canonicalService,
+      String canonicalRevision) {
+    static Workload of(PeerMetadata metadata) {
+      return new Workload(metadata.workload(), metadata.namespace(), metadata.app(), metadata.version(),
+          metadata.canonicalService(), metadata.canonicalRevision());
     }
   }
 
@@ -79,13 +97,16 @@ public final class IstioMetrics {
 
   private final MeterRegistry registry;
   private final PeerMetadata self;
+  private final Workload selfWorkload;
   private final String selfService;
   private final String selfPrincipal;
   private final Map<Key, Meters> meters = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile Counter refused;
 
   public IstioMetrics(MeterRegistry registry, MeshConfig self, Optional<SpiffeId> identity) {
     this.registry = registry;
     this.self = PeerMetadata.of(self);
+    this.selfWorkload = Workload.of(this.self);
     this.selfService = self.service().orElse(UNKNOWN);
     this.selfPrincipal = identity.map(Object::toString).orElse(UNKNOWN);
   }
@@ -104,20 +125,32 @@ public final class IstioMetrics {
     served(source, securityPolicy, Optional.empty(), outcome);
   }
 
-  /** A request this workload answered, from a caller that sent its {@link PeerMetadata}. */
+  /**
+   * A request this workload answered, from a caller that sent its {@link PeerMetadata}: believed
+   * when {@code source} vouches for it, else the caller's workload labels are {@code unknown}.
+   */
   public void served(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
-    Key key = new Key(true, "", source, caller, securityPolicy, outcome);
+    Optional<Workload> vouched = vouched(caller, source);
+    Key key = new Key(true, "", source, vouched, securityPolicy, outcome);
     Meters series = meters.get(key);
     if (series == null) {
-      series = meters.computeIfAbsent(key, k -> register(servedLabels(source, securityPolicy, caller, outcome)));
+      series = newSeries(key, () -> servedLabels(source, securityPolicy, vouched, outcome));
     }
     record(series, outcome);
   }
 
-  private String[] servedLabels(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
+  /** The peer's metadata when its certificate vouches for it ({@link PeerMetadata#vouchedForBy}). */
+  private static Optional<Workload> vouched(Optional<PeerMetadata> claimed, Optional<SpiffeId> certificate) {
+    if (claimed.isEmpty() || certificate.isEmpty() || !claimed.get().vouchedForBy(certificate.get())) {
+      return Optional.empty();
+    }
+    return Optional.of(Workload.of(claimed.get()));
+  }
+
+  private String[] servedLabels(Optional<SpiffeId> source, String securityPolicy, Optional<Workload> caller, Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "destination");
-    workload(labels, "destination", self);
+    workload(labels, "destination", selfWorkload);
     String service = selfService;
     put(labels, "destination_service", service.equals(UNKNOWN) ? UNKNOWN : service + "." + self.namespace() + ".svc.cluster.local");
     put(labels, "destination_service_name", service);
@@ -143,21 +176,25 @@ public final class IstioMetrics {
     sent(destinationService, destination, Optional.empty(), outcome);
   }
 
-  /** A request this workload sent, answered by a server that sent its {@link PeerMetadata}. */
+  /**
+   * A request this workload sent, answered by a server that sent its {@link PeerMetadata}: believed
+   * when {@code destination} vouches for it, else the server's workload labels are {@code unknown}.
+   */
   public void sent(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server, Outcome outcome) {
-    Key key = new Key(false, destinationService, destination, server, UNKNOWN, outcome);
+    Optional<Workload> vouched = vouched(server, destination);
+    Key key = new Key(false, destinationService, destination, vouched, UNKNOWN, outcome);
     Meters series = meters.get(key);
     if (series == null) {
-      series = meters.computeIfAbsent(key, k -> register(sentLabels(destinationService, destination, server, outcome)));
+      series = newSeries(key, () -> sentLabels(destinationService, destination, vouched, outcome));
     }
     record(series, outcome);
   }
 
-  private String[] sentLabels(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server,
+  private String[] sentLabels(String destinationService, Optional<SpiffeId> destination, Optional<Workload> server,
       Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "source");
-    workload(labels, "source", self);
+    workload(labels, "source", selfWorkload);
     put(labels, "source_principal", selfPrincipal);
     String namespace = destination.map(SpiffeId::namespace).orElseGet(() -> namespaceOf(destinationService));
     put(labels, "destination_service", destinationService);
@@ -193,7 +230,37 @@ public final class IstioMetrics {
     put(labels, "response_flags", outcome.responseFlags());
   }
 
+  /**
+   * The meters of a new series, registered unless this reporter holds {@value #MAX_SERIES} already;
+   * then null, and the refusal is counted. Synchronized, so that the bound holds exactly; only a
+   * series' first request comes here.
+   */
+  private synchronized Meters newSeries(Key key, java.util.function.Supplier<String[]> labels) {
+    Meters series = meters.get(key);
+    if (series != null) {
+      return series;
+    }
+    if (meters.size() >= MAX_SERIES) {
+      if (refused == null) {
+        refused = Counter.builder(REFUSED_SERIES)
+            .description("Requests not recorded in Istio's metrics: their reporter holds its maximum of label combinations")
+            .baseUnit("requests")
+            .register(registry);
+        log.warn("the Istio metrics that {}.{} reports hold {} label combinations, their limit: requests of a new one"
+            + " are not recorded, and are counted in {}", self.workload(), self.namespace(), MAX_SERIES, REFUSED_SERIES);
+      }
+      refused.increment();
+      return null;
+    }
+    series = register(labels.get());
+    meters.put(key, series);
+    return series;
+  }
+
   private void record(Meters series, Outcome outcome) {
+    if (series == null) {
+      return;
+    }
     series.requests().increment();
     series.duration().record(outcome.millis());
     if (outcome.requestBytes() >= 0) {
@@ -262,7 +329,7 @@ public final class IstioMetrics {
   }
 
   /** A workload's labels on its side ({@code source} or {@code destination}). */
-  private static void workload(String[] labels, String side, PeerMetadata workload) {
+  private static void workload(String[] labels, String side, Workload workload) {
     put(labels, side + "_workload", workload.workload());
     put(labels, side + "_workload_namespace", workload.namespace());
     put(labels, side + "_app", workload.app());

@@ -5,6 +5,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.inmesh.MeshConfig;
 import dev.inmesh.model.Memo;
+import dev.inmesh.security.SpiffeId;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,6 +18,8 @@ import java.util.Optional;
  * keys {@code WORKLOAD_NAME}, {@code NAMESPACE}, {@code LABELS} …) and {@value #ID_HEADER}; the
  * server answers with its own in the response. Each side then reports the other's workload, app
  * and version in Istio's metrics instead of {@code unknown}, as Istio's sidecars do, and with them.
+ * A header is a claim: the metrics take it only from a peer whose certificate
+ * {@linkplain #vouchedForBy vouches for it}.
  *
  * @param workload the workload's name ({@code WORKLOAD_NAME}), {@code unknown} for an anonymous client
  * @param labels the workload's labels: {@code app}, {@code version}, Istio's canonical-name labels
@@ -62,6 +65,15 @@ public record PeerMetadata(String workload, String namespace, Map<String, String
 
   public String canonicalRevision() {
     return labels.getOrDefault(CANONICAL_REVISION, labels.getOrDefault("version", "latest"));
+  }
+
+  /**
+   * Whether a peer that proved {@code certificate} in a mutual-TLS handshake may be believed when it
+   * sends this metadata: the certificate names the namespace the metadata names. A plaintext peer
+   * proves nothing, so its metadata is never believed.
+   */
+  public boolean vouchedForBy(SpiffeId certificate) {
+    return certificate.namespace().equals(namespace);
   }
 
   /** The {@value #HEADER} value. */

@@ -70,6 +70,18 @@ class ClusterMetricsTest {
   }
 
   @Test
+  void mirrorCopiesAreCountedSentOrDroppedOnAClusterOnlyMirroredTo() {
+    ClusterRuntime runtime = applyUncalled(cluster(1, 1024));
+
+    runtime.mirrorSent();
+    runtime.mirrorDropped();
+    runtime.mirrorDropped();
+
+    assertThat(counter("inmesh.mirror.requests", "result", "sent")).isEqualTo(1);
+    assertThat(counter("inmesh.mirror.requests", "result", "dropped")).isEqualTo(2);
+  }
+
+  @Test
   void ejectionsAreCountedByCauseAndTheActiveOnesShowAsAGauge() {
     ClusterRuntime runtime = apply(cluster(2, 1024));
     assertThat(gauge("inmesh.outlier.ejections.active")).isZero();

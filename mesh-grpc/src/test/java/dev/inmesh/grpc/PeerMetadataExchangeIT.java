@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Istio's metadata exchange between Inmesh workloads: productpage calls reviews over HTTP and the
- * greeter over gRPC (once through an xDS server, once through the permissive door). Each side's
+ * greeter over gRPC (once through an xDS server, once through the permissive door), all over mutual
+ * TLS (STRICT), so that each side's certificate vouches for the metadata it sends. Each side's
  * Istio metrics name the other side's workload, app and version, not {@code unknown}, and the
  * exchange headers never reach the calling app.
  */
@@ -38,6 +39,13 @@ class PeerMetadataExchangeIT {
   @Test
   void eachSideReportsTheOthersWorkloadAppAndVersion() throws Exception {
     try (GrpcMesh mesh = new GrpcMesh()) {
+      // metadata is believed from a certificate of its namespace only; under PERMISSIVE gRPC ports are plaintext
+      mesh.apply("""
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: {name: default, namespace: default}
+          spec: {mtls: {mode: STRICT}}
+          """);
       int reviewsPort = GrpcMesh.freePort();
       Mesh reviews = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default").serviceAccount("reviews"), "reviews")
           .service("reviews")

@@ -9,6 +9,7 @@ import dev.inmesh.telemetry.PeerMetadata;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -152,7 +153,16 @@ public final class DoorServer extends Server {
           super.close(status, trailers);
         }
       };
-      return Contexts.interceptCall(Context.current().withValue(PEER, admitted.peer()), recorded, headers, next);
+      ServerCall.Listener<Q> listener = Contexts.interceptCall(Context.current().withValue(PEER, admitted.peer()), recorded,
+          headers, next);
+      return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+        @Override
+        public void onCancel() {
+          // a cancelled call is never closed: it must still leave its connection's calls in flight
+          admitted.abandoned();
+          super.onCancel();
+        }
+      };
     }
   }
 

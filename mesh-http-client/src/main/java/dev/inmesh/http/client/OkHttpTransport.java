@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Call;
-import okhttp3.Callback;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
@@ -145,24 +144,21 @@ final class OkHttpTransport implements Transport<Response> {
     return original.body() == null || !(original.body().isOneShot() || original.body().isDuplex());
   }
 
+  /**
+   * Sends the copy and waits for its answer on the pipeline's mirror thread: a call of its own, not
+   * one enqueued on the caller's dispatcher, whose slots a slow mirror would otherwise hold.
+   */
   @Override
   public void mirror(Attempt attempt) {
-    if (!replayable()) {
-      return;
-    }
     Request copy = toEndpoint(attempt);
     OkHttpClient client = attempt.tls().isPresent() ? tlsClients.client(attempt.tls().get()) : mirrorClient;
-    client.newCall(copy).enqueue(new Callback() {
-      @Override
-      public void onFailure(Call call, IOException e) {
-        // a mirror's failure is nobody's business
-      }
-
-      @Override
-      public void onResponse(Call call, Response response) {
-        response.close();
-      }
-    });
+    Call call = client.newCall(copy);
+    call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
+    try (Response response = call.execute()) {
+      // read nothing: the answer only ends the copy
+    } catch (IOException e) {
+      // a mirror's failure is nobody's business
+    }
   }
 
   private static String reason(int status) {

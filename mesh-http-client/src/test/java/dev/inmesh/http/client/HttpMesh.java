@@ -118,6 +118,14 @@ final class HttpMesh implements AutoCloseable {
     return client(Duration.ofSeconds(10));
   }
 
+  /** A client whose meters go to {@code registry}. */
+  Mesh client(io.micrometer.core.instrument.MeterRegistry registry) {
+    Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")
+        .meterRegistry(registry).build();
+    closeables.add(mesh);
+    return mesh;
+  }
+
   Mesh client(Duration readyTimeout) {
     Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")
         .readyTimeout(readyTimeout).build();

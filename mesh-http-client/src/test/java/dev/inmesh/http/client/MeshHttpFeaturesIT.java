@@ -5,13 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.Mesh;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.OkHttpClient;
@@ -178,6 +182,51 @@ class MeshHttpFeaturesIT {
       assertThat((System.nanoTime() - started) / 1_000_000).as("the slow mirror does not delay the caller").isLessThan(900);
     }
     HttpMesh.await(() -> v2.requests.get() >= mirrored + 20, Duration.ofSeconds(10), "every call to be mirrored");
+  }
+
+  @Test
+  void aSlowMirrorCostsDroppedCopiesNeverThreadsAndEveryCopyIsSentOrCounted() throws Exception {
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    OkHttpClient mirroring = MeshHttp.client(mesh.client(meters));
+    v2.behave(request -> new MockResponse.Builder().code(200).body("v2").headersDelay(500, TimeUnit.MILLISECONDS).build());
+    route("""
+        - route:
+          - destination: {host: reviews, subset: v1}
+          mirror: {host: reviews, subset: v2}
+          mirrorPercentage: {value: 100}
+        """);
+    HttpMesh.await(() -> HttpMesh.get(mirroring, URL, Map.of()).equals("v1") && mirrors(meters, "sent") > 0,
+        Duration.ofSeconds(10), "the mirror to get traffic");
+    HttpMesh.await(() -> v2.requests.get() == (int) mirrors(meters, "sent"), Duration.ofSeconds(10), "the first copies");
+    double sentBefore = mirrors(meters, "sent");
+    double droppedBefore = mirrors(meters, "dropped");
+    int receivedBefore = v2.requests.get();
+    AtomicInteger mostThreads = new AtomicInteger();
+    ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+    sampler.scheduleAtFixedRate(() -> mostThreads.accumulateAndGet((int) Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("inmesh-mirror") && t.isAlive()).count(), Math::max), 0, 5, TimeUnit.MILLISECONDS);
+    int calls = 200;
+    try {
+      for (int i = 0; i < calls; i++) {
+        assertThat(HttpMesh.get(mirroring, URL, Map.of())).isEqualTo("v1");
+      }
+    } finally {
+      sampler.shutdownNow();
+    }
+
+    double sent = mirrors(meters, "sent") - sentBefore;
+    double dropped = mirrors(meters, "dropped") - droppedBefore;
+    System.out.printf("%d calls mirrored to a backend answering in 500 ms: %.0f copies sent, %.0f dropped, at most %d"
+        + " mirror threads%n", calls, sent, dropped, mostThreads.get());
+    assertThat(sent + dropped).as("every copy is sent or counted as dropped").isEqualTo(calls);
+    assertThat(dropped).isPositive();
+    assertThat(mostThreads.get()).isBetween(1, dev.inmesh.outbound.OutboundPipeline.MIRROR_THREADS);
+    HttpMesh.await(() -> v2.requests.get() - receivedBefore == (int) sent, Duration.ofSeconds(30),
+        "every copy sent to reach the mirror (" + sent + ")");
+  }
+
+  private static double mirrors(SimpleMeterRegistry meters, String result) {
+    return meters.find("inmesh.mirror.requests").tag("result", result).counters().stream().mapToDouble(c -> c.count()).sum();
   }
 
   @Test

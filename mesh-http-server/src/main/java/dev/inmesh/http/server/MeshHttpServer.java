@@ -125,6 +125,12 @@ public final class MeshHttpServer implements AutoCloseable {
       return this;
     }
 
+    /** The door's timeouts and connection limits (default: {@link DoorConfig#defaults()}). */
+    public Builder door(DoorConfig config) {
+      inbound.door(config);
+      return this;
+    }
+
     public MeshHttpServer build() throws IOException {
       HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
       return new MeshHttpServer(server, inbound.backend(server.getAddress()).build());

@@ -5,6 +5,7 @@ import dev.inmesh.http.server.internal.FrontDoor;
 import dev.inmesh.http.server.internal.InboundGate;
 import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.model.ServicePort;
+import dev.inmesh.model.Ticker;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.PeerMetadata;
@@ -16,7 +17,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -37,12 +37,15 @@ import java.util.stream.Collectors;
  * context.addFilter(new FilterHolder(new MeshServletFilter(door)), "/*", EnumSet.of(DispatcherType.REQUEST));
  * }</pre>
  *
+ * <p>A client must finish its TLS handshake and send its first request head within the header
+ * timeout, and a connection with no request in flight is closed after the idle timeout; the door
+ * holds at most so many connections, and so many from one client address ({@link DoorConfig}).
+ *
  * <p>Connections it counts in {@code inmesh.inbound.connections}, by {@code security_policy}
- * ({@code mutual_tls}, {@code none}, {@code refused}) and {@code reason}.
+ * ({@code mutual_tls}, {@code none}, {@code refused}) and {@code reason}, and those it closed for a
+ * timeout in {@code inmesh.inbound.connections.closed}, by {@code reason}.
  */
 public final class MeshInbound implements AutoCloseable {
-  private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
-  private static final int MAX_CONNECTIONS = 1024;
 
   private final FrontDoor door;
   private final InboundGate gate;
@@ -65,7 +68,7 @@ public final class MeshInbound implements AutoCloseable {
     this.backend = builder.backend;
     Clock clock = Clock.systemUTC();
     this.door = new FrontDoor(new FrontDoor.Settings(builder.port, builder.bindAddress(), builder.backend, mesh::inbound,
-        certificates, metrics, clock, HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, builder.applicationProtocols));
+        certificates, metrics, clock, Ticker.system(), builder.config, builder.applicationProtocols));
     this.gate = new InboundGate(builder.port, door.connections(), mesh::inbound, metrics, clock);
   }
 
@@ -169,6 +172,7 @@ public final class MeshInbound implements AutoCloseable {
     private MeterRegistry registry;
     private InetAddress bindAddress;
     private String protocol = "http";
+    private DoorConfig config = DoorConfig.defaults();
     private java.util.List<String> applicationProtocols = java.util.List.of();
 
     private Builder(Mesh mesh, int port) {
@@ -197,6 +201,12 @@ public final class MeshInbound implements AutoCloseable {
     /** The address the door listens on (default: the workload's address, {@code Mesh.builder().address(...)}). */
     public Builder bindAddress(InetAddress address) {
       this.bindAddress = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** Timeouts and connection limits (default: {@link DoorConfig#defaults()}). */
+    public Builder door(DoorConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
       return this;
     }
 

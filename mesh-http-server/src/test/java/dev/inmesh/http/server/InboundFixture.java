@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.function.Predicate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 
 /**
@@ -141,14 +142,23 @@ final class InboundFixture implements AutoCloseable {
    * of {@code trustFrom}'s mesh: so that the server, not the client, is the one to refuse.
    */
   static HttpClient tlsHttp(Optional<Mesh> certificate, Mesh trustFrom) {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(tls(certificate, trustFrom))
+        .connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** Sockets that speak mesh mTLS with {@code client}'s certificate, for tests that need one connection per call. */
+  static SSLSocketFactory mtlsSockets(Mesh client) {
+    return tls(Optional.of(client), client).getSocketFactory();
+  }
+
+  private static SSLContext tls(Optional<Mesh> certificate, Mesh trustFrom) {
     CertificateManager trust = trustFrom.certificates().orElseThrow();
     KeyManager[] keys = certificate.map(m -> new KeyManager[] {m.certificates().orElseThrow().keyManager()}).orElse(null);
     try {
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(keys,
           new TrustManager[] {new SpiffeTrustManager(trust::trustAnchors, id -> true, Clock.systemUTC())}, null);
-      return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(context)
-          .connectTimeout(Duration.ofSeconds(5)).build();
+      return context;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }

@@ -13,17 +13,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * backend until the connection is closed, so a request always finds its peer.
  */
 public final class ConnectionTable {
-  private record Entry(InetSocketAddress backendSide, PeerInfo peer) {}
+  /** One relay: where the backend sees it come from, its peer, and its connection on the public side. */
+  record Relay(InetSocketAddress backendSide, PeerInfo peer, DoorConnection connection) {}
 
-  private final Map<Integer, Entry> entries = new ConcurrentHashMap<>();
+  private final Map<Integer, Relay> entries = new ConcurrentHashMap<>();
 
-  void put(InetSocketAddress backendSide, PeerInfo peer) {
-    entries.put(backendSide.getPort(), new Entry(backendSide, peer));
+  void put(Relay relay) {
+    entries.put(relay.backendSide().getPort(), relay);
   }
 
-  void remove(InetSocketAddress backendSide, PeerInfo peer) {
+  void remove(Relay relay) {
     // only this connection's entry: a closed port may already serve a new relay
-    entries.remove(backendSide.getPort(), new Entry(backendSide, peer));
+    entries.remove(relay.backendSide().getPort(), relay);
   }
 
   /**
@@ -31,11 +32,15 @@ public final class ConnectionTable {
    * when it did not come through the door (someone dialled the backend directly).
    */
   public Optional<PeerInfo> peer(InetAddress remoteAddress, int remotePort) {
-    Entry entry = entries.get(remotePort);
-    if (entry == null || !entry.backendSide().getAddress().equals(remoteAddress)) {
+    return relay(remoteAddress, remotePort).map(Relay::peer);
+  }
+
+  Optional<Relay> relay(InetAddress remoteAddress, int remotePort) {
+    Relay relay = entries.get(remotePort);
+    if (relay == null || !relay.backendSide().getAddress().equals(remoteAddress)) {
       return Optional.empty();
     }
-    return Optional.of(entry.peer());
+    return Optional.of(relay);
   }
 
   public int size() {

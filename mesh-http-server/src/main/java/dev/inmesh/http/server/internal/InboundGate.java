@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Clock;
 import java.net.InetAddress;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * Decides each request that reaches the server behind the door, for every server adapter alike:
  * finds the peer the door recorded, checks that the connection's transport is still one the
  * port's current policy accepts, evaluates the AuthorizationPolicy, and records Istio's request
- * metrics once the adapter reports the response code. Anything it cannot place is refused.
+ * metrics once the adapter reports the response code. Anything it cannot place is refused. It also
+ * tells the door's connection when a request is in flight on it, which keeps the door's idle
+ * timeout off that connection.
  */
 public final class InboundGate {
   /** Envoy's body for a request its RBAC filter denies, byte for byte. */
@@ -44,13 +47,19 @@ public final class InboundGate {
   /** The outcome for one request; an {@link Admitted} one must be {@linkplain Admitted#complete completed}. */
   public sealed interface Verdict {}
 
-  /** Serve the request; hand {@link #peer} to the handler. */
+  /**
+   * Serve the request; hand {@link #peer} to the handler. Until one of its {@code complete}
+   * methods or {@link #abandoned()} is called, the request counts as in flight on its connection.
+   */
   public final class Admitted implements Verdict {
     private final PeerInfo peer;
+    private final DoorConnection connection;
     private final long start;
+    private final AtomicBoolean ended = new AtomicBoolean();
 
-    private Admitted(PeerInfo peer, long start) {
+    private Admitted(PeerInfo peer, DoorConnection connection, long start) {
       this.peer = peer;
+      this.connection = connection;
       this.start = start;
     }
 
@@ -60,6 +69,7 @@ public final class InboundGate {
 
     /** Records the request with the status the handler answered. */
     public void complete(int responseCode) {
+      end();
       metrics.request(Optional.of(peer), responseCode, "-", millisSince(start));
     }
 
@@ -70,6 +80,7 @@ public final class InboundGate {
 
     /** Records the request of a caller that sent its {@link PeerMetadata}, with its body sizes (negative: unknown). */
     public void complete(Optional<PeerMetadata> caller, int responseCode, long requestBytes, long responseBytes) {
+      end();
       metrics.request(Optional.of(peer), caller, responseCode, Optional.empty(), "-", millisSince(start), requestBytes,
           responseBytes);
     }
@@ -81,7 +92,19 @@ public final class InboundGate {
 
     /** Records a gRPC call of a caller that sent its {@link PeerMetadata}. */
     public void completeGrpc(Optional<PeerMetadata> caller, int grpcStatus) {
+      end();
       metrics.request(Optional.of(peer), caller, 200, Optional.of(grpcStatus), "-", millisSince(start), -1, -1);
+    }
+
+    /** The caller went away before an answer (a cancelled gRPC call): not recorded, no longer in flight. */
+    public void abandoned() {
+      end();
+    }
+
+    private void end() {
+      if (ended.compareAndSet(false, true)) {
+        connection.requestEnded();
+      }
     }
   }
 
@@ -98,7 +121,8 @@ public final class InboundGate {
    */
   public Verdict admit(InetAddress remoteAddress, int remotePort, RequestHead head) {
     long start = clock.monotonicTime();
-    Optional<PeerInfo> found = connections.peer(remoteAddress, remotePort);
+    Optional<ConnectionTable.Relay> relay = connections.relay(remoteAddress, remotePort);
+    Optional<PeerInfo> found = relay.map(ConnectionTable.Relay::peer);
     if (found.isEmpty()) {
       refusals.log("unknown-peer", "port " + port + ": refused " + head.method() + " " + head.path() + " from "
           + remoteAddress.getHostAddress() + ":" + remotePort + ", which did not come through the inbound door;"
@@ -106,11 +130,24 @@ public final class InboundGate {
       return refuse(Optional.empty(), 403, RBAC_DENIED_BODY, "RBAC", start);
     }
     PeerInfo peer = found.get();
+    DoorConnection connection = relay.get().connection();
+    connection.requestStarted();
+    Optional<Refused> refused = refusal(peer, head, start);
+    if (refused.isPresent()) {
+      connection.requestEnded();
+      return refused.get();
+    }
+    return new Admitted(peer, connection, start);
+  }
+
+  /** Why a request on a connection that came through the door may not be served, if it may not. */
+  private Optional<Refused> refusal(PeerInfo peer, RequestHead head, long start) {
+    Optional<PeerInfo> found = Optional.of(peer);
     Optional<InboundPolicy> current = policies.apply(port);
     if (current.isEmpty()) {
       refusals.log(RefusalReason.NO_POLICY, "no inbound policy for port " + port + " from mesh-control any more;"
           + " refusing requests until it arrives");
-      return refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", start);
+      return Optional.of(refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", start));
     }
     InboundPolicy policy = current.get();
     boolean transportAccepted = peer.isMutualTls() ? policy.mode().acceptsTls() : policy.mode().acceptsPlaintext();
@@ -119,7 +156,7 @@ public final class InboundGate {
       refusals.log("transport-" + policy.mode(), "port " + port + " is " + policy.mode() + " now (listener "
           + policy.listener() + "): refused a request on a " + peer.security().istioName() + " connection from "
           + peer.source() + " accepted under the previous mode");
-      return refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start);
+      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start));
     }
     AuthzRequest request = head.toAuthzRequest(peer, port);
     AuthzDecision decision = policy.authorization().evaluate(request);
@@ -129,9 +166,9 @@ public final class InboundGate {
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("port {} (listener {}) denied {} {} from {}: {}", port, policy.listener(), head.method(), head.path(),
           peer.principal().map(Object::toString).orElse("plaintext " + peer.source()), denied.policyOrReason());
-      return refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start);
+      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start));
     }
-    return new Admitted(peer, start);
+    return Optional.empty();
   }
 
   private Refused refuse(Optional<PeerInfo> peer, int status, String body, String flags, long start) {

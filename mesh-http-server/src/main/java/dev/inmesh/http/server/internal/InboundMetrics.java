@@ -15,15 +15,16 @@ import java.util.function.Supplier;
  * The inbound meters: Istio's request metrics through {@link IstioMetrics} (reporter
  * destination), and the door's own counters ({@code inmesh.inbound.connections}).
  *
- * <p>Labels are bounded: principals and namespaces are the mesh's identities, codes are HTTP codes.
- * Peer metadata exchange is not done, so {@code source_workload} and {@code source_canonical_service}
- * are {@code unknown}, as Istio reports them for a peer without it.
+ * <p>The caller's workload labels come from its {@link PeerMetadata} only when its certificate
+ * vouches for it; labels are bounded as {@link IstioMetrics} bounds them.
  */
 public final class InboundMetrics {
   public static final String REQUESTS = IstioMetrics.REQUESTS;
   public static final String REQUEST_DURATION = IstioMetrics.REQUEST_DURATION;
   public static final String CONNECTIONS = "inmesh.inbound.connections";
   public static final String ACTIVE_CONNECTIONS = "inmesh.inbound.connections.active";
+  public static final String CLOSED_CONNECTIONS = "inmesh.inbound.connections.closed";
+  public static final String OPEN_CONNECTIONS = "inmesh.inbound.connections.open";
 
   private final MeterRegistry registry;
   private final IstioMetrics istio;
@@ -77,10 +78,29 @@ public final class InboundMetrics {
     connections(port, "refused", reason.tag());
   }
 
+  /** The door closed a connection it had accepted, for {@code reason}: {@code header_timeout}, {@code idle_timeout}. */
+  public void connectionClosed(int port, String reason) {
+    Counter.builder(CLOSED_CONNECTIONS)
+        .description("Connections the door on an inbound port closed for a timeout, with the reason")
+        .baseUnit("connections")
+        .tags("port", Integer.toString(port), "reason", reason)
+        .register(registry)
+        .increment();
+  }
+
   /** A gauge of the door's live relays; removed with the door. */
   public Gauge activeConnections(int port, Supplier<Number> count) {
     return Gauge.builder(ACTIVE_CONNECTIONS, count)
         .description("Connections the door is relaying now")
+        .baseUnit("connections")
+        .tag("port", Integer.toString(port))
+        .register(registry);
+  }
+
+  /** A gauge of the connections the door holds, relayed or not yet (against its limits); removed with the door. */
+  public Gauge openConnections(int port, Supplier<Number> count) {
+    return Gauge.builder(OPEN_CONNECTIONS, count)
+        .description("Connections the door holds now, relayed or still before their first request head")
         .baseUnit("connections")
         .tag("port", Integer.toString(port))
         .register(registry);

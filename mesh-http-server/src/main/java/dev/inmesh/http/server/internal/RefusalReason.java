@@ -14,8 +14,10 @@ public enum RefusalReason {
   HANDSHAKE_FAILED("handshake_failed"),
   /** The real server behind the door did not take the connection. */
   BACKEND_UNAVAILABLE("backend_unavailable"),
-  /** Every relay thread is busy. */
-  OVERLOADED("overloaded");
+  /** The door holds its maximum of connections, or every relay thread is busy. */
+  OVERLOADED("overloaded"),
+  /** The door holds the maximum of connections from the client's address. */
+  SOURCE_LIMIT("source_limit");
 
   private final String tag;
 

@@ -3,11 +3,13 @@ package dev.inmesh.http.server.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
+import dev.inmesh.http.server.DoorConfig;
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
+import dev.inmesh.model.Ticker;
 import dev.inmesh.security.authz.AuthorizationEngine;
 import dev.inmesh.testing.Await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -33,6 +35,8 @@ import org.junit.jupiter.api.Test;
 
 /** The door over real loopback sockets, with the policy set by the test instead of mesh-control. */
 class FrontDoorTest {
+  private static final DoorConfig DOOR = DoorConfig.defaults().withHeaderTimeout(Duration.ofSeconds(5))
+      .withMaxConnections(8).withMaxConnectionsPerSource(4);
   private final AtomicReference<Optional<InboundPolicy>> policy = new AtomicReference<>(Optional.empty());
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private ServerSocket backend;
@@ -46,13 +50,21 @@ class FrontDoorTest {
     backendThread = new Thread(this::serveBackend, "test-backend");
     backendThread.setDaemon(true);
     backendThread.start();
+    startDoor(DOOR);
+  }
+
+  /** (Re)starts the door on a new port with {@code config}. */
+  private void startDoor(DoorConfig config) throws IOException {
+    if (door != null) {
+      door.close();
+    }
     port = freePort();
-    MeshConfig config = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews",
+    MeshConfig mesh = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews",
         Map.of("app", "reviews"), Locality.UNKNOWN, "127.0.0.1", List.of(new ServicePort("http", 9080, port, "HTTP")),
         Duration.ofSeconds(1));
     door = new FrontDoor(new FrontDoor.Settings(port, InetAddress.getLoopbackAddress(),
         (InetSocketAddress) backend.getLocalSocketAddress(), p -> policy.get(), Optional.empty(),
-        new InboundMetrics(registry, config, Optional.empty(), "http"), Clock.systemUTC(), Duration.ofSeconds(5), 8,
+        new InboundMetrics(registry, mesh, Optional.empty(), "http"), Clock.systemUTC(), Ticker.system(), config,
         java.util.List.of()));
     door.start();
   }
@@ -65,7 +77,7 @@ class FrontDoorTest {
 
   /**
    * Answers each connection after the client has half-closed: the peer the door recorded for this
-   * connection's remote port, and the line the client sent.
+   * connection's remote port, and the line the client sent; to the line {@code hold}, nothing.
    */
   private void serveBackend() {
     while (!backend.isClosed()) {
@@ -75,6 +87,13 @@ class FrontDoorTest {
           try (socket) {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             String line = in.readLine();
+            if ("hold".equals(line)) {
+              // answers nothing: the client's connection stays open and idle
+              while (in.read() >= 0) {
+                continue;
+              }
+              return;
+            }
             boolean sawEnd = in.read() < 0;
             Optional<PeerInfo> peer = door.connections().peer(socket.getInetAddress(), socket.getPort());
             String answer = line + "|" + sawEnd + "|" + peer.map(p -> p.security() + " " + p.source().getPort()).orElse("none");
@@ -99,6 +118,22 @@ class FrontDoorTest {
 
   private void setMode(MtlsMode mode) {
     policy.set(Optional.of(new InboundPolicy("inbound|" + port, port, mode, AuthorizationEngine.EMPTY)));
+  }
+
+  private double closed(String reason) {
+    var counter = registry.find(InboundMetrics.CLOSED_CONNECTIONS).tags("reason", reason).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  /** A client connected from {@code source}, a loopback address, with {@code bytes} sent. */
+  private Socket connect(String source, String bytes) throws IOException {
+    Socket client = new Socket();
+    client.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
+    client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+    client.setSoTimeout(5000);
+    client.getOutputStream().write(bytes.getBytes(StandardCharsets.US_ASCII));
+    client.getOutputStream().flush();
+    return client;
   }
 
   private double refused(String reason) {
@@ -176,7 +211,7 @@ class FrontDoorTest {
     setMode(MtlsMode.PERMISSIVE);
     try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
       client.setSoTimeout(5000);
-      client.getOutputStream().write("held open\n".getBytes(StandardCharsets.UTF_8));
+      client.getOutputStream().write("hold\n\n".getBytes(StandardCharsets.UTF_8));
       Await.until(() -> door.connections().size() == 1, Duration.ofSeconds(5), "the relay to start");
 
       door.close();
@@ -185,5 +220,72 @@ class FrontDoorTest {
     }
     assertThat(door.connections().size()).isZero();
     assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("inmesh-door-" + port) && t.isAlive());
+  }
+
+  @Test
+  void aClientThatSendsOneByteIsClosedAtTheHeaderTimeout() throws IOException {
+    startDoor(DOOR.withHeaderTimeout(Duration.ofMillis(300)));
+    setMode(MtlsMode.PERMISSIVE);
+    try (Socket client = connect("127.0.0.1", "G")) {
+      long start = System.nanoTime();
+
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(250));
+    }
+    Await.until(() -> closed("header_timeout") == 1 && door.connections().size() == 0, Duration.ofSeconds(5),
+        "the slow connection to be counted and gone");
+  }
+
+  @Test
+  void aConnectionWhoseHeadHasArrivedIsClosedOnceIdle() throws IOException {
+    startDoor(DOOR.withHeaderTimeout(Duration.ofMillis(300)).withIdleTimeout(Duration.ofMillis(600)));
+    setMode(MtlsMode.PERMISSIVE);
+    try (Socket client = connect("127.0.0.1", "hold\n\n")) {
+      long start = System.nanoTime();
+
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+
+      // the head ended the header timeout; the idle timeout closed it
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(550));
+    }
+    Await.until(() -> closed("idle_timeout") == 1, Duration.ofSeconds(5), "the idle connection to be counted");
+    assertThat(closed("header_timeout")).isZero();
+  }
+
+  @Test
+  void oneAddressHoldsNoMoreThanItsShareAndOthersStillGetIn() throws IOException {
+    setMode(MtlsMode.PERMISSIVE);
+    List<Socket> held = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < DOOR.maxConnectionsPerSource(); i++) {
+        held.add(connect("127.0.0.2", "hold\n\n"));
+      }
+      Await.until(() -> door.connections().size() == DOOR.maxConnectionsPerSource(), Duration.ofSeconds(5),
+          "the relays to start");
+
+      try (Socket another = connect("127.0.0.2", "one too many\n")) {
+        assertThat(another.getInputStream().read()).isEqualTo(-1);
+      }
+      assertThat(refused("source_limit")).isEqualTo(1);
+      assertThat(exchange("from elsewhere\n".getBytes(StandardCharsets.UTF_8))).startsWith("from elsewhere|true|NONE");
+    } finally {
+      for (Socket socket : held) {
+        socket.close();
+      }
+    }
+  }
+
+  @Test
+  void theBackendSeesNothingOfAConnectionUntilItsFirstHeadIsComplete() throws Exception {
+    setMode(MtlsMode.PERMISSIVE);
+    try (Socket client = connect("127.0.0.1", "hold\n")) {
+      Thread.sleep(200);
+      assertThat(door.connections().size()).as("relays while the head is incomplete").isZero();
+
+      client.getOutputStream().write('\n');
+
+      Await.until(() -> door.connections().size() == 1, Duration.ofSeconds(5), "the relay to start");
+    }
   }
 }

@@ -3,16 +3,19 @@ package dev.inmesh.http.server.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
+import dev.inmesh.http.server.DoorConfig;
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
+import dev.inmesh.model.Ticker;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.security.authz.AuthorizationEngine;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -25,6 +28,7 @@ import org.junit.jupiter.api.Test;
 class InboundGateTest {
   private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
   private static final InetSocketAddress BACKEND_SIDE = new InetSocketAddress(LOOPBACK, 50000);
+  private final DoorConnection connection = new DoorConnection(new Socket(), LOOPBACK, Ticker.system());
   private static final RequestHead GET = new RequestHead("GET", "reviews:9080", "/reviews/1", name -> List.of());
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -39,6 +43,10 @@ class InboundGateTest {
     return new PeerInfo(new InetSocketAddress("10.0.0.7", 41000), new InetSocketAddress(LOOPBACK, 9080),
         mtls ? PeerInfo.Security.MUTUAL_TLS : PeerInfo.Security.NONE,
         mtls ? Optional.of(new SpiffeId("cluster.local", "default", "productpage")) : Optional.empty(), Optional.empty());
+  }
+
+  private ConnectionTable.Relay relay(PeerInfo peer) {
+    return new ConnectionTable.Relay(BACKEND_SIDE, peer, connection);
   }
 
   private void mode(MtlsMode mode) {
@@ -62,7 +70,7 @@ class InboundGateTest {
   @Test
   void theBackendSideAddressMustMatchAsWellAsThePort() throws Exception {
     mode(MtlsMode.PERMISSIVE);
-    table.put(BACKEND_SIDE, peer(false));
+    table.put(relay(peer(false)));
 
     assertThat(gate.admit(InetAddress.getByName("127.0.0.2"), 50000, GET)).isInstanceOf(InboundGate.Refused.class);
     assertThat(gate.admit(LOOPBACK, 50000, GET)).isInstanceOf(InboundGate.Admitted.class);
@@ -71,7 +79,7 @@ class InboundGateTest {
   @Test
   void anAdmittedRequestCarriesItsPeerAndIsCountedWithTheHandlersCode() {
     mode(MtlsMode.STRICT);
-    table.put(BACKEND_SIDE, peer(true));
+    table.put(relay(peer(true)));
 
     InboundGate.Verdict verdict = gate.admit(LOOPBACK, 50000, GET);
 
@@ -85,7 +93,7 @@ class InboundGateTest {
   @Test
   void aPlaintextConnectionAcceptedUnderPermissiveCarriesNoMoreRequestsOnceThePortIsStrict() {
     mode(MtlsMode.PERMISSIVE);
-    table.put(BACKEND_SIDE, peer(false));
+    table.put(relay(peer(false)));
     assertThat(gate.admit(LOOPBACK, 50000, GET)).isInstanceOf(InboundGate.Admitted.class);
 
     mode(MtlsMode.STRICT);
@@ -95,7 +103,7 @@ class InboundGateTest {
 
   @Test
   void whenThePolicyIsGoneRequestsAreRefusedAsUnavailable() {
-    table.put(BACKEND_SIDE, peer(false));
+    table.put(relay(peer(false)));
 
     assertThat(gate.admit(LOOPBACK, 50000, GET)).isEqualTo(
         new InboundGate.Refused(503, "no inbound policy for port 9080 from mesh-control"));
@@ -103,11 +111,41 @@ class InboundGateTest {
 
   @Test
   void anEntryIsRemovedOnlyByItsOwnConnection() {
-    table.put(BACKEND_SIDE, peer(false));
-    table.put(BACKEND_SIDE, peer(true));
+    table.put(relay(peer(false)));
+    table.put(relay(peer(true)));
 
-    table.remove(BACKEND_SIDE, peer(false));
+    table.remove(relay(peer(false)));
 
     assertThat(table.peer(LOOPBACK, 50000)).contains(peer(true));
+  }
+
+  @Test
+  void anAdmittedRequestIsInFlightOnItsConnectionUntilItCompletes() {
+    long[] now = {0};
+    DoorConnection tracked = new DoorConnection(new Socket(), LOOPBACK, () -> now[0]);
+    mode(MtlsMode.PERMISSIVE);
+    table.put(new ConnectionTable.Relay(BACKEND_SIDE, peer(false), tracked));
+
+    InboundGate.Admitted admitted = (InboundGate.Admitted) gate.admit(LOOPBACK, 50000, GET);
+    now[0] += Duration.ofHours(1).toNanos();
+    assertThat(tracked.overdue(DoorConfig.defaults())).as("a slow handler keeps its connection").isEmpty();
+    admitted.complete(200);
+    admitted.abandoned();
+    now[0] += DoorConfig.defaults().idleTimeout().toNanos();
+
+    assertThat(tracked.overdue(DoorConfig.defaults())).contains(DoorConnection.Timeout.IDLE);
+  }
+
+  @Test
+  void aRefusedRequestLeavesNothingInFlight() {
+    long[] now = {0};
+    DoorConnection tracked = new DoorConnection(new Socket(), LOOPBACK, () -> now[0]);
+    mode(MtlsMode.STRICT);
+    table.put(new ConnectionTable.Relay(BACKEND_SIDE, peer(false), tracked));
+
+    assertThat(gate.admit(LOOPBACK, 50000, GET)).isInstanceOf(InboundGate.Refused.class);
+    now[0] += DoorConfig.defaults().idleTimeout().toNanos();
+
+    assertThat(tracked.overdue(DoorConfig.defaults())).contains(DoorConnection.Timeout.IDLE);
   }
 }
