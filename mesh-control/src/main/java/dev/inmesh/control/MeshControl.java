@@ -165,7 +165,8 @@ public final class MeshControl implements AutoCloseable {
   private void startCa(MeshControlOptions.EmbeddedCa embedded) throws IOException {
     Path caDir;
     if (options.dataDir().isPresent()) {
-      caDir = Files.createDirectories(options.dataDir().get().resolve("ca"));
+      // the CA makes its directory, and a <data-dir> that does not exist yet, 0700 whatever the umask
+      caDir = options.dataDir().get().resolve("ca");
     } else {
       caDir = Files.createTempDirectory("inmesh-ca");
       log.warn("no --data-dir: the CA root lives in {} and is made anew at every start", caDir);

@@ -110,6 +110,7 @@ class PersistedStateIT {
       admin.post("/apis/apply", DENY);
       // the temporary file's name taken by a directory: every write fails as a full disk would
       Files.createDirectory(dir.resolve("data").resolve(".applied.yaml.tmp"));
+      Files.writeString(dir.resolve("data").resolve(".applied.yaml.tmp").resolve("something"), "");
 
       AdminClient.Reply refused = admin.post("/apis/apply", DENY.replace("no-admin", "other"));
       AdminClient.Reply notDeleted = admin.post("/apis/delete", DENY);

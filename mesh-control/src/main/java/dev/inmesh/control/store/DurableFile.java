@@ -17,7 +17,8 @@ import java.util.Optional;
  * The content it replaces is kept as {@code <name>.prev}, the previous good copy.
  *
  * <p>A crash at any point leaves the file with either its old or its new content; a stray
- * temporary file is all that can be left behind, and the next write removes it.
+ * temporary file is all that can be left behind, and the next write removes it. The file is its
+ * owner's alone (0600), and a directory made for it too (0700), whatever the umask.
  */
 public final class DurableFile {
   private final Path file;
@@ -49,7 +50,10 @@ public final class DurableFile {
   /** Replaces the content durably; the content replaced becomes the previous good copy. */
   public void write(String content) throws IOException {
     Path dir = file.getParent();
-    Files.createDirectories(dir);
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir, privateTo(dir, "rwx------"));
+    }
+    Files.deleteIfExists(temporary);
     writeForced(temporary, content.getBytes(StandardCharsets.UTF_8));
     if (Files.exists(file)) {
       // the copy of what is in force now, made before it is replaced: a hard link costs no copy
@@ -66,9 +70,19 @@ public final class DurableFile {
     forceDirectory(dir);
   }
 
+  private static java.nio.file.attribute.FileAttribute<?>[] privateTo(Path path, String permissions) {
+    Path existing = path.toAbsolutePath();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    boolean posix = existing != null && existing.getFileSystem().supportedFileAttributeViews().contains("posix");
+    return posix ? new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString(permissions))} : new java.nio.file.attribute.FileAttribute<?>[0];
+  }
+
   private static void writeForced(Path path, byte[] bytes) throws IOException {
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel channel = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+        privateTo(path, "rw-------"))) {
       ByteBuffer buffer = ByteBuffer.wrap(bytes);
       while (buffer.hasRemaining()) {
         channel.write(buffer);

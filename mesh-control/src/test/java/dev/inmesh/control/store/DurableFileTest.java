@@ -33,6 +33,7 @@ class DurableFileTest {
     file.write("one");
     // the temporary file's name taken by a directory: the write cannot even start
     Files.createDirectory(dir.resolve(".applied.yaml.tmp"));
+    Files.writeString(dir.resolve(".applied.yaml.tmp").resolve("something"), "");
 
     assertThatThrownBy(() -> file.write("two")).isInstanceOf(IOException.class);
 
@@ -50,6 +51,21 @@ class DurableFileTest {
 
     assertThat(file.read()).contains("two");
     assertThat(Files.exists(dir.resolve(".applied.yaml.tmp"))).isFalse();
+  }
+
+  @Test
+  void theFileAndADirectoryMadeForItAreTheOwnersAlone() throws IOException {
+    DurableFile file = new DurableFile(dir.resolve("data").resolve("applied.yaml"));
+
+    file.write("one");
+    file.write("two");
+
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file.path())))
+        .isEqualTo("rw-------");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file.previousPath())))
+        .isEqualTo("rw-------");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("data"))))
+        .isEqualTo("rwx------");
   }
 
   @Test
