@@ -81,15 +81,24 @@ public final class Mesh implements AutoCloseable {
     }
     AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
     java.util.function.Function<String, io.grpc.ManagedChannel> channels;
+    // the root this workload was given, and the mesh's trust bundle as its certificates bring it
+    java.util.function.Supplier<List<java.security.cert.X509Certificate>> meshRoots;
+    if (ca.isPresent()) {
+      List<java.security.cert.X509Certificate> given = dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem());
+      meshRoots = () -> {
+        List<java.security.cert.X509Certificate> roots = new ArrayList<>(given);
+        if (manager.get() != null) {
+          manager.get().trustAnchors().stream().filter(r -> !roots.contains(r)).forEach(roots::add);
+        }
+        return roots;
+      };
+    } else {
+      meshRoots = List::of;
+    }
     if (ca.isPresent()) {
       // mutual TLS to mesh-control: this workload's certificate, and the server's checked by name against the mesh roots
-      List<java.security.cert.X509Certificate> given = dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem());
       channels = server -> ControlPlaneChannels.mutualTls(server, manager.get().keyManager(),
-          new dev.inmesh.security.RootsTrustManager(() -> {
-            List<java.security.cert.X509Certificate> roots = new ArrayList<>(given);
-            manager.get().trustAnchors().stream().filter(r -> !roots.contains(r)).forEach(roots::add);
-            return roots;
-          }));
+          new dev.inmesh.security.RootsTrustManager(meshRoots));
     } else {
       channels = ControlPlaneChannels::plaintext;
     }
@@ -102,8 +111,9 @@ public final class Mesh implements AutoCloseable {
     if (ca.isPresent()) {
       dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
-      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(),
-          dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem()), () -> java.util.Optional.ofNullable(ca.get().joinToken()),
+      // the CA's own certificate is checked against the mesh roots as they rotate, as mesh-control's is
+      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(), meshRoots,
+          () -> java.util.Optional.ofNullable(ca.get().joinToken()),
           () -> manager.get() == null ? java.util.Optional.empty() : manager.get().credentials());
       manager.set(new dev.inmesh.security.CertificateManager(identity, client, ca.get().ttl(), java.time.Clock.systemUTC(),
           dev.inmesh.security.CertificateManager.Scheduler.of(sync)));

@@ -21,7 +21,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
@@ -37,7 +36,6 @@ import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
@@ -78,13 +76,24 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
    */
   public CaClient(List<String> targets, List<X509Certificate> roots, Supplier<Optional<String>> joinToken,
       Supplier<Optional<Credentials>> current) {
+    this(targets, () -> roots, joinToken, current);
+  }
+
+  /**
+   * As above, trusting for the CA's own certificate the roots {@code roots} gives at each
+   * connection: the mesh's trust bundle as it follows a root rotation. A CA that restarted after
+   * the rotation presents a certificate of the new root, which the root a workload was given at
+   * its start no longer signs.
+   */
+  public CaClient(List<String> targets, Supplier<List<X509Certificate>> roots, Supplier<Optional<String>> joinToken,
+      Supplier<Optional<Credentials>> current) {
     this.joinToken = joinToken;
     this.current = current;
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("at least one CA address is needed");
     }
     this.targets = List.copyOf(targets);
-    this.trust = trustManagers(roots)[0];
+    this.trust = new RootsTrustManager(roots);
   }
 
   /**
@@ -193,21 +202,6 @@ public final class CaClient implements CertificateSigner, AutoCloseable {
       return certificates;
     } finally {
       channel.shutdownNow();
-    }
-  }
-
-  private static TrustManager[] trustManagers(List<X509Certificate> roots) {
-    try {
-      KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-      store.load(null, null);
-      for (int i = 0; i < roots.size(); i++) {
-        store.setCertificateEntry("root-" + i, roots.get(i));
-      }
-      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      factory.init(store);
-      return factory.getTrustManagers();
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot trust the CA roots", e);
     }
   }
 

@@ -74,12 +74,16 @@ public final class Soak implements AutoCloseable {
     }
   }
 
-  /** What the load saw. {@code wronglyAllowed}: calls to the denied path that got through. */
-  public record Report(long calls, long ok, long failed, long denied, long wronglyAllowed, Map<String, Long> failures,
-      List<String> timeline) {
+  /**
+   * What the load saw. {@code wronglyAllowed}: calls to the denied path that got through.
+   * {@code notRenewed}: workloads still on the certificate they held when mesh-control last
+   * started, though they should have renewed since (one that cannot renew fails once it expires).
+   */
+  public record Report(long calls, long ok, long failed, long denied, long wronglyAllowed, long notRenewed,
+      Map<String, Long> failures, List<String> timeline) {
     public void print(PrintStream out) {
-      out.printf("calls %d, ok %d, failed %d, denied (as the policy says) %d, wrongly allowed %d%n", calls, ok, failed,
-          denied, wronglyAllowed);
+      out.printf("calls %d, ok %d, failed %d, denied (as the policy says) %d, wrongly allowed %d, certificates not"
+          + " renewed since the last restart %d%n", calls, ok, failed, denied, wronglyAllowed, notRenewed);
       failures.forEach((reason, count) -> out.printf("  failed %5d  %s%n", count, reason));
       timeline.forEach(line -> out.println("  " + line));
     }
@@ -88,6 +92,8 @@ public final class Soak implements AutoCloseable {
   private final Options options;
   private final Path dir;
   private final List<AutoCloseable> parts = new ArrayList<>();
+  private final List<Mesh> meshes = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<Mesh, String> serialsAtStart = new ConcurrentHashMap<>();
   private final Map<String, MeshHttpServer> backends = new ConcurrentHashMap<>();
   private final Map<String, Mesh> backendMeshes = new ConcurrentHashMap<>();
   private final List<String> timeline = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -181,7 +187,10 @@ public final class Soak implements AutoCloseable {
     ticker.shutdownNow();
     callers.shutdown();
     callers.awaitTermination(10, TimeUnit.SECONDS);
-    Report report = new Report(calls.get(), ok.get(), failed.get(), denied.get(), wronglyAllowed.get(),
+    long notRenewed = serialsAtStart.entrySet().stream()
+        .filter(e -> serial(e.getKey()).equals(e.getValue()))
+        .count();
+    Report report = new Report(calls.get(), ok.get(), failed.get(), denied.get(), wronglyAllowed.get(), notRenewed,
         new TreeMap<>(failures), List.copyOf(timeline));
     report.print(out);
     client.close();
@@ -195,10 +204,18 @@ public final class Soak implements AutoCloseable {
         control.destroyForcibly();
         control.waitFor(10, TimeUnit.SECONDS);
       }
-      case "start-control" -> startControl();
+      case "start-control" -> {
+        startControl();
+        if (options.certificateTtl().compareTo(options.length()) < 0) {
+          meshes.forEach(mesh -> serialsAtStart.put(mesh, serial(mesh)));
+        }
+      }
       case "kill-backend" -> {
         backends.remove("echo-v1b").stop(0);
-        backendMeshes.remove("echo-v1b").close();
+        Mesh dead = backendMeshes.remove("echo-v1b");
+        meshes.remove(dead);
+        serialsAtStart.remove(dead);
+        dead.close();
       }
       case "route" -> routeV1(Integer.parseInt(words[1]));
       case "rotate" -> post("/apis/ca/rotate", "{\"step\":\"" + words[1] + "\"}");
@@ -359,7 +376,13 @@ public final class Soak implements AutoCloseable {
     }
     Mesh mesh = builder.build();
     parts.add(mesh);
+    meshes.add(mesh);
     return mesh;
+  }
+
+  private static String serial(Mesh mesh) {
+    return mesh.certificates().flatMap(dev.inmesh.security.CertificateManager::credentials)
+        .map(c -> c.chain().get(0).getSerialNumber().toString(16)).orElse("none");
   }
 
   private void awaitRegistered(int count) throws Exception {
