@@ -78,7 +78,7 @@ public final class MeshControl implements AutoCloseable {
   private volatile List<Problem> translationWarnings = List.of();
   private XdsServer xds;
   private AdminServer admin;
-  private ConfigDirectory directory;
+  private volatile ConfigDirectory directory;
   private dev.inmesh.ca.CertificateAuthority ca;
   private dev.inmesh.ca.CaServer caServer;
   private volatile boolean ready;
@@ -125,7 +125,7 @@ public final class MeshControl implements AutoCloseable {
           options.bindAddress(), options.xdsPort());
     }
     xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
-    xds.refuseWhile(() -> unavailable);
+    xds.refuseWhile(this::unavailable);
     xds.addNamespace(ClientProfile.inmesh("default").key());
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
@@ -472,7 +472,17 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public boolean isReady() {
-    return ready && unavailable.isEmpty();
+    return ready && unavailable().isEmpty();
+  }
+
+  /** Why mesh-control serves no one now: persisted state that did not load, or a config directory never read. */
+  private java.util.Optional<String> unavailable() {
+    if (unavailable.isPresent()) {
+      return unavailable;
+    }
+    ConfigDirectory read = directory;
+    return read == null ? java.util.Optional.empty()
+        : read.unread().map(why -> why + "; mesh-control serves no one until it has read it once");
   }
 
   /**
@@ -480,8 +490,8 @@ public final class MeshControl implements AutoCloseable {
    * load (then it says which file and why, serves no client and takes no change until that is fixed).
    */
   public java.util.Optional<String> notReadyReason() {
-    if (unavailable.isPresent()) {
-      return unavailable;
+    if (unavailable().isPresent()) {
+      return unavailable();
     }
     return ready ? java.util.Optional.empty() : java.util.Optional.of("starting");
   }
@@ -700,7 +710,7 @@ public final class MeshControl implements AutoCloseable {
     try {
       java.util.Optional<String> read = file.read();
       if (read.isEmpty()) {
-        return Files.exists(file.previousPath())
+        return file.mayHavePrevious()
             ? java.util.Optional.of(file.path() + " is missing, but its previous copy " + file.previousPath() + " is there")
             : java.util.Optional.empty();
       }
@@ -708,14 +718,26 @@ public final class MeshControl implements AutoCloseable {
     } catch (IOException e) {
       return java.util.Optional.of("cannot read " + file.path() + ": " + e.getMessage());
     }
-    if (!yaml.startsWith(JOURNAL_HEADER)) {
-      return java.util.Optional.of(file.path() + " is " + (yaml.isEmpty() ? "empty" : "not a file mesh-control wrote")
-          + " (it starts with '" + JOURNAL_HEADER.strip() + "')");
+    if (yaml.isBlank()) {
+      // what a crash of a version that wrote in place could leave; such a version also wrote an
+      // empty file once every API resource was deleted, and nothing tells the two apart
+      return java.util.Optional.of(file.path() + " is empty: a crash while it was written may have cut it (if every"
+          + " resource applied through the API was deleted before an upgrade, delete the file)");
     }
+    boolean earlier = !yaml.startsWith(JOURNAL_HEADER);
     ApplyResult result = config.apply(file.path().toString(), yaml);
     if (!result.accepted()) {
       return java.util.Optional.of(file.path() + " does not load: " + result.errors().stream().map(Problem::toString)
           .collect(Collectors.joining("; ")));
+    }
+    if (earlier) {
+      // written by an earlier version, without the header: journaled again, header first
+      try {
+        file.write(journal(config.apiResources()));
+      } catch (IOException e) {
+        return java.util.Optional.of("cannot rewrite " + file.path() + " (written by an earlier version): " + e.getMessage());
+      }
+      log.info("{} was written by an earlier version of mesh-control; rewrote it", file.path());
     }
     log.info("restored {} resources applied through the API from {}", result.changed().size(), file.path());
     return java.util.Optional.empty();

@@ -68,6 +68,38 @@ class PersistedStateIT {
   }
 
   @Test
+  void aFileAnEarlierVersionWroteLoadsAndIsRewrittenInTheJournalsForm() throws Exception {
+    Path applied = Files.createDirectories(dir.resolve("data")).resolve("applied.yaml");
+    // as an earlier version wrote it: the resources' YAML and nothing else
+    Files.writeString(applied, DENY);
+
+    try (MeshControl control = MeshControl.start(options())) {
+      MeshFixture.await(control::isReady, Duration.ofSeconds(5), "readiness");
+      assertThat(names(AdminClient.admin(control))).containsExactly("no-admin");
+    }
+    assertThat(Files.readString(applied)).startsWith("# mesh-control").contains("no-admin");
+  }
+
+  @Test
+  void aConfigDirectoryMissingAtStartKeepsMeshControlNotReadyUntilItIsThere() throws Exception {
+    Path config = dir.resolve("config");
+    try (MeshControl control = MeshControl.start(options().withConfigDir(config).withPollInterval(Duration.ofMillis(100)))) {
+      AdminClient anonymous = new AdminClient(control.httpPort(), Optional.empty());
+      MeshFixture.await(() -> anonymous.get("/readyz").body().asText().contains(config.toString()), Duration.ofSeconds(5),
+          "readyz to name the directory");
+      assertThat(control.isReady()).isFalse();
+
+      // the directory appears whole, as a mount or a rename into place makes it
+      Path staged = Files.createDirectories(dir.resolve("staged"));
+      Files.writeString(staged.resolve("policy.yaml"), DENY);
+      Files.move(staged, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+      MeshFixture.await(control::isReady, Duration.ofSeconds(5), "readiness once the directory is read");
+      assertThat(control.resources()).extracting(r -> r.key().name()).containsExactly("no-admin");
+    }
+  }
+
+  @Test
   void aPersistedFileThatDoesNotLoadLeavesMeshControlNotReadyServingNoOneAndTheFileAsItWas() throws Exception {
     try (MeshControl control = MeshControl.start(options())) {
       AdminClient.admin(control).post("/apis/apply", DENY);

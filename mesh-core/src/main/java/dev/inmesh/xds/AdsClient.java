@@ -92,7 +92,9 @@ public final class AdsClient implements AutoCloseable {
   /** A reconnect happened with config in force: the hold starts at the new stream's first response. */
   private boolean holdPending;
   private boolean holding;
-  private long holdGeneration;
+  /** When the hold began, and when the current stream's first response came (-1: no stream up), in nanos. */
+  private long holdSince;
+  private long streamUpSince = -1;
   private List<String> kept = List.of();
 
   private static final class TypeState {
@@ -223,6 +225,7 @@ public final class AdsClient implements AutoCloseable {
       return;
     }
     stream = null;
+    streamUpSince = -1;
     serverIndex = (serverIndex + 1) % servers.size();
     long base = Math.min(MAX_BACKOFF_MILLIS, 100L << Math.min(failures++, 7));
     long delay = base / 2 + random.nextLong(base / 2 + 1);
@@ -238,11 +241,17 @@ public final class AdsClient implements AutoCloseable {
     }
     failures = 0;
     connectionState = "connected to " + servers.get(serverIndex);
+    if (streamUpSince < 0) {
+      streamUpSince = System.nanoTime();
+    }
     if (holdPending) {
       holdPending = false;
-      holding = true;
-      long generation = ++holdGeneration;
-      sync.schedule(() -> endHold(generation), reconnectHold.toMillis(), TimeUnit.MILLISECONDS);
+      if (!holding) {
+        // one hold at a time: a reconnect while holding goes on with it, relative to what it kept
+        holding = true;
+        holdSince = streamUpSince;
+        sync.schedule(this::endHold, reconnectHold.toMillis(), TimeUnit.MILLISECONDS);
+      }
     }
     String type = response.getTypeUrl();
     TypeState state = types.get(type);
@@ -394,16 +403,34 @@ public final class AdsClient implements AutoCloseable {
     publisher.accept(next);
   }
 
-  private void endHold(long generation) {
-    if (closed || generation != holdGeneration || !holding) {
+  /**
+   * Ends the hold once a stream has been up for the whole hold: a stream that ends sooner may have
+   * sent only part of the mesh, and the next one goes on holding. Streams that keep ending end it
+   * anyway after {@code HOLD_LIMIT} holds, at the first moment one is up, so a removal is delayed,
+   * never lost.
+   */
+  private void endHold() {
+    if (closed || !holding) {
       return;
     }
-    holding = false;
-    if (!kept.isEmpty()) {
-      log.info("the reconnect hold is over; {} goes as {} sends it", kept, servers.get(serverIndex));
-      publish();
+    long now = System.nanoTime();
+    long hold = reconnectHold.toNanos();
+    boolean up = streamUpSince >= 0;
+    if (up && (now - streamUpSince >= hold || now - holdSince >= hold * HOLD_LIMIT)) {
+      holding = false;
+      if (!kept.isEmpty()) {
+        log.info("the reconnect hold is over; {} goes as {} sends it", kept, servers.get(serverIndex));
+        publish();
+      }
+      return;
     }
+    long wait = up ? Math.max(1, Math.min(hold - (now - streamUpSince), hold * HOLD_LIMIT - (now - holdSince))) : hold;
+    sync.schedule(this::endHold, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)), TimeUnit.MILLISECONDS);
   }
+
+  /** How many holds long streams that keep ending may stretch one. */
+  private static final int HOLD_LIMIT = 4;
+
 
   private DiscoveryRequest.Builder nack(DiscoveryResponse response, String detail) {
     return DiscoveryRequest.newBuilder()

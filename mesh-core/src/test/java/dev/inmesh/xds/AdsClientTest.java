@@ -616,4 +616,21 @@ class AdsClientTest {
     assertThat(nextPublished().endpoints().get(SERVICE)).isEmpty();
     assertThat(nextPublished().listeners()).isEmpty();
   }
+
+  @Test
+  void aHoldThatRunsOutWhileDisconnectedKeepsHoldingUntilAStreamHasBeenUpForAWholeHold() throws Exception {
+    holdRemovalsFor(java.time.Duration.ofMillis(800));
+    acceptVersionOneOfEverything();
+    serverA.server.shutdownNow();
+    for (int i = 0; i < 4; i++) {
+      serverB.nextRequest();
+    }
+    // a restarted server that knows part of the mesh, then dies again before the hold is over
+    serverB.send(response(AdsClient.EDS, "2", "b-eds-1", assignment(SERVICE)));
+    assertThat(nextPublished().endpoints().get(SERVICE)).isNotEmpty();
+
+    serverB.server.shutdownNow();
+
+    assertThat(published.poll(2, TimeUnit.SECONDS)).as("no partial view goes in force while no stream is up").isNull();
+  }
 }

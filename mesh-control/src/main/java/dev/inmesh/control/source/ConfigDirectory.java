@@ -34,6 +34,8 @@ public final class ConfigDirectory {
   /** Sources the store holds from this directory that this instance has not read (yet). */
   private final Set<String> adopted = new HashSet<>();
   private Optional<String> problem = Optional.empty();
+  private Set<Path> lastPresent = Set.of();
+  private boolean everRead;
 
   public ConfigDirectory(Path root, ConfigController controller) {
     this.root = root.toAbsolutePath().normalize();
@@ -97,8 +99,14 @@ public final class ConfigDirectory {
       changed = true;
     }
     unsettled.keySet().retainAll(present);
+    // files still arriving (a copy under way): no scan counts toward a removal until the set holds still
+    boolean arriving = !lastPresent.containsAll(present);
+    lastPresent = present;
     Set<String> missingNow = new HashSet<>(adopted);
     contents.keySet().stream().filter(file -> !present.contains(file)).map(this::name).forEach(missingNow::add);
+    if (arriving) {
+      missingNow.clear();
+    }
     for (String gone : missingNow) {
       if (missing.contains(gone)) {
         Path file = root.resolve(gone);
@@ -116,6 +124,8 @@ public final class ConfigDirectory {
         apply(retry, contents.get(retry));
       }
     }
+    // read once every file found has been applied (or refused) as it reads now
+    everRead |= unsettled.isEmpty();
     return changed;
   }
 
@@ -126,6 +136,15 @@ public final class ConfigDirectory {
    */
   public synchronized void adopt(Set<String> sources) {
     sources.stream().filter(source -> !contents.containsKey(root.resolve(source))).forEach(adopted::add);
+  }
+
+  /**
+   * Why this directory has never been read, if it has not: one missing at start (not mounted yet,
+   * not yet filled by a sidecar) holds policies nobody has seen, and serving without them would
+   * fail open.
+   */
+  public synchronized Optional<String> unread() {
+    return everRead ? Optional.empty() : problem.or(() -> Optional.of("config directory " + root + " not read yet"));
   }
 
   /** Why the directory can't be read as the whole config now, if it can't. */

@@ -41,10 +41,17 @@ public final class DurableFile {
 
   /** The current content, if the file exists. */
   public Optional<String> read() throws IOException {
-    if (!Files.exists(file)) {
+    try {
+      return Optional.of(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (java.nio.file.NoSuchFileException e) {
+      // only a file known to be absent is absent: one that cannot be looked at is an error
       return Optional.empty();
     }
-    return Optional.of(Files.readString(file, StandardCharsets.UTF_8));
+  }
+
+  /** Whether the previous copy is there, or might be: when that cannot be told, it counts as there. */
+  public boolean mayHavePrevious() {
+    return !Files.notExists(previous);
   }
 
   /** Replaces the content durably; the content replaced becomes the previous good copy. */
@@ -61,13 +68,22 @@ public final class DurableFile {
       Files.deleteIfExists(link);
       try {
         Files.createLink(link, file);
-      } catch (UnsupportedOperationException e) {
-        Files.copy(file, link, StandardCopyOption.REPLACE_EXISTING);
+      } catch (UnsupportedOperationException | IOException e) {
+        // a file system without hard links: a private copy does as well
+        Files.deleteIfExists(link);
+        writeForced(link, Files.readAllBytes(file));
       }
       Files.move(link, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
     Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    forceDirectory(dir);
+    try {
+      forceDirectory(dir);
+    } catch (IOException e) {
+      // the new content is in place and is what a restart reads; the rename is as durable as the
+      // file system makes it without a directory sync, which this one refused
+      org.slf4j.LoggerFactory.getLogger(DurableFile.class).warn("{} is written, but its directory cannot be synced: {}",
+          file, e.toString());
+    }
   }
 
   private static java.nio.file.attribute.FileAttribute<?>[] privateTo(Path path, String permissions) {

@@ -188,8 +188,33 @@ class ConfigDirectoryTest {
     Files.delete(root.resolve("reviews.yaml"));
     write("empty.yaml", "");
     settle();
+    // a file arrived at the first of those scans: removals count from the set holding still
+    directory.scan();
 
     assertThat(store.list()).isEmpty();
+  }
+
+  @Test
+  void aSlowCopyRemovesNothingWhileFilesKeepArriving() throws IOException {
+    write("a.yaml", destinationRule("details"));
+    write("ratings.yaml", destinationRule("ratings"));
+    write("reviews.yaml", virtualService("reviews", 90));
+    settle();
+
+    // rm -rf && cp -r from slow storage: one file a scan, reviews.yaml last
+    Files.delete(root.resolve("a.yaml"));
+    Files.delete(root.resolve("ratings.yaml"));
+    Files.delete(root.resolve("reviews.yaml"));
+    write("a.yaml", destinationRule("details"));
+    directory.scan();
+    write("ratings.yaml", destinationRule("ratings"));
+    directory.scan();
+    directory.scan();
+    assertThat(store.get(REVIEWS_VS)).as("missing at three scans, but files were still arriving").isPresent();
+    write("reviews.yaml", virtualService("reviews", 90));
+    settle();
+
+    assertThat(store.list()).hasSize(3);
   }
 
   @Test
