@@ -161,14 +161,15 @@ public final class Soak implements AutoCloseable {
         } else if (response.isSuccessful()) {
           ok.incrementAndGet();
         } else {
-          failed.incrementAndGet();
           failures.merge("HTTP " + response.code() + " " + response.header("x-inmesh-refusal", ""), 1L, Long::sum);
+          if (failed.incrementAndGet() <= 5) {
+            note("failed: HTTP " + response.code() + " from " + response.body().string().strip());
+          }
         }
       } catch (IOException | RuntimeException e) {
-        failed.incrementAndGet();
         failures.merge(e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).replaceAll("\\d+", "#"),
             1L, Long::sum);
-        if (failed.get() <= 5) {
+        if (failed.incrementAndGet() <= 5) {
           note("failed: " + e);
         }
       }
