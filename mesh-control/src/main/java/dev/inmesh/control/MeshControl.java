@@ -83,7 +83,7 @@ public final class MeshControl implements AutoCloseable {
   private dev.inmesh.ca.CaServer caServer;
   private volatile boolean ready;
   /** Why mesh-control serves no one: its persisted state did not load. Empty when all is well. */
-  private volatile java.util.Optional<String> unavailable = java.util.Optional.empty();
+  private volatile java.util.Optional<String> persistedStateFailure = java.util.Optional.empty();
   private dev.inmesh.control.api.ApiCredentials apiCredentials;
   private java.util.Optional<dev.inmesh.control.api.OperatorCredential> adminCredential = java.util.Optional.empty();
   private java.util.Optional<Path> adminCredentialFile = java.util.Optional.empty();
@@ -477,8 +477,8 @@ public final class MeshControl implements AutoCloseable {
 
   /** Why mesh-control serves no one now: persisted state that did not load, or a config directory never read. */
   private java.util.Optional<String> unavailable() {
-    if (unavailable.isPresent()) {
-      return unavailable;
+    if (persistedStateFailure.isPresent()) {
+      return persistedStateFailure;
     }
     ConfigDirectory read = directory;
     return read == null ? java.util.Optional.empty()
@@ -497,15 +497,15 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public ApplyResult apply(String request, String yaml) {
-    if (unavailable.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", unavailable.get()));
+    if (persistedStateFailure.isPresent()) {
+      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
     }
     return config.apply(request, yaml);
   }
 
   public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
-    if (unavailable.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", unavailable.get()));
+    if (persistedStateFailure.isPresent()) {
+      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
     }
     return config.delete(request, keys);
   }
@@ -697,9 +697,9 @@ public final class MeshControl implements AutoCloseable {
     DurableFile file = new DurableFile(options.dataDir().get().resolve(API_FILE));
     java.util.Optional<String> failure = restore(file);
     if (failure.isPresent()) {
-      unavailable = java.util.Optional.of(failure.get() + "; mesh-control serves no client until it loads (fix or"
+      persistedStateFailure = java.util.Optional.of(failure.get() + "; mesh-control serves no client until it loads (fix or"
           + " replace the file, the previous good copy is " + file.previousPath() + ", and restart)");
-      log.error("NOT READY: {}", unavailable.get());
+      log.error("NOT READY: {}", persistedStateFailure.get());
       return;
     }
     config.journalTo(resources -> file.write(journal(resources)));

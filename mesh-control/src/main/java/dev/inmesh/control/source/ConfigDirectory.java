@@ -167,13 +167,6 @@ public final class ConfigDirectory {
     }
   }
 
-  /** The source names of the files read so far, accepted or not. */
-  public synchronized Set<String> sources() {
-    Set<String> names = new HashSet<>();
-    contents.keySet().forEach(file -> names.add(name(file)));
-    return names;
-  }
-
   private static boolean isHidden(Path relative) {
     for (Path part : relative) {
       if (part.toString().startsWith(".")) {
