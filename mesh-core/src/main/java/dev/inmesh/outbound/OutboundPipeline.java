@@ -155,6 +155,7 @@ public final class OutboundPipeline implements AutoCloseable {
     List<HeaderMutations> mutations = List.of(route.headers(), target.headers());
     Set<Endpoint> tried = new HashSet<>();
     boolean retrying = false;
+    String tlsFailure = null;
     cluster.retryBudget().requestStarted();
     try {
       for (int attempt = 1; ; attempt++) {
@@ -176,7 +177,7 @@ public final class OutboundPipeline implements AutoCloseable {
         // endpoint: mTLS needs a certificate, then limits, then the balancer's pick
         Optional<UpstreamTls> clusterTls = cluster.config().tls();
         if (clusterTls.isPresent() && clusterTls.get().scope() == UpstreamTls.Scope.EVERY_ENDPOINT
-            && mesh.certificates().isEmpty()) {
+            && clusterTls.get().meshMutualTls() && mesh.certificates().isEmpty()) {
           return fail(transport, explain, options, 503, "UF", "upstream connect error: " + cluster.name()
               + " requires mesh mutual TLS, and this Mesh has no certificate (build it with certificateAuthority(...))");
         }
@@ -206,6 +207,11 @@ public final class OutboundPipeline implements AutoCloseable {
           outcome = Outcome.ofStatus(status);
         } catch (ConnectException e) {
           outcome = Outcome.CONNECT_FAILURE;
+          tlsFailure = null;
+        } catch (javax.net.ssl.SSLException e) {
+          // as Envoy: a failed handshake is a connection failure, and its reason goes in the answer
+          outcome = Outcome.CONNECT_FAILURE;
+          tlsFailure = e.getMessage();
         } catch (SocketTimeoutException e) {
           outcome = Outcome.TIMEOUT;
         } catch (InterruptedIOException e) {
@@ -247,7 +253,8 @@ public final class OutboundPipeline implements AutoCloseable {
         return switch (outcome) {
           case TIMEOUT -> fail(transport, explain, options, 504, "UT", "upstream request timeout");
           case CONNECT_FAILURE -> fail(transport, explain, options, 503, "UF",
-              "upstream connect error or disconnect/reset before headers. reset reason: connection failure");
+              "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+                  + (tlsFailure == null ? "" : ", transport failure reason: TLS error: " + tlsFailure));
           default -> fail(transport, explain, options, 503, "UR",
               "upstream connect error or disconnect/reset before headers. reset reason: connection termination");
         };

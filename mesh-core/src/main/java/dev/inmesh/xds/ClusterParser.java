@@ -61,7 +61,8 @@ final class ClusterParser {
         ? Optional.of(outliers(cluster.getOutlierDetection(), cluster))
         : Optional.empty();
     Duration connectTimeout = cluster.hasConnectTimeout() ? RouteParser.duration(cluster.getConnectTimeout()) : Duration.ofSeconds(5);
-    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls(resource, cluster));
+    Optional<UpstreamTls> tls = tls(resource, cluster);
+    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls);
   }
 
   /** The endpoint metadata key of Istio's transport socket matches, and the mark of a mesh mTLS endpoint. */
@@ -103,7 +104,30 @@ final class ClusterParser {
     if (!cluster.hasTransportSocket() || cluster.getTransportSocket().getName().equals(RAW_BUFFER)) {
       return Optional.empty();
     }
+    UpstreamTlsContext context = context(resource, "transport_socket", cluster.getTransportSocket());
+    if (!meshCertificates(context.getCommonTlsContext())) {
+      return Optional.of(OriginationParser.parse(resource, "transport_socket.typed_config", context, cluster));
+    }
     return Optional.of(upstream(resource, "transport_socket", cluster.getTransportSocket()));
+  }
+
+  /** Whether a context asks for the mesh's own certificates (provider instances), not files: mesh mTLS, not origination. */
+  private static boolean meshCertificates(CommonTlsContext common) {
+    return common.hasTlsCertificateProviderInstance() || common.getValidationContext().hasCaCertificateProviderInstance()
+        || common.getCombinedValidationContext().getDefaultValidationContext().hasCaCertificateProviderInstance();
+  }
+
+  private static UpstreamTlsContext context(String resource, String field,
+      io.envoyproxy.envoy.config.core.v3.TransportSocket socket) throws XdsParseException {
+    if (!socket.getName().equals(InboundListenerParser.TLS_SOCKET)) {
+      throw new XdsParseException(resource, field + ".name", "only " + InboundListenerParser.TLS_SOCKET + " and "
+          + RAW_BUFFER + " are supported, got " + socket.getName());
+    }
+    try {
+      return TypedConfigs.unpack(socket.getTypedConfig(), TypedConfigs.UPSTREAM_TLS_CONTEXT, UpstreamTlsContext.parser());
+    } catch (InvalidProtocolBufferException e) {
+      throw new XdsParseException(resource, field + ".typed_config", "not an UpstreamTlsContext: " + e.getMessage());
+    }
   }
 
   private static UpstreamTls upstream(String resource, String field,

@@ -108,9 +108,13 @@ public final class RequestExplainer {
     policies.add("limits: " + limits.maxConnections() + " connections, " + limits.maxPendingRequests() + " pending, "
         + limits.maxRequests() + " requests, " + limits.maxRetries() + " retries");
     config.outlierDetection().ifPresent(od -> policies.add("outlier detection: " + od));
-    policies.add(config.tls().map(tls -> (tls.scope() == dev.inmesh.model.UpstreamTls.Scope.MARKED_ENDPOINTS
-        ? "mutual TLS to the endpoints marked tlsMode: istio (plaintext to the rest), server must be one of "
-        : "mutual TLS, server must be one of ") + tls.identities()).orElse("plaintext"));
+    policies.add(config.tls().map(tls -> tls.origination().isPresent()
+        ? "TLS originated by the client (" + (tls.origination().get().clientCertificate().isPresent() ? "MUTUAL" : "SIMPLE")
+            + "), server trusted by " + tls.origination().get().trust()
+            + (tls.identities().isEmpty() ? "" : ", server must name one of " + tls.identities())
+        : (tls.scope() == dev.inmesh.model.UpstreamTls.Scope.MARKED_ENDPOINTS
+            ? "mutual TLS to the endpoints marked tlsMode: istio (plaintext to the rest), server must be one of "
+            : "mutual TLS, server must be one of ") + tls.identities()).orElse("plaintext"));
     policies.add("connect timeout " + config.connectTimeout().toMillis() + " ms");
     if (endpoints.isEmpty()) {
       policies.add("no endpoints: the request fails with 503 (UH)");

@@ -97,7 +97,10 @@ final class ClusterBuilder {
     policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
         .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
-    transportSocket(service, port, subset, labels, policy).ifPresent(tls -> {
+    boolean unoriginated = originationUnsupported(policy);
+    originationOptions(policy).ifPresent(cluster::setUpstreamHttpProtocolOptions);
+    (unoriginated ? Optional.<io.envoyproxy.envoy.config.core.v3.TransportSocket>empty()
+        : transportSocket(service, port, subset, labels, policy)).ifPresent(tls -> {
       if (perEndpointTls(service, port, labels, policy)) {
         cluster.addAllTransportSocketMatches(TransportSockets.perEndpoint(tls));
       } else {
@@ -110,7 +113,29 @@ final class ClusterBuilder {
           .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()));
     }
     clusters.put(name, cluster.build());
-    endpoints.put(name, loadAssignment(name, service, port, labels, policy));
+    // a client that cannot originate the TLS asked for gets no endpoint rather than a plaintext one
+    endpoints.put(name, unoriginated ? ClusterLoadAssignment.newBuilder().setClusterName(name).build()
+        : loadAssignment(name, service, port, labels, policy));
+  }
+
+  /**
+   * TLS the client originates to the destination (DestinationRule SIMPLE or MUTUAL), with the files
+   * on the client's machine. Proxyless gRPC clients never get it: grpc-java takes certificates
+   * from its bootstrap's provider instances only (gRFC A29) and NACKs files ({@link #originationUnsupported}).
+   */
+  private static Optional<io.envoyproxy.envoy.config.core.v3.TransportSocket> originationSocket(DestinationRule.ClientTls tls) {
+    return Optional.of(TransportSockets.origination(tls));
+  }
+
+  /** Istio's auto SNI and auto SAN validation around an originated TLS, for Inmesh clients. */
+  private Optional<io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions> originationOptions(TrafficPolicy policy) {
+    return policy.tls().filter(DestinationRule.ClientTls::originates).filter(tls -> !profile.proxylessGrpc())
+        .map(TransportSockets::originationOptions);
+  }
+
+  /** Whether this client must originate TLS and cannot: proxyless gRPC (DestinationRuleParser warns at apply). */
+  private boolean originationUnsupported(TrafficPolicy policy) {
+    return profile.proxylessGrpc() && policy.tls().filter(DestinationRule.ClientTls::originates).isPresent();
   }
 
   /**
@@ -129,6 +154,9 @@ final class ClusterBuilder {
     DestinationRule.TlsMode mode = tls.map(DestinationRule.ClientTls::mode).orElse(null);
     if (mode == DestinationRule.TlsMode.DISABLE) {
       return Optional.empty();
+    }
+    if (tls.isPresent() && tls.get().originates()) {
+      return originationSocket(tls.get());
     }
     if (mode != DestinationRule.TlsMode.ISTIO_MUTUAL) {
       if (!profile.meshCertificates() || members.isEmpty()) {

@@ -47,6 +47,54 @@ public final class TransportSockets {
   }
 
   /**
+   * TLS the client originates (a DestinationRule's SIMPLE or MUTUAL), in Envoy's file-based shape:
+   * the files are on the client's machine, as they are on the sidecar's in Istio. Without
+   * {@code caCertificates} the server is verified against the client's system roots
+   * ({@code system_root_certs}), as Istio does (VERIFY_CERTIFICATE_AT_CLIENT); with
+   * {@code insecureSkipVerify} there is no validation context at all.
+   */
+  public static TransportSocket origination(dev.inmesh.control.config.networking.DestinationRule.ClientTls tls) {
+    var files = tls.origination();
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+    if (tls.mode() == dev.inmesh.control.config.networking.DestinationRule.TlsMode.MUTUAL) {
+      common.addTlsCertificates(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
+          .setCertificateChain(file(files.clientCertificate().orElseThrow()))
+          .setPrivateKey(file(files.privateKey().orElseThrow())));
+    }
+    if (files.verify()) {
+      CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder();
+      if (files.caCertificates().isPresent()) {
+        validation.setTrustedCa(file(files.caCertificates().get()));
+      } else {
+        validation.setSystemRootCerts(CertificateValidationContext.SystemRootCerts.getDefaultInstance());
+      }
+      files.caCrl().ifPresent(crl -> validation.setCrl(file(crl)));
+      tls.subjectAltNames().forEach(name -> validation.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(name)));
+      common.setValidationContext(validation);
+    }
+    UpstreamTlsContext.Builder context = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+    tls.sni().filter(sni -> !sni.isEmpty()).ifPresent(context::setSni);
+    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(context.build())).build();
+  }
+
+  /**
+   * Istio's defaults around an originated TLS: without {@code sni} the request's host is sent
+   * ({@code auto_sni}), and without {@code subjectAltNames} the server's certificate must name that
+   * host ({@code auto_san_validation}), unless nothing is verified.
+   */
+  public static io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions originationOptions(
+      dev.inmesh.control.config.networking.DestinationRule.ClientTls tls) {
+    return io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions.newBuilder()
+        .setAutoSni(tls.sni().filter(sni -> !sni.isEmpty()).isEmpty())
+        .setAutoSanValidation(tls.subjectAltNames().isEmpty() && tls.origination().verify())
+        .build();
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.DataSource file(String path) {
+    return io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setFilename(path).build();
+  }
+
+  /**
    * Istio's per-endpoint transport: endpoints marked {@code tlsMode: istio} in their metadata
    * ({@link #MESH_TLS_MARK}) take {@code tls}, the others plaintext, so that endpoints without
    * mTLS do not downgrade the rest of their cluster.

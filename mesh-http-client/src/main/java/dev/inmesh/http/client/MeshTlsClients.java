@@ -1,9 +1,11 @@
 package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.model.TlsOrigination;
 import dev.inmesh.model.UpstreamTls;
 import dev.inmesh.security.BufferedSocket;
 import dev.inmesh.security.CertificateManager;
+import dev.inmesh.security.OriginatedTls;
 import dev.inmesh.security.SpiffeTrustManager;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -43,6 +45,12 @@ final class MeshTlsClients {
   private final Mesh mesh;
   private final OkHttpClient base;
   private final Map<UpstreamTls, OkHttpClient> clients = new ConcurrentHashMap<>();
+  /** Originated TLS: a client per settings and server name, rebuilt when one of its files changes. */
+  private final Map<OriginationKey, Originating> originating = new ConcurrentHashMap<>();
+
+  private record OriginationKey(UpstreamTls tls, String serverName) {}
+
+  private record Originating(java.util.List<Object> files, OkHttpClient client) {}
 
   MeshTlsClients(Mesh mesh, OkHttpClient caller) {
     this.mesh = mesh;
@@ -57,6 +65,36 @@ final class MeshTlsClients {
   /** The client for a cluster's mTLS settings; fails when this Mesh has no certificate. */
   OkHttpClient client(UpstreamTls tls) {
     return clients.computeIfAbsent(tls, this::build);
+  }
+
+  /**
+   * The client for a cluster's TLS, mesh mTLS or originated. Originated TLS sends the configured SNI,
+   * or with auto SNI the host the call is for ({@code authorityHost}), and reads its files again
+   * when one of them changed since the last connection; a file that cannot be read fails the call.
+   */
+  OkHttpClient client(UpstreamTls tls, String authorityHost) throws IOException {
+    if (tls.origination().isEmpty()) {
+      return client(tls);
+    }
+    TlsOrigination origination = tls.origination().get();
+    String serverName = !tls.sni().isEmpty() ? tls.sni() : origination.autoSni() ? authorityHost : "";
+    OriginationKey key = new OriginationKey(tls, serverName);
+    java.util.List<Object> files = OriginatedTls.fileStamps(origination);
+    Originating current = originating.get(key);
+    if (current != null && current.files().equals(files)) {
+      return current.client();
+    }
+    OriginatedTls.Context context = OriginatedTls.load(origination, tls.identities(), serverName);
+    SSLSocketFactory factory = context.sslContext().getSocketFactory();
+    OkHttpClient client = base.newBuilder()
+        .socketFactory(NoDelaySockets.INSTANCE)
+        .sslSocketFactory(serverName.isEmpty() || !isHostName(serverName) ? factory : new SniSocketFactory(factory, serverName),
+            context.trustManager())
+        // the trust manager checked the names the DestinationRule asks for, against the SNI, not the endpoint's address
+        .hostnameVerifier((host, session) -> true)
+        .build();
+    originating.put(key, new Originating(files, client));
+    return client;
   }
 
   private OkHttpClient build(UpstreamTls tls) {

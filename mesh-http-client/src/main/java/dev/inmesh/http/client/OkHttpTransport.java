@@ -74,7 +74,7 @@ final class OkHttpTransport implements Transport<Response> {
    * that is already cancelled sends nothing.
    */
   private Response sendTls(Attempt attempt) throws IOException {
-    Call call = tlsClients.client(attempt.tls().get()).newCall(toEndpoint(attempt));
+    Call call = tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority())).newCall(toEndpoint(attempt));
     if (!attempt.timeout().isZero()) {
       call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
     }
@@ -151,14 +151,26 @@ final class OkHttpTransport implements Transport<Response> {
   @Override
   public void mirror(Attempt attempt) {
     Request copy = toEndpoint(attempt);
-    OkHttpClient client = attempt.tls().isPresent() ? tlsClients.client(attempt.tls().get()) : mirrorClient;
-    Call call = client.newCall(copy);
-    call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
-    try (Response response = call.execute()) {
+    try {
+      OkHttpClient client = attempt.tls().isPresent()
+          ? tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority())) : mirrorClient;
+      Call call = client.newCall(copy);
+      call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
+      call.execute().close();
       // read nothing: the answer only ends the copy
     } catch (IOException e) {
       // a mirror's failure is nobody's business
     }
+  }
+
+  /** The host of an authority ({@code host[:port]}, IPv6 in brackets), as auto SNI sends it. */
+  static String authorityHost(String authority) {
+    if (authority.startsWith("[")) {
+      int close = authority.indexOf(']');
+      return close > 0 ? authority.substring(1, close) : authority;
+    }
+    int colon = authority.lastIndexOf(':');
+    return colon >= 0 && authority.indexOf(':') == colon ? authority.substring(0, colon) : authority;
   }
 
   private static String reason(int status) {

@@ -71,16 +71,41 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
   public enum TlsMode { DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL }
 
   /**
-   * How a client speaks TLS to the destination. Inmesh enforces DISABLE and ISTIO_MUTUAL; SIMPLE
-   * and MUTUAL (origination with the user's own files) are accepted with a warning.
+   * How a client speaks TLS to the destination: DISABLE, the mesh's ISTIO_MUTUAL, or TLS the client
+   * originates itself (SIMPLE, MUTUAL) with the files named here, which are on the client's machine.
    *
    * @param subjectAltNames identities the server must present, in place of the service's own
    * @param sni the server name to send, when set
+   * @param origination the files and checks of SIMPLE and MUTUAL
    */
-  public record ClientTls(TlsMode mode, List<String> subjectAltNames, Optional<String> sni) {
+  public record ClientTls(TlsMode mode, List<String> subjectAltNames, Optional<String> sni, Origination origination) {
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);
     }
+
+    public ClientTls(TlsMode mode, List<String> subjectAltNames, Optional<String> sni) {
+      this(mode, subjectAltNames, sni, Origination.NONE);
+    }
+
+    /** Whether the client originates TLS with its own files: SIMPLE or MUTUAL. */
+    public boolean originates() {
+      return mode == TlsMode.SIMPLE || mode == TlsMode.MUTUAL;
+    }
+  }
+
+  /**
+   * Istio's file fields of ClientTLSSettings, as paths on the client's machine.
+   *
+   * @param caCertificates CA certificates to verify the server with; absent: the client's default trust store
+   * @param clientCertificate the certificate chain presented under MUTUAL
+   * @param privateKey its key, under MUTUAL
+   * @param caCrl certificates the server may not present
+   * @param verify false for {@code insecureSkipVerify: true}
+   */
+  public record Origination(Optional<String> caCertificates, Optional<String> clientCertificate,
+      Optional<String> privateKey, Optional<String> caCrl, boolean verify) {
+    public static final Origination NONE = new Origination(Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.empty(), true);
   }
 
   public enum Simple { UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST }

@@ -7,6 +7,7 @@ import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
 import dev.inmesh.control.config.networking.DestinationRule.ConsistentHash;
 import dev.inmesh.control.config.networking.DestinationRule.HashOn;
 import dev.inmesh.control.config.networking.DestinationRule.LoadBalancer;
+import dev.inmesh.control.config.networking.DestinationRule.Origination;
 import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
 import dev.inmesh.control.config.networking.DestinationRule.PortPolicy;
 import dev.inmesh.control.config.networking.DestinationRule.Simple;
@@ -93,17 +94,21 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     return new TrafficPolicy(loadBalancer, pool, outlier, tls, portLevel);
   }
 
-  /** Istio's ClientTLSSettings with its webhook's rules for which fields each mode allows. */
+  /**
+   * Istio's ClientTLSSettings with its webhook's rules for which fields each mode allows. SIMPLE
+   * and MUTUAL are originated by Inmesh clients with the files named; {@code credentialName} (a
+   * Kubernetes secret) has nowhere to be read from and is refused.
+   */
   private static ClientTls readTls(SpecReader tls) {
     TlsMode mode = tls.enumValue("mode", TlsMode.class).orElse(TlsMode.DISABLE);
-    Optional<String> certificate = tls.string("clientCertificate");
-    Optional<String> key = tls.string("privateKey");
-    Optional<String> ca = tls.string("caCertificates");
-    Optional<String> credential = tls.string("credentialName");
-    tls.string("caCrl");
+    Optional<String> certificate = tls.string("clientCertificate").filter(v -> !v.isEmpty());
+    Optional<String> key = tls.string("privateKey").filter(v -> !v.isEmpty());
+    Optional<String> ca = tls.string("caCertificates").filter(v -> !v.isEmpty());
+    Optional<String> credential = tls.string("credentialName").filter(v -> !v.isEmpty());
+    Optional<String> crl = tls.string("caCrl").filter(v -> !v.isEmpty());
     List<String> sans = tls.stringList("subjectAltNames");
     Optional<String> sni = tls.string("sni");
-    tls.bool("insecureSkipVerify");
+    boolean insecure = tls.bool("insecureSkipVerify").orElse(false);
     sni.filter(name -> !name.matches("[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*"))
         .ifPresent(name -> tls.warn("sni", "'" + name + "' is not a host name; Java's TLS cannot send it, so Inmesh"
             + " clients send no SNI"));
@@ -115,8 +120,11 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
         ca.ifPresent(v -> tls.error("caCertificates", "cannot specify CA certificates when using ISTIO_MUTUAL"));
         credential.ifPresent(v -> tls.error("credentialName", "cannot specify credentialName when using ISTIO_MUTUAL"));
       }
-      case MUTUAL -> {
-        if (credential.isEmpty()) {
+      case MUTUAL, SIMPLE -> {
+        credential.ifPresent(v -> tls.error("credentialName", "'" + v + "' names a Kubernetes secret, which Inmesh"
+            + " clients have nowhere to read from; give caCertificates"
+            + (mode == TlsMode.MUTUAL ? ", clientCertificate and privateKey" : "") + " as files on the client's machine"));
+        if (mode == TlsMode.MUTUAL && credential.isEmpty()) {
           if (certificate.isEmpty()) {
             tls.error("clientCertificate", "client certificate required for mutual tls");
           }
@@ -124,15 +132,29 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
             tls.error("privateKey", "private key required for mutual tls");
           }
         }
-        tls.warn("mode", "accepted but not enforced by Inmesh yet: MUTUAL origination with your own files;"
-            + " traffic to this destination uses the mesh's automatic mTLS or plaintext");
+        if (mode == TlsMode.SIMPLE) {
+          certificate.ifPresent(v -> tls.warn("clientCertificate", "used only with mode MUTUAL; SIMPLE presents no"
+              + " client certificate, as in Istio"));
+          key.ifPresent(v -> tls.warn("privateKey", "used only with mode MUTUAL; SIMPLE presents no client"
+              + " certificate, as in Istio"));
+        }
+        if (insecure) {
+          ca.ifPresent(v -> tls.warn("caCertificates", "not used: insecureSkipVerify checks nothing of the server's certificate"));
+          if (!sans.isEmpty()) {
+            tls.warn("subjectAltNames", "not used: insecureSkipVerify checks nothing of the server's certificate");
+          }
+        }
+        tls.warn("mode", mode + " origination is done by Inmesh HTTP clients, with the files on their own machine;"
+            + " proxyless gRPC clients cannot originate TLS from files (grpc-java takes certificates only from its"
+            + " bootstrap's certificate provider instances, gRFC A29), so they get this destination without endpoints"
+            + " and their calls fail with UNAVAILABLE instead of going out in plaintext");
       }
-      case SIMPLE -> tls.warn("mode", "accepted but not enforced by Inmesh yet: SIMPLE origination;"
-          + " traffic to this destination uses the mesh's automatic mTLS or plaintext");
       case DISABLE -> { }
     }
     tls.finish();
-    return new ClientTls(mode, sans, sni);
+    Origination origination = new Origination(ca, mode == TlsMode.MUTUAL ? certificate : Optional.empty(),
+        mode == TlsMode.MUTUAL ? key : Optional.empty(), crl, !insecure);
+    return new ClientTls(mode, sans, sni, origination);
   }
 
   private static LoadBalancer readLoadBalancer(SpecReader lb) {

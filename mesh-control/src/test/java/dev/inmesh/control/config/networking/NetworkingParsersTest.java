@@ -630,7 +630,7 @@ class NetworkingParsersTest {
     }
 
     @Test
-    void readsIstioMutualAndWarnsThatOriginationWithOwnFilesIsNotEnforced() {
+    void readsIstioMutualAndWarnsThatProxylessGrpcCannotOriginateTlsWithFiles() {
       ParseResult mesh = parse(destinationRule("""
           host: reviews
           trafficPolicy:
@@ -651,7 +651,8 @@ class NetworkingParsersTest {
       assertThat(tls.mode()).isEqualTo(DestinationRule.TlsMode.ISTIO_MUTUAL);
       assertThat(tls.subjectAltNames()).containsExactly("spiffe://cluster.local/ns/default/sa/reviews");
       assertThat(warningFields(simple)).containsExactly("spec.trafficPolicy.tls.mode");
-      assertThat(simple.warnings().get(0).message()).contains("not enforced");
+      assertThat(simple.warnings().get(0).message()).contains("proxyless gRPC clients cannot originate TLS from files");
+      assertThat(only(simple, DestinationRule.class).trafficPolicy().orElseThrow().tls().orElseThrow().originates()).isTrue();
     }
 
     @Test

@@ -1,0 +1,117 @@
+package dev.inmesh.xds;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.inmesh.model.TlsOrigination;
+import dev.inmesh.model.UpstreamTls;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * An UpstreamTlsContext for TLS the client originates (a DestinationRule's SIMPLE or MUTUAL), in
+ * the file-based shape Envoy reads: {@code validation_context.trusted_ca.filename} or
+ * {@code system_root_certs}, {@code crl.filename}, exact {@code match_subject_alt_names},
+ * {@code tls_certificates[0]} with file names, {@code sni}; and the cluster's
+ * {@code upstream_http_protocol_options} {@code auto_sni} and {@code auto_san_validation}. Only
+ * the shape is checked here: the files are on this machine and are read at connection time, so
+ * that a missing file fails the calls of this cluster (naming the file), never the whole update.
+ */
+final class OriginationParser {
+  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private OriginationParser() {}
+
+  static UpstreamTls parse(String resource, String field, UpstreamTlsContext context, Cluster cluster)
+      throws XdsParseException {
+    CommonTlsContext common = context.getCommonTlsContext();
+    String commonField = field + ".common_tls_context";
+    if (common.getTlsCertificateSdsSecretConfigsCount() > 0 || common.hasValidationContextSdsSecretConfig()) {
+      throw new XdsParseException(resource, commonField, "secrets over SDS are not supported by in-process clients;"
+          + " give files");
+    }
+    Optional<TlsOrigination.ClientCertificate> client = Optional.empty();
+    if (common.getTlsCertificatesCount() > 1) {
+      throw new XdsParseException(resource, commonField + ".tls_certificates", "at most one client certificate");
+    }
+    if (common.getTlsCertificatesCount() == 1) {
+      TlsCertificate certificate = common.getTlsCertificates(0);
+      String certificateField = commonField + ".tls_certificates[0]";
+      client = Optional.of(new TlsOrigination.ClientCertificate(
+          file(resource, certificateField + ".certificate_chain", certificate.getCertificateChain()),
+          file(resource, certificateField + ".private_key", certificate.getPrivateKey())));
+    }
+    boolean validates = common.hasValidationContext() || common.hasCombinedValidationContext();
+    CertificateValidationContext validation = common.hasCombinedValidationContext()
+        ? common.getCombinedValidationContext().getDefaultValidationContext() : common.getValidationContext();
+    String validationField = commonField + (common.hasCombinedValidationContext()
+        ? ".combined_validation_context.default_validation_context" : ".validation_context");
+    TlsOrigination.ServerTrust trust;
+    if (validation.hasTrustedCa()) {
+      trust = new TlsOrigination.CaFile(file(resource, validationField + ".trusted_ca", validation.getTrustedCa()));
+    } else if (validation.hasSystemRootCerts()) {
+      trust = new TlsOrigination.SystemRoots();
+    } else {
+      trust = new TlsOrigination.AnyServer();
+    }
+    Optional<Path> crl = Optional.empty();
+    if (validation.hasCrl()) {
+      crl = Optional.of(file(resource, validationField + ".crl", validation.getCrl()));
+    }
+    Set<String> names = new LinkedHashSet<>();
+    for (int i = 0; i < validation.getMatchSubjectAltNamesCount(); i++) {
+      StringMatcher matcher = validation.getMatchSubjectAltNames(i);
+      if (matcher.getMatchPatternCase() != StringMatcher.MatchPatternCase.EXACT || matcher.getIgnoreCase()) {
+        throw new XdsParseException(resource, validationField + ".match_subject_alt_names[" + i + "]",
+            "only exact, case-sensitive names are supported");
+      }
+      names.add(matcher.getExact());
+    }
+    if (trust instanceof TlsOrigination.AnyServer && (validates && (!names.isEmpty() || crl.isPresent()))) {
+      throw new XdsParseException(resource, validationField, "subject alt names and a CRL need trusted_ca or"
+          + " system_root_certs to verify the chain first");
+    }
+    UpstreamHttpProtocolOptions options = httpOptions(resource, cluster);
+    TlsOrigination origination = new TlsOrigination(trust, crl, client, options.getAutoSni(),
+        options.getAutoSanValidation() && !(trust instanceof TlsOrigination.AnyServer));
+    return UpstreamTls.originated(origination, names, context.getSni());
+  }
+
+  /** Istio's place for auto SNI, the typed HttpProtocolOptions, or the cluster's older field of the same name. */
+  private static UpstreamHttpProtocolOptions httpOptions(String resource, Cluster cluster) throws XdsParseException {
+    var typed = cluster.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+    if (typed != null) {
+      try {
+        HttpProtocolOptions options = TypedConfigs.unpack(typed, HTTP_PROTOCOL_OPTIONS, HttpProtocolOptions.parser());
+        if (options.hasUpstreamHttpProtocolOptions()) {
+          return options.getUpstreamHttpProtocolOptions();
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new XdsParseException(resource, "typed_extension_protocol_options[" + HTTP_PROTOCOL_OPTIONS + "]",
+            "not an HttpProtocolOptions: " + e.getMessage());
+      }
+    }
+    return cluster.getUpstreamHttpProtocolOptions();
+  }
+
+  private static Path file(String resource, String field, DataSource source) throws XdsParseException {
+    if (source.getSpecifierCase() != DataSource.SpecifierCase.FILENAME || source.getFilename().isEmpty()) {
+      throw new XdsParseException(resource, field, "only a filename is supported for originated TLS, got "
+          + source.getSpecifierCase());
+    }
+    try {
+      return Path.of(source.getFilename());
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new XdsParseException(resource, field + ".filename", "not a path on this machine: " + e.getMessage());
+    }
+  }
+}
