@@ -42,6 +42,11 @@ public final class OpensslPki {
     return sign(name, "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
   }
 
+  /** A server certificate for the DNS name {@code host} only, as a server outside the mesh has one. */
+  public Pair serverFor(String host) {
+    return sign(host, "subjectAltName=DNS:" + host + "\nextendedKeyUsage=serverAuth\n");
+  }
+
   /** A client certificate whose common name is {@code name}. */
   public Pair client(String name) {
     return sign(name, "extendedKeyUsage=clientAuth\n");
