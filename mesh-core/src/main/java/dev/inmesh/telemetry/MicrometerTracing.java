@@ -51,8 +51,9 @@ public final class MicrometerTracing implements Tracing {
     return tracer.traceContextBuilder().traceId(context.traceId()).spanId(context.spanId()).sampled(context.sampled()).build();
   }
 
+  /** The tracer's ids, with the tracestate the trace came with ({@code fallback}'s), passed on unchanged. */
   private Tracing.Span wrap(io.micrometer.tracing.Span span, TraceContext fallback) {
-    return new Recorded(tracer, span, ids(span).orElse(fallback));
+    return new Recorded(tracer, span, ids(span).map(ids -> ids.withTracestate(fallback.tracestate())).orElse(fallback));
   }
 
   /** The span's ids in W3C form, if the tracer made real ones. */
@@ -65,8 +66,10 @@ public final class MicrometerTracing implements Tracing {
     if (traceId != null && traceId.length() == 16) {
       traceId = "0000000000000000" + traceId;
     }
+    String parent = context.parentId();
     try {
-      return Optional.of(new TraceContext(traceId, context.spanId(), !Boolean.FALSE.equals(context.sampled())));
+      return Optional.of(new TraceContext(traceId, context.spanId(), !Boolean.FALSE.equals(context.sampled()),
+          parent == null || !parent.matches("[0-9a-f]{16}") || parent.equals("0000000000000000") ? "" : parent, ""));
     } catch (IllegalArgumentException | NullPointerException e) {
       return Optional.empty();
     }

@@ -105,16 +105,10 @@ final class ClusterParser {
       return Optional.empty();
     }
     UpstreamTlsContext context = context(resource, "transport_socket", cluster.getTransportSocket());
-    if (!meshCertificates(context.getCommonTlsContext())) {
+    if (OriginationParser.originates(context)) {
       return Optional.of(OriginationParser.parse(resource, "transport_socket.typed_config", context, cluster));
     }
     return Optional.of(upstream(resource, "transport_socket", cluster.getTransportSocket()));
-  }
-
-  /** Whether a context asks for the mesh's own certificates (provider instances), not files: mesh mTLS, not origination. */
-  private static boolean meshCertificates(CommonTlsContext common) {
-    return common.hasTlsCertificateProviderInstance() || common.getValidationContext().hasCaCertificateProviderInstance()
-        || common.getCombinedValidationContext().getDefaultValidationContext().hasCaCertificateProviderInstance();
   }
 
   private static UpstreamTlsContext context(String resource, String field,

@@ -19,8 +19,9 @@ import java.util.Set;
 
 /**
  * An UpstreamTlsContext for TLS the client originates (a DestinationRule's SIMPLE or MUTUAL), in
- * the file-based shape Envoy reads: {@code validation_context.trusted_ca.filename} or
- * {@code system_root_certs}, {@code crl.filename}, exact {@code match_subject_alt_names},
+ * the file-based shape Envoy reads: {@code validation_context.trusted_ca.filename},
+ * {@code system_root_certs}, or {@code trust_chain_verification: ACCEPT_UNTRUSTED} (insecureSkipVerify),
+ * {@code crl.filename}, exact {@code match_subject_alt_names},
  * {@code tls_certificates[0]} with file names, {@code sni}; and the cluster's
  * {@code upstream_http_protocol_options} {@code auto_sni} and {@code auto_san_validation}. Only
  * the shape is checked here: the files are on this machine and are read at connection time, so
@@ -30,6 +31,22 @@ final class OriginationParser {
   static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   private OriginationParser() {}
+
+  /**
+   * Whether a context is originated TLS: it names files or the system roots, or accepts any server.
+   * Mesh mTLS names none of these (its certificates come from provider instances).
+   */
+  static boolean originates(UpstreamTlsContext context) {
+    CommonTlsContext common = context.getCommonTlsContext();
+    CertificateValidationContext validation = validation(common);
+    return common.getTlsCertificatesCount() > 0 || validation.hasTrustedCa() || validation.hasSystemRootCerts()
+        || validation.getTrustChainVerification() == CertificateValidationContext.TrustChainVerification.ACCEPT_UNTRUSTED;
+  }
+
+  private static CertificateValidationContext validation(CommonTlsContext common) {
+    return common.hasCombinedValidationContext()
+        ? common.getCombinedValidationContext().getDefaultValidationContext() : common.getValidationContext();
+  }
 
   static UpstreamTls parse(String resource, String field, UpstreamTlsContext context, Cluster cluster)
       throws XdsParseException {
@@ -50,18 +67,25 @@ final class OriginationParser {
           file(resource, certificateField + ".certificate_chain", certificate.getCertificateChain()),
           file(resource, certificateField + ".private_key", certificate.getPrivateKey())));
     }
-    boolean validates = common.hasValidationContext() || common.hasCombinedValidationContext();
-    CertificateValidationContext validation = common.hasCombinedValidationContext()
-        ? common.getCombinedValidationContext().getDefaultValidationContext() : common.getValidationContext();
+    CertificateValidationContext validation = validation(common);
     String validationField = commonField + (common.hasCombinedValidationContext()
         ? ".combined_validation_context.default_validation_context" : ".validation_context");
+    if (common.hasTlsCertificateProviderInstance() || validation.hasCaCertificateProviderInstance()) {
+      throw new XdsParseException(resource, commonField, "originated TLS takes files; mesh certificates (provider"
+          + " instances) are for mesh mTLS only");
+    }
     TlsOrigination.ServerTrust trust;
-    if (validation.hasTrustedCa()) {
+    boolean acceptsAny = validation.getTrustChainVerification()
+        == CertificateValidationContext.TrustChainVerification.ACCEPT_UNTRUSTED;
+    if (acceptsAny) {
+      trust = new TlsOrigination.AnyServer();
+    } else if (validation.hasTrustedCa()) {
       trust = new TlsOrigination.CaFile(file(resource, validationField + ".trusted_ca", validation.getTrustedCa()));
     } else if (validation.hasSystemRootCerts()) {
       trust = new TlsOrigination.SystemRoots();
     } else {
-      trust = new TlsOrigination.AnyServer();
+      throw new XdsParseException(resource, validationField, "originated TLS needs trusted_ca, system_root_certs or"
+          + " trust_chain_verification ACCEPT_UNTRUSTED");
     }
     Optional<Path> crl = Optional.empty();
     if (validation.hasCrl()) {
@@ -76,14 +100,10 @@ final class OriginationParser {
       }
       names.add(matcher.getExact());
     }
-    if (trust instanceof TlsOrigination.AnyServer && (validates && (!names.isEmpty() || crl.isPresent()))) {
-      throw new XdsParseException(resource, validationField, "subject alt names and a CRL need trusted_ca or"
-          + " system_root_certs to verify the chain first");
-    }
     UpstreamHttpProtocolOptions options = httpOptions(resource, cluster);
     TlsOrigination origination = new TlsOrigination(trust, crl, client, options.getAutoSni(),
-        options.getAutoSanValidation() && !(trust instanceof TlsOrigination.AnyServer));
-    return UpstreamTls.originated(origination, names, context.getSni());
+        options.getAutoSanValidation() && !acceptsAny);
+    return UpstreamTls.originated(origination, acceptsAny ? Set.of() : names, context.getSni());
   }
 
   /** Istio's place for auto SNI, the typed HttpProtocolOptions, or the cluster's older field of the same name. */

@@ -68,4 +68,20 @@ class MicrometerTracingTest {
       assertThat(sent.spanId()).isNotEqualTo(CALLER.spanId());
     }
   }
+
+  @Test
+  void theTracersSpansGoOnTheWireAsB3WithTheirParentAndTheCallersTracestate() {
+    Tracing.Span server = tracing.startServer("in", Optional.of(CALLER.withTracestate("congo=t61rcWkgMzE")));
+    Tracing.Span client;
+    try (TraceContext.Scope scope = server.attach()) {
+      client = tracing.startClient("out");
+    }
+
+    SimpleSpan recorded = tracer.lastSpan();
+    assertThat(client.context().headers())
+        .containsEntry("x-b3-traceid", CALLER.traceId())
+        .containsEntry("x-b3-spanid", recorded.getSpanId())
+        .containsEntry("x-b3-parentspanid", server.context().spanId())
+        .containsEntry("tracestate", "congo=t61rcWkgMzE");
+  }
 }

@@ -51,7 +51,7 @@ public final class TransportSockets {
    * the files are on the client's machine, as they are on the sidecar's in Istio. Without
    * {@code caCertificates} the server is verified against the client's system roots
    * ({@code system_root_certs}), as Istio does (VERIFY_CERTIFICATE_AT_CLIENT); with
-   * {@code insecureSkipVerify} there is no validation context at all.
+   * {@code insecureSkipVerify} any server is accepted ({@code trust_chain_verification: ACCEPT_UNTRUSTED}).
    */
   public static TransportSocket origination(dev.inmesh.control.config.networking.DestinationRule.ClientTls tls) {
     var files = tls.origination();
@@ -61,7 +61,10 @@ public final class TransportSockets {
           .setCertificateChain(file(files.clientCertificate().orElseThrow()))
           .setPrivateKey(file(files.privateKey().orElseThrow())));
     }
-    if (files.verify()) {
+    if (!files.verify()) {
+      common.setValidationContext(CertificateValidationContext.newBuilder()
+          .setTrustChainVerification(CertificateValidationContext.TrustChainVerification.ACCEPT_UNTRUSTED));
+    } else {
       CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder();
       if (files.caCertificates().isPresent()) {
         validation.setTrustedCa(file(files.caCertificates().get()));

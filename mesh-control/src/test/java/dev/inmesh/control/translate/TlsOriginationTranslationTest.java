@@ -123,7 +123,8 @@ class TlsOriginationTranslationTest {
         .isEqualTo("/etc/partner/client.pem");
     assertThat(context.getCommonTlsContext().getTlsCertificates(0).getPrivateKey().getFilename())
         .isEqualTo("/etc/partner/client-key.pem");
-    assertThat(context.getCommonTlsContext().hasValidationContext()).isFalse();
+    assertThat(context.getCommonTlsContext().getValidationContext().getTrustChainVerification())
+        .isEqualTo(CertificateValidationContext.TrustChainVerification.ACCEPT_UNTRUSTED);
     assertThat(cluster.getUpstreamHttpProtocolOptions().getAutoSanValidation()).isFalse();
     TlsOrigination origination = decoded(cluster).tls().orElseThrow().origination().orElseThrow();
     assertThat(origination.trust()).isInstanceOf(TlsOrigination.AnyServer.class);

@@ -18,8 +18,9 @@ import io.grpc.Status;
 import java.util.function.Supplier;
 
 /**
- * Spans and W3C trace context over gRPC metadata. A client call opens a client span (a child of
- * the span the calling thread serves, or a new trace) and sends it as {@code traceparent}; a
+ * Spans and trace context over gRPC metadata. A client call opens a client span (a child of
+ * the span the calling thread serves, or a new trace) and sends it as {@code traceparent} and B3
+ * headers, with the trace's {@code tracestate} ({@link TraceContext#headers()}); a
  * server reads {@code traceparent} (or B3), opens a server span continuing it, and makes it
  * current in every callback of the call, so calls the service makes continue the trace. Spans end
  * when the call closes, tagged as Envoy tags gRPC: {@code grpc.path}, {@code grpc.status_code}.
@@ -42,7 +43,14 @@ public final class GrpcTracing {
               return;
             }
             Tracing.Span span = tracing.startClient(next.authority() + "/*");
-            headers.put(TRACEPARENT, span.context().traceparent());
+            // W3C and B3 (Istio's Zipkin default reads B3); a tracestate the caller set stays
+            for (var header : span.context().headers().entrySet()) {
+              Metadata.Key<String> key = Metadata.Key.of(header.getKey(), Metadata.ASCII_STRING_MARSHALLER);
+              if (!header.getKey().equals(TraceContext.TRACESTATE) || !headers.containsKey(key)) {
+                headers.discardAll(key);
+                headers.put(key, header.getValue());
+              }
+            }
             super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
               @Override
               public void onClose(Status status, Metadata trailers) {

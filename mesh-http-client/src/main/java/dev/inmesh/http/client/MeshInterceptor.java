@@ -53,13 +53,21 @@ final class MeshInterceptor implements Interceptor {
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
     // the trace of the request this thread serves goes on, or a new one starts here; a caller's own
-    // traceparent wins
-    Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null
-        : mesh.tracing().startClient(request.url().host() + ":" + request.url().port() + "/*");
+    // traceparent wins, and B3 headers the caller passed on (as Istio asks apps to) are the parent
+    Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null : startClient(request);
     // the caller's headers and the mesh's, in one new request
     Headers.Builder added = null;
     if (span != null) {
-      added = request.headers().newBuilder().add(TraceContext.TRACEPARENT, span.context().traceparent());
+      added = request.headers().newBuilder();
+      for (var header : span.context().headers().entrySet()) {
+        if (!header.getKey().equals(TraceContext.TRACESTATE) || request.header(TraceContext.TRACESTATE) == null) {
+          added.set(header.getKey(), header.getValue());
+        }
+      }
+      if (request.header(TraceContext.B3) != null) {
+        // one context in both B3 forms
+        added.set(TraceContext.B3, span.context().b3());
+      }
     }
     if (request.header(PeerMetadata.HEADER) == null && metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL)) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
@@ -104,6 +112,18 @@ final class MeshInterceptor implements Interceptor {
       if (span != null) {
         span.end();
       }
+    }
+  }
+
+  /** A client span, child of the B3 context the caller's request carries if any, else of the request this thread serves. */
+  private Tracing.Span startClient(Request request) {
+    String name = request.url().host() + ":" + request.url().port() + "/*";
+    java.util.Optional<TraceContext> passedOn = TraceContext.fromHeaders(request::header);
+    if (passedOn.isEmpty()) {
+      return mesh.tracing().startClient(name);
+    }
+    try (TraceContext.Scope scope = TraceContext.attach(passedOn.get())) {
+      return mesh.tracing().startClient(name);
     }
   }
 

@@ -132,6 +132,48 @@ class MeshHttpFeaturesIT {
   }
 
   @Test
+  void anOutboundCallCarriesB3WithTheServedTraceANewSpanAndTheTracestateUnchanged() throws Exception {
+    java.util.concurrent.BlockingQueue<RecordedRequest> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+    v1.behave(request -> {
+      seen.add(request);
+      return new MockResponse.Builder().code(200).body("v1 x").build();
+    });
+    route("""
+        - route:
+          - destination: {host: reviews, subset: v1}
+        """);
+    HttpMesh.awaitAnswer(client, URL, "v1", Map.of());
+    seen.clear();
+
+    // the request this thread serves, as the door attaches it: W3C with a vendor's tracestate
+    TraceContext served = TraceContext.fromHeaders(Map.of(
+        "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")::get).orElseThrow();
+    try (TraceContext.Scope scope = TraceContext.attach(served); Response response = call(new Request.Builder().url(URL).build())) {
+      assertThat(response.code()).isEqualTo(200);
+    }
+    okhttp3.Headers sent = seen.poll(5, TimeUnit.SECONDS).getHeaders();
+    assertThat(sent.values("x-b3-traceid")).containsExactly("0af7651916cd43dd8448eb211c80319c");
+    String span = sent.get("x-b3-spanid");
+    assertThat(span).matches("[0-9a-f]{16}").isNotEqualTo("b7ad6b7169203331");
+    assertThat(sent.values("x-b3-parentspanid")).containsExactly("b7ad6b7169203331");
+    assertThat(sent.values("x-b3-sampled")).containsExactly("1");
+    assertThat(sent.values(TraceContext.TRACEPARENT)).containsExactly("00-0af7651916cd43dd8448eb211c80319c-" + span + "-01");
+    assertThat(sent.values(TraceContext.TRACESTATE)).containsExactly("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+
+    // B3 headers the app passed on from its own request (as Bookinfo's apps do) are the parent of the mesh's span
+    try (Response response = call(new Request.Builder().url(URL).header("x-b3-traceid", "a3ce929d0e0e4736")
+        .header("x-b3-spanid", "00f067aa0ba902b7").header("x-b3-sampled", "1").build())) {
+      assertThat(response.code()).isEqualTo(200);
+    }
+    sent = seen.poll(5, TimeUnit.SECONDS).getHeaders();
+    assertThat(sent.values("x-b3-traceid")).containsExactly("a3ce929d0e0e4736");
+    assertThat(sent.values("x-b3-parentspanid")).containsExactly("00f067aa0ba902b7");
+    assertThat(sent.values("x-b3-spanid")).singleElement().asString().isNotEqualTo("00f067aa0ba902b7");
+    assertThat(sent.get(TraceContext.TRACEPARENT)).startsWith("00-0000000000000000a3ce929d0e0e4736-");
+  }
+
+  @Test
   void redirectsAndDirectResponsesAreAnsweredWithoutABackend() throws Exception {
     route("""
         - match:
