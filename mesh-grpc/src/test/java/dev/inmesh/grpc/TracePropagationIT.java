@@ -62,6 +62,36 @@ class TracePropagationIT {
   }
 
   /**
+   * Through the door to the next hop: a caller's trace context with a tracestate reaches
+   * productpage, whose gRPC call to the greeter carries B3 (for a Zipkin-traced sidecar, Istio's
+   * default) beside traceparent, with the same trace, a new span whose parent is the caller's, and
+   * the caller's tracestate unchanged.
+   */
+  @Test
+  void b3AndTracestateCarryOnThroughTheDoorToTheNextHop() throws Exception {
+    try (GrpcMesh mesh = new GrpcMesh(); Hops hops = new Hops(mesh, Tracing.NONE, Tracing.NONE, Tracing.NONE)) {
+      try (Response response = hops.http.newCall(new Request.Builder().url("http://productpage:9080/")
+          .header("traceparent", "00-" + TRACE + "-00f067aa0ba902b7-01")
+          .header("tracestate", "congo=t61rcWkgMzE")
+          .build()).execute()) {
+        assertThat(response.code()).isEqualTo(200);
+      }
+
+      Metadata sent = hops.headers.get();
+      assertThat(sent.get(key("x-b3-traceid"))).isEqualTo(TRACE);
+      assertThat(sent.get(key("x-b3-parentspanid"))).as("the door's context: the caller's span").isEqualTo("00f067aa0ba902b7");
+      assertThat(sent.get(key("x-b3-spanid"))).matches("[0-9a-f]{16}").isNotEqualTo("00f067aa0ba902b7");
+      assertThat(sent.get(key("x-b3-sampled"))).isEqualTo("1");
+      assertThat(sent.get(key("traceparent"))).isEqualTo("00-" + TRACE + "-" + sent.get(key("x-b3-spanid")) + "-01");
+      assertThat(sent.get(key("tracestate"))).isEqualTo("congo=t61rcWkgMzE");
+    }
+  }
+
+  private static Metadata.Key<String> key(String name) {
+    return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
+  }
+
+  /**
    * With a tracer per service (OpenTelemetry's SDK behind Micrometer Tracing), each hop records a
    * span: the browser's client span, productpage's server span and its gRPC client span, the
    * greeter's server span, each the parent of the next, under one trace id, with the ids that went
@@ -110,6 +140,7 @@ class TracePropagationIT {
   /** A browser client, productpage (a JDK server behind the door) and the greeter it calls over gRPC. */
   private static final class Hops implements AutoCloseable {
     final AtomicReference<String> seen = new AtomicReference<>();
+    final AtomicReference<Metadata> headers = new AtomicReference<>();
     final OkHttpClient http;
     private final Server greeter;
     private final MeshHttpServer productpage;
@@ -126,6 +157,7 @@ class TracePropagationIT {
         @Override
         public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
           seen.set(headers.get(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER)));
+          Hops.this.headers.set(headers);
           return next.startCall(call, headers);
         }
       };
