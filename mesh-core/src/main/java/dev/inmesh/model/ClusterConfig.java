@@ -9,7 +9,7 @@ import java.util.Optional;
 
 /**
  * A cluster (CDS) as the data plane uses it: balancing, limits, outlier detection, connect timeout,
- * and mutual TLS when its transport socket asks for it.
+ * TLS when its transport socket asks for it, and the service it leads to when its metadata says.
  */
 public record ClusterConfig(
     String name,
@@ -18,7 +18,14 @@ public record ClusterConfig(
     ConnectionLimits limits,
     Optional<OutlierDetectionConfig> outlierDetection,
     Duration connectTimeout,
-    Optional<UpstreamTls> tls) {
+    Optional<UpstreamTls> tls,
+    Optional<DestinationService> service) {
+  /** A cluster whose metadata names no service. */
+  public ClusterConfig(String name, String edsServiceName, BalancerConfig balancer, ConnectionLimits limits,
+      Optional<OutlierDetectionConfig> outlierDetection, Duration connectTimeout, Optional<UpstreamTls> tls) {
+    this(name, edsServiceName, balancer, limits, outlierDetection, connectTimeout, tls, Optional.empty());
+  }
+
   public ClusterConfig {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(edsServiceName, "edsServiceName");
@@ -27,5 +34,6 @@ public record ClusterConfig(
     Objects.requireNonNull(outlierDetection, "outlierDetection");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
     Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(service, "service");
   }
 }

@@ -1,6 +1,7 @@
 package dev.inmesh.telemetry;
 
 import dev.inmesh.MeshConfig;
+import dev.inmesh.model.DestinationService;
 import dev.inmesh.security.SpiffeId;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -63,15 +64,17 @@ public final class IstioMetrics {
       "request_protocol", "response_code", "grpc_response_status", "response_flags", "connection_security_policy");
 
   private static final Map<String, Integer> INDEX = index();
+  /** The service of a served request's key: always this workload's own. */
+  private static final DestinationService SERVED = new DestinationService("", "", "", false);
 
   /**
    * What tells one series from another, as the caller hands it over: a request only builds this
    * small key and looks its meters up; the 23 label values are worked out once, at the first
    * request of a series.
    */
-  private record Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<Workload> peer,
+  private record Key(boolean served, DestinationService service, Optional<SpiffeId> peerId, Optional<Workload> peer,
       String securityPolicy, String protocol, int responseCode, Optional<Integer> grpcStatus, String responseFlags) {
-    Key(boolean served, String service, Optional<SpiffeId> peerId, Optional<Workload> peer, String securityPolicy,
+    Key(boolean served, DestinationService service, Optional<SpiffeId> peerId, Optional<Workload> peer, String securityPolicy,
         Outcome outcome) {
       this(served, service, peerId, peer, securityPolicy, outcome.protocol(), outcome.responseCode(), outcome.grpcStatus(),
           outcome.responseFlags());
@@ -131,7 +134,7 @@ public final class IstioMetrics {
    */
   public void served(Optional<SpiffeId> source, String securityPolicy, Optional<PeerMetadata> caller, Outcome outcome) {
     Optional<Workload> vouched = vouched(caller, source);
-    Key key = new Key(true, "", source, vouched, securityPolicy, outcome);
+    Key key = new Key(true, SERVED, source, vouched, securityPolicy, outcome);
     Meters series = meters.get(key);
     if (series == null) {
       series = newSeries(key, () -> servedLabels(source, securityPolicy, vouched, outcome));
@@ -181,27 +184,40 @@ public final class IstioMetrics {
    * when {@code destination} vouches for it, else the server's workload labels are {@code unknown}.
    */
   public void sent(String destinationService, Optional<SpiffeId> destination, Optional<PeerMetadata> server, Outcome outcome) {
-    Optional<Workload> vouched = vouched(server, destination);
-    Key key = new Key(false, destinationService, destination, vouched, UNKNOWN, outcome);
+    String namespace = namespaceOf(destinationService);
+    sent(new DestinationService(destinationService, destinationService.contains(".")
+        ? destinationService.substring(0, destinationService.indexOf('.')) : destinationService,
+        namespace, false), destination, server, outcome);
+  }
+
+  /**
+   * A request this workload sent to {@code service}, as its cluster's metadata names it. A
+   * MESH_EXTERNAL destination is reported as Istio reports a ServiceEntry outside the mesh: its
+   * service labels from the entry, its workload labels {@code unknown}.
+   */
+  public void sent(DestinationService service, Optional<SpiffeId> destination, Optional<PeerMetadata> server,
+      Outcome outcome) {
+    Optional<Workload> vouched = service.meshExternal() ? Optional.empty() : vouched(server, destination);
+    Key key = new Key(false, service, destination, vouched, UNKNOWN, outcome);
     Meters series = meters.get(key);
     if (series == null) {
-      series = newSeries(key, () -> sentLabels(destinationService, destination, vouched, outcome));
+      series = newSeries(key, () -> sentLabels(service, destination, vouched, outcome));
     }
     record(series, outcome);
   }
 
-  private String[] sentLabels(String destinationService, Optional<SpiffeId> destination, Optional<Workload> server,
+  private String[] sentLabels(DestinationService service, Optional<SpiffeId> destination, Optional<Workload> server,
       Outcome outcome) {
     String[] labels = labels();
     put(labels, "reporter", "source");
     workload(labels, "source", selfWorkload);
     put(labels, "source_principal", selfPrincipal);
-    String namespace = destination.map(SpiffeId::namespace).orElseGet(() -> namespaceOf(destinationService));
-    put(labels, "destination_service", destinationService);
-    put(labels, "destination_service_name", destinationService.contains(".")
-        ? destinationService.substring(0, destinationService.indexOf('.')) : destinationService);
-    put(labels, "destination_service_namespace", namespace);
-    put(labels, "destination_workload_namespace", namespace);
+    put(labels, "destination_service", service.host());
+    put(labels, "destination_service_name", service.name());
+    put(labels, "destination_service_namespace", service.namespace().equals(UNKNOWN) || service.namespace().isEmpty()
+        ? destination.map(SpiffeId::namespace).orElse(UNKNOWN) : service.namespace());
+    put(labels, "destination_workload_namespace", destination.map(SpiffeId::namespace)
+        .orElse(service.meshExternal() || service.namespace().isEmpty() ? UNKNOWN : service.namespace()));
     server.ifPresent(peer -> workload(labels, "destination", peer));
     put(labels, "destination_principal", destination.map(Object::toString).orElse(UNKNOWN));
     // as from Istio's source proxy, which does not know the server's policy

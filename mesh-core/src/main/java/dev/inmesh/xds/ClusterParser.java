@@ -62,7 +62,38 @@ final class ClusterParser {
         : Optional.empty();
     Duration connectTimeout = cluster.hasConnectTimeout() ? RouteParser.duration(cluster.getConnectTimeout()) : Duration.ofSeconds(5);
     Optional<UpstreamTls> tls = tls(resource, cluster);
-    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls);
+    return new ClusterConfig(cluster.getName(), serviceName, balancer, limits, outliers, connectTimeout, tls,
+        service(cluster));
+  }
+
+  /** Istio's cluster metadata: {@code istio.services[0]} {host, name, namespace}. */
+  static final String ISTIO_METADATA = "istio";
+  /** Inmesh's own cluster metadata: {@code inmesh.meshExternal} for a MESH_EXTERNAL ServiceEntry. */
+  static final String INMESH_METADATA = "inmesh";
+  static final String MESH_EXTERNAL = "meshExternal";
+
+  /** The service a cluster's metadata names, if it names one (mesh-control always does; other servers may not). */
+  private static Optional<dev.inmesh.model.DestinationService> service(Cluster cluster) {
+    var metadata = cluster.getMetadata().getFilterMetadataMap();
+    com.google.protobuf.Struct istio = metadata.get(ISTIO_METADATA);
+    if (istio == null || !istio.getFieldsMap().containsKey("services")) {
+      return Optional.empty();
+    }
+    var services = istio.getFieldsMap().get("services").getListValue().getValuesList();
+    if (services.isEmpty() || !services.get(0).hasStructValue()) {
+      return Optional.empty();
+    }
+    var fields = services.get(0).getStructValue().getFieldsMap();
+    String host = fields.containsKey("host") ? fields.get("host").getStringValue() : "";
+    if (host.isEmpty()) {
+      return Optional.empty();
+    }
+    String name = fields.containsKey("name") ? fields.get("name").getStringValue() : host;
+    String namespace = fields.containsKey("namespace") ? fields.get("namespace").getStringValue() : "";
+    com.google.protobuf.Struct inmesh = metadata.get(INMESH_METADATA);
+    boolean external = inmesh != null && inmesh.getFieldsMap().containsKey(MESH_EXTERNAL)
+        && inmesh.getFieldsMap().get(MESH_EXTERNAL).getBoolValue();
+    return Optional.of(new dev.inmesh.model.DestinationService(host, name.isEmpty() ? host : name, namespace, external));
   }
 
   /** The endpoint metadata key of Istio's transport socket matches, and the mark of a mesh mTLS endpoint. */

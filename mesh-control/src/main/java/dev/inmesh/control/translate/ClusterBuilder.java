@@ -112,10 +112,33 @@ final class ClusterBuilder {
       cluster.setLrsServer(io.envoyproxy.envoy.config.core.v3.ConfigSource.newBuilder()
           .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()));
     }
+    cluster.setMetadata(serviceMetadata(service));
     clusters.put(name, cluster.build());
     // a client that cannot originate the TLS asked for gets no endpoint rather than a plaintext one
     endpoints.put(name, unoriginated ? ClusterLoadAssignment.newBuilder().setClusterName(name).build()
         : loadAssignment(name, service, port, labels, policy));
+  }
+
+  /**
+   * Istio's cluster metadata, {@code istio.services: [{host, name, namespace}]}, which clients'
+   * metrics report as the destination service, and for a MESH_EXTERNAL ServiceEntry
+   * {@code inmesh.meshExternal: true}.
+   */
+  private static io.envoyproxy.envoy.config.core.v3.Metadata serviceMetadata(MeshService service) {
+    com.google.protobuf.Struct entry = com.google.protobuf.Struct.newBuilder()
+        .putFields("host", com.google.protobuf.Value.newBuilder().setStringValue(service.hostname()).build())
+        .putFields("name", com.google.protobuf.Value.newBuilder().setStringValue(service.serviceName()).build())
+        .putFields("namespace", com.google.protobuf.Value.newBuilder().setStringValue(service.namespace()).build())
+        .build();
+    com.google.protobuf.Value services = com.google.protobuf.Value.newBuilder().setListValue(com.google.protobuf.ListValue
+        .newBuilder().addValues(com.google.protobuf.Value.newBuilder().setStructValue(entry))).build();
+    io.envoyproxy.envoy.config.core.v3.Metadata.Builder metadata = io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+        .putFilterMetadata("istio", com.google.protobuf.Struct.newBuilder().putFields("services", services).build());
+    if (service.meshExternal()) {
+      metadata.putFilterMetadata("inmesh", com.google.protobuf.Struct.newBuilder()
+          .putFields("meshExternal", com.google.protobuf.Value.newBuilder().setBoolValue(true).build()).build());
+    }
+    return metadata.build();
   }
 
   /**
@@ -159,7 +182,8 @@ final class ClusterBuilder {
       return originationSocket(tls.get());
     }
     if (mode != DestinationRule.TlsMode.ISTIO_MUTUAL) {
-      if (!profile.meshCertificates() || members.isEmpty()) {
+      // Istio never applies auto-mTLS to a MESH_EXTERNAL ServiceEntry
+      if (!profile.meshCertificates() || members.isEmpty() || service.meshExternal()) {
         return Optional.empty();
       }
       boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
@@ -209,7 +233,8 @@ final class ClusterBuilder {
    * mTLS and some do not, for a client with certificates.
    */
   private boolean mixedMeshTls(MeshService service, int port, Map<String, String> labels, TrafficPolicy policy) {
-    if (!profile.meshCertificates() || policy.tls().map(DestinationRule.ClientTls::mode).isPresent()) {
+    if (!profile.meshCertificates() || policy.tls().map(DestinationRule.ClientTls::mode).isPresent()
+        || service.meshExternal()) {
       return false;
     }
     boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
@@ -324,7 +349,7 @@ final class ClusterBuilder {
                     .setPortValue(instance.port()))))
             .setHealthStatus(HealthStatus.HEALTHY)
             .setLoadBalancingWeight(u32(instance.weight()));
-        if (meshTlsEndpoint(instance, grpc)) {
+        if (!service.meshExternal() && meshTlsEndpoint(instance, grpc)) {
           // Istio's mark of an endpoint that speaks mesh mTLS, for per-endpoint transport socket matches
           endpoint.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
               .putFilterMetadata(TransportSockets.TRANSPORT_SOCKET_MATCH, TransportSockets.MESH_TLS_MARK));

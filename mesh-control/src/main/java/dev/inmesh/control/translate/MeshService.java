@@ -8,9 +8,12 @@ import java.util.Optional;
 /**
  * A service as the translator sees it, whatever declared it: registered workloads (Kubernetes-like
  * names, {@code reviews.default.svc.cluster.local}) or a ServiceEntry (its hosts as written).
+ *
+ * @param meshExternal a ServiceEntry with {@code location: MESH_EXTERNAL} (its default): outside the
+ *     mesh, so never auto-mTLS, whatever its endpoints' labels say, as in Istio
  */
 record MeshService(String hostname, String namespace, Optional<String> shortName, List<Port> ports,
-    List<Instance> instances, List<String> exportTo, boolean passthrough) {
+    List<Instance> instances, List<String> exportTo, boolean passthrough, boolean meshExternal) {
 
   static final String DOMAIN_SUFFIX = ".svc.cluster.local";
 
@@ -18,6 +21,17 @@ record MeshService(String hostname, String namespace, Optional<String> shortName
     ports = List.copyOf(ports);
     instances = List.copyOf(instances);
     exportTo = List.copyOf(exportTo);
+  }
+
+  /** A service of registered workloads, or a MESH_INTERNAL ServiceEntry's host. */
+  MeshService(String hostname, String namespace, Optional<String> shortName, List<Port> ports,
+      List<Instance> instances, List<String> exportTo, boolean passthrough) {
+    this(hostname, namespace, shortName, ports, instances, exportTo, passthrough, false);
+  }
+
+  /** Its name as Istio's cluster metadata gives it: the short name, or a ServiceEntry's host. */
+  String serviceName() {
+    return shortName.orElse(hostname);
   }
 
   record Port(int number, String name, String protocol) {}

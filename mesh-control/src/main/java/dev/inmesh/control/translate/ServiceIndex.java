@@ -88,7 +88,7 @@ final class ServiceIndex {
       }
       boolean passthrough = entry.resolution() == ServiceEntry.Resolution.NONE && entry.workloadSelector().isEmpty();
       byHostname.put(host, new MeshService(host, resource.namespace(), Optional.empty(), ports, instances, entry.exportTo(),
-          passthrough));
+          passthrough, entry.location() == ServiceEntry.Location.MESH_EXTERNAL));
     }
   }
 

@@ -2,6 +2,7 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
+import dev.inmesh.model.DestinationService;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.security.SpiffeId;
@@ -69,7 +70,10 @@ final class MeshInterceptor implements Interceptor {
         added.set(TraceContext.B3, span.context().b3());
       }
     }
-    if (request.header(PeerMetadata.HEADER) == null && metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL)) {
+    Optional<DestinationService> destination = destination(request.url().host(), request.url().port());
+    boolean inMesh = destination.isPresent() ? !destination.get().meshExternal()
+        : metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL);
+    if (request.header(PeerMetadata.HEADER) == null && inMesh) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
       added = (added == null ? request.headers().newBuilder() : added).removeAll(PeerMetadata.ID_HEADER).addAll(peerMetadata);
     }
@@ -86,7 +90,7 @@ final class MeshInterceptor implements Interceptor {
         response = response.newBuilder().removeHeader(PeerMetadata.HEADER).removeHeader(PeerMetadata.ID_HEADER).build();
       }
       try {
-        record(view, response, server, start);
+        record(view, response, server, destination, start);
         if (span != null) {
           span.http(request.method(), request.url().toString(), response.code(),
               Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-"));
@@ -115,6 +119,15 @@ final class MeshInterceptor implements Interceptor {
     }
   }
 
+  /**
+   * The service the called host and port lead to, as its whole-service cluster's metadata names it
+   * (a ServiceEntry's location among it); empty for a host the mesh does not know by that name.
+   */
+  private Optional<DestinationService> destination(String host, int port) {
+    return mesh.snapshot().cluster("outbound|" + port + "||" + metrics.destinationService(host))
+        .flatMap(cluster -> cluster.config().service());
+  }
+
   /** A client span, child of the B3 context the caller's request carries if any, else of the request this thread serves. */
   private Tracing.Span startClient(Request request) {
     String name = request.url().host() + ":" + request.url().port() + "/*";
@@ -131,7 +144,8 @@ final class MeshInterceptor implements Interceptor {
    * Istio's request metrics as the source reports them, for calls the mesh routed (a host it
    * knows); the server's SPIFFE ID comes from the handshake when the call went over mTLS.
    */
-  private void record(OkHttpRequestView request, Response response, Optional<PeerMetadata> peer, long start) {
+  private void record(OkHttpRequestView request, Response response, Optional<PeerMetadata> peer,
+      Optional<DestinationService> destination, long start) {
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
     if (mesh.snapshot().listener(request.host(), request.port(), defaultPort).isEmpty()) {
       return;
@@ -145,8 +159,13 @@ final class MeshInterceptor implements Interceptor {
     Request sent = response.request();
     long requestBytes = sent.body() == null ? 0 : contentLength(sent);
     long responseBytes = response.body().contentLength();
-    metrics.sent(metrics.destinationService(request.host()), server, peer, new IstioMetrics.Outcome("http", response.code(),
-        Optional.empty(), flags, nanos / 1_000_000.0, requestBytes, responseBytes));
+    IstioMetrics.Outcome outcome = new IstioMetrics.Outcome("http", response.code(), Optional.empty(), flags,
+        nanos / 1_000_000.0, requestBytes, responseBytes);
+    if (destination.isPresent()) {
+      metrics.sent(destination.get(), server, peer, outcome);
+    } else {
+      metrics.sent(metrics.destinationService(request.host()), server, peer, outcome);
+    }
     if (accessLog.enabled()) {
       accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol(response),
           response.code(), flags, Math.max(0, requestBytes), Math.max(0, responseBytes),

@@ -71,4 +71,50 @@ class MeshHttpMetricsIT {
       assertThat(registry.get("istio.request.bytes").tag("response_code", "200").summary().totalAmount()).isZero();
     }
   }
+
+  /**
+   * A MESH_EXTERNAL ServiceEntry: called in plaintext although its endpoint's labels claim mesh mTLS
+   * (Istio never auto-mTLSes an external service), told nothing of the caller's metadata, and
+   * reported as Istio reports it: the entry's host and namespace, workload labels unknown.
+   */
+  @Test
+  void aMeshExternalServiceIsCalledWithoutMtlsAndReportedWithTheEntrysHost() throws Exception {
+    try (HttpMesh mesh = new HttpMesh(configDir); mockwebserver3.MockWebServer partner = new mockwebserver3.MockWebServer()) {
+      partner.enqueue(new mockwebserver3.MockResponse.Builder().body("external").build());
+      partner.start();
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      Mesh client = mesh.client(registry);
+      mesh.write("partner.yaml", """
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata:
+            name: partner
+            namespace: egress
+          spec:
+            hosts: [api.partner.example]
+            location: MESH_EXTERNAL
+            ports:
+            - {number: 80, name: http, protocol: HTTP, targetPort: %d}
+            resolution: STATIC
+            endpoints:
+            - address: 127.0.0.1
+              labels: {security.istio.io/tlsMode: istio}
+          """.formatted(partner.getPort()));
+      OkHttpClient http = MeshHttp.client(client);
+
+      HttpMesh.get(http, "http://api.partner.example/status", Map.of());
+
+      mockwebserver3.RecordedRequest recorded = partner.takeRequest(5, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(recorded.getHandshake()).as("plaintext: no auto-mTLS to a MESH_EXTERNAL service").isNull();
+      assertThat(recorded.getHeaders().get(dev.inmesh.telemetry.PeerMetadata.HEADER)).isNull();
+      List<String> series = registry.scrape().lines().filter(l -> l.startsWith("istio_requests_total{")).toList();
+      assertThat(series).singleElement().satisfies(line -> assertThat(line)
+          .contains("reporter=\"source\"", "response_code=\"200\"",
+              "destination_service=\"api.partner.example\"", "destination_service_name=\"api.partner.example\"",
+              "destination_service_namespace=\"egress\"", "destination_workload=\"unknown\"",
+              "destination_workload_namespace=\"unknown\"", "destination_principal=\"unknown\"",
+              "connection_security_policy=\"unknown\"")
+          .endsWith(" 1.0"));
+    }
+  }
 }
