@@ -190,6 +190,29 @@ class TlsOriginationIT {
   }
 
   @Test
+  void aServerCertificateListedInCaCrlIsRefusedFromTheNextConnection() throws Exception {
+    OpensslPki.Pair server = partnerCa.serverFor(HOST);
+    startPartner(server, false);
+    Path crl = partnerCa.crl();
+    apply("""
+        tls:
+          mode: SIMPLE
+          caCertificates: %s
+          caCrl: %s
+        """.formatted(partnerCa.caCertificate(), crl));
+    try (Response response = call("/status")) {
+      assertThat(response.code()).as("a CRL that does not list the server").isEqualTo(200);
+    }
+
+    partnerCa.crl(server);
+
+    try (Response response = call("/status")) {
+      assertThat(response.code()).isEqualTo(503);
+      assertThat(response.body().string()).contains("is revoked by caCrl");
+    }
+  }
+
+  @Test
   void aMissingFileFailsTheCallsNamingItWhileTheClientStillTakesTheConfig() throws Exception {
     startPartner(partnerCa.serverFor(HOST), false);
     Path missing = pki.resolve("nowhere/ca.pem");
