@@ -293,7 +293,7 @@ public final class OriginatedTls {
     return false;
   }
 
-  private static boolean dnsMatches(String pattern, String host) {
+  static boolean dnsMatches(String pattern, String host) {
     if (!pattern.startsWith("*.")) {
       return pattern.equals(host);
     }

@@ -2,6 +2,7 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
+import dev.inmesh.MeshSnapshot;
 import dev.inmesh.model.DestinationService;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
@@ -124,8 +125,13 @@ final class MeshInterceptor implements Interceptor {
    * (a ServiceEntry's location among it); empty for a host the mesh does not know by that name.
    */
   private Optional<DestinationService> destination(String host, int port) {
-    return mesh.snapshot().cluster("outbound|" + port + "||" + metrics.destinationService(host))
-        .flatMap(cluster -> cluster.config().service());
+    // a ServiceEntry's host as written (partner.example is no short name), else a service's FQDN
+    MeshSnapshot snapshot = mesh.snapshot();
+    Optional<dev.inmesh.outbound.ClusterRuntime> cluster = snapshot.cluster("outbound|" + port + "||" + host);
+    if (cluster.isEmpty()) {
+      cluster = snapshot.cluster("outbound|" + port + "||" + metrics.destinationService(host));
+    }
+    return cluster.flatMap(c -> c.config().service());
   }
 
   /** A client span, child of the B3 context the caller's request carries if any, else of the request this thread serves. */
