@@ -167,8 +167,11 @@ final class MeshInterceptor implements Interceptor {
     long responseBytes = response.body().contentLength();
     IstioMetrics.Outcome outcome = new IstioMetrics.Outcome("http", response.code(), Optional.empty(), flags,
         nanos / 1_000_000.0, requestBytes, responseBytes);
-    if (destination.isPresent()) {
-      metrics.sent(destination.get(), server, peer, outcome);
+    // looked up again if the call began before its cluster arrived: the config that routed it is in force now
+    Optional<DestinationService> service = destination.isPresent() ? destination
+        : destination(request.host(), request.port());
+    if (service.isPresent()) {
+      metrics.sent(service.get(), server, peer, outcome);
     } else {
       metrics.sent(metrics.destinationService(request.host()), server, peer, outcome);
     }

@@ -101,6 +101,8 @@ class MeshHttpMetricsIT {
               labels: {security.istio.io/tlsMode: istio}
           """.formatted(partner.getPort()));
       OkHttpClient http = MeshHttp.client(client);
+      HttpMesh.await(() -> client.snapshot().cluster("outbound|80||api.partner.example").isPresent(), Duration.ofSeconds(10),
+          "the client to hold the entry's cluster");
 
       HttpMesh.get(http, "http://api.partner.example/status", Map.of());
 
