@@ -77,7 +77,7 @@ public final class XdsTranslator {
         r -> r.spec(DestinationRule.class).exportTo());
     Policies policies = new Policies(services, destinationRules, clientNamespace);
     ClusterBuilder clusters = new ClusterBuilder(policies, warnings, profile, trustDomain, PeerAuthentications.of(state));
-    RouteBuilder routes = new RouteBuilder(services, policies, warnings, clientNamespace);
+    RouteBuilder routes = new RouteBuilder(services, policies, warnings, profile);
 
     List<Listener> listeners = new ArrayList<>();
     List<RouteConfiguration> routeConfigs = new ArrayList<>();

@@ -456,6 +456,165 @@ class XdsTranslatorTest {
     assertThat(translation.warnings()).extracting(Problem::field).contains("spec.http[0].match[0].sourceLabels");
   }
 
+  @Test
+  void aMatchWhoseOwnGatewaysLeaveOutMeshIsNotTakenByMeshClients() {
+    Translation translation = translate("default", DESTINATION_RULE, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          gateways: [mesh, bookinfo-gateway]
+          http:
+          - match:
+            - gateways: [bookinfo-gateway]
+              uri:
+                prefix: /edge
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - match:
+            - gateways: [mesh]
+              uri:
+                prefix: /inside
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+        """);
+
+    assertThat(routeConfig(translation).getVirtualHosts(0).getRoutesList())
+        .extracting(r -> r.getMatch().getPrefix())
+        .containsExactly("/inside");
+  }
+
+  @Test
+  void mirrorPercentMirrorsAndDestinationResponseHeadersReachTheRoute() {
+    Translation translation = translate("default", DESTINATION_RULE, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - match:
+            - uri:
+                prefix: /old
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+              headers:
+                response:
+                  set:
+                    x-served-by: v1
+            mirror:
+              host: reviews
+              subset: v2
+            mirror_percent: 30
+          - route:
+            - destination:
+                host: reviews
+                subset: v1
+              weight: 90
+              headers:
+                response:
+                  add:
+                    x-canary: "no"
+            - destination:
+                host: reviews
+                subset: v2
+              weight: 10
+              headers:
+                response:
+                  remove: [x-internal]
+            mirrors:
+            - destination:
+                host: reviews
+                subset: v2
+              percentage:
+                value: 25
+            - destination:
+                host: reviews
+                subset: v1
+        """);
+
+    List<Route> routes = routeConfig(translation).getVirtualHosts(0).getRoutesList();
+    Route single = routes.get(0);
+    assertThat(single.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + "=" + h.getHeader().getValue())
+        .containsExactly("x-served-by=v1");
+    assertThat(single.getRoute().getRequestMirrorPoliciesList()).singleElement().satisfies(m -> {
+      assertThat(m.getCluster()).isEqualTo("outbound|9080|v2|" + FQDN);
+      assertThat(m.getRuntimeFraction().getDefaultValue().getNumerator()).isEqualTo(300_000);
+    });
+    Route weighted = routes.get(1);
+    assertThat(weighted.getRoute().getWeightedClusters().getClusters(0).getResponseHeadersToAddList())
+        .extracting(h -> h.getHeader().getKey()).containsExactly("x-canary");
+    assertThat(weighted.getRoute().getWeightedClusters().getClusters(1).getResponseHeadersToRemoveList())
+        .containsExactly("x-internal");
+    assertThat(weighted.getRoute().getRequestMirrorPoliciesList())
+        .extracting(m -> m.getCluster() + " " + m.getRuntimeFraction().getDefaultValue().getNumerator())
+        .containsExactly("outbound|9080|v2|" + FQDN + " 250000", "outbound|9080|v1|" + FQDN + " 1000000");
+  }
+
+  @Test
+  void proxylessGrpcGetsNoPseudoHeaderMatcherItWouldFailCallsOn() {
+    String vs = """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - name: posts
+            match:
+            - method:
+                exact: POST
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: gets
+            match:
+            - method:
+                regex: GET|HEAD
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: by-authority
+            match:
+            - authority:
+                prefix: reviews
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: rest
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+        """;
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", DESTINATION_RULE + "\n---\n" + vs);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+
+    Translation grpc = translator.translate(state, new ClientProfile("default", true, false));
+    Translation inmesh = translator.translate(state, new ClientProfile("default", false, false));
+
+    List<Route> grpcRoutes = routeConfig(grpc).getVirtualHosts(0).getRoutesList();
+    assertThat(grpcRoutes).extracting(Route::getName).containsExactly("posts", "rest");
+    assertThat(grpcRoutes.get(0).getMatch().getHeadersList()).isEmpty();
+    assertThat(grpc.warnings()).extracting(Problem::field).contains("spec.http[2].match[0].authority");
+    assertThat(routeConfig(inmesh).getVirtualHosts(0).getRoutesList()).extracting(Route::getName)
+        .containsExactly("posts", "gets", "by-authority", "rest");
+    assertThat(routeConfig(inmesh).getVirtualHosts(0).getRoutes(1).getMatch().getHeaders(0).getName()).isEqualTo(":method");
+  }
+
   private Translation translate(String namespace, String... yaml) {
     ParseResult parsed = ConfigParser.defaults().parse("test.yaml", String.join("\n---\n", yaml));
     assertThat(parsed.errors()).isEmpty();

@@ -222,6 +222,26 @@ class NetworkingParsersTest {
     }
 
     @Test
+    void rejectsMirrorAndMirrorsOnOneRoute() {
+      Problem problem = errorAt(parse(virtualService("""
+          hosts: [reviews]
+          http:
+          - route:
+            - destination:
+                host: reviews
+            mirror:
+              host: reviews
+              subset: v2
+            mirrors:
+            - destination:
+                host: reviews
+                subset: v3
+          """)), "spec.http[0].mirrors");
+
+      assertThat(problem.message()).contains("only one of mirror and mirrors");
+    }
+
+    @Test
     void rejectsANegativeWeight() {
       Problem problem = errorAt(parse(virtualService("""
           hosts: [reviews]
