@@ -63,6 +63,9 @@ final class ServiceGraph {
       }
       links.add(link(from.id(), to.id(), edge));
     }
+    // in a stable order, so that the dashboard's layout stays put from one refresh to the next
+    links.sort(java.util.Comparator.comparing((Map<String, Object> l) -> (String) l.get("from"))
+        .thenComparing(l -> (String) l.get("to")).thenComparing(l -> (String) l.get("cluster")));
     for (String service : serviceNodes) {
       for (String member : members.getOrDefault(service, new TreeSet<>())) {
         Map<String, Object> serves = new LinkedHashMap<>();
