@@ -52,6 +52,9 @@ import org.slf4j.LoggerFactory;
  *       {@code GET /apis/describe/Kind/ns/name}; {@code POST /debug/explain}: a request explained
  *       over what one client holds.
  *   <li>{@code GET /healthz}, {@code GET /readyz}.
+ *   <li>{@code GET /dashboard}, the dashboard's page, and {@code GET /dashboard/assets/dagre.min.js},
+ *       its graph layout script ({@link DashboardAssets}); {@code GET /debug/graph}, the service
+ *       graph it draws ({@link ServiceGraph}).
  * </ul>
  */
 public final class AdminServer implements AutoCloseable {
