@@ -52,6 +52,9 @@ import org.slf4j.LoggerFactory;
  *       {@code GET /apis/describe/Kind/ns/name}; {@code POST /debug/explain}: a request explained
  *       over what one client holds.
  *   <li>{@code GET /healthz}, {@code GET /readyz}.
+ *   <li>{@code GET /dashboard}, the dashboard's page, and {@code GET /dashboard/assets/dagre.min.js},
+ *       its graph layout script ({@link DashboardAssets}); {@code GET /debug/graph}, the service
+ *       graph it draws ({@link ServiceGraph}).
  * </ul>
  */
 public final class AdminServer implements AutoCloseable {
@@ -114,11 +117,12 @@ public final class AdminServer implements AutoCloseable {
 
   /**
    * The role a call needs; empty for the calls anyone may make: health, readiness, metrics (as
-   * istiod serves them on 15014) and the dashboard's page, which holds no data of its own.
+   * istiod serves them on 15014) and the dashboard's page and scripts, which hold no data of their own.
    */
   static java.util.Optional<Role> needed(String method, String path) {
     return switch (method + " " + path) {
       case "GET /healthz", "GET /readyz", "GET /metrics", "GET /dashboard", "GET /" -> java.util.Optional.empty();
+      case "GET " + DashboardAssets.LAYOUT -> java.util.Optional.empty();
       case "POST /apis/tokens", "POST /apis/ca/rotate" -> java.util.Optional.of(Role.ADMIN);
       case "POST /apis/apply", "POST /apis/delete" -> java.util.Optional.of(Role.EDITOR);
       default -> java.util.Optional.of(method.equals("DELETE") ? Role.EDITOR : Role.VIEWER);
@@ -215,6 +219,7 @@ public final class AdminServer implements AutoCloseable {
           exchange.getResponseHeaders().set("X-Frame-Options", "DENY");
           send(exchange, 200, "text/html; charset=utf-8", dashboard());
         }
+        case "GET " + DashboardAssets.LAYOUT -> send(exchange, 200, DashboardAssets.JAVASCRIPT, DashboardAssets.layout());
         case "GET /debug/graph" -> json(exchange, 200, ServiceGraph.build(control.workloads(), control.xds().loadReports().edges()));
         case "GET /debug/certificates" -> json(exchange, 200, control.certificates());
         case "GET /debug/load" -> json(exchange, 200, control.xds().loadReports().edges().stream()
@@ -310,6 +315,7 @@ public final class AdminServer implements AutoCloseable {
   private static Map<String, Object> edge(dev.inmesh.control.xds.LoadReports.Edge edge) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("client", edge.client());
+    json.put("owner", edge.owner());
     json.put("cluster", edge.cluster());
     json.put("service", edge.service());
     json.put("succeeded", edge.succeeded());
