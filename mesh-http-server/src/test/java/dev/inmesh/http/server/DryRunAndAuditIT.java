@@ -8,6 +8,12 @@ import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.telemetry.AuthorizationLog;
 import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
+import dev.inmesh.testing.IstioSamples;
+import dev.inmesh.control.source.ApplyResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -62,6 +68,7 @@ class DryRunAndAuditIT {
 
   @AfterEach
   void removePolicies() {
+    mesh.delete("AuthorizationPolicy", "shadow-deny-headers");
     mesh.delete("AuthorizationPolicy", "deny-path-headers");
     mesh.delete("AuthorizationPolicy", "audit-headers");
     mesh.delete("AuthorizationPolicy", "deny-ip");
@@ -80,7 +87,7 @@ class DryRunAndAuditIT {
         apiVersion: security.istio.io/v1
         kind: AuthorizationPolicy
         metadata:
-          name: deny-path-headers
+          name: shadow-deny-headers
           namespace: default
           annotations:
             "istio.io/dry-run": "true"
@@ -106,11 +113,31 @@ class DryRunAndAuditIT {
       assertThat(shadow(InboundMetrics.SHADOW_ALLOWED)).isEqualTo(allowedBefore + 1);
       assertThat(registry.scrape()).contains("inmesh_authz_shadow_denied_requests_total{port=\"" + port + "\"}");
       assertThat(dryRunLog.lines()).containsExactly(
-          "shadow denied, matched policy ns[default]-policy[deny-path-headers]-rule[0] \"GET /headers\" port=" + port
+          "shadow denied, matched policy ns[default]-policy[shadow-deny-headers]-rule[0] \"GET /headers\" port=" + port
               + " source=" + CURL + " istio_dry_run_deny_shadow_engine_result=denied"
-              + " istio_dry_run_deny_shadow_effective_policy_id=ns[default]-policy[deny-path-headers]-rule[0]",
+              + " istio_dry_run_deny_shadow_effective_policy_id=ns[default]-policy[shadow-deny-headers]-rule[0]",
           "shadow allowed, matched policy none \"GET /ip\" port=" + port + " source=" + CURL
               + " istio_dry_run_allow_shadow_engine_result=allowed");
+    }
+  }
+
+  @Test
+  void istiosDryRunTaskPolicyIsCountedAndNotEnforced() throws IOException {
+    Optional<Path> task = IstioSamples.file("istio-io-tasks/security-authz-dry-run.yaml");
+    Assumptions.assumeTrue(task.isPresent(), "shared/istio-samples/istio-io-tasks/security-authz-dry-run.yaml not found");
+    // the task applies it with kubectl -n foo; here the workloads are in default
+    ApplyResult result = mesh.control.apply("security-authz-dry-run.yaml", Files.readString(task.get())
+        .replace("  name: deny-path-headers\n", "  name: deny-path-headers\n  namespace: default\n"));
+    assertThat(result.errors()).isEmpty();
+    awaitShadowPolicy();
+    double deniedBefore = shadow(InboundMetrics.SHADOW_DENIED);
+
+    try (AccessLogCapture dryRunLog = new AccessLogCapture(AuthorizationLog.DRY_RUN_LOGGER)) {
+      assertThat(get("/headers")).isEqualTo("200 httpbin /headers");
+
+      assertThat(shadow(InboundMetrics.SHADOW_DENIED)).isEqualTo(deniedBefore + 1);
+      assertThat(dryRunLog.lines()).singleElement().asString()
+          .startsWith("shadow denied, matched policy ns[default]-policy[deny-path-headers]-rule[0]");
     }
   }
 
