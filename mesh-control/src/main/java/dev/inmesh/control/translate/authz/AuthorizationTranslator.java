@@ -26,7 +26,8 @@ import java.util.Set;
  * without ALLOW policies there is no ALLOW filter, so nothing is denied for lack of a match. AUDIT
  * policies go to a LOG filter, which Inmesh's servers answer with an audit log line. Policies
  * annotated {@code istio.io/dry-run: "true"} become shadow rules of their action's filter, which
- * Inmesh's servers count and log. Proxyless gRPC ignores both; for its servers they are reported. Policies attached through {@code targetRef} govern no workload
+ * Inmesh's servers count and log. grpc-java's RBAC filter ignores both (MeshGrpc's servers log
+ * them from Inmesh's own stream); for proxyless gRPC servers they are reported. Policies attached through {@code targetRef} govern no workload
  * here and are reported.
  *
  * <p>What the servers cannot evaluate fails closed, as Istio's does. A CUSTOM policy (Inmesh has
@@ -123,13 +124,14 @@ public final class AuthorizationTranslator {
       (dryRun ? shadow : enforced).computeIfAbsent(filterAction, a -> new LinkedHashMap<>()).putAll(rules);
       if (spec.action() == Action.AUDIT && dataPlane == AuthorizationConfig.DataPlane.PROXYLESS_GRPC) {
         warnings.add(warning(resource, "spec.action", "AUDIT becomes an RBAC filter with action LOG, which"
-            + " proxyless gRPC servers accept and ignore: they write no audit line (Inmesh's HTTP servers and"
-            + " MeshGrpc.permissiveServer do)"));
+            + " grpc-java's RBAC filter accepts and ignores: a proxyless gRPC server writes no audit line unless it"
+            + " is built with MeshGrpc, which logs the calls grpc-java allowed from Inmesh's own stream"));
       }
       if (dryRun && dataPlane == AuthorizationConfig.DataPlane.PROXYLESS_GRPC) {
         warnings.add(warning(resource, "metadata.annotations." + DRY_RUN_ANNOTATION, "dry-run policies become RBAC"
-            + " shadow rules, which proxyless gRPC servers ignore: they neither count nor log what the policy would"
-            + " decide (Inmesh's HTTP servers and MeshGrpc.permissiveServer do); the policy is not enforced"));
+            + " shadow rules, which grpc-java's RBAC filter ignores: a proxyless gRPC server neither counts nor logs"
+            + " what the policy would decide unless it is built with MeshGrpc, which does so from Inmesh's own"
+            + " stream; the policy is not enforced"));
       }
     }
     return new AuthorizationFilters(
