@@ -74,7 +74,11 @@ final class InboundFixture implements AutoCloseable {
   }
 
   private Mesh.Builder withCertificate(Mesh.Builder builder, String serviceAccount) {
-    String token = control.ca().orElseThrow().joinTokens().create(NAMESPACE, serviceAccount, Duration.ofMinutes(10)).value();
+    return withCertificate(builder, NAMESPACE, serviceAccount);
+  }
+
+  private Mesh.Builder withCertificate(Mesh.Builder builder, String namespace, String serviceAccount) {
+    String token = control.ca().orElseThrow().joinTokens().create(namespace, serviceAccount, Duration.ofMinutes(10)).value();
     return builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(), rootPem, token)
         .certificate(trustDomain, Duration.ofHours(24));
   }
@@ -93,6 +97,14 @@ final class InboundFixture implements AutoCloseable {
   Mesh client(String serviceAccount) {
     Mesh mesh = withCertificate(Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort())
         .serviceAccount(serviceAccount).namespace(NAMESPACE), serviceAccount).build();
+    meshes.add(mesh);
+    return mesh;
+  }
+
+  /** A pure client of another namespace, holding a certificate for {@code serviceAccount} there. */
+  Mesh client(String namespace, String serviceAccount) {
+    Mesh mesh = withCertificate(Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort())
+        .serviceAccount(serviceAccount).namespace(namespace), namespace, serviceAccount).build();
     meshes.add(mesh);
     return mesh;
   }
