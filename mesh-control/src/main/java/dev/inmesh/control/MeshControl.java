@@ -99,8 +99,7 @@ public final class MeshControl implements AutoCloseable {
     this.configStore = stores.config();
     this.registryStore = stores.registry();
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
-    this.translator = new XdsTranslator(HostResolver.system(),
-        options.ca().map(MeshControlOptions.EmbeddedCa::trustDomain).orElse("cluster.local"));
+    this.translator = new XdsTranslator(HostResolver.system(), options.trustDomain(), options.trustDomainAliases());
   }
 
   public static MeshControl start(MeshControlOptions options) throws IOException {

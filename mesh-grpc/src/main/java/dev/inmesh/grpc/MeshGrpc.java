@@ -130,6 +130,7 @@ public final class MeshGrpc {
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
         .overrideBootstrapForTest(serverBootstrap(mesh))
+        .intercept(new dev.inmesh.grpc.internal.GrpcAuthorizationLog(mesh, port))
         .intercept(metrics(mesh).server())
         .intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port)));
   }

@@ -125,6 +125,29 @@ class XdsTranslatorTest {
     assertThat(inmesh.warnings()).extracting(Problem::field).doesNotContain("spec.rules[0].to[0].operation.paths");
   }
 
+  @Test
+  void inboundPrincipalsAreInTheMeshTrustDomainAndEachAlias() throws Exception {
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: from-sleep
+        spec:
+          rules:
+          - from:
+            - source:
+                principals: ["cluster.local/ns/default/sa/sleep"]
+        """);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+    XdsTranslator migrated = new XdsTranslator(host -> List.of(), "new-td", List.of("old-td"));
+
+    String rbac = inboundRbac(migrated.translate(state, new ClientProfile("default", false, false)),
+        "grpc/server?xds.resource.listening_address=0.0.0.0:9001");
+
+    assertThat(rbac).contains("spiffe://new-td/ns/default/sa/sleep", "spiffe://old-td/ns/default/sa/sleep")
+        .doesNotContain("spiffe://cluster.local/");
+  }
+
   private static String inboundRbac(Translation translation, String listener) throws Exception {
     Listener inbound = translation.listeners().stream().filter(l -> l.getName().equals(listener)).findFirst().orElseThrow();
     return inbound.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
