@@ -497,17 +497,60 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public ApplyResult apply(String request, String yaml) {
-    if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
-    }
-    return config.apply(request, yaml);
+    return applyTracked(request, yaml).result();
   }
 
   public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    return deleteTracked(request, keys).result();
+  }
+
+  /**
+   * An apply or delete, and the generation that numbers its change when it made one: what
+   * {@link #rollout} follows to the clients.
+   */
+  public record Applied(ApplyResult result, java.util.OptionalLong generation) {}
+
+  /** {@link #apply}, numbering the change it makes. */
+  public Applied applyTracked(String request, String yaml) {
     if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
     }
-    return config.delete(request, keys);
+    var before = xds.rolloutBaseline();
+    return tracked(config.apply(request, yaml), before);
+  }
+
+  /** {@link #delete}, numbering the change it makes. */
+  public Applied deleteTracked(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    if (persistedStateFailure.isPresent()) {
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
+    }
+    var before = xds.rolloutBaseline();
+    return tracked(config.delete(request, keys), before);
+  }
+
+  /**
+   * Numbers a change that took effect. The store's listener may have started a translation before
+   * the number existed; one more is asked for, which reads the number before the config and so
+   * holds the change (content-hashed versions make it free for clients when nothing differs).
+   */
+  private Applied tracked(ApplyResult result, dev.inmesh.control.xds.Rollout.Baseline before) {
+    if (!result.accepted() || result.changed().isEmpty()) {
+      return new Applied(result, java.util.OptionalLong.empty());
+    }
+    long generation = xds.beginRollout(before);
+    requestRebuild();
+    return new Applied(result, java.util.OptionalLong.of(generation));
+  }
+
+  /**
+   * How far change {@code generation} (the newest when empty) has reached the connected clients.
+   *
+   * @throws java.util.NoSuchElementException when no such change is remembered
+   */
+  public dev.inmesh.control.xds.Rollout rollout(java.util.OptionalLong generation) {
+    return xds.rollout(generation);
   }
 
   public List<ConfigResource> resources() {
@@ -654,6 +697,8 @@ public final class MeshControl implements AutoCloseable {
     rebuildPending.set(false);
     try {
       java.time.Instant start = clock.instant();
+      // read before the config: every change numbered up to here is in what is read next
+      long generation = xds.rolloutGeneration();
       MeshState state = new MeshState(configStore.list(), registryStore.list());
       // a profile whose clients are long gone is translated no more
       xds.evictIdleProfiles();
@@ -668,6 +713,7 @@ public final class MeshControl implements AutoCloseable {
       if (changed) {
         xds.changed(start);
       }
+      xds.rolledOut(generation);
       List<Problem> fresh = List.copyOf(warnings);
       if (!fresh.equals(translationWarnings)) {
         fresh.stream().filter(w -> !translationWarnings.contains(w)).forEach(w -> log.warn("{}", w));
