@@ -650,17 +650,26 @@ public final class MeshControl implements AutoCloseable {
 
   /**
    * Explains a request as the client {@code clientId} (a node id, or a unique prefix of one) would
-   * route it, over the config that client ACKed.
+   * route it, over the config that client ACKed, and what each destination's inbound authorization
+   * decides, over the server listener that destination ACKed.
+   *
+   * @param fromPrincipal the caller's identity to evaluate; the client's own certificate's when empty
    */
   public dev.inmesh.control.explain.RequestExplanation explain(String clientId,
-      dev.inmesh.control.explain.ExplainRequest request) {
+      dev.inmesh.control.explain.ExplainRequest request, java.util.Optional<String> fromPrincipal) {
     ClientStatus client = xds.client(clientId);
     var decoded = xds.held(client).decode();
     if (!decoded.errors().isEmpty()) {
       throw new IllegalStateException("client " + client.nodeId() + " holds config it could not have accepted: "
           + decoded.errors());
     }
-    return dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    var routing = dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    java.util.Optional<String> identity = fromPrincipal.map(dev.inmesh.control.explain.AuthorizationExplainer::principal)
+        .or(client::identity);
+    java.net.InetAddress source = client.address().flatMap(dev.inmesh.control.explain.AuthorizationExplainer::literal)
+        .orElse(java.net.InetAddress.getLoopbackAddress());
+    return routing.withAuthorization(dev.inmesh.control.explain.AuthorizationExplainer.explain(decoded.resources(), routing,
+        request, identity, source, dev.inmesh.control.explain.AuthorizationExplainer.of(workloads(), xds)));
   }
 
   /** Runs a directory scan now, on the control thread, and waits for it and the rebuild after it. */

@@ -387,7 +387,11 @@ public final class AdminServer implements AutoCloseable {
     json(exchange, 200, dump);
   }
 
-  /** {@code {"client": "productpage", "method": "GET", "url": "http://reviews:9080/x", "headers": ["end-user: jason"]}}. */
+  /**
+   * {@code {"client": "productpage", "method": "GET", "url": "http://reviews:9080/x", "headers": ["end-user: jason"],
+   * "fromPrincipal": "cluster.local/ns/default/sa/sleep"}} (the principal is optional: the client's own certificate's
+   * by default).
+   */
   private void explain(HttpExchange exchange) throws IOException {
     var body = JSON.readTree(body(exchange));
     String client = body.path("client").asText("");
@@ -398,7 +402,9 @@ public final class AdminServer implements AutoCloseable {
     List<String> headers = new ArrayList<>();
     body.path("headers").forEach(h -> headers.add(h.asText()));
     ExplainRequest request = ExplainRequest.parse(body.path("method").asText(""), url, headers);
-    RequestExplanation explanation = control.explain(client, request);
+    String fromPrincipal = body.path("fromPrincipal").asText("");
+    RequestExplanation explanation = control.explain(client, request,
+        fromPrincipal.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(fromPrincipal));
     Map<String, Object> reply = new LinkedHashMap<>();
     reply.put("client", explanation.client());
     reply.put("request", explanation.request());
@@ -422,6 +428,19 @@ public final class AdminServer implements AutoCloseable {
       return cluster;
     }).toList());
     reply.put("policies", explanation.policies());
+    reply.put("authorization", explanation.authorization().stream().map(a -> {
+      Map<String, Object> decision = new LinkedHashMap<>();
+      decision.put("destination", a.destination());
+      decision.put("endpoint", a.endpoint());
+      decision.put("listener", a.listener().orElse(null));
+      decision.put("mtls", a.mtls().orElse(null));
+      decision.put("principal", a.principal().orElse(null));
+      decision.put("decision", a.decision());
+      decision.put("detail", a.detail());
+      decision.put("policy", a.policy().orElse(null));
+      decision.put("notes", a.notes());
+      return decision;
+    }).toList());
     json(exchange, 200, reply);
   }
 

@@ -33,7 +33,7 @@ class RolloutsTest {
     Map<String, ClientStatus.TypeStatus> types = new HashMap<>();
     acked.forEach((type, version) -> types.put(type, new ClientStatus.TypeStatus(version, version,
         Optional.ofNullable(nacked.get(type)).map(v -> new ClientStatus.Nack(v, "too many clusters", Instant.EPOCH)), 1)));
-    return new ClientStatus(stream, node, "default", profile, "test 1", Instant.EPOCH, types, Optional.empty());
+    return new ClientStatus(stream, node, "default", profile, "test 1", Instant.EPOCH, types, Optional.empty(), Optional.empty(), Optional.empty());
   }
 
   /** Both profiles served l1/c1; the change moves the HTTP profile's clusters to c2 and leaves gRPC's alone. */
