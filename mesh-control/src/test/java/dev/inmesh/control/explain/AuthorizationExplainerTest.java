@@ -60,7 +60,7 @@ class AuthorizationExplainerTest {
   private final XdsTranslator translator = new XdsTranslator(host -> List.of());
   private final List<Workload> workloads = List.of(new Workload("reviews-1", new WorkloadMetadata("reviews", "default",
       "reviews", "reviews-v1", Map.of("app", "reviews", "version", "v1", "security.istio.io/tlsMode", "istio"), "127.0.0.1",
-      List.of(ServicePort.of("http", 9080, 9001)), new Locality("", "", "")), Instant.EPOCH));
+      List.of(new ServicePort("http", 9080, 9001, "HTTP")), new Locality("", "", "")), Instant.EPOCH));
 
   /** Explains {@code method} to reviews as a client of {@code caller}, the destination holding what its own profile is sent. */
   private List<RequestExplanation.Authorization> explain(ClientProfile caller, String method, Optional<String> identity,
