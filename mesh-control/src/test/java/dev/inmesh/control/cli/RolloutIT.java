@@ -119,19 +119,23 @@ class RolloutIT {
 
   @Test
   void theDashboardShowsTheLatestApplyWithTheNackingClientAndItsReason() throws Exception {
-    String chromium = chromium();
+    dev.inmesh.testing.Chromium chromium = dev.inmesh.testing.Chromium.find().orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(chromium != null, "no Chromium on this machine; .ci/run installs Debian's chromium");
     closeables.add(LimitedAdsClient.withClusterLimit(readOnly(), "limited-client"));
     awaitClustersAcked(4);
     assertThat(meshctl("apply", "-f", file("reviews-dr.yaml", destinationRule("v1", "v2")).toString()).status())
         .isEqualTo(Meshctl.NACKED);
 
     String page = "http://127.0.0.1:" + control.httpPort() + "/dashboard";
-    assertThat(chromium(chromium, page)).as("without a credential the page shows nothing of the rollout")
+    assertThat(chromium.dumpDom(page, 1280, 1500)).as("without a credential the page shows nothing of the rollout")
         .doesNotContain("limited-client").contains("<div id=\"rollout\">no change applied");
-    String dom = chromium(chromium, page + "#token=" + token());
+    String dom = chromium.dumpDom(page + "#token=" + token(), 1280, 1500);
     assertThat(dom).containsPattern("generation \\d+ applied at [^:]+:[^:]+:[^:]+: 3 of 4 clients ACKed, 1 NACKed")
         .contains("<td>limited-client</td>").contains("<td>grpc</td>").contains("<td>nacked</td>")
         .contains("CDS: this client holds at most");
+    Path screenshot = Path.of("target", "dashboard-rollout.png");
+    chromium.screenshot(page + "#token=" + token(), screenshot, 1280, 1500);
+    assertThat(Files.size(screenshot)).as("a screenshot with something on it").isGreaterThan(10_000);
   }
 
   @Test
@@ -170,25 +174,6 @@ class RolloutIT {
     assertThat(latest.status()).isEqualTo(200);
     assertThat(latest.body().path("acked").asInt()).isEqualTo(3);
     assertThat(api("/apis/rollout?generation=999", Optional.of(token())).status()).isEqualTo(404);
-  }
-
-  private static String chromium() {
-    for (String candidate : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
-      if (Files.isExecutable(Path.of(candidate))) {
-        return candidate;
-      }
-    }
-    org.junit.jupiter.api.Assumptions.abort("no Chromium on this machine; .ci/run installs Debian's chromium");
-    throw new IllegalStateException("unreachable");
-  }
-
-  /** The page's DOM after its scripts ran, from headless Chromium. */
-  private static String chromium(String chromium, String url) throws Exception {
-    Process process = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--virtual-time-budget=6000", "--dump-dom", url).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    String dom = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("chromium finished").isTrue();
-    return dom;
   }
 
   private static final ClientStatus.TypeStatus NONE = new ClientStatus.TypeStatus("", "", Optional.empty(), 0);
