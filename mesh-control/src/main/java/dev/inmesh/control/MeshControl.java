@@ -496,17 +496,60 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public ApplyResult apply(String request, String yaml) {
-    if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
-    }
-    return config.apply(request, yaml);
+    return applyTracked(request, yaml).result();
   }
 
   public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    return deleteTracked(request, keys).result();
+  }
+
+  /**
+   * An apply or delete, and the generation that numbers its change when it made one: what
+   * {@link #rollout} follows to the clients.
+   */
+  public record Applied(ApplyResult result, java.util.OptionalLong generation) {}
+
+  /** {@link #apply}, numbering the change it makes. */
+  public Applied applyTracked(String request, String yaml) {
     if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
     }
-    return config.delete(request, keys);
+    var before = xds.rolloutBaseline();
+    return tracked(config.apply(request, yaml), before);
+  }
+
+  /** {@link #delete}, numbering the change it makes. */
+  public Applied deleteTracked(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    if (persistedStateFailure.isPresent()) {
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
+    }
+    var before = xds.rolloutBaseline();
+    return tracked(config.delete(request, keys), before);
+  }
+
+  /**
+   * Numbers a change that took effect. The store's listener may have started a translation before
+   * the number existed; one more is asked for, which reads the number before the config and so
+   * holds the change (content-hashed versions make it free for clients when nothing differs).
+   */
+  private Applied tracked(ApplyResult result, dev.inmesh.control.xds.Rollout.Baseline before) {
+    if (!result.accepted() || result.changed().isEmpty()) {
+      return new Applied(result, java.util.OptionalLong.empty());
+    }
+    long generation = xds.beginRollout(before);
+    requestRebuild();
+    return new Applied(result, java.util.OptionalLong.of(generation));
+  }
+
+  /**
+   * How far change {@code generation} (the newest when empty) has reached the connected clients.
+   *
+   * @throws java.util.NoSuchElementException when no such change is remembered
+   */
+  public dev.inmesh.control.xds.Rollout rollout(java.util.OptionalLong generation) {
+    return xds.rollout(generation);
   }
 
   public List<ConfigResource> resources() {
@@ -606,17 +649,26 @@ public final class MeshControl implements AutoCloseable {
 
   /**
    * Explains a request as the client {@code clientId} (a node id, or a unique prefix of one) would
-   * route it, over the config that client ACKed.
+   * route it, over the config that client ACKed, and what each destination's inbound authorization
+   * decides, over the server listener that destination ACKed.
+   *
+   * @param fromPrincipal the caller's identity to evaluate; the client's own certificate's when empty
    */
   public dev.inmesh.control.explain.RequestExplanation explain(String clientId,
-      dev.inmesh.control.explain.ExplainRequest request) {
+      dev.inmesh.control.explain.ExplainRequest request, java.util.Optional<String> fromPrincipal) {
     ClientStatus client = xds.client(clientId);
     var decoded = xds.held(client).decode();
     if (!decoded.errors().isEmpty()) {
       throw new IllegalStateException("client " + client.nodeId() + " holds config it could not have accepted: "
           + decoded.errors());
     }
-    return dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    var routing = dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    java.util.Optional<String> identity = fromPrincipal.map(dev.inmesh.control.explain.AuthorizationExplainer::principal)
+        .or(client::identity);
+    java.net.InetAddress source = client.address().flatMap(dev.inmesh.control.explain.AuthorizationExplainer::literal)
+        .orElse(java.net.InetAddress.getLoopbackAddress());
+    return routing.withAuthorization(dev.inmesh.control.explain.AuthorizationExplainer.explain(decoded.resources(), routing,
+        request, identity, source, dev.inmesh.control.explain.AuthorizationExplainer.of(workloads(), xds)));
   }
 
   /** Runs a directory scan now, on the control thread, and waits for it and the rebuild after it. */
@@ -653,6 +705,8 @@ public final class MeshControl implements AutoCloseable {
     rebuildPending.set(false);
     try {
       java.time.Instant start = clock.instant();
+      // read before the config: every change numbered up to here is in what is read next
+      long generation = xds.rolloutGeneration();
       MeshState state = new MeshState(configStore.list(), registryStore.list());
       // a profile whose clients are long gone is translated no more
       xds.evictIdleProfiles();
@@ -667,6 +721,7 @@ public final class MeshControl implements AutoCloseable {
       if (changed) {
         xds.changed(start);
       }
+      xds.rolledOut(generation);
       List<Problem> fresh = List.copyOf(warnings);
       if (!fresh.equals(translationWarnings)) {
         fresh.stream().filter(w -> !translationWarnings.contains(w)).forEach(w -> log.warn("{}", w));

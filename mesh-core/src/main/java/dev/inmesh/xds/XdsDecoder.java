@@ -71,4 +71,15 @@ public final class XdsDecoder {
         Map.of(), Map.of(), errors.isEmpty());
     return new Decoded(resources, errors);
   }
+
+  /**
+   * A server listener ({@code grpc/server?…}) read as an in-process server reads it: its mutual TLS
+   * mode and the authorization engine that decides its requests. For explanations, so that they
+   * decide with the engine the servers run.
+   *
+   * @throws XdsParseException naming the field a server would refuse
+   */
+  public static dev.inmesh.inbound.InboundPolicy inbound(Listener listener) throws XdsParseException {
+    return InboundListenerParser.parse(listener);
+  }
 }
