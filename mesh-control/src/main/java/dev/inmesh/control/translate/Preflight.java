@@ -79,11 +79,16 @@ public final class Preflight {
   public synchronized List<Problem> check(MeshState before, MeshState after, List<ConfigResource> changed,
       Collection<String> connected) {
     Set<ClientProfile> profiles = profiles(after, connected);
-    Map<Key, Set<String>> old = before.equals(lastState) ? lastRefusals : refusals(before, profiles);
-    Map<Key, Set<String>> fresh = refusals(after, profiles);
+    Map<Key, Set<String>> old = before.equals(lastState) ? lastRefusals : refusals(before, profiles, new LinkedHashSet<>());
+    Set<Problem> warnings = new LinkedHashSet<>();
+    Map<Key, Set<String>> fresh = refusals(after, profiles, warnings);
     lastState = after;
     lastRefusals = fresh;
     List<Problem> problems = new ArrayList<>();
+    // what translation warns of about the resources of the change, such as what proxyless gRPC clients won't do
+    Set<String> names = new java.util.HashSet<>();
+    changed.forEach(r -> names.add(r.key().toString()));
+    warnings.stream().filter(w -> names.contains(w.resource())).forEach(problems::add);
     fresh.forEach((key, clients) -> {
       if (!old.containsKey(key)) {
         Optional<ConfigResource> cause = cause(key, before, after, changed, profiles);
@@ -93,10 +98,12 @@ public final class Preflight {
     return problems;
   }
 
-  private Map<Key, Set<String>> refusals(MeshState state, Set<ClientProfile> profiles) {
+  private Map<Key, Set<String>> refusals(MeshState state, Set<ClientProfile> profiles, Set<Problem> warnings) {
     Map<Key, Set<String>> refusals = new LinkedHashMap<>();
     for (ClientProfile profile : profiles) {
-      for (XdsDecoder.Refusal refusal : refusals(translator.translate(state, profile))) {
+      Translation translation = translator.translate(state, profile);
+      warnings.addAll(translation.warnings());
+      for (XdsDecoder.Refusal refusal : refusals(translation)) {
         refusals.computeIfAbsent(Key.of(refusal), k -> new TreeSet<>()).add(clients(profile, refusal));
       }
     }
