@@ -44,6 +44,7 @@ class IstioSamplesOnBookinfoIT {
   private static final Pattern NAME = Pattern.compile("(?m)^metadata:\\s*\\n(?:[ \\t]+\\S.*\\n)*?[ \\t]+name:\\s*\"?([^\"\\s]+)");
   private static final Duration POLL = Duration.ofMillis(50);
   private static final Duration SETTLE = Duration.ofSeconds(30);
+  private static final Duration PAGE_RECOVERY = Duration.ofSeconds(15);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -104,7 +105,27 @@ class IstioSamplesOnBookinfoIT {
     HttpResponse<String> deleted = post("/apis/delete", document.yaml());
     assertThat(deleted.statusCode()).as("deleting %s: %s", document.name(), deleted.body()).isEqualTo(200);
     nacks.addAll(settle(document, "delete", nacksAfterApply));
-    return new Outcome(document, Optional.empty(), nacks, pageProblem(bookinfo));
+    return new Outcome(document, Optional.empty(), nacks, wholeAgain(bookinfo, document));
+  }
+
+  /**
+   * Waits a bounded while for the product page to be whole: a gRPC channel whose transport just
+   * changed (mTLS to plaintext, say) reconnects after a backoff, as a sidecar's would drain.
+   * Answers why it is still not whole, or empty.
+   */
+  private Optional<String> wholeAgain(Bookinfo bookinfo, Document document) throws Exception {
+    Instant start = Instant.now();
+    Instant deadline = start.plus(PAGE_RECOVERY);
+    Optional<String> problem = pageProblem(bookinfo);
+    while (problem.isPresent() && Instant.now().isBefore(deadline)) {
+      Thread.sleep(POLL.toMillis() * 4);
+      problem = pageProblem(bookinfo);
+    }
+    long millis = Duration.between(start, Instant.now()).toMillis();
+    if (problem.isEmpty() && millis > POLL.toMillis() * 4) {
+      System.out.println("the page was whole again " + millis + " ms after the delete of " + document.name());
+    }
+    return problem;
   }
 
   /**
