@@ -63,8 +63,10 @@ final class GrpcRoutes {
     for (int i = 0; i < http.size(); i++) {
       VirtualService.HttpRoute route = http.get(i);
       String field = "spec.http[" + i + "]";
-      if (route.mirror().isPresent()) {
-        warnings.add(resource, field + ".mirror", CLIENTS + " do not mirror: " + field + ".mirror");
+      if (!route.mirrors().isEmpty()) {
+        // mirror and mirrors are parsed into one list; name the field the resource wrote
+        String mirror = resource.yaml().contains("mirrors:") ? field + ".mirrors" : field + ".mirror";
+        warnings.add(resource, mirror, CLIENTS + " do not mirror: " + mirror);
       }
       if (route.redirect().isPresent()) {
         warnings.add(resource, field + ".redirect", CLIENTS + " cannot follow a redirect: " + field
