@@ -76,7 +76,7 @@ final class ClusterBuilder {
     String name = ClusterNames.outbound(port, subset, service.hostname());
     if (service.passthrough()) {
       // resolution NONE, as Istio translates it: the proxy forwards to the address the caller
-      // dialled. Proxyless clients cannot, and NACK the cluster, which shows in /debug/clients.
+      // dialled. Proxyless clients cannot and would NACK it, so the apply is refused (Preflight).
       clusters.put(name, Cluster.newBuilder()
           .setName(name)
           .setType(Cluster.DiscoveryType.ORIGINAL_DST)
