@@ -16,6 +16,7 @@ import dev.inmesh.control.store.Stores;
 import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.HostResolver;
 import dev.inmesh.control.translate.MeshState;
+import dev.inmesh.control.translate.Preflight;
 import dev.inmesh.control.translate.Translation;
 import dev.inmesh.control.translate.XdsTranslator;
 import dev.inmesh.control.xds.ClientStatus;
@@ -76,6 +77,9 @@ public final class MeshControl implements AutoCloseable {
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
   private final AtomicBoolean rebuilding = new AtomicBoolean();
   private volatile List<Problem> translationWarnings = List.of();
+  /** Resources a rebuild made that clients would NACK, each sent as it last was (see {@link Preflight}). */
+  private volatile List<Problem> heldBack = List.of();
+  private final Preflight preflight;
   private XdsServer xds;
   private AdminServer admin;
   private volatile ConfigDirectory directory;
@@ -100,6 +104,7 @@ public final class MeshControl implements AutoCloseable {
     this.registryStore = stores.registry();
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
     this.translator = new XdsTranslator(HostResolver.system(), options.trustDomain(), options.trustDomainAliases());
+    this.preflight = new Preflight(translator);
   }
 
   public static MeshControl start(MeshControlOptions options) throws IOException {
@@ -126,6 +131,12 @@ public final class MeshControl implements AutoCloseable {
     xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
     xds.refuseWhile(this::unavailable);
     xds.addNamespace(ClientProfile.inmesh("default").key());
+    XdsServer served = xds;
+    config.checkChangesWith((current, candidate, changed) -> {
+      List<Workload> workloads = registryStore.list();
+      return preflight.check(new MeshState(current, workloads), new MeshState(candidate, workloads), changed,
+          served.namespaces());
+    });
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
     // the config on disk is in the first snapshot any client sees: load it before serving xDS
@@ -564,6 +575,36 @@ public final class MeshControl implements AutoCloseable {
     return translationWarnings;
   }
 
+  /** What the last rebuild held back: resources clients would NACK, sent as they last were instead. */
+  public List<Problem> heldBack() {
+    return heldBack;
+  }
+
+  /**
+   * The versions {@code client}'s profile is served now, per type it subscribes to; empty while a
+   * change is not yet translated, when no one can tell what it will be.
+   */
+  public Map<String, String> currentVersions(ClientStatus client) {
+    if (rebuildPending.get() || rebuilding.get()) {
+      return Map.of();
+    }
+    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
+    if (snapshot == null) {
+      return Map.of();
+    }
+    Map<String, String> versions = new java.util.TreeMap<>();
+    for (var type : client.types().entrySet()) {
+      versions.put(type.getKey(), switch (type.getKey()) {
+        case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
+        case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
+        case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
+        case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
+        default -> type.getValue().ackedVersion();
+      });
+    }
+    return versions;
+  }
+
   public List<ClientStatus> clients() {
     return xds.clients();
   }
@@ -592,19 +633,12 @@ public final class MeshControl implements AutoCloseable {
       return false;
     }
     for (ClientStatus client : xds.clients()) {
-      io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
-      if (snapshot == null) {
+      Map<String, String> current = currentVersions(client);
+      if (current.isEmpty() && !client.types().isEmpty()) {
         return false;
       }
       for (var type : client.types().entrySet()) {
-        String current = switch (type.getKey()) {
-          case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
-          case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
-          case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
-          case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
-          default -> type.getValue().ackedVersion();
-        };
-        if (!type.getValue().ackedVersion().equals(current)) {
+        if (!type.getValue().ackedVersion().equals(current.get(type.getKey()))) {
           return false;
         }
       }
@@ -712,12 +746,25 @@ public final class MeshControl implements AutoCloseable {
       xds.evictIdleProfiles();
       Set<String> namespaces = new TreeSet<>(xds.namespaces());
       Set<Problem> warnings = new LinkedHashSet<>();
+      Set<Problem> held = new LinkedHashSet<>();
       boolean changed = false;
       for (String namespace : namespaces) {
         Translation translation = translator.translate(state, ClientProfile.parse(namespace));
         warnings.addAll(translation.warnings());
+        List<dev.inmesh.xds.XdsDecoder.Refusal> refused = Preflight.refusals(translation);
+        if (!refused.isEmpty()) {
+          // applies were checked before they took effect; a workload coming or going was not
+          translation = Preflight.keepingLastGood(translation, refused, published(namespace));
+          refused.forEach(r -> held.add(new Problem(Problem.Severity.ERROR, "registry", r.type() + " " + r.name(), r.field(),
+              "clients would NACK it (" + r.message() + "); they are sent the version they were sent last, if any")));
+        }
         changed |= xds.publish(namespace, translation);
       }
+      List<Problem> nowHeld = List.copyOf(held);
+      if (!nowHeld.equals(heldBack)) {
+        nowHeld.stream().filter(p -> !heldBack.contains(p)).forEach(p -> log.error("{}", p));
+      }
+      heldBack = nowHeld;
       if (changed) {
         xds.changed(start);
       }
@@ -732,6 +779,17 @@ public final class MeshControl implements AutoCloseable {
     } finally {
       rebuilding.set(false);
     }
+  }
+
+  /** What the profile's clients are served now, as a translation. */
+  private java.util.Optional<Translation> published(String profile) {
+    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(profile);
+    if (snapshot == null) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Translation(List.copyOf(snapshot.listeners().resources().values()),
+        List.copyOf(snapshot.routes().resources().values()), List.copyOf(snapshot.clusters().resources().values()),
+        List.copyOf(snapshot.endpoints().resources().values()), List.of()));
   }
 
   /**

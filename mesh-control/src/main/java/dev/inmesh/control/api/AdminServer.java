@@ -477,6 +477,7 @@ public final class AdminServer implements AutoCloseable {
     }
     status.put("sources", sources);
     status.put("translation", lines(control.translationWarnings()));
+    status.put("heldBack", lines(control.heldBack()));
     return status;
   }
 
@@ -500,10 +501,13 @@ public final class AdminServer implements AutoCloseable {
     entry.put("userAgent", client.userAgent().trim());
     entry.put("connectedAt", client.connectedAt().toString());
     Map<String, Object> types = new LinkedHashMap<>();
+    Map<String, String> current = control.currentVersions(client);
     client.types().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(type -> {
       Map<String, Object> t = new LinkedHashMap<>();
       t.put("sent", type.getValue().sentVersion());
       t.put("acked", type.getValue().ackedVersion());
+      // the version the client should hold now; absent while a change is being translated
+      java.util.Optional.ofNullable(current.get(type.getKey())).ifPresent(version -> t.put("current", version));
       t.put("responses", type.getValue().responses());
       type.getValue().lastNack().ifPresent(nack -> t.put("lastNack", Map.of(
           "version", nack.version(), "error", nack.message(), "at", nack.at().toString())));

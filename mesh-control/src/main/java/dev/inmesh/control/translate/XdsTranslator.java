@@ -113,6 +113,10 @@ public final class XdsTranslator {
         List<Route> serviceRoutes = virtualService
             .map(vs -> routes.fromVirtualService(vs, service, port.number()))
             .orElseGet(() -> List.of(routes.defaultRoute(service, port.number())));
+        if (profile.proxylessGrpc()) {
+          serviceRoutes = GrpcRoutes.adapt(serviceRoutes, ClusterNames.outbound(port.number(), "", service.hostname()));
+          virtualService.ifPresent(vs -> GrpcRoutes.warn(vs, warnings));
+        }
         routeConfigs.add(RouteConfiguration.newBuilder()
             .setName(routeName)
             .addVirtualHosts(VirtualHost.newBuilder()

@@ -119,11 +119,17 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     List<Mirror> mirrors = new java.util.ArrayList<>();
     Optional<Destination> single = route.object("mirror").map(VirtualServiceParser::readDestination);
     Optional<Double> mirrorPercentage = route.object("mirrorPercentage").flatMap(VirtualServiceParser::readPercent);
-    Optional<Long> mirrorPercent = route.integer("mirror_percent", 0, 100);
-    mirrorPercent.ifPresent(p -> route.warn("mirror_percent", "deprecated: use mirrorPercentage"
-        + (mirrorPercentage.isPresent() ? "; mirrorPercentage is set and takes precedence" : "")));
+    // mirrorPercent is the same deprecated field by its JSON name, as Istio's mirroring task still writes it
+    Optional<Long> mirrorPercent = Optional.empty();
+    for (String deprecated : List.of("mirror_percent", "mirrorPercent")) {
+      Optional<Long> percent = route.integer(deprecated, 0, 100);
+      percent.ifPresent(p -> route.warn(deprecated, "deprecated: use mirrorPercentage"
+          + (mirrorPercentage.isPresent() ? "; mirrorPercentage is set and takes precedence" : "")));
+      mirrorPercent = mirrorPercent.or(() -> percent);
+    }
+    Optional<Long> deprecatedPercent = mirrorPercent;
     single.ifPresent(destination -> mirrors.add(new Mirror(destination,
-        mirrorPercentage.orElseGet(() -> mirrorPercent.map(Long::doubleValue).orElse(100.0)))));
+        mirrorPercentage.orElseGet(() -> deprecatedPercent.map(Long::doubleValue).orElse(100.0)))));
     List<SpecReader> many = route.list("mirrors");
     if (!many.isEmpty() && single.isPresent()) {
       route.error("mirrors", "only one of mirror and mirrors may be set");
