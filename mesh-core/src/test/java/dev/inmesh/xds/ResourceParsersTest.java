@@ -390,7 +390,8 @@ class ResourceParsersTest {
               .addClusters(WeightedCluster.ClusterWeight.newBuilder().setName("reviews-v2").setWeight(UInt32Value.of(10))
                   .addRequestHeadersToAdd(header("X-Canary", "true", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
                   .addRequestHeadersToAdd(header("x-trail", "v2", HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD))
-                  .addRequestHeadersToRemove("x-internal")));
+                  .addRequestHeadersToRemove("x-internal")
+                  .addResponseHeadersToAdd(header("x-served-by", "v2", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))));
       io.envoyproxy.envoy.config.route.v3.Route.Builder route = forward(action)
           .addRequestHeadersToAdd(header("x-route", "reviews", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
           .addResponseHeadersToRemove("server");
@@ -400,10 +401,14 @@ class ResourceParsersTest {
       assertThat(parsed.clusters()).containsExactly(
           new RouteAction.WeightedCluster("reviews-v1", 90, HeaderMutations.NONE),
           new RouteAction.WeightedCluster("reviews-v2", 10, new HeaderMutations(
-              List.of(entry("x-canary", "true")), List.of(entry("x-trail", "v2")), List.of("x-internal"))));
+              List.of(entry("x-canary", "true")), List.of(entry("x-trail", "v2")), List.of("x-internal")),
+              new HeaderMutations(List.of(entry("x-served-by", "v2")), List.of(), List.of())));
       assertThat(parsed.totalWeight()).isEqualTo(100);
       assertThat(parsed.headers()).isEqualTo(new HeaderMutations(List.of(entry("x-route", "reviews")), List.of(), List.of()));
       assertThat(parsed.responseHeaders()).isEqualTo(new HeaderMutations(List.of(), List.of(), List.of("server")));
+      // the destination's response changes first, then the route's (Envoy's order)
+      assertThat(parsed.clusters().get(1).responseHeaders().then(parsed.responseHeaders()))
+          .isEqualTo(new HeaderMutations(List.of(entry("x-served-by", "v2")), List.of(), List.of("server")));
     }
 
     @Test

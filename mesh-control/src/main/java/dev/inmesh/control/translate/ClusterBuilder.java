@@ -31,6 +31,8 @@ import java.util.TreeMap;
 /** Builds EDS clusters and their endpoints from services and DestinationRules. */
 final class ClusterBuilder {
   private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** The service account in the SAN of a cluster whose service has no instance: no SPIFFE ID holds it. */
+  static final String NO_INSTANCE = "<no-instance>";
 
   private final XdsTranslator.Policies policies;
   private final XdsTranslator.Warnings warnings;
@@ -74,7 +76,7 @@ final class ClusterBuilder {
     String name = ClusterNames.outbound(port, subset, service.hostname());
     if (service.passthrough()) {
       // resolution NONE, as Istio translates it: the proxy forwards to the address the caller
-      // dialled. Proxyless clients cannot, and NACK the cluster, which shows in /debug/clients.
+      // dialled. Proxyless clients cannot and would NACK it, so the apply is refused (Preflight).
       clusters.put(name, Cluster.newBuilder()
           .setName(name)
           .setType(Cluster.DiscoveryType.ORIGINAL_DST)
@@ -203,19 +205,26 @@ final class ClusterBuilder {
                   + " that speak it"));
         }
         // mTLS to the endpoints that speak it: Inmesh clients call the rest in plaintext (Istio's transport socket match)
-        members = members.stream().filter(i -> meshTlsEndpoint(i, grpc)).toList();
       }
     }
-    java.util.Set<String> identities = new java.util.TreeSet<>();
-    if (tls.isPresent() && !tls.get().subjectAltNames().isEmpty()) {
-      identities.addAll(tls.get().subjectAltNames());
-    } else {
-      members.forEach(i -> identities.add("spiffe://" + trustDomain + "/ns/" + i.namespace() + "/sa/" + i.serviceAccount()));
+    java.util.Set<String> identities = tls.isPresent() && !tls.get().subjectAltNames().isEmpty()
+        ? new java.util.TreeSet<>(tls.get().subjectAltNames())
+        : service.identities(trustDomain);
+    if (identities.isEmpty()) {
+      // nothing serves the service, so the cluster has no endpoint: an identity no SPIFFE ID can
+      // be ('<' is not allowed in one) makes an endpoint that comes before its identities fail the
+      // handshake, rather than take any mesh workload or plaintext
+      identities = java.util.Set.of(unknownIdentity(service));
     }
     // Istio's auto-mTLS SNI (outbound_.9080_._.reviews…) is no LDH host name, and JSSE servers
     // refuse a handshake that carries one; only a DestinationRule's own sni is sent
     String sni = tls.flatMap(DestinationRule.ClientTls::sni).orElse("");
     return Optional.of(TransportSockets.upstream(identities, sni));
+  }
+
+  /** The SAN a cluster asks for while no instance of its service tells whose identity to expect. */
+  private String unknownIdentity(MeshService service) {
+    return "spiffe://" + trustDomain + "/ns/" + service.namespace() + "/sa/" + NO_INSTANCE;
   }
 
   /** Whether an endpoint speaks mesh mTLS: it says so ({@code tlsMode: istio}) and its port's policy takes it. */
