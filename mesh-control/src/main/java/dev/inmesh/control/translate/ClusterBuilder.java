@@ -225,9 +225,14 @@ final class ClusterBuilder {
     Simple simple = lb.flatMap(DestinationRule.LoadBalancer::simple).orElse(Simple.UNSPECIFIED);
     switch (simple) {
       case RANDOM -> {
-        cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
-        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
-            "RANDOM is honoured by Inmesh clients, but proxyless gRPC clients do not support it and will NACK the cluster"));
+        if (profile.proxylessGrpc()) {
+          // grpc-java NACKs a RANDOM cluster; round robin spreads calls as evenly, without the draw
+          cluster.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+          policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
+              "proxyless gRPC clients have no RANDOM balancer; they balance round robin"));
+        } else {
+          cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
+        }
       }
       case LEAST_CONN, LEAST_REQUEST -> cluster.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
           .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setChoiceCount(u32(2)));
