@@ -48,10 +48,10 @@ class LocalityFailoverIT {
               interval: 1s
               baseEjectionTime: 1m
         """);
-    local = mesh.backend("greeter", "local", false, LOCAL);
-    remote = mesh.backend("greeter", "remote", false, FAILOVER_REGION);
+    local = mesh.backend("greeter", "local", true, LOCAL);
+    remote = mesh.backend("greeter", "remote", true, FAILOVER_REGION);
     mesh.awaitWorkloads(2);
-    channel = mesh.channel(mesh.client("productpage", false, LOCAL), "greeter:9000");
+    channel = mesh.channel(mesh.client("productpage", true, LOCAL), "greeter:9000");
     mesh.awaitConverged();
   }
 
