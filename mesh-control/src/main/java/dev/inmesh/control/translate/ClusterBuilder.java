@@ -284,8 +284,20 @@ final class ClusterBuilder {
             && (!onlyMeshTls || meshTlsEndpoint(instance, grpc)))
         .toList();
     ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(name);
-    for (LocalityLoadBalancing.Group group : LocalityLoadBalancing.groups(profile.locality(), localityLbSetting(policy),
-        policy.outlierDetection().isPresent(), members)) {
+    List<LocalityLoadBalancing.Group> groups = LocalityLoadBalancing.groups(profile.locality(), localityLbSetting(policy),
+        policy.outlierDetection().isPresent(), members);
+    if (profile.proxylessGrpc()) {
+      List<LocalityLoadBalancing.Group> merged = LocalityLoadBalancing.onePriorityPerLocality(groups);
+      if (merged.size() < groups.size()) {
+        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule,
+            "trafficPolicy.loadBalancer.localityLbSetting.failoverPriority",
+            "failoverPriority puts endpoints of one locality of " + service.hostname() + ":" + port + " at different"
+                + " priorities; proxyless gRPC clients take one priority per locality, so they get each locality at"
+                + " the priority of its nearest endpoints"));
+      }
+      groups = merged;
+    }
+    for (LocalityLoadBalancing.Group group : groups) {
       Locality locality = group.locality();
       LocalityLbEndpoints.Builder endpoints = LocalityLbEndpoints.newBuilder()
           .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()

@@ -107,6 +107,34 @@ final class LocalityLoadBalancing {
     return groups;
   }
 
+  /**
+   * The groups with each locality at one priority only, its nearest, as grpc-java requires (it
+   * refuses an assignment that names a locality twice); the priorities are made consecutive again.
+   * Only {@code failoverPriority} on labels other than the locality's can split a locality.
+   */
+  static List<Group> onePriorityPerLocality(List<Group> groups) {
+    Map<String, Integer> nearest = new LinkedHashMap<>();
+    for (Group group : groups) {
+      nearest.merge(group.locality().toString(), group.priority(), Math::min);
+    }
+    Map<Integer, Integer> compacted = new TreeMap<>();
+    nearest.values().stream().sorted().distinct().forEach(priority -> compacted.put(priority, compacted.size()));
+    Map<String, List<MeshService.Instance>> members = new LinkedHashMap<>();
+    Map<String, Integer> weights = new LinkedHashMap<>();
+    Map<String, Locality> localities = new LinkedHashMap<>();
+    for (Group group : groups) {
+      String key = group.locality().toString();
+      members.computeIfAbsent(key, k -> new ArrayList<>()).addAll(group.instances());
+      weights.merge(key, group.weight(), Integer::sum);
+      localities.putIfAbsent(key, group.locality());
+    }
+    List<Group> merged = new ArrayList<>();
+    members.forEach((key, instances) -> merged.add(
+        new Group(localities.get(key), compacted.get(nearest.get(key)), weights.get(key), instances)));
+    merged.sort(java.util.Comparator.comparingInt(Group::priority));
+    return merged;
+  }
+
   private static List<Group> plain(Map<String, List<MeshService.Instance>> byLocality, Map<String, Locality> localities) {
     List<Group> groups = new ArrayList<>();
     byLocality.forEach((key, members) -> groups.add(new Group(localities.get(key), 0, weightOf(members), members)));

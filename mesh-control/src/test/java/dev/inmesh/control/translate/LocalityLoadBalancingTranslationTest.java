@@ -162,6 +162,30 @@ class LocalityLoadBalancingTranslationTest {
   }
 
   @Test
+  void proxylessGrpcGetsEachLocalityAtOnePriorityWithAWarningWhenFailoverPriorityWouldSplitIt() {
+    workloads.clear();
+    workloads.add(helloworld(9001, new Locality("region1", "zone1", ""), Map.of("network", "n1")));
+    workloads.add(helloworld(9002, new Locality("region1", "zone1", ""), Map.of("network", "n2")));
+    workloads.add(helloworld(9003, new Locality("region1", "zone2", ""), Map.of("network", "n2")));
+    String rule = destinationRule("""
+        localityLbSetting:
+          failoverPriority:
+          - network=n1
+        """, OUTLIER_DETECTION);
+
+    Translation inmesh = translate(REGION1_ZONE1, rule);
+    Translation grpc = translate(new ClientProfile("sample", true, false, REGION1_ZONE1), rule);
+
+    assertThat(endpoints(inmesh).getEndpointsList()).hasSize(3);
+    assertThat(priorities(endpoints(grpc))).containsExactly(Map.entry("region1/zone1", 0), Map.entry("region1/zone2", 1));
+    assertThat(endpoints(grpc).getEndpointsList().get(0).getLbEndpointsCount()).isEqualTo(2);
+    assertThat(grpc.warnings()).extracting(dev.inmesh.control.config.Problem::field)
+        .contains("trafficPolicy.loadBalancer.localityLbSetting.failoverPriority");
+    assertThat(inmesh.warnings()).extracting(dev.inmesh.control.config.Problem::field)
+        .doesNotContain("trafficPolicy.loadBalancer.localityLbSetting.failoverPriority");
+  }
+
+  @Test
   void proxylessGrpcGetsThePrioritiesButNoLocalityWeightedConfig() {
     Translation translation = translate(new ClientProfile("sample", true, false, REGION1_ZONE1),
         destinationRule("simple: ROUND_ROBIN\n", OUTLIER_DETECTION));
