@@ -70,7 +70,7 @@ public final class Mesh implements AutoCloseable {
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
     this.sync = executor;
-    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random, meterRegistry);
+    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(ticker, random, meterRegistry);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
     Node node = config.workload()
         .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))

@@ -867,6 +867,30 @@ class ResourceParsersTest {
     }
 
     @Test
+    void readsEachLocalitysPriorityAndWeightAndLeavesOutALocalityThatWeighsZero() throws Exception {
+      ClusterLoadAssignment assignment = ClusterLoadAssignment.newBuilder().setClusterName("reviews")
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r1").setZone("z1"))
+              .setLoadBalancingWeight(UInt32Value.of(80))
+              .addLbEndpoints(lbEndpoint("10.0.0.5", 9080)))
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r1").setZone("z2"))
+              .setPriority(1)
+              .setLoadBalancingWeight(UInt32Value.of(20))
+              .addLbEndpoints(lbEndpoint("10.0.0.6", 9080)))
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r2"))
+              .setLoadBalancingWeight(UInt32Value.of(0))
+              .addLbEndpoints(lbEndpoint("10.0.0.7", 9080)))
+          .build();
+
+      List<Endpoint> endpoints = ClusterParser.endpoints(assignment);
+
+      assertThat(endpoints).extracting(Endpoint::address, Endpoint::priority, Endpoint::localityWeight)
+          .containsExactly(tuple("10.0.0.5", 0, 80), tuple("10.0.0.6", 1, 20));
+    }
+
+    @Test
     void anAssignmentWithoutEndpointsIsEmpty() throws Exception {
       assertThat(ClusterParser.endpoints(ClusterLoadAssignment.newBuilder().setClusterName("reviews").build())).isEmpty();
     }

@@ -21,12 +21,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.type.v3.Percent;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /** Builds EDS clusters and their endpoints from services and DestinationRules. */
 final class ClusterBuilder {
@@ -99,6 +97,7 @@ final class ClusterBuilder {
     policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
         .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
+    applyLocalityWeighting(cluster, policy);
     boolean unoriginated = originationUnsupported(policy);
     originationOptions(policy).ifPresent(cluster::setUpstreamHttpProtocolOptions);
     (unoriginated ? Optional.<io.envoyproxy.envoy.config.core.v3.TransportSocket>empty()
@@ -278,9 +277,14 @@ final class ClusterBuilder {
     Simple simple = lb.flatMap(DestinationRule.LoadBalancer::simple).orElse(Simple.UNSPECIFIED);
     switch (simple) {
       case RANDOM -> {
-        cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
-        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
-            "RANDOM is honoured by Inmesh clients, but proxyless gRPC clients do not support it and will NACK the cluster"));
+        if (profile.proxylessGrpc()) {
+          // grpc-java NACKs a RANDOM cluster; round robin spreads calls as evenly, without the draw
+          cluster.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+          policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
+              "proxyless gRPC clients have no RANDOM balancer; they balance round robin"));
+        } else {
+          cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
+        }
       }
       case LEAST_CONN, LEAST_REQUEST -> cluster.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
           .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setChoiceCount(u32(2)));
@@ -332,25 +336,34 @@ final class ClusterBuilder {
   private ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels,
       TrafficPolicy policy) {
     boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
-    Map<String, List<MeshService.Instance>> byLocality = new TreeMap<>();
-    Map<String, Locality> localities = new LinkedHashMap<>();
     boolean onlyMeshTls = profile.proxylessGrpc() && mixedMeshTls(service, port, labels, policy);
-    for (MeshService.Instance instance : service.instances()) {
-      if (instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())
-          && (!onlyMeshTls || meshTlsEndpoint(instance, grpc))) {
-        String key = instance.locality().toString();
-        byLocality.computeIfAbsent(key, k -> new ArrayList<>()).add(instance);
-        localities.putIfAbsent(key, instance.locality());
-      }
-    }
+    List<MeshService.Instance> members = service.instances().stream()
+        .filter(instance -> instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())
+            && (!onlyMeshTls || meshTlsEndpoint(instance, grpc)))
+        .toList();
     ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(name);
-    byLocality.forEach((key, instances) -> {
-      Locality locality = localities.get(key);
-      LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder()
+    List<LocalityLoadBalancing.Group> groups = LocalityLoadBalancing.groups(profile.locality(), localityLbSetting(policy),
+        policy.outlierDetection().isPresent(), members);
+    if (profile.proxylessGrpc()) {
+      List<LocalityLoadBalancing.Group> merged = LocalityLoadBalancing.onePriorityPerLocality(groups);
+      if (merged.size() < groups.size()) {
+        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule,
+            "trafficPolicy.loadBalancer.localityLbSetting.failoverPriority",
+            "failoverPriority puts endpoints of one locality of " + service.hostname() + ":" + port + " at different"
+                + " priorities; proxyless gRPC clients take one priority per locality, so they get each locality at"
+                + " the priority of its nearest endpoints"));
+      }
+      groups = merged;
+    }
+    for (LocalityLoadBalancing.Group group : groups) {
+      Locality locality = group.locality();
+      LocalityLbEndpoints.Builder endpoints = LocalityLbEndpoints.newBuilder()
           .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
-              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
-      int total = 0;
-      for (MeshService.Instance instance : instances) {
+              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()))
+          .setPriority(group.priority())
+          // proxyless gRPC drops localities without a weight, so every locality carries one
+          .setLoadBalancingWeight(u32(group.weight()));
+      for (MeshService.Instance instance : group.instances()) {
         LbEndpoint.Builder endpoint = LbEndpoint.newBuilder()
             .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
                 .setSocketAddress(SocketAddress.newBuilder()
@@ -363,13 +376,26 @@ final class ClusterBuilder {
           endpoint.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
               .putFilterMetadata(TransportSockets.TRANSPORT_SOCKET_MATCH, TransportSockets.MESH_TLS_MARK));
         }
-        group.addLbEndpoints(endpoint);
-        total += instance.weight();
+        endpoints.addLbEndpoints(endpoint);
       }
-      // proxyless gRPC drops localities without a weight, so every locality carries its endpoints' sum
-      group.setLoadBalancingWeight(u32(Math.max(1, total)));
-      assignment.addEndpoints(group);
-    });
+      assignment.addEndpoints(endpoints);
+    }
     return assignment.build();
+  }
+
+  private static Optional<DestinationRule.LocalityLbSetting> localityLbSetting(TrafficPolicy policy) {
+    return policy.loadBalancer().flatMap(DestinationRule.LoadBalancer::localityLbSetting);
+  }
+
+  /**
+   * Envoy weighs localities only when the cluster says so; Istio says so where it applies
+   * failover or distribute. Proxyless gRPC always weighs them and is not told.
+   */
+  private void applyLocalityWeighting(Cluster.Builder cluster, TrafficPolicy policy) {
+    if (!profile.proxylessGrpc()
+        && LocalityLoadBalancing.weighsLocalities(localityLbSetting(policy), policy.outlierDetection().isPresent())) {
+      cluster.getCommonLbConfigBuilder().setLocalityWeightedLbConfig(
+          Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance());
+    }
   }
 }

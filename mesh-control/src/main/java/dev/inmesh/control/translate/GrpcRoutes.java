@@ -82,6 +82,16 @@ final class GrpcRoutes {
       if (route.headers().isPresent()) {
         warnings.add(resource, field + ".headers", CLIENTS + " do not add, set or remove headers: " + field + ".headers");
       }
+      for (int d = 0; d < route.route().size(); d++) {
+        if (route.route().get(d).headers().isPresent()) {
+          String headers = field + ".route[" + d + "].headers";
+          warnings.add(resource, headers, CLIENTS + " do not add, set or remove headers: " + headers);
+        }
+      }
+      if (route.retries().flatMap(VirtualService.Retry::perTryTimeout).isPresent()) {
+        warnings.add(resource, field + ".retries.perTryTimeout", CLIENTS + " bound only the whole call, not each try: "
+            + field + ".retries.perTryTimeout");
+      }
       for (int m = 0; m < route.match().size(); m++) {
         if (!route.match().get(m).queryParams().isEmpty()) {
           String match = field + ".match[" + m + "].queryParams";

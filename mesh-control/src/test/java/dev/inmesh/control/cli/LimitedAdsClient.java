@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * response brought, and NACKs a response with more, as a client with a resource limit does; or it
  * never answers at all, as a client that hangs does.
  */
-final class LimitedAdsClient implements AutoCloseable {
+public final class LimitedAdsClient implements AutoCloseable {
   private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   private final ManagedChannel channel;
   private final StreamObserver<DiscoveryRequest> requests;
@@ -52,12 +52,12 @@ final class LimitedAdsClient implements AutoCloseable {
   }
 
   /** Holds one cluster more than it was first sent; NACKs beyond that. */
-  static LimitedAdsClient withClusterLimit(String address, String nodeId) {
+  public static LimitedAdsClient withClusterLimit(String address, String nodeId) {
     return new LimitedAdsClient(address, nodeId, true);
   }
 
   /** Takes what it is sent and never ACKs or NACKs it. */
-  static LimitedAdsClient silent(String address, String nodeId) {
+  public static LimitedAdsClient silent(String address, String nodeId) {
     return new LimitedAdsClient(address, nodeId, false);
   }
 

@@ -19,7 +19,7 @@ class IstioSupportDocTest {
   private static final String FIELD_TABLE_HEADER = "| field | Inmesh HTTP | proxyless gRPC | note |";
   private static final Set<String> VALUES = Set.of(
       "enforced", "enforced, approximated (warned)", "enforced fail-closed", "refused at apply",
-      "warned, not enforced", "NACKed (warned)", "NACKed, no warning", "not enforced, no warning",
+      "warned, not enforced", "not enforced, no warning",
       "not applicable");
   private static final List<String> KINDS = List.of("VirtualService", "DestinationRule", "ServiceEntry",
       "WorkloadEntry", "WorkloadGroup", "Gateway", "PeerAuthentication", "AuthorizationPolicy",
