@@ -10,9 +10,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Envoy's circuit breaking for one cluster: at most {@code maxRequests} in flight, at most
- * {@code maxPendingRequests} waiting for one of those slots, at most {@code maxRetries} retries in
- * flight. A refusal names the limit and its value, because that text reaches the user.
+ * Envoy's circuit breaking for one cluster: at most {@code maxRequests} in flight and, since a
+ * request in flight holds an HTTP/1.1 connection, at most {@code maxConnections}; at most
+ * {@code maxPendingRequests} waiting for one of those slots (Envoy's pending requests, which wait
+ * for a connection); at most {@code maxRetries} retries in flight. A refusal names the limit and
+ * its value, because that text reaches the user.
  *
  * <p>Not Resilience4j's {@code SemaphoreBulkhead}, though it is the same semaphore underneath: its
  * wait is one {@code maxWaitDuration} per bulkhead, where each request here waits at most what is
@@ -34,8 +36,8 @@ public final class ConnectionLimiter {
 
   private ConnectionLimiter(ConnectionLimits limits) {
     this.limits = Objects.requireNonNull(limits, "limits");
-    this.requests = new Semaphore(limits.maxRequests(), true);
-    this.maxRequestsRefusal = new Refusal(Limit.MAX_REQUESTS, maxRequestsMessage());
+    this.requests = new Semaphore(slots(limits), true);
+    this.maxRequestsRefusal = new Refusal(bindingLimit(), maxRequestsMessage());
     this.maxPendingRefusal = new Refusal(Limit.MAX_PENDING_REQUESTS,
         "max pending " + limits.maxPendingRequests() + " waiting (" + maxRequestsMessage() + ")");
   }
@@ -72,10 +74,10 @@ public final class ConnectionLimiter {
       if (requests.tryAcquire(saturatedNanos(maxWait), TimeUnit.NANOSECONDS)) {
         return new Permit(this);
       }
-      return new Refusal(Limit.MAX_REQUESTS, maxRequestsMessage() + ", waited " + maxWait.toMillis() + " ms");
+      return new Refusal(bindingLimit(), maxRequestsMessage() + ", waited " + maxWait.toMillis() + " ms");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Refusal(Limit.MAX_REQUESTS, maxRequestsMessage() + ", interrupted while waiting");
+      return new Refusal(bindingLimit(), maxRequestsMessage() + ", interrupted while waiting");
     } finally {
       pending.decrementAndGet();
     }
@@ -99,8 +101,9 @@ public final class ConnectionLimiter {
     }
   }
 
+  /** Requests in flight, each holding one of the {@code min(maxRequests, maxConnections)} slots. */
   public int activeRequests() {
-    return limits.maxRequests() - requests.availablePermits();
+    return slots(limits) - requests.availablePermits();
   }
 
   public int pendingRequests() {
@@ -131,7 +134,18 @@ public final class ConnectionLimiter {
   }
 
   private String maxRequestsMessage() {
-    return "max requests " + limits.maxRequests() + " in flight";
+    return bindingLimit() == Limit.MAX_CONNECTIONS
+        ? "max connections " + limits.maxConnections() + " in use"
+        : "max requests " + limits.maxRequests() + " in flight";
+  }
+
+  /** Which limit a request in flight runs into first; at a tie, {@code maxRequests}. */
+  private Limit bindingLimit() {
+    return limits.maxConnections() < limits.maxRequests() ? Limit.MAX_CONNECTIONS : Limit.MAX_REQUESTS;
+  }
+
+  private static int slots(ConnectionLimits limits) {
+    return Math.min(limits.maxRequests(), limits.maxConnections());
   }
 
   private static long saturatedNanos(Duration duration) {

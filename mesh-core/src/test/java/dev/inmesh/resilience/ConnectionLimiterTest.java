@@ -133,8 +133,25 @@ class ConnectionLimiterTest {
   }
 
   @Test
-  void defaultsAreEnvoys1024AndNegativeLimitsAreRejected() {
-    assertThat(ConnectionLimits.defaults()).isEqualTo(new ConnectionLimits(1024, 1024, 1024, 1024));
+  void maxConnectionsBoundsRequestsInFlightAndTheRestWaitAsPendingRequests() throws Exception {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
+    Permit held = (Permit) limiter.acquire(Duration.ofHours(1));
+    Future<Admission> waiter = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+
+    Admission refused = assertTimeoutPreemptively(HANG, () -> limiter.acquire(Duration.ofHours(1)));
+
+    assertThat(refused).isInstanceOfSatisfying(Refusal.class, refusal -> {
+      assertThat(refusal.limit()).isEqualTo(Limit.MAX_PENDING_REQUESTS);
+      assertThat(refusal.message()).isEqualTo("max pending 1 waiting (max connections 1 in use)");
+    });
+    held.close();
+    assertThat(waiter.get()).isInstanceOf(Permit.class);
+  }
+
+  @Test
+  void defaultsAreEnvoysAndNegativeLimitsAreRejected() {
+    assertThat(ConnectionLimits.defaults()).isEqualTo(new ConnectionLimits(1024, 1024, 1024, 3));
     assertThatThrownBy(() -> new ConnectionLimits(1, 1, -5, 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxRequests").hasMessageContaining("-5");
   }
