@@ -4,10 +4,12 @@ import dev.inmesh.resilience.Admission.Limit;
 import dev.inmesh.resilience.Admission.Permit;
 import dev.inmesh.resilience.Admission.Refusal;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.Objects;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Envoy's circuit breaking for one cluster: at most {@code maxRequests} in flight and, since a
@@ -16,27 +18,39 @@ import java.util.concurrent.atomic.AtomicInteger;
  * for a connection); at most {@code maxRetries} retries in flight. A refusal names the limit and
  * its value, because that text reaches the user.
  *
- * <p>Not Resilience4j's {@code SemaphoreBulkhead}, though it is the same semaphore underneath: its
- * wait is one {@code maxWaitDuration} per bulkhead, where each request here waits at most what is
- * left of its own deadline; it does not bound the number of waiters, which is exactly Envoy's
- * {@code max_pending_requests}; and it refuses with an exception, where the pipeline wants a value
- * it can turn into a 503 with the reason.
+ * <p>Not Resilience4j's {@code SemaphoreBulkhead}: its wait is one {@code maxWaitDuration} per
+ * bulkhead, where each request here waits at most what is left of its own deadline; it does not
+ * bound the number of waiters, which is exactly Envoy's {@code max_pending_requests}; and it
+ * refuses with an exception, where the pipeline wants a value it can turn into a 503 with the
+ * reason.
  *
- * <p>Waiters are served first come, first served: a new request does not take a freed slot while
- * others wait for it.
+ * <p>Waiters are served first come, first served, and a freed slot goes straight to the first of
+ * them, as Envoy attaches a pending request to the connection that frees up: from that moment it
+ * is in flight and no longer pending, so the next request finds its place in the queue.
  */
 public final class ConnectionLimiter {
   private final ConnectionLimits limits;
-  private final Semaphore requests;
-  private final AtomicInteger pending = new AtomicInteger();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Deque<Waiter> waiters = new ArrayDeque<>(); // guarded by lock
+  private int free; // guarded by lock
   private final AtomicInteger retries = new AtomicInteger();
   // Made once so that refusing, the overloaded case, allocates nothing.
   private final Refusal maxRequestsRefusal;
   private final Refusal maxPendingRefusal;
 
+  /** A request waiting for a slot; {@code granted} is set, under the lock, by the release that hands it one. */
+  private static final class Waiter {
+    final Condition granted;
+    boolean hasSlot;
+
+    Waiter(Condition granted) {
+      this.granted = granted;
+    }
+  }
+
   private ConnectionLimiter(ConnectionLimits limits) {
     this.limits = Objects.requireNonNull(limits, "limits");
-    this.requests = new Semaphore(slots(limits), true);
+    this.free = slots(limits);
     this.maxRequestsRefusal = new Refusal(bindingLimit(), maxRequestsMessage());
     this.maxPendingRefusal = new Refusal(Limit.MAX_PENDING_REQUESTS,
         "max pending " + limits.maxPendingRequests() + " waiting (" + maxRequestsMessage() + ")");
@@ -52,7 +66,12 @@ public final class ConnectionLimiter {
 
   /** A permit if a slot is free now, else the {@code maxRequests} refusal; never waits. */
   public Admission tryAcquire() {
-    return tryTake() ? new Permit(this) : maxRequestsRefusal;
+    lock.lock();
+    try {
+      return tryTake() ? new Permit(this) : maxRequestsRefusal;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -61,25 +80,40 @@ public final class ConnectionLimiter {
    */
   public Admission acquire(Duration maxWait) {
     Objects.requireNonNull(maxWait, "maxWait");
-    if (tryTake()) {
-      return new Permit(this);
-    }
-    if (maxWait.isZero() || maxWait.isNegative()) {
-      return maxRequestsRefusal;
-    }
-    if (!enterPending()) {
-      return maxPendingRefusal;
-    }
+    lock.lock();
     try {
-      if (requests.tryAcquire(saturatedNanos(maxWait), TimeUnit.NANOSECONDS)) {
+      if (tryTake()) {
         return new Permit(this);
       }
-      return new Refusal(bindingLimit(), maxRequestsMessage() + ", waited " + maxWait.toMillis() + " ms");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Refusal(bindingLimit(), maxRequestsMessage() + ", interrupted while waiting");
+      if (maxWait.isZero() || maxWait.isNegative()) {
+        return maxRequestsRefusal;
+      }
+      if (waiters.size() >= limits.maxPendingRequests()) {
+        return maxPendingRefusal;
+      }
+      Waiter waiter = new Waiter(lock.newCondition());
+      waiters.addLast(waiter);
+      long nanos = saturatedNanos(maxWait);
+      try {
+        while (!waiter.hasSlot) {
+          if (nanos <= 0) {
+            waiters.remove(waiter);
+            return new Refusal(bindingLimit(), maxRequestsMessage() + ", waited " + maxWait.toMillis() + " ms");
+          }
+          nanos = waiter.granted.awaitNanos(nanos);
+        }
+        return new Permit(this);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        if (waiter.hasSlot) {
+          handOn();
+        } else {
+          waiters.remove(waiter);
+        }
+        return new Refusal(bindingLimit(), maxRequestsMessage() + ", interrupted while waiting");
+      }
     } finally {
-      pending.decrementAndGet();
+      lock.unlock();
     }
   }
 
@@ -103,11 +137,21 @@ public final class ConnectionLimiter {
 
   /** Requests in flight, each holding one of the {@code min(maxRequests, maxConnections)} slots. */
   public int activeRequests() {
-    return slots(limits) - requests.availablePermits();
+    lock.lock();
+    try {
+      return slots(limits) - free;
+    } finally {
+      lock.unlock();
+    }
   }
 
   public int pendingRequests() {
-    return pending.get();
+    lock.lock();
+    try {
+      return waiters.size();
+    } finally {
+      lock.unlock();
+    }
   }
 
   public int activeRetries() {
@@ -115,20 +159,30 @@ public final class ConnectionLimiter {
   }
 
   void release() {
-    requests.release();
+    lock.lock();
+    try {
+      handOn();
+    } finally {
+      lock.unlock();
+    }
   }
 
+  /** A slot that is no longer used goes to the first waiter, or back to the free ones. Under the lock. */
+  private void handOn() {
+    Waiter next = waiters.pollFirst();
+    if (next == null) {
+      free++;
+    } else {
+      next.hasSlot = true;
+      next.granted.signal();
+    }
+  }
+
+  /** Under the lock; a new request does not take a slot while others wait for one. */
   private boolean tryTake() {
-    // The untimed tryAcquire barges even on a fair semaphore; don't jump the queue.
-    return !requests.hasQueuedThreads() && requests.tryAcquire();
-  }
-
-  private boolean enterPending() {
-    int max = limits.maxPendingRequests();
-    for (int waiting = pending.get(); waiting < max; waiting = pending.get()) {
-      if (pending.compareAndSet(waiting, waiting + 1)) {
-        return true;
-      }
+    if (free > 0 && waiters.isEmpty()) {
+      free--;
+      return true;
     }
     return false;
   }

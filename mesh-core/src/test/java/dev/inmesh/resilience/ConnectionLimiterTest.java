@@ -150,6 +150,24 @@ class ConnectionLimiterTest {
   }
 
   @Test
+  void aFreedSlotGoesStraightToTheFirstWaiterSoTheNextRequestMayWaitInItsPlace() throws Exception {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
+    Permit held = (Permit) limiter.acquire(Duration.ofHours(1));
+    Future<Admission> first = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+
+    held.close();
+
+    // whether or not the waiter's thread has woken yet, it is in flight now and no longer pending
+    assertThat(limiter.pendingRequests()).isZero();
+    assertThat(limiter.activeRequests()).isEqualTo(1);
+    Future<Admission> second = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+    ((Permit) first.get()).close();
+    assertThat(second.get()).isInstanceOf(Permit.class);
+  }
+
+  @Test
   void defaultsAreEnvoysAndNegativeLimitsAreRejected() {
     assertThat(ConnectionLimits.defaults()).isEqualTo(new ConnectionLimits(1024, 1024, 1024, 3));
     assertThatThrownBy(() -> new ConnectionLimits(1, 1, -5, 1))
