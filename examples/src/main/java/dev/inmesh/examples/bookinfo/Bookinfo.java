@@ -43,7 +43,8 @@ import java.util.stream.Collectors;
  * Istio's Bookinfo on Inmesh, in one JVM on loopback: mesh-control with its embedded CA, and six
  * workloads, each a {@link Mesh} with its own SPIFFE identity: {@code productpage} (HTTP, calling
  * the others through annotated Retrofit interfaces), {@code details}, {@code reviews} v1, v2 and v3
- * (HTTP), and {@code ratings} (gRPC through mesh-grpc). Browsers reach productpage through a plain
+ * (HTTP), and {@code ratings} (gRPC through mesh-grpc); beside them, Istio's {@code httpbin} sample
+ * ({@link Httpbin}, port 8000) for the tasks that call it. Browsers reach productpage through a plain
  * HTTP ingress port, as they reach Istio's through its ingress gateway.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
@@ -120,6 +121,10 @@ public final class Bookinfo implements AutoCloseable {
       serve(reviews, "reviews-" + version, new Reviews(version, toRatings)::handle);
     }
 
+    // not Bookinfo's: the httpbin of Istio's samples, which the circuit-breaking and mirroring tasks call
+    Mesh httpbin = mesh("httpbin", "v1", "http", Httpbin.PORT);
+    serve(httpbin, "httpbin", Httpbin::handle);
+
     Mesh productpage = mesh("productpage", "v1", "http");
     ProductPage page = new ProductPage(productpage);
     serve(productpage, "productpage", page::handle);
@@ -133,13 +138,18 @@ public final class Bookinfo implements AutoCloseable {
     ingress.start();
     parts.add(() -> ingress.stop(0));
 
-    Await.until(() -> control.workloads().size() == 6, WAIT, "the six Bookinfo workloads to register",
+    Await.until(() -> control.workloads().size() == targetPorts.size(), WAIT, "the " + targetPorts.size() + " workloads to register",
         () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
     awaitConverged();
   }
 
   /** A workload's Mesh: its service, version label, SPIFFE identity (service account bookinfo-app) and port 9080. */
   private Mesh mesh(String app, String version, String portName) {
+    return mesh(app, version, portName, SERVICE_PORT);
+  }
+
+  /** A workload's Mesh on another service port. */
+  private Mesh mesh(String app, String version, String portName, int servicePort) {
     CertificateAuthority ca = control.ca().orElseThrow();
     String serviceAccount = "bookinfo-" + app;
     String token = ca.joinTokens().create(NAMESPACE, serviceAccount, Duration.ofDays(1)).value();
@@ -149,7 +159,7 @@ public final class Bookinfo implements AutoCloseable {
         .controlServers("127.0.0.1:" + control.xdsPort())
         .namespace(NAMESPACE).service(app).serviceAccount(serviceAccount)
         .label("app", app).label("version", version)
-        .servePort(portName, SERVICE_PORT, port)
+        .servePort(portName, servicePort, port)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token)
         .readyTimeout(WAIT)
         .build();
