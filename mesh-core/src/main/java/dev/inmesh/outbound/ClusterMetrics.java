@@ -67,7 +67,7 @@ final class ClusterMetrics {
         r -> open(r.limiter().activeRequests(), r.limiter().limits().maxRequests()));
     // a request in flight holds an HTTP/1.1 connection (Envoy's cx_open)
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "connections"), runtime,
-        r -> open(r.limiter().activeRequests(), r.limiter().limits().maxConnections()));
+        r -> open(r.limiter().busyConnections(), r.limiter().limits().maxConnections()));
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "pending_requests"), runtime,
         r -> open(r.limiter().pendingRequests(), r.limiter().limits().maxPendingRequests()));
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "retries"), runtime, ClusterMetrics::retriesOpen);

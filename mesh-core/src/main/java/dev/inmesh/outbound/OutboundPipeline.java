@@ -213,6 +213,10 @@ public final class OutboundPipeline implements AutoCloseable {
               UpstreamTls.forEndpoint(clusterTls, endpoint)));
           status = transport.status(response);
           outcome = Outcome.ofStatus(status);
+        } catch (UpstreamOverflowException e) {
+          // refused before it was sent: no outcome for the endpoint
+          cluster.refused(e.refusal());
+          return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + e.getMessage());
         } catch (ConnectException e) {
           outcome = Outcome.CONNECT_FAILURE;
         } catch (SocketTimeoutException e) {

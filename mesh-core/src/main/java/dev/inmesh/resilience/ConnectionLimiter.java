@@ -7,16 +7,18 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Envoy's circuit breaking for one cluster: at most {@code maxRequests} in flight and, since a
- * request in flight holds an HTTP/1.1 connection, at most {@code maxConnections}; at most
- * {@code maxPendingRequests} waiting for one of those slots (Envoy's pending requests, which wait
- * for a connection); at most {@code maxRetries} retries in flight. A refusal names the limit and
- * its value, because that text reaches the user.
+ * Envoy's circuit breaking for one cluster: at most {@code maxRequests} in flight, past which a
+ * request is refused at once; at most {@code maxConnections} busy, since a request in flight holds
+ * an HTTP/1.1 connection; at most {@code maxPendingRequests} waiting for a connection (Envoy's
+ * pending requests: those waiting for a busy one to free up, and those waiting for a new one to be
+ * made); at most {@code maxRetries} retries in flight. A refusal names the limit and its value,
+ * because that text reaches the user.
  *
  * <p>Not Resilience4j's {@code SemaphoreBulkhead}: its wait is one {@code maxWaitDuration} per
  * bulkhead, where each request here waits at most what is left of its own deadline; it does not
@@ -32,10 +34,13 @@ public final class ConnectionLimiter {
   private final ConnectionLimits limits;
   private final ReentrantLock lock = new ReentrantLock();
   private final Deque<Waiter> waiters = new ArrayDeque<>(); // guarded by lock
-  private int free; // guarded by lock
+  private int free; // connections, guarded by lock
+  private int requests; // in flight, guarded by lock
+  private int connecting; // guarded by lock
   private final AtomicInteger retries = new AtomicInteger();
   // Made once so that refusing, the overloaded case, allocates nothing.
   private final Refusal maxRequestsRefusal;
+  private final Refusal maxConnectionsRefusal;
   private final Refusal maxPendingRefusal;
 
   /** A request waiting for a slot; {@code granted} is set, under the lock, by the release that hands it one. */
@@ -50,10 +55,11 @@ public final class ConnectionLimiter {
 
   private ConnectionLimiter(ConnectionLimits limits) {
     this.limits = Objects.requireNonNull(limits, "limits");
-    this.free = slots(limits);
-    this.maxRequestsRefusal = new Refusal(bindingLimit(), maxRequestsMessage());
+    this.free = limits.maxConnections();
+    this.maxRequestsRefusal = new Refusal(Limit.MAX_REQUESTS, "max requests " + limits.maxRequests() + " in flight");
+    this.maxConnectionsRefusal = new Refusal(Limit.MAX_CONNECTIONS, maxConnectionsMessage());
     this.maxPendingRefusal = new Refusal(Limit.MAX_PENDING_REQUESTS,
-        "max pending " + limits.maxPendingRequests() + " waiting (" + maxRequestsMessage() + ")");
+        "max pending " + limits.maxPendingRequests() + " waiting (" + maxConnectionsMessage() + ")");
   }
 
   public static ConnectionLimiter of(ConnectionLimits limits) {
@@ -64,14 +70,9 @@ public final class ConnectionLimiter {
     return limits;
   }
 
-  /** A permit if a slot is free now, else the {@code maxRequests} refusal; never waits. */
+  /** A permit if a request slot and a connection are free now, else a refusal; never waits. */
   public Admission tryAcquire() {
-    lock.lock();
-    try {
-      return tryTake() ? new Permit(this) : maxRequestsRefusal;
-    } finally {
-      lock.unlock();
-    }
+    return acquire(Duration.ZERO);
   }
 
   /**
@@ -82,13 +83,16 @@ public final class ConnectionLimiter {
     Objects.requireNonNull(maxWait, "maxWait");
     lock.lock();
     try {
+      if (requests >= limits.maxRequests()) {
+        return maxRequestsRefusal;
+      }
       if (tryTake()) {
         return new Permit(this);
       }
       if (maxWait.isZero() || maxWait.isNegative()) {
-        return maxRequestsRefusal;
+        return maxConnectionsRefusal;
       }
-      if (waiters.size() >= limits.maxPendingRequests()) {
+      if (waiters.size() + connecting >= limits.maxPendingRequests()) {
         return maxPendingRefusal;
       }
       Waiter waiter = new Waiter(lock.newCondition());
@@ -98,7 +102,7 @@ public final class ConnectionLimiter {
         while (!waiter.hasSlot) {
           if (nanos <= 0) {
             waiters.remove(waiter);
-            return new Refusal(bindingLimit(), maxRequestsMessage() + ", waited " + maxWait.toMillis() + " ms");
+            return new Refusal(Limit.MAX_CONNECTIONS, maxConnectionsMessage() + ", waited " + maxWait.toMillis() + " ms");
           }
           nanos = waiter.granted.awaitNanos(nanos);
         }
@@ -106,12 +110,45 @@ public final class ConnectionLimiter {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         if (waiter.hasSlot) {
+          requests--;
           handOn();
         } else {
           waiters.remove(waiter);
         }
-        return new Refusal(bindingLimit(), maxRequestsMessage() + ", interrupted while waiting");
+        return new Refusal(Limit.MAX_CONNECTIONS, maxConnectionsMessage() + ", interrupted while waiting");
       }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * A request that holds a slot but must wait for a new connection to be made is pending until it
+   * is connected, as in Envoy, where a request is pending until a connection is ready for it: the
+   * transport calls this before it connects, and {@link #connected()} once it is. Empty when the
+   * request may connect; the {@code maxPendingRequests} refusal when that many already wait.
+   */
+  public Optional<Refusal> startConnecting() {
+    lock.lock();
+    try {
+      if (waiters.size() + connecting >= limits.maxPendingRequests()) {
+        return Optional.of(maxPendingRefusal);
+      }
+      connecting++;
+      return Optional.empty();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The request that {@link #startConnecting() started connecting} has its connection, or gave up. */
+  public void connected() {
+    lock.lock();
+    try {
+      if (connecting == 0) {
+        throw new IllegalStateException("connected() without a matching startConnecting()");
+      }
+      connecting--;
     } finally {
       lock.unlock();
     }
@@ -135,20 +172,31 @@ public final class ConnectionLimiter {
     }
   }
 
-  /** Requests in flight, each holding one of the {@code min(maxRequests, maxConnections)} slots. */
+  /** Requests in flight. */
   public int activeRequests() {
     lock.lock();
     try {
-      return slots(limits) - free;
+      return requests;
     } finally {
       lock.unlock();
     }
   }
 
+  /** Connections busy with a request in flight. */
+  public int busyConnections() {
+    lock.lock();
+    try {
+      return limits.maxConnections() - free;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Requests waiting for a slot, and those with a slot waiting for their new connection. */
   public int pendingRequests() {
     lock.lock();
     try {
-      return waiters.size();
+      return waiters.size() + connecting;
     } finally {
       lock.unlock();
     }
@@ -161,45 +209,40 @@ public final class ConnectionLimiter {
   void release() {
     lock.lock();
     try {
+      requests--;
       handOn();
     } finally {
       lock.unlock();
     }
   }
 
-  /** A slot that is no longer used goes to the first waiter, or back to the free ones. Under the lock. */
+  /**
+   * A connection that is no longer busy goes to the first waiter, with a request slot (the one
+   * just given back), or back to the free ones. Under the lock.
+   */
   private void handOn() {
     Waiter next = waiters.pollFirst();
     if (next == null) {
       free++;
     } else {
+      requests++;
       next.hasSlot = true;
       next.granted.signal();
     }
   }
 
-  /** Under the lock; a new request does not take a slot while others wait for one. */
+  /** Under the lock; a new request does not take a connection while others wait for one. */
   private boolean tryTake() {
     if (free > 0 && waiters.isEmpty()) {
       free--;
+      requests++;
       return true;
     }
     return false;
   }
 
-  private String maxRequestsMessage() {
-    return bindingLimit() == Limit.MAX_CONNECTIONS
-        ? "max connections " + limits.maxConnections() + " in use"
-        : "max requests " + limits.maxRequests() + " in flight";
-  }
-
-  /** Which limit a request in flight runs into first; at a tie, {@code maxRequests}. */
-  private Limit bindingLimit() {
-    return limits.maxConnections() < limits.maxRequests() ? Limit.MAX_CONNECTIONS : Limit.MAX_REQUESTS;
-  }
-
-  private static int slots(ConnectionLimits limits) {
-    return Math.min(limits.maxRequests(), limits.maxConnections());
+  private String maxConnectionsMessage() {
+    return "max connections " + limits.maxConnections() + " in use";
   }
 
   private static long saturatedNanos(Duration duration) {

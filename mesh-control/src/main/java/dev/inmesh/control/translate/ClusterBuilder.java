@@ -238,11 +238,12 @@ final class ClusterBuilder {
     }
     ConnectionPool pool = policy.connectionPool().orElse(new ConnectionPool(Optional.empty(), Optional.empty(),
         Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()));
+    // as in Istio, 0 is "not set"
     CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder()
-        .setMaxConnections(u32(pool.maxConnections().map(Integer::longValue).orElse(UNLIMITED)))
-        .setMaxPendingRequests(u32(pool.http1MaxPendingRequests().map(Integer::longValue).orElse(UNLIMITED)))
-        .setMaxRequests(u32(pool.http2MaxRequests().map(Integer::longValue).orElse(UNLIMITED)))
-        .setMaxRetries(u32(pool.maxRetries().map(Integer::longValue).orElse(UNLIMITED)));
+        .setMaxConnections(u32(orUnlimited(pool.maxConnections())))
+        .setMaxPendingRequests(u32(orUnlimited(pool.http1MaxPendingRequests())))
+        .setMaxRequests(u32(orUnlimited(pool.http2MaxRequests())))
+        .setMaxRetries(u32(orUnlimited(pool.maxRetries())));
     policy.retryBudget().ifPresent(budget -> {
       CircuitBreakers.Thresholds.RetryBudget.Builder retryBudget = CircuitBreakers.Thresholds.RetryBudget.newBuilder();
       budget.percent().ifPresent(p -> retryBudget.setBudgetPercent(Percent.newBuilder().setValue(p)));
@@ -262,6 +263,10 @@ final class ClusterBuilder {
                   io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig.getDefaultInstance())
               .build()));
     }
+  }
+
+  private static long orUnlimited(Optional<Integer> threshold) {
+    return threshold.filter(v -> v > 0).map(Integer::longValue).orElse(UNLIMITED);
   }
 
   private void applyOutlierDetection(Cluster.Builder cluster, OutlierDetection outlier, MeshService service) {

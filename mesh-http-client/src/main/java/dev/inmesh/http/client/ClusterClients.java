@@ -3,6 +3,9 @@ package dev.inmesh.http.client;
 import dev.inmesh.Mesh;
 import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.UpstreamTls;
+import dev.inmesh.outbound.UpstreamOverflowException;
+import dev.inmesh.resilience.Admission;
+import dev.inmesh.resilience.ConnectionLimiter;
 import dev.inmesh.resilience.ConnectionLimits;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -92,7 +95,7 @@ final class ClusterClients {
       if (current != null) {
         current.client().connectionPool().evictAll();
       }
-      return new Entry(settings, build(base.get(), settings));
+      return new Entry(settings, build(base.get(), settings, () -> mesh.snapshot().cluster(cluster).map(r -> r.limiter())));
     });
     if (entry == null) {
       forgetClustersThatLeft();
@@ -100,7 +103,7 @@ final class ClusterClients {
     return made.client();
   }
 
-  private static OkHttpClient build(OkHttpClient base, Settings limits) {
+  private static OkHttpClient build(OkHttpClient base, Settings limits, Supplier<Optional<ConnectionLimiter>> limiter) {
     long idleMillis = limits.idleTimeout().map(Duration::toMillis).orElse(TimeUnit.MINUTES.toMillis(DEFAULT_IDLE_MINUTES));
     ConnectionPool pool = new ConnectionPool(Math.max(1, Math.min(MAX_IDLE, limits.maxConnections())),
         idleMillis, TimeUnit.MILLISECONDS);
@@ -108,7 +111,9 @@ final class ClusterClients {
         .connectionPool(pool)
         .connectTimeout(limits.connectTimeout())
         .socketFactory(new CappedSockets(base.socketFactory(), pool, limits.maxConnections()))
-        .addInterceptor(new AttemptTimeouts(millis(limits.connectTimeout())));
+        .addInterceptor(new AttemptTimeouts(millis(limits.connectTimeout())))
+        .addInterceptor(new PendingWhileConnecting(pool, limiter))
+        .addNetworkInterceptor(Connecting.CONNECTED);
     if (limits.maxRequestsPerConnection() > 0) {
       builder.addNetworkInterceptor(new RequestsPerConnection(limits.maxRequestsPerConnection()));
     }
@@ -154,6 +159,57 @@ final class ClusterClients {
           throw failure;
         }
         throw e;
+      }
+    }
+  }
+
+  /**
+   * As in Envoy, a request that must wait for a new connection to be made is one of the cluster's
+   * pending requests until it is connected: with {@code http1MaxPendingRequests} already pending
+   * it is refused ({@link UpstreamOverflowException}, 503 {@code UO}). A request that finds an
+   * idle connection is never pending.
+   */
+  private record PendingWhileConnecting(ConnectionPool pool, Supplier<Optional<ConnectionLimiter>> limiter)
+      implements Interceptor {
+    @Override
+    public Response intercept(Chain chain) throws IOException {
+      Optional<ConnectionLimiter> cluster = limiter.get();
+      if (cluster.isEmpty() || pool.idleConnectionCount() > 0) {
+        return chain.proceed(chain.request());
+      }
+      Optional<Admission.Refusal> refused = cluster.get().startConnecting();
+      if (refused.isPresent()) {
+        throw new UpstreamOverflowException(refused.get());
+      }
+      Connecting connecting = new Connecting(cluster.get());
+      try {
+        return chain.proceed(chain.request().newBuilder().tag(Connecting.class, connecting).build());
+      } finally {
+        connecting.done();
+      }
+    }
+  }
+
+  /** A request connecting as a pending request; done once its connection is up or the call is over. */
+  private static final class Connecting {
+    /** The network interceptor: it runs once the connection is up. */
+    static final Interceptor CONNECTED = chain -> {
+      Connecting connecting = chain.request().tag(Connecting.class);
+      if (connecting != null) {
+        connecting.done();
+      }
+      return chain.proceed(chain.request());
+    };
+    private final ConnectionLimiter limiter;
+    private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+
+    Connecting(ConnectionLimiter limiter) {
+      this.limiter = limiter;
+    }
+
+    void done() {
+      if (done.compareAndSet(false, true)) {
+        limiter.connected();
       }
     }
   }

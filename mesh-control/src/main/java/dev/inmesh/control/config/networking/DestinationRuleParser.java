@@ -90,6 +90,10 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     Optional<DestinationRule.RetryBudget> retryBudget = policy.object("retryBudget").map(budget -> {
       Optional<Double> percent = budget.number("percent", 0, 100);
       Optional<Integer> minimum = budget.integer("minRetryConcurrency", 0, Integer.MAX_VALUE).map(Long::intValue);
+      // Istio's 0 (its default) counts the requests in flight, as Inmesh does; an interval it cannot
+      budget.duration("budgetInterval", Duration.ZERO).filter(interval -> !interval.isZero()).ifPresent(interval ->
+          budget.error("budgetInterval", "not supported by Inmesh: its retry budget counts the requests in flight, not those"
+              + " of an interval; leave budgetInterval out or set it to 0s"));
       budget.warn(null, GRPC_IGNORES + "a retry budget (gRFC A32 takes max_requests alone)");
       budget.finish();
       return new DestinationRule.RetryBudget(percent, minimum);

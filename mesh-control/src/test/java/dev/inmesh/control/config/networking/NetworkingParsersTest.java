@@ -394,6 +394,20 @@ class NetworkingParsersTest {
     }
 
     @Test
+    void aRetryBudgetIntervalIsRefusedUnlessItIsIstiosZero() {
+      assertThat(errorAt(parse(destinationRule("""
+          host: httpbin
+          trafficPolicy:
+            retryBudget: {percent: 20, budgetInterval: 10s}
+          """)), "spec.trafficPolicy.retryBudget.budgetInterval").message()).contains("requests in flight");
+      assertThat(errorFields(parse(destinationRule("""
+          host: httpbin
+          trafficPolicy:
+            retryBudget: {percent: 20, budgetInterval: 0s}
+          """)))).isEmpty();
+    }
+
+    @Test
     void readsLoadBalancerConnectionPoolOutlierDetectionAndSubsets() {
       DestinationRule rule = only(parse(destinationRule("""
           host: reviews.shop.svc.cluster.local
