@@ -374,6 +374,28 @@ class XdsTranslatorTest {
   }
 
   @Test
+  void aZeroThresholdIsIstiosNotSet() {
+    Translation translation = translate("default", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: reviews
+        spec:
+          host: reviews.default.svc.cluster.local
+          trafficPolicy:
+            connectionPool:
+              tcp: {maxConnections: 0}
+              http: {http1MaxPendingRequests: 0, http2MaxRequests: 0, maxRetries: 0, maxRequestsPerConnection: 0}
+        """);
+
+    Cluster all = cluster(translation, "outbound|9080||" + FQDN);
+    var thresholds = all.getCircuitBreakers().getThresholds(0);
+    assertThat(List.of(thresholds.getMaxConnections(), thresholds.getMaxPendingRequests(), thresholds.getMaxRequests(),
+        thresholds.getMaxRetries())).allSatisfy(v -> assertThat(Integer.toUnsignedLong(v.getValue())).isEqualTo(0xFFFF_FFFFL));
+    assertThat(all.getTypedExtensionProtocolOptionsMap()).isEmpty();
+  }
+
+  @Test
   void aRouteToAnUndefinedSubsetIsKeptAndWarnedAbout() {
     Translation translation = translate("default", DESTINATION_RULE, """
         apiVersion: networking.istio.io/v1
