@@ -51,6 +51,7 @@ public final class Mesh implements AutoCloseable {
   private final dev.inmesh.telemetry.AccessLog accessLog;
   private final dev.inmesh.outbound.ClusterRuntimes runtimes;
   private final dev.inmesh.xds.LoadReporter loadReporter;
+  private final String nodeId;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
       io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.telemetry.Tracing tracing,
@@ -69,7 +70,7 @@ public final class Mesh implements AutoCloseable {
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
     this.sync = executor;
-    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(config.locality(), ticker, random, meterRegistry);
+    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(ticker, random, meterRegistry);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
     Node node = config.workload()
         .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
@@ -79,6 +80,7 @@ public final class Mesh implements AutoCloseable {
       node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
           .putFields(WorkloadMetadata.MTLS, com.google.protobuf.Value.newBuilder().setStringValue("true").build())).build();
     }
+    this.nodeId = node.getId();
     AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
     java.util.function.Function<String, io.grpc.ManagedChannel> channels;
     // the root this workload was given, and the mesh's trust bundle as its certificates bring it
@@ -187,6 +189,14 @@ public final class Mesh implements AutoCloseable {
 
   public MeshConfig config() {
     return config;
+  }
+
+  /**
+   * The id of this Mesh's xDS node: the workload's registration when it serves a service. Other
+   * xDS clients in this process (a grpc-xds channel) name it as their {@link WorkloadMetadata#OWNER}.
+   */
+  public String nodeId() {
+    return nodeId;
   }
 
   /** The config in force now; it changes atomically, never in part. */

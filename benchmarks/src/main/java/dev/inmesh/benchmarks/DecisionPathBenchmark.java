@@ -106,9 +106,9 @@ public class DecisionPathBenchmark {
     for (int i = 0; i < 10; i++) {
       endpoints.add(new Endpoint("10.0.0." + (i + 1), 9080, Locality.UNKNOWN, 1));
     }
-    roundRobin = LoadBalancers.create(BalancerConfig.ROUND_ROBIN, endpoints, Locality.UNKNOWN, EndpointState.ALL_HEALTHY, new Random(1));
+    roundRobin = LoadBalancers.create(BalancerConfig.ROUND_ROBIN, endpoints, EndpointState.ALL_HEALTHY, new Random(1));
     ringHash = LoadBalancers.create(new BalancerConfig(BalancerConfig.Policy.RING_HASH, 1024, 2), endpoints,
-        Locality.UNKNOWN, EndpointState.ALL_HEALTHY, new Random(1));
+        EndpointState.ALL_HEALTHY, new Random(1));
     hashed = new PickRequest(OptionalLong.of(0x9e3779b97f4a7c15L), Set.of());
 
     // the clusters' live state, as the Mesh keeps it, and Istio's metrics into a Prometheus registry
@@ -119,7 +119,7 @@ public class DecisionPathBenchmark {
           Duration.ofSeconds(1), Optional.empty()));
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    clusters = new ClusterRuntimes(Locality.UNKNOWN, System::nanoTime, new Random(3), registry).update(new XdsResources(
+    clusters = new ClusterRuntimes(System::nanoTime, new Random(3), registry).update(new XdsResources(
         Map.of(), Map.of(), Map.of(), configs, Map.of(V1, endpoints, V2, endpoints), Map.of(), Map.of(), true));
     MeshConfig self = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("productpage"), "productpage",
         Map.of("app", "productpage", "version", "v1"), Locality.UNKNOWN, "127.0.0.1",

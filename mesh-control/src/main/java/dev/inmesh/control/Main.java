@@ -28,7 +28,7 @@ public final class Main {
                           [--grace-period DURATION] [--bind ADDRESS] [--server-name NAME,...]
                           [--api-bind 127.0.0.1] [--api-tokens FILE | --admin-credential FILE]
                           [--xds-read-only-port PORT] [--ca none --insecure-xds]
-                          [--ca embedded|none] [--trust-domain cluster.local] [--ca-grpc-port 15012] [--ca-https-port 15013]
+                          [--ca embedded|none] [--trust-domain cluster.local] [--trust-domain-aliases TD,...] [--ca-grpc-port 15012] [--ca-https-port 15013]
                           [--ca-root-cert FILE --ca-root-key FILE]
                           [--store embedded|etcd] [--etcd-endpoints http://HOST:2379,...] [--etcd-prefix /inmesh/]
                           [--lease-ttl 10s] [--etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE]]
@@ -236,6 +236,9 @@ public final class Main {
       case "--server-name" -> options.withServerNames(java.util.stream.Stream.concat(options.serverNames().stream(),
           java.util.Arrays.stream(value.split(",")).map(String::strip).filter(n -> !n.isEmpty())).toList());
       case "--trust-domain" -> options.withCa(ca(options).withTrustDomain(value));
+      case "--trust-domain-aliases" -> options.withTrustDomainAliases(java.util.stream.Stream.concat(
+          options.trustDomainAliases().stream(),
+          java.util.Arrays.stream(value.split(",")).map(String::strip).filter(n -> !n.isEmpty())).toList());
       case "--ca-grpc-port" -> options.withCa(ca(options).withPorts(Integer.parseInt(value), ca(options).httpsPort()));
       case "--ca-https-port" -> options.withCa(ca(options).withPorts(ca(options).grpcPort(), Integer.parseInt(value)));
       case "--ca" -> switch (value) {

@@ -16,6 +16,7 @@ import dev.inmesh.control.store.Stores;
 import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.HostResolver;
 import dev.inmesh.control.translate.MeshState;
+import dev.inmesh.control.translate.Preflight;
 import dev.inmesh.control.translate.Translation;
 import dev.inmesh.control.translate.XdsTranslator;
 import dev.inmesh.control.xds.ClientStatus;
@@ -76,6 +77,9 @@ public final class MeshControl implements AutoCloseable {
   private final AtomicBoolean rebuildPending = new AtomicBoolean();
   private final AtomicBoolean rebuilding = new AtomicBoolean();
   private volatile List<Problem> translationWarnings = List.of();
+  /** Resources a rebuild made that clients would NACK, each sent as it last was (see {@link Preflight}). */
+  private volatile List<Problem> heldBack = List.of();
+  private final Preflight preflight;
   private XdsServer xds;
   private AdminServer admin;
   private volatile ConfigDirectory directory;
@@ -99,8 +103,8 @@ public final class MeshControl implements AutoCloseable {
     this.configStore = stores.config();
     this.registryStore = stores.registry();
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
-    this.translator = new XdsTranslator(HostResolver.system(),
-        options.ca().map(MeshControlOptions.EmbeddedCa::trustDomain).orElse("cluster.local"));
+    this.translator = new XdsTranslator(HostResolver.system(), options.trustDomain(), options.trustDomainAliases());
+    this.preflight = new Preflight(translator);
   }
 
   public static MeshControl start(MeshControlOptions options) throws IOException {
@@ -127,6 +131,12 @@ public final class MeshControl implements AutoCloseable {
     xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
     xds.refuseWhile(this::unavailable);
     xds.addNamespace(ClientProfile.inmesh("default").key());
+    XdsServer served = xds;
+    config.checkChangesWith((current, candidate, changed) -> {
+      List<Workload> workloads = registryStore.list();
+      return preflight.check(new MeshState(current, workloads), new MeshState(candidate, workloads), changed,
+          served.namespaces());
+    });
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
     // the config on disk is in the first snapshot any client sees: load it before serving xDS
@@ -497,17 +507,60 @@ public final class MeshControl implements AutoCloseable {
   }
 
   public ApplyResult apply(String request, String yaml) {
-    if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
-    }
-    return config.apply(request, yaml);
+    return applyTracked(request, yaml).result();
   }
 
   public ApplyResult delete(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    return deleteTracked(request, keys).result();
+  }
+
+  /**
+   * An apply or delete, and the generation that numbers its change when it made one: what
+   * {@link #rollout} follows to the clients.
+   */
+  public record Applied(ApplyResult result, java.util.OptionalLong generation) {}
+
+  /** {@link #apply}, numbering the change it makes. */
+  public Applied applyTracked(String request, String yaml) {
     if (persistedStateFailure.isPresent()) {
-      return ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "", persistedStateFailure.get()));
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
     }
-    return config.delete(request, keys);
+    var before = xds.rolloutBaseline();
+    return tracked(config.apply(request, yaml), before);
+  }
+
+  /** {@link #delete}, numbering the change it makes. */
+  public Applied deleteTracked(String request, List<dev.inmesh.control.config.ResourceKey> keys) {
+    if (persistedStateFailure.isPresent()) {
+      return new Applied(ApplyResult.unavailable(new Problem(Problem.Severity.ERROR, request, "", "",
+          persistedStateFailure.get())), java.util.OptionalLong.empty());
+    }
+    var before = xds.rolloutBaseline();
+    return tracked(config.delete(request, keys), before);
+  }
+
+  /**
+   * Numbers a change that took effect. The store's listener may have started a translation before
+   * the number existed; one more is asked for, which reads the number before the config and so
+   * holds the change (content-hashed versions make it free for clients when nothing differs).
+   */
+  private Applied tracked(ApplyResult result, dev.inmesh.control.xds.Rollout.Baseline before) {
+    if (!result.accepted() || result.changed().isEmpty()) {
+      return new Applied(result, java.util.OptionalLong.empty());
+    }
+    long generation = xds.beginRollout(before);
+    requestRebuild();
+    return new Applied(result, java.util.OptionalLong.of(generation));
+  }
+
+  /**
+   * How far change {@code generation} (the newest when empty) has reached the connected clients.
+   *
+   * @throws java.util.NoSuchElementException when no such change is remembered
+   */
+  public dev.inmesh.control.xds.Rollout rollout(java.util.OptionalLong generation) {
+    return xds.rollout(generation);
   }
 
   public List<ConfigResource> resources() {
@@ -520,6 +573,36 @@ public final class MeshControl implements AutoCloseable {
 
   public List<Problem> translationWarnings() {
     return translationWarnings;
+  }
+
+  /** What the last rebuild held back: resources clients would NACK, sent as they last were instead. */
+  public List<Problem> heldBack() {
+    return heldBack;
+  }
+
+  /**
+   * The versions {@code client}'s profile is served now, per type it subscribes to; empty while a
+   * change is not yet translated, when no one can tell what it will be.
+   */
+  public Map<String, String> currentVersions(ClientStatus client) {
+    if (rebuildPending.get() || rebuilding.get()) {
+      return Map.of();
+    }
+    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
+    if (snapshot == null) {
+      return Map.of();
+    }
+    Map<String, String> versions = new java.util.TreeMap<>();
+    for (var type : client.types().entrySet()) {
+      versions.put(type.getKey(), switch (type.getKey()) {
+        case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
+        case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
+        case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
+        case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
+        default -> type.getValue().ackedVersion();
+      });
+    }
+    return versions;
   }
 
   public List<ClientStatus> clients() {
@@ -550,19 +633,12 @@ public final class MeshControl implements AutoCloseable {
       return false;
     }
     for (ClientStatus client : xds.clients()) {
-      io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
-      if (snapshot == null) {
+      Map<String, String> current = currentVersions(client);
+      if (current.isEmpty() && !client.types().isEmpty()) {
         return false;
       }
       for (var type : client.types().entrySet()) {
-        String current = switch (type.getKey()) {
-          case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
-          case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
-          case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
-          case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
-          default -> type.getValue().ackedVersion();
-        };
-        if (!type.getValue().ackedVersion().equals(current)) {
+        if (!type.getValue().ackedVersion().equals(current.get(type.getKey()))) {
           return false;
         }
       }
@@ -607,17 +683,26 @@ public final class MeshControl implements AutoCloseable {
 
   /**
    * Explains a request as the client {@code clientId} (a node id, or a unique prefix of one) would
-   * route it, over the config that client ACKed.
+   * route it, over the config that client ACKed, and what each destination's inbound authorization
+   * decides, over the server listener that destination ACKed.
+   *
+   * @param fromPrincipal the caller's identity to evaluate; the client's own certificate's when empty
    */
   public dev.inmesh.control.explain.RequestExplanation explain(String clientId,
-      dev.inmesh.control.explain.ExplainRequest request) {
+      dev.inmesh.control.explain.ExplainRequest request, java.util.Optional<String> fromPrincipal) {
     ClientStatus client = xds.client(clientId);
     var decoded = xds.held(client).decode();
     if (!decoded.errors().isEmpty()) {
       throw new IllegalStateException("client " + client.nodeId() + " holds config it could not have accepted: "
           + decoded.errors());
     }
-    return dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    var routing = dev.inmesh.control.explain.RequestExplainer.explain(client.nodeId(), decoded.resources(), request);
+    java.util.Optional<String> identity = fromPrincipal.map(dev.inmesh.control.explain.AuthorizationExplainer::principal)
+        .or(client::identity);
+    java.net.InetAddress source = client.address().flatMap(dev.inmesh.control.explain.AuthorizationExplainer::literal)
+        .orElse(java.net.InetAddress.getLoopbackAddress());
+    return routing.withAuthorization(dev.inmesh.control.explain.AuthorizationExplainer.explain(decoded.resources(), routing,
+        request, identity, source, dev.inmesh.control.explain.AuthorizationExplainer.of(workloads(), xds)));
   }
 
   /** Runs a directory scan now, on the control thread, and waits for it and the rebuild after it. */
@@ -654,20 +739,36 @@ public final class MeshControl implements AutoCloseable {
     rebuildPending.set(false);
     try {
       java.time.Instant start = clock.instant();
+      // read before the config: every change numbered up to here is in what is read next
+      long generation = xds.rolloutGeneration();
       MeshState state = new MeshState(configStore.list(), registryStore.list());
       // a profile whose clients are long gone is translated no more
       xds.evictIdleProfiles();
       Set<String> namespaces = new TreeSet<>(xds.namespaces());
       Set<Problem> warnings = new LinkedHashSet<>();
+      Set<Problem> held = new LinkedHashSet<>();
       boolean changed = false;
       for (String namespace : namespaces) {
         Translation translation = translator.translate(state, ClientProfile.parse(namespace));
         warnings.addAll(translation.warnings());
+        List<dev.inmesh.xds.XdsDecoder.Refusal> refused = Preflight.refusals(translation);
+        if (!refused.isEmpty()) {
+          // applies were checked before they took effect; a workload coming or going was not
+          translation = Preflight.keepingLastGood(translation, refused, published(namespace));
+          refused.forEach(r -> held.add(new Problem(Problem.Severity.ERROR, "registry", r.type() + " " + r.name(), r.field(),
+              "clients would NACK it (" + r.message() + "); they are sent the version they were sent last, if any")));
+        }
         changed |= xds.publish(namespace, translation);
       }
+      List<Problem> nowHeld = List.copyOf(held);
+      if (!nowHeld.equals(heldBack)) {
+        nowHeld.stream().filter(p -> !heldBack.contains(p)).forEach(p -> log.error("{}", p));
+      }
+      heldBack = nowHeld;
       if (changed) {
         xds.changed(start);
       }
+      xds.rolledOut(generation);
       List<Problem> fresh = List.copyOf(warnings);
       if (!fresh.equals(translationWarnings)) {
         fresh.stream().filter(w -> !translationWarnings.contains(w)).forEach(w -> log.warn("{}", w));
@@ -678,6 +779,17 @@ public final class MeshControl implements AutoCloseable {
     } finally {
       rebuilding.set(false);
     }
+  }
+
+  /** What the profile's clients are served now, as a translation. */
+  private java.util.Optional<Translation> published(String profile) {
+    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(profile);
+    if (snapshot == null) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Translation(List.copyOf(snapshot.listeners().resources().values()),
+        List.copyOf(snapshot.routes().resources().values()), List.copyOf(snapshot.clusters().resources().values()),
+        List.copyOf(snapshot.endpoints().resources().values()), List.of()));
   }
 
   /**

@@ -24,7 +24,8 @@ public record MeshControlOptions(
     Api api,
     List<String> serverNames,
     java.util.OptionalInt xdsReadOnlyPort,
-    boolean insecureXds) {
+    boolean insecureXds,
+    List<String> trustDomainAliases) {
 
   /**
    * The operator API (apply, delete, tokens, root rotation, debug): where it listens (loopback
@@ -214,6 +215,32 @@ public record MeshControlOptions(
     serverNames = List.copyOf(serverNames);
     Objects.requireNonNull(xdsReadOnlyPort, "xdsReadOnlyPort");
     xdsReadOnlyPort.ifPresent(port -> checkPort("xdsReadOnlyPort", port));
+    trustDomainAliases = List.copyOf(trustDomainAliases);
+    for (String alias : trustDomainAliases) {
+      if (alias.isBlank() || alias.contains("/")) {
+        throw new IllegalArgumentException("a trust domain alias is a name without '/', got '" + alias + "'");
+      }
+    }
+  }
+
+  /**
+   * The mesh's trust domain: the embedded CA's, else {@code cluster.local} (a mesh-control without
+   * a CA serves workloads whose certificates come from elsewhere, under Istio's default).
+   */
+  public String trustDomain() {
+    return ca.map(EmbeddedCa::trustDomain).orElse("cluster.local");
+  }
+
+  /**
+   * Istio's {@code meshConfig.trustDomainAliases}: trust domains that authorization treats as the
+   * mesh's own, so that a principal written for one of them (or for {@code cluster.local}) also
+   * matches the same namespace and service account in every other, as after a trust domain
+   * migration. Used only in authorization; certificates are still issued and verified for the
+   * trust domain alone.
+   */
+  public MeshControlOptions withTrustDomainAliases(List<String> aliases) {
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
+        api, serverNames, xdsReadOnlyPort, insecureXds, aliases);
   }
 
   /** Istio's ports: 15010 for xDS, 15014 for the HTTP API; a 10 s grace period; 500 ms polling. */
@@ -221,7 +248,7 @@ public record MeshControlOptions(
     return new MeshControlOptions("127.0.0.1", 15010, 15014, Optional.empty(), Optional.empty(),
         Duration.ofSeconds(10), Duration.ofMillis(500), Optional.of(EmbeddedCa.of("cluster.local", 15012, 15013)),
         Optional.empty(), Api.defaults(), List.of(),
-        java.util.OptionalInt.empty(), false);
+        java.util.OptionalInt.empty(), false, List.of());
   }
 
   /** Free ports for everything, as tests and embedded demos want. */
@@ -231,49 +258,49 @@ public record MeshControlOptions(
 
   public MeshControlOptions withCa(EmbeddedCa embedded) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.of(embedded), etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+        Optional.of(embedded), etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   /** No embedded CA: workloads get their certificates elsewhere, or none. */
   public MeshControlOptions withoutCa() {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval,
-        Optional.empty(), etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+        Optional.empty(), etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withPorts(int xds, int http) {
-    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(bindAddress, xds, http, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withConfigDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, Optional.of(dir), dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withDataDir(Path dir) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, Optional.of(dir), gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withGracePeriod(Duration grace) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, grace, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withPollInterval(Duration interval) {
-    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, interval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   public MeshControlOptions withBindAddress(String address) {
-    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds);
+    return new MeshControlOptions(address, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd, api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   /** Runs on etcd, as one of several replicas, instead of the embedded in-memory store. */
   public MeshControlOptions withEtcd(Etcd store) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca,
-        Optional.of(store), api, serverNames, xdsReadOnlyPort, insecureXds);
+        Optional.of(store), api, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   /** Where the operator API listens and who may call it. */
   public MeshControlOptions withApi(Api value) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        value, serverNames, xdsReadOnlyPort, insecureXds);
+        value, serverNames, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   /**
@@ -282,7 +309,7 @@ public record MeshControlOptions(
    */
   public MeshControlOptions withServerNames(List<String> names) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        api, names, xdsReadOnlyPort, insecureXds);
+        api, names, xdsReadOnlyPort, insecureXds, trustDomainAliases);
   }
 
   /**
@@ -292,7 +319,7 @@ public record MeshControlOptions(
    */
   public MeshControlOptions withXdsReadOnlyPort(int port) {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        api, serverNames, java.util.OptionalInt.of(port), insecureXds);
+        api, serverNames, java.util.OptionalInt.of(port), insecureXds, trustDomainAliases);
   }
 
   /**
@@ -302,7 +329,7 @@ public record MeshControlOptions(
    */
   public MeshControlOptions withInsecureXds() {
     return new MeshControlOptions(bindAddress, xdsPort, httpPort, configDir, dataDir, gracePeriod, pollInterval, ca, etcd,
-        api, serverNames, xdsReadOnlyPort, true);
+        api, serverNames, xdsReadOnlyPort, true, trustDomainAliases);
   }
 
   private static void checkPort(String field, int port) {

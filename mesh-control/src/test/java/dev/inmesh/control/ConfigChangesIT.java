@@ -116,31 +116,37 @@ class ConfigChangesIT {
   }
 
   @Test
-  void aConfigTheClientNacksShowsInDebugClientsWithTheClientsErrorAndIsNotResent() {
+  void aConfigTheClientNacksShowsInDebugClientsWithTheClientsErrorAndIsNotResent() throws Exception {
     AdminClient admin = AdminClient.admin(mesh.control);
-    ManagedChannel client = mesh.client();
-    MeshFixture.awaitAnswerFrom(client, "v1", Map.of());
+    // mesh-control sends nothing its own clients would NACK; this raw ADS client NACKs a CDS
+    // response with more clusters than it was first sent, as a client with a resource limit would
+    try (var limited = dev.inmesh.control.cli.LimitedAdsClient.withClusterLimit(mesh.readOnlyAddress(), "limited-client")) {
+      MeshFixture.await(() -> {
+        JsonNode cds = clientTypes(admin, "limited-client").get("CDS");
+        return cds != null && !cds.path("acked").asText().isEmpty();
+      }, Duration.ofSeconds(10), "the limited client's first CDS ACK");
 
-    // Envoy and Inmesh clients honour RANDOM; proxyless gRPC does not, and says so in a NACK
-    mesh.writeWithoutWaitingForClients("greeter-dr.yaml", MeshFixture.DESTINATION_RULE.replace("  host: greeter\n",
-        "  host: greeter\n  trafficPolicy:\n    loadBalancer:\n      simple: RANDOM\n"));
+      mesh.writeWithoutWaitingForClients("greeter-dr.yaml", MeshFixture.DESTINATION_RULE
+          + "  - name: v3\n    labels:\n      version: v3\n  - name: v4\n    labels:\n      version: v4\n");
 
-    MeshFixture.await(() -> nack(admin) != null, Duration.ofSeconds(10), "a NACK in /debug/clients");
-    JsonNode cds = clientTypes(admin).get("CDS");
-    assertThat(cds.get("lastNack").get("error").asText()).contains("RANDOM");
-    assertThat(cds.get("lastNack").get("version").asText()).isEqualTo(cds.get("sent").asText());
-    assertThat(cds.get("acked").asText()).isNotEqualTo(cds.get("sent").asText());
+      MeshFixture.await(() -> clientTypes(admin, "limited-client").get("CDS").path("lastNack").isObject(),
+          Duration.ofSeconds(10), "a NACK in /debug/clients");
+      JsonNode cds = clientTypes(admin, "limited-client").get("CDS");
+      assertThat(cds.get("lastNack").get("error").asText()).contains("holds at most");
+      assertThat(cds.get("lastNack").get("version").asText()).isEqualTo(cds.get("sent").asText());
+      assertThat(cds.get("acked").asText()).isNotEqualTo(cds.get("sent").asText());
 
-    int responses = cds.get("responses").asInt();
-    sleep(Duration.ofSeconds(2));
-    assertThat(clientTypes(admin).get("CDS").get("responses").asInt()).as("CDS responses after the NACK").isEqualTo(responses);
-    assertThat(MeshFixture.split(client, 20, Map.of())).containsOnlyKeys("v1", "v2");
+      int responses = cds.get("responses").asInt();
+      sleep(Duration.ofSeconds(2));
+      assertThat(clientTypes(admin, "limited-client").get("CDS").get("responses").asInt())
+          .as("CDS responses after the NACK").isEqualTo(responses);
 
-    mesh.write("greeter-dr.yaml", MeshFixture.DESTINATION_RULE);
-    MeshFixture.await(() -> {
-      JsonNode now = clientTypes(admin).get("CDS");
-      return now.get("acked").asText().equals(now.get("sent").asText());
-    }, Duration.ofSeconds(10), "the fixed config to be ACKed");
+      mesh.write("greeter-dr.yaml", MeshFixture.DESTINATION_RULE);
+      MeshFixture.await(() -> {
+        JsonNode now = clientTypes(admin, "limited-client").get("CDS");
+        return now.get("acked").asText().equals(now.get("sent").asText());
+      }, Duration.ofSeconds(10), "the smaller config to be ACKed");
+    }
 
     // istiod's meters tell the same story
     String metrics = admin.get("/metrics").body().asText();
@@ -149,18 +155,30 @@ class ConfigChangesIT {
         .contains("pilot_proxy_convergence_time_seconds_count");
   }
 
-  private static JsonNode clientTypes(AdminClient admin) {
+  @Test
+  void randomBalancingReachesProxylessGrpcAsRoundRobinWithAWarningInsteadOfANack() {
+    AdminClient admin = AdminClient.admin(mesh.control);
+    ManagedChannel client = mesh.client();
+    MeshFixture.awaitAnswerFrom(client, "v1", Map.of());
+
+    mesh.write("greeter-dr.yaml", MeshFixture.DESTINATION_RULE.replace("  host: greeter\n",
+        "  host: greeter\n  trafficPolicy:\n    loadBalancer:\n      simple: RANDOM\n"));
+
+    MeshFixture.await(() -> admin.get("/apis/status").body().get("translation").toString().contains("no RANDOM balancer"),
+        Duration.ofSeconds(10), "the translation warning");
+    JsonNode cds = clientTypes(admin, "client-").get("CDS");
+    assertThat(cds.get("acked").asText()).isEqualTo(cds.get("sent").asText());
+    assertThat(cds.path("lastNack").isMissingNode() || cds.path("lastNack").isNull()).as("no NACK: " + cds).isTrue();
+    assertThat(MeshFixture.split(client, 20, Map.of())).containsOnlyKeys("v1", "v2");
+  }
+
+  private static JsonNode clientTypes(AdminClient admin, String nodePrefix) {
     for (JsonNode client : admin.get("/debug/clients").body()) {
-      if (client.get("node").asText().startsWith("client-")) {
+      if (client.get("node").asText().startsWith(nodePrefix)) {
         return client.get("types");
       }
     }
-    throw new AssertionError("the grpc-xds client is not in /debug/clients");
-  }
-
-  private static JsonNode nack(AdminClient admin) {
-    JsonNode cds = clientTypes(admin).get("CDS");
-    return cds == null ? null : cds.get("lastNack");
+    throw new AssertionError("no client " + nodePrefix + "… in /debug/clients");
   }
 
   private List<Integer> endpointPorts() {

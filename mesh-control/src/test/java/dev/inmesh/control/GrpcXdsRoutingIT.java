@@ -89,6 +89,46 @@ class GrpcXdsRoutingIT {
   }
 
   @Test
+  void aRedirectOrDirectResponseFailsTheGrpcCallWithItsStatusInsteadOfANack() {
+    mesh.write("greeter-vs.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: greeter
+        spec:
+          hosts:
+          - greeter
+          http:
+          - match:
+            - headers:
+                end-user:
+                  exact: jason
+            directResponse:
+              status: 503
+          - match:
+            - headers:
+                end-user:
+                  exact: moved
+            redirect:
+              uri: /elsewhere
+          - route:
+            - destination:
+                host: greeter
+                subset: v1
+        """);
+    ManagedChannel client = mesh.client();
+    MeshFixture.await(() -> MeshFixture.split(client, 1, Map.of("end-user", "jason")).containsKey("UNAVAILABLE"),
+        Duration.ofSeconds(20), "the direct response");
+
+    assertThat(MeshFixture.split(client, 20, Map.of("end-user", "jason"))).containsOnly(Map.entry("UNAVAILABLE", 20));
+    // grpc-java maps an HTTP 301 to UNKNOWN, as it does for a sidecar's redirect
+    assertThat(MeshFixture.split(client, 20, Map.of("end-user", "moved"))).containsOnly(Map.entry("UNKNOWN", 20));
+    assertThat(MeshFixture.split(client, 20, Map.of())).containsOnly(Map.entry("v1", 20));
+    assertThat(mesh.control.clients()).allSatisfy(c -> assertThat(c.types().values())
+        .allSatisfy(type -> assertThat(type.lastNack()).as("%s", c.nodeId()).isEmpty()));
+  }
+
+  @Test
   void faultAbortAtFiftyPercentAbortsHalf() {
     mesh.write("greeter-vs.yaml", abort(50));
     ManagedChannel client = mesh.client();

@@ -1,7 +1,6 @@
 package dev.inmesh.balancing;
 
 import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.Locality;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -12,7 +11,7 @@ import java.util.random.RandomGenerator;
  * Builds a cluster's balancer. Every policy follows the same rules:
  *
  * <ul>
- *   <li>only healthy endpoints are picked, nearest locality level first (see {@link
+ *   <li>only healthy endpoints are picked, by EDS priority and locality weight (see {@link
  *       LocalityAwareLoadBalancer});
  *   <li>when no endpoint is healthy, any endpoint is picked (Envoy's panic mode), so that a fully
  *       ejected cluster still gets traffic;
@@ -26,8 +25,8 @@ public final class LoadBalancers {
   private LoadBalancers() {}
 
   /**
-   * @param clientLocality where this workload runs; {@link Locality#UNKNOWN} turns locality
-   *     preference off
+   * @param endpoints with their EDS priorities and locality weights, which the control plane set
+   *     relative to where this client runs
    * @param random the only source of randomness; shared by every pick, so it must be safe for
    *     concurrent use when the balancer is (a {@code java.util.Random}, not a {@code
    *     SplittableRandom})
@@ -35,7 +34,6 @@ public final class LoadBalancers {
   public static LoadBalancer create(
       BalancerConfig config,
       List<Endpoint> endpoints,
-      Locality clientLocality,
       EndpointState state,
       RandomGenerator random) {
     Objects.requireNonNull(config, "config");
@@ -50,10 +48,14 @@ public final class LoadBalancers {
       case RANDOM -> RandomLoadBalancer.of(level, state, random);
       case RING_HASH -> RingHashLoadBalancer.of(level, state, config.minimumRingSize(), random);
     };
-    LocalityPriorities priorities = LocalityPriorities.of(clientLocality, endpoints);
-    if (priorities.levels().size() == 1) {
+    LocalityPriorities priorities = LocalityPriorities.of(endpoints);
+    // a ring hash keys on the request across a whole level: a locality chosen first would break its affinity
+    LocalityAwareLoadBalancer.LocalityWeighing weighing = config.policy() == BalancerConfig.Policy.RING_HASH
+        ? LocalityAwareLoadBalancer.LocalityWeighing.IGNORED : LocalityAwareLoadBalancer.LocalityWeighing.BY_WEIGHT;
+    if (priorities.levels().size() == 1
+        && (weighing == LocalityAwareLoadBalancer.LocalityWeighing.IGNORED || !priorities.levels().get(0).weighsLocalities())) {
       return policy.apply(endpoints);
     }
-    return LocalityAwareLoadBalancer.of(priorities, state, policy);
+    return LocalityAwareLoadBalancer.of(priorities, state, policy, weighing, random);
   }
 }

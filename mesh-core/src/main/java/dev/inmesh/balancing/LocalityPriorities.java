@@ -3,55 +3,65 @@ package dev.inmesh.balancing;
 import dev.inmesh.model.Endpoint;
 import dev.inmesh.model.Locality;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * A cluster's endpoints grouped into priority levels by how close they run to the client, as
- * Istio's locality failover orders them: same region, zone and sub-zone is level 0, same region and
- * zone 1, same region 2, anything else 3. A client that does not know its locality puts every
- * endpoint at level 0, because it cannot prefer any.
+ * A cluster's endpoints as EDS places them: priority levels (0 first), and within a level the
+ * localities with their weights. The control plane decides the levels relative to this client
+ * (Istio's locality failover puts the client's own zone at 0); the client only follows them.
  *
- * @param levels the non-empty levels, nearest first; each keeps the endpoints' original order
+ * @param levels the non-empty levels, lowest priority number first
  */
-public record LocalityPriorities(List<List<Endpoint>> levels) {
-  public static final int SAME_SUB_ZONE = 0;
-  public static final int SAME_ZONE = 1;
-  public static final int SAME_REGION = 2;
-  public static final int ELSEWHERE = 3;
-
-  public LocalityPriorities {
-    levels = levels.stream().map(List::copyOf).toList();
-    for (List<Endpoint> level : levels) {
-      if (level.isEmpty()) {
-        throw new IllegalArgumentException("locality levels must not be empty, got " + levels);
+public record LocalityPriorities(List<Level> levels) {
+  /**
+   * The endpoints of one priority.
+   *
+   * @param endpoints every endpoint of the level, in their EDS order
+   * @param localities the level's endpoints by locality, in order of first appearance
+   * @param localityWeights each locality's EDS weight; all 0 when EDS gave none, and then the level
+   *     is balanced over its endpoints without regard to locality
+   */
+  public record Level(List<Endpoint> endpoints, List<List<Endpoint>> localities, List<Integer> localityWeights) {
+    public Level {
+      endpoints = List.copyOf(endpoints);
+      localities = localities.stream().map(List::copyOf).toList();
+      localityWeights = List.copyOf(localityWeights);
+      if (endpoints.isEmpty()) {
+        throw new IllegalArgumentException("a priority level must not be empty");
+      }
+      if (localities.size() != localityWeights.size()) {
+        throw new IllegalArgumentException("one weight per locality, got " + localityWeights + " for " + localities);
       }
     }
+
+    /** Whether picks here choose a locality by weight first: there are several and each has a weight. */
+    public boolean weighsLocalities() {
+      return localities.size() > 1 && localityWeights.stream().allMatch(w -> w > 0);
+    }
   }
 
-  public static LocalityPriorities of(Locality client, List<Endpoint> endpoints) {
-    Objects.requireNonNull(client, "client");
-    List<List<Endpoint>> byPriority = new ArrayList<>();
-    for (int priority = SAME_SUB_ZONE; priority <= ELSEWHERE; priority++) {
-      byPriority.add(new ArrayList<>());
-    }
+  public LocalityPriorities {
+    levels = List.copyOf(levels);
+  }
+
+  public static LocalityPriorities of(List<Endpoint> endpoints) {
+    Map<Integer, Map<Locality, List<Endpoint>>> byPriority = new TreeMap<>();
+    Map<Integer, Map<Locality, Integer>> weights = new TreeMap<>();
     for (Endpoint endpoint : endpoints) {
-      byPriority.get(priority(client, endpoint.locality())).add(endpoint);
+      byPriority.computeIfAbsent(endpoint.priority(), p -> new LinkedHashMap<>())
+          .computeIfAbsent(endpoint.locality(), l -> new ArrayList<>()).add(endpoint);
+      weights.computeIfAbsent(endpoint.priority(), p -> new LinkedHashMap<>())
+          .merge(endpoint.locality(), endpoint.localityWeight(), Math::max);
     }
-    return new LocalityPriorities(byPriority.stream().filter(level -> !level.isEmpty()).toList());
-  }
-
-  /** The level of an endpoint in {@code endpoint} as seen from a client in {@code client}. */
-  public static int priority(Locality client, Locality endpoint) {
-    if (client.equals(Locality.UNKNOWN)) {
-      return SAME_SUB_ZONE;
-    }
-    if (!client.region().equals(endpoint.region())) {
-      return ELSEWHERE;
-    }
-    if (!client.zone().equals(endpoint.zone())) {
-      return SAME_REGION;
-    }
-    return client.subZone().equals(endpoint.subZone()) ? SAME_SUB_ZONE : SAME_ZONE;
+    List<Level> levels = new ArrayList<>();
+    byPriority.forEach((priority, localities) -> {
+      List<Endpoint> all = localities.values().stream().flatMap(List::stream).toList();
+      levels.add(new Level(all, List.copyOf(localities.values()),
+          localities.keySet().stream().map(weights.get(priority)::get).toList()));
+    });
+    return new LocalityPriorities(levels);
   }
 }

@@ -5,7 +5,6 @@ import dev.inmesh.balancing.LoadBalancer;
 import dev.inmesh.balancing.LoadBalancers;
 import dev.inmesh.model.ClusterConfig;
 import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.Locality;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.resilience.Admission;
 import dev.inmesh.resilience.ConnectionLimiter;
@@ -29,7 +28,6 @@ public final class ClusterRuntime implements EndpointState {
   private static final OutlierDetectionConfig NO_DETECTION =
       new OutlierDetectionConfig(0, 0, java.time.Duration.ofSeconds(10), java.time.Duration.ofSeconds(30), 10, 0);
   private final String name;
-  private final Locality clientLocality;
   private final Ticker ticker;
   private final RandomGenerator random;
   private final Map<Endpoint, AtomicInteger> active = new ConcurrentHashMap<>();
@@ -44,9 +42,8 @@ public final class ClusterRuntime implements EndpointState {
   private volatile ClusterMetrics metrics;
   private boolean closed; // guarded by this
 
-  ClusterRuntime(String name, ClusterConfig config, Locality clientLocality, Ticker ticker, RandomGenerator random) {
+  ClusterRuntime(String name, ClusterConfig config, Ticker ticker, RandomGenerator random) {
     this.name = name;
-    this.clientLocality = clientLocality;
     this.ticker = ticker;
     this.random = random;
     configure(config);
@@ -142,7 +139,7 @@ public final class ClusterRuntime implements EndpointState {
   }
 
   synchronized void endpoints(List<Endpoint> next) {
-    if (!next.equals(endpoints)) {
+    if (!Endpoint.samePlacement(next, endpoints)) {
       this.endpoints = List.copyOf(next);
       outliers.retainOnly(endpoints);
       active.keySet().retainAll(endpoints);
@@ -151,7 +148,7 @@ public final class ClusterRuntime implements EndpointState {
   }
 
   private void rebalance() {
-    this.balancer = LoadBalancers.create(config.balancer(), endpoints, clientLocality, this, random);
+    this.balancer = LoadBalancers.create(config.balancer(), endpoints, this, random);
   }
 
   /** Below the cluster's minimum health (Envoy's panic threshold) every endpoint counts as healthy. */

@@ -1,7 +1,6 @@
 package dev.inmesh.outbound;
 
 import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.model.Locality;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.xds.XdsResources;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,14 +12,12 @@ import java.util.random.RandomGenerator;
 /** Keeps one {@link ClusterRuntime} per cluster across config updates; updated on the xDS thread. */
 public final class ClusterRuntimes {
   private final Map<String, ClusterRuntime> runtimes = new ConcurrentHashMap<>();
-  private final Locality clientLocality;
   private final Ticker ticker;
   private final RandomGenerator random;
   private final MeterRegistry registry;
 
   /** @param registry where each cluster's {@link ClusterMetrics} go, for as long as the cluster is in the config */
-  public ClusterRuntimes(Locality clientLocality, Ticker ticker, RandomGenerator random, MeterRegistry registry) {
-    this.clientLocality = clientLocality;
+  public ClusterRuntimes(Ticker ticker, RandomGenerator random, MeterRegistry registry) {
     this.ticker = ticker;
     this.random = random;
     this.registry = registry;
@@ -38,7 +35,7 @@ public final class ClusterRuntimes {
     for (ClusterConfig cluster : resources.clusters().values()) {
       ClusterRuntime runtime = runtimes.get(cluster.name());
       if (runtime == null) {
-        runtime = new ClusterRuntime(cluster.name(), cluster, clientLocality, ticker, random);
+        runtime = new ClusterRuntime(cluster.name(), cluster, ticker, random);
         runtime.meter(registry);
         runtimes.put(cluster.name(), runtime);
       } else if (!runtime.config().equals(cluster)) {

@@ -255,7 +255,7 @@ public final class OutboundPipeline implements AutoCloseable {
         }
         if (response != null) {
           explain.result(status, "");
-          return transport.finish(response, route.responseHeaders(), options.explain() ? Optional.of(explain.toString()) : Optional.empty());
+          return transport.finish(response, target.responseHeaders().then(route.responseHeaders()), options.explain() ? Optional.of(explain.toString()) : Optional.empty());
         }
         return switch (outcome) {
           case TIMEOUT -> fail(transport, explain, options, 504, "UT", "upstream request timeout");

@@ -59,11 +59,19 @@ public sealed interface RouteAction {
 
   record DirectResponse(int status, String body, HeaderMutations headers) implements RouteAction {}
 
-  record WeightedCluster(String name, int weight, HeaderMutations headers) {
+  /**
+   * One destination of a route: its request header changes, and the response header changes
+   * applied before the route's own (Envoy's order: weighted cluster, then route).
+   */
+  record WeightedCluster(String name, int weight, HeaderMutations headers, HeaderMutations responseHeaders) {
     public WeightedCluster {
       if (weight < 0) {
         throw new IllegalArgumentException("weight must not be negative, got " + weight);
       }
+    }
+
+    public WeightedCluster(String name, int weight, HeaderMutations headers) {
+      this(name, weight, headers, HeaderMutations.NONE);
     }
   }
 
@@ -100,6 +108,23 @@ public sealed interface RouteAction {
 
     public boolean isEmpty() {
       return set.isEmpty() && add.isEmpty() && remove.isEmpty();
+    }
+
+    /** These changes, then {@code later}'s: a later set wins, adds accumulate, removes of both apply. */
+    public HeaderMutations then(HeaderMutations later) {
+      if (later.isEmpty()) {
+        return this;
+      }
+      if (isEmpty()) {
+        return later;
+      }
+      List<java.util.Map.Entry<String, String>> sets = new java.util.ArrayList<>(set);
+      sets.addAll(later.set);
+      List<java.util.Map.Entry<String, String>> adds = new java.util.ArrayList<>(add);
+      adds.addAll(later.add);
+      List<String> removes = new java.util.ArrayList<>(remove);
+      removes.addAll(later.remove);
+      return new HeaderMutations(sets, adds, removes);
     }
   }
 }

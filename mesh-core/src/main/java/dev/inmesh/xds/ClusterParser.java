@@ -235,6 +235,11 @@ final class ClusterParser {
       LocalityLbEndpoints group = assignment.getEndpoints(l);
       var loc = group.getLocality();
       Locality locality = new Locality(loc.getRegion(), loc.getZone(), loc.getSubZone());
+      int localityWeight = group.hasLoadBalancingWeight() ? group.getLoadBalancingWeight().getValue() : 0;
+      if (localityWeight == 0 && group.hasLoadBalancingWeight()) {
+        // as grpc-java does: a locality weighing 0 gets no traffic
+        continue;
+      }
       for (int e = 0; e < group.getLbEndpointsCount(); e++) {
         LbEndpoint lbEndpoint = group.getLbEndpoints(e);
         String field = "endpoints[" + l + "].lb_endpoints[" + e + "]";
@@ -253,7 +258,8 @@ final class ClusterParser {
         var mark = lbEndpoint.getMetadata().getFilterMetadataMap().get(TRANSPORT_SOCKET_MATCH);
         boolean meshTls = mark != null && mark.getFieldsMap().containsKey(TLS_MODE)
             && TLS_MODE_ISTIO.equals(mark.getFieldsMap().get(TLS_MODE).getStringValue());
-        endpoints.add(new Endpoint(socket.getAddress(), socket.getPortValue(), locality, weight, meshTls));
+        endpoints.add(new Endpoint(socket.getAddress(), socket.getPortValue(), locality, weight, meshTls,
+            group.getPriority(), localityWeight));
       }
     }
     return endpoints;

@@ -124,7 +124,9 @@ final class RouteParser {
           WeightedCluster.ClusterWeight cluster = weighted.getClusters(i);
           clusters.add(new RouteAction.WeightedCluster(cluster.getName(), cluster.getWeight().getValue(),
               mutations(resource, field + ".weighted_clusters.clusters[" + i + "].request_headers_to_add",
-                  cluster.getRequestHeadersToAddList(), cluster.getRequestHeadersToRemoveList())));
+                  cluster.getRequestHeadersToAddList(), cluster.getRequestHeadersToRemoveList()),
+              mutations(resource, field + ".weighted_clusters.clusters[" + i + "].response_headers_to_add",
+                  cluster.getResponseHeadersToAddList(), cluster.getResponseHeadersToRemoveList())));
         }
         if (clusters.stream().mapToInt(RouteAction.WeightedCluster::weight).sum() == 0) {
           throw new XdsParseException(resource, field + ".weighted_clusters", "the weights add up to 0");

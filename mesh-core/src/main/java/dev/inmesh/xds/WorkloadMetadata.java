@@ -17,8 +17,8 @@ import java.util.Optional;
  * What a workload says about itself in its ADS {@link Node}, so that mesh-control can register it.
  * Keys follow Istio's node metadata ({@code NAMESPACE}, {@code LABELS}, {@code INSTANCE_IPS},
  * {@code SERVICE_ACCOUNT}, {@code WORKLOAD_NAME}); Istio has no key for the service a workload
- * serves, so Inmesh adds {@code INMESH_SERVICE} and {@code INMESH_PORTS}. The locality travels in
- * the node's own locality field.
+ * serves, so Inmesh adds {@code INMESH_SERVICE} and {@code INMESH_PORTS}, and {@code INMESH_OWNER}
+ * on the nodes of a workload's other xDS clients. The locality travels in the node's own locality field.
  *
  * <p>A node without {@code INMESH_SERVICE} is a pure client (an unmodified grpc-xds channel, say)
  * and is not registered.
@@ -42,6 +42,11 @@ public record WorkloadMetadata(
   public static final String WORKLOAD_NAME = "WORKLOAD_NAME";
   public static final String SERVICE = "INMESH_SERVICE";
   public static final String PORTS = "INMESH_PORTS";
+  /**
+   * On a node that does not register (a grpc-xds channel inside a workload), the id of the node
+   * that does, the process's own Mesh: its load reports are that workload's traffic.
+   */
+  public static final String OWNER = "INMESH_OWNER";
 
   public static final String DEFAULT_NAMESPACE = "default";
 
@@ -63,6 +68,12 @@ public record WorkloadMetadata(
   public static String namespaceOf(Node node) {
     Value value = node.getMetadata().getFieldsMap().get(NAMESPACE);
     return value == null || value.getStringValue().isEmpty() ? DEFAULT_NAMESPACE : value.getStringValue();
+  }
+
+  /** The node whose workload this node's traffic belongs to: its {@link #OWNER}, else itself. */
+  public static String ownerOf(Node node) {
+    String owner = string(node.getMetadata().getFieldsMap(), OWNER);
+    return owner.isEmpty() ? node.getId() : owner;
   }
 
   /**

@@ -29,6 +29,59 @@ public final class XdsDecoder {
     }
   }
 
+  /**
+   * One resource an Inmesh client would NACK: its xDS type ({@code LDS}, {@code RDS}, {@code CDS},
+   * {@code EDS}), name, the field and why. {@link #toString} is the NACK's own wording.
+   */
+  public record Refusal(String type, String name, String field, String message) {
+    @Override
+    public String toString() {
+      return type + ": " + message;
+    }
+  }
+
+  /**
+   * Every resource an Inmesh client would NACK, server listeners included (each workload parses
+   * its own), so that mesh-control can refuse a change before it sends it.
+   */
+  public static List<Refusal> refusals(Collection<Listener> listeners, Collection<RouteConfiguration> routes,
+      Collection<Cluster> clusters, Collection<ClusterLoadAssignment> endpoints) {
+    List<Refusal> refusals = new ArrayList<>();
+    for (Listener listener : listeners) {
+      try {
+        if (listener.getName().startsWith(AdsClient.INBOUND_LISTENER_PREFIX)) {
+          InboundListenerParser.parse(listener);
+        } else {
+          ListenerParser.parse(listener);
+        }
+      } catch (XdsParseException e) {
+        refusals.add(new Refusal("LDS", listener.getName(), e.field(), e.getMessage()));
+      }
+    }
+    for (RouteConfiguration route : routes) {
+      try {
+        RouteParser.parse(route);
+      } catch (XdsParseException e) {
+        refusals.add(new Refusal("RDS", route.getName(), e.field(), e.getMessage()));
+      }
+    }
+    for (Cluster cluster : clusters) {
+      try {
+        ClusterParser.parse(cluster);
+      } catch (XdsParseException e) {
+        refusals.add(new Refusal("CDS", cluster.getName(), e.field(), e.getMessage()));
+      }
+    }
+    for (ClusterLoadAssignment assignment : endpoints) {
+      try {
+        ClusterParser.endpoints(assignment);
+      } catch (XdsParseException e) {
+        refusals.add(new Refusal("EDS", assignment.getClusterName(), e.field(), e.getMessage()));
+      }
+    }
+    return refusals;
+  }
+
   public static Decoded decode(Collection<Listener> listeners, Collection<RouteConfiguration> routes,
       Collection<Cluster> clusters, Collection<ClusterLoadAssignment> endpoints) {
     List<String> errors = new ArrayList<>();
@@ -70,5 +123,16 @@ public final class XdsDecoder {
     XdsResources resources = new XdsResources(listenerConfigs, Map.of(), routeTables, clusterConfigs, endpointLists,
         Map.of(), Map.of(), errors.isEmpty());
     return new Decoded(resources, errors);
+  }
+
+  /**
+   * A server listener ({@code grpc/server?…}) read as an in-process server reads it: its mutual TLS
+   * mode and the authorization engine that decides its requests. For explanations, so that they
+   * decide with the engine the servers run.
+   *
+   * @throws XdsParseException naming the field a server would refuse
+   */
+  public static dev.inmesh.inbound.InboundPolicy inbound(Listener listener) throws XdsParseException {
+    return InboundListenerParser.parse(listener);
   }
 }

@@ -24,7 +24,7 @@ class LoadBalancersTest {
   @Test
   void buildsRoundRobinFromTheDefaultConfig() {
     LoadBalancer balancer = LoadBalancers.create(
-        BalancerConfig.ROUND_ROBIN, List.of(a, b, c), Locality.UNKNOWN, state, new Random(1));
+        BalancerConfig.ROUND_ROBIN, List.of(a, b, c), state, new Random(1));
 
     assertThat(balancer).isInstanceOf(RoundRobinLoadBalancer.class);
     assertThat(count(balancer, 30)).containsEntry(a, 10).containsEntry(b, 10).containsEntry(c, 10);
@@ -40,7 +40,7 @@ class LoadBalancersTest {
   @Test
   void givesRingHashItsConfiguredMinimumRingSize() {
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(Policy.RING_HASH, 4096, 2), List.of(a, b, c), Locality.UNKNOWN, state, new Random(2));
+        new BalancerConfig(Policy.RING_HASH, 4096, 2), List.of(a, b, c), state, new Random(2));
 
     assertThat(((RingHashLoadBalancer) balancer).ringSize()).isGreaterThanOrEqualTo(4096);
     assertThat(pick(balancer, hashed(99))).isEqualTo(pick(balancer, hashed(99)));
@@ -50,19 +50,18 @@ class LoadBalancersTest {
   @EnumSource(Policy.class)
   void picksNothingFromAnEmptyList(Policy policy) {
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(policy, 1024, 2), List.of(), Locality.parse("us-east1"), state, new Random(3));
+        new BalancerConfig(policy, 1024, 2), List.of(), state, new Random(3));
 
     assertThat(balancer.pick(PickRequest.ANY)).isEmpty();
   }
 
   @ParameterizedTest
   @EnumSource(Policy.class)
-  void prefersTheClientsLocalityUnderEveryPolicy(Policy policy) {
-    Endpoint local = endpoint("10.0.0.1", Locality.parse("us-east1/us-east1-b"));
-    Endpoint remote = endpoint("10.0.0.2", Locality.parse("eu-west1/eu-west1-a"));
+  void followsTheEdsPrioritiesUnderEveryPolicy(Policy policy) {
+    Endpoint local = endpoint("10.0.0.1", Locality.parse("us-east1/us-east1-b"), 0, 1);
+    Endpoint remote = endpoint("10.0.0.2", Locality.parse("eu-west1/eu-west1-a"), 1, 1);
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(policy, 1024, 2), List.of(local, remote), Locality.parse("us-east1/us-east1-b"),
-        state, new Random(4));
+        new BalancerConfig(policy, 1024, 2), List.of(remote, local), state, new Random(4));
 
     assertThat(balancer).isInstanceOf(LocalityAwareLoadBalancer.class);
     assertThat(count(balancer, 100)).containsOnlyKeys(local);
@@ -73,11 +72,11 @@ class LoadBalancersTest {
 
   @ParameterizedTest
   @EnumSource(Policy.class)
-  void ignoresLocalityWhenTheClientDoesNotKnowItsOwn(Policy policy) {
+  void balancesOverEveryLocalityWhenEdsPutsThemAllAtPriorityZero(Policy policy) {
     Endpoint east = endpoint("10.0.0.1", Locality.parse("us-east1/us-east1-b"));
     Endpoint west = endpoint("10.0.0.2", Locality.parse("eu-west1/eu-west1-a"));
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(policy, 1024, 2), List.of(east, west), Locality.UNKNOWN, state, new Random(5));
+        new BalancerConfig(policy, 1024, 2), List.of(east, west), state, new Random(5));
 
     assertThat(balancer).isNotInstanceOf(LocalityAwareLoadBalancer.class);
     assertThat(count(balancer, 1_000)).containsOnlyKeys(east, west);
@@ -87,7 +86,7 @@ class LoadBalancersTest {
   @EnumSource(Policy.class)
   void sendsTrafficToAFullyEjectedClusterUnderEveryPolicy(Policy policy) {
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(policy, 1024, 2), List.of(a, b, c), Locality.UNKNOWN, state, new Random(6));
+        new BalancerConfig(policy, 1024, 2), List.of(a, b, c), state, new Random(6));
     state.eject(a, b, c);
 
     assertThat(count(balancer, 1_000)).containsOnlyKeys(a, b, c);
@@ -97,12 +96,12 @@ class LoadBalancersTest {
   @EnumSource(Policy.class)
   void sendsARetryElsewhereUnderEveryPolicy(Policy policy) {
     LoadBalancer balancer = LoadBalancers.create(
-        new BalancerConfig(policy, 1024, 2), List.of(a, b), Locality.UNKNOWN, state, new Random(7));
+        new BalancerConfig(policy, 1024, 2), List.of(a, b), state, new Random(7));
 
     assertThat(count(balancer, Picks.retryAfter(a), 100)).containsOnlyKeys(b);
   }
 
   private LoadBalancer create(Policy policy) {
-    return LoadBalancers.create(new BalancerConfig(policy, 1024, 2), List.of(a, b), Locality.UNKNOWN, state, new Random(8));
+    return LoadBalancers.create(new BalancerConfig(policy, 1024, 2), List.of(a, b), state, new Random(8));
   }
 }

@@ -10,48 +10,45 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class LocalityPrioritiesTest {
-  private final Locality client = Locality.parse("us-east1/us-east1-b/rack1");
+  private final Locality zoneA = Locality.parse("region1/zone-a");
+  private final Locality zoneB = Locality.parse("region1/zone-b");
 
   @Test
-  void ranksSameSubZoneThenZoneThenRegionThenElsewhere() {
-    assertThat(LocalityPriorities.priority(client, Locality.parse("us-east1/us-east1-b/rack1"))).isEqualTo(0);
-    assertThat(LocalityPriorities.priority(client, Locality.parse("us-east1/us-east1-b/rack2"))).isEqualTo(1);
-    assertThat(LocalityPriorities.priority(client, Locality.parse("us-east1/us-east1-c/rack1"))).isEqualTo(2);
-    assertThat(LocalityPriorities.priority(client, Locality.parse("eu-west1/us-east1-b/rack1"))).isEqualTo(3);
-    assertThat(LocalityPriorities.priority(client, Locality.UNKNOWN)).isEqualTo(3);
+  void groupsEndpointsByEdsPriorityLowestFirstSkippingEmptyOnes() {
+    Endpoint far = endpoint("10.0.0.1", zoneB, 3, 1);
+    Endpoint near = endpoint("10.0.0.2", zoneA, 0, 1);
+
+    LocalityPriorities priorities = LocalityPriorities.of(List.of(far, near));
+
+    assertThat(priorities.levels()).extracting(LocalityPriorities.Level::endpoints)
+        .containsExactly(List.of(near), List.of(far));
   }
 
   @Test
-  void putsEverythingAtLevelZeroForAClientThatDoesNotKnowItsLocality() {
-    assertThat(LocalityPriorities.priority(Locality.UNKNOWN, Locality.parse("us-east1/us-east1-b/rack1"))).isEqualTo(0);
-    assertThat(LocalityPriorities.priority(Locality.UNKNOWN, Locality.UNKNOWN)).isEqualTo(0);
+  void groupsALevelByLocalityWithTheLocalitysWeight() {
+    Endpoint a1 = endpoint("10.0.0.1", zoneA, 0, 80);
+    Endpoint b1 = endpoint("10.0.0.2", zoneB, 0, 20);
+    Endpoint a2 = endpoint("10.0.0.3", zoneA, 0, 80);
+
+    LocalityPriorities.Level level = LocalityPriorities.of(List.of(a1, b1, a2)).levels().get(0);
+
+    assertThat(level.localities()).containsExactly(List.of(a1, a2), List.of(b1));
+    assertThat(level.localityWeights()).containsExactly(80, 20);
+    assertThat(level.weighsLocalities()).isTrue();
   }
 
   @Test
-  void groupsEndpointsIntoNonEmptyLevelsNearestFirstKeepingTheirOrder() {
-    Endpoint farAway = endpoint("10.0.0.1", Locality.parse("eu-west1/eu-west1-a"));
-    Endpoint sameZone = endpoint("10.0.0.2", Locality.parse("us-east1/us-east1-b/rack9"));
-    Endpoint sameRack = endpoint("10.0.0.3", Locality.parse("us-east1/us-east1-b/rack1"));
-    Endpoint alsoFar = endpoint("10.0.0.4", Locality.UNKNOWN);
+  void doesNotWeighLocalitiesWhenEdsGaveThemNoWeight() {
+    LocalityPriorities.Level level = LocalityPriorities.of(List.of(
+        endpoint("10.0.0.1", zoneA), endpoint("10.0.0.2", zoneB))).levels().get(0);
 
-    LocalityPriorities priorities = LocalityPriorities.of(client, List.of(farAway, sameZone, sameRack, alsoFar));
-
-    assertThat(priorities.levels()).containsExactly(List.of(sameRack), List.of(sameZone), List.of(farAway, alsoFar));
-  }
-
-  @Test
-  void makesOneLevelForAClientThatDoesNotKnowItsLocality() {
-    Endpoint east = endpoint("10.0.0.1", Locality.parse("us-east1/us-east1-b"));
-    Endpoint west = endpoint("10.0.0.2", Locality.parse("eu-west1/eu-west1-a"));
-
-    assertThat(LocalityPriorities.of(Locality.UNKNOWN, List.of(east, west)).levels())
-        .containsExactly(List.of(east, west));
+    assertThat(level.weighsLocalities()).isFalse();
   }
 
   @Test
   void rejectsAnEmptyLevel() {
-    assertThatThrownBy(() -> new LocalityPriorities(List.of(List.of())))
+    assertThatThrownBy(() -> new LocalityPriorities.Level(List.of(), List.of(), List.of()))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("[[]]");
+        .hasMessageContaining("empty");
   }
 }

@@ -23,6 +23,11 @@ final class Picks {
     return new Endpoint(address, 8080, locality, 1);
   }
 
+  /** An endpoint as EDS places it: at {@code priority}, in a locality weighing {@code localityWeight}. */
+  static Endpoint endpoint(String address, Locality locality, int priority, int localityWeight) {
+    return new Endpoint(address, 8080, locality, 1, false, priority, localityWeight);
+  }
+
   static PickRequest hashed(long hash) {
     return new PickRequest(OptionalLong.of(hash), Set.of());
   }

@@ -26,7 +26,7 @@ class ClusterMetricsTest {
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private long now;
-  private final ClusterRuntimes runtimes = new ClusterRuntimes(Locality.UNKNOWN, () -> now, new SplittableRandom(1), registry);
+  private final ClusterRuntimes runtimes = new ClusterRuntimes(() -> now, new SplittableRandom(1), registry);
 
   private static ClusterConfig cluster(int consecutive5xx, int maxRequests) {
     return new ClusterConfig(NAME, NAME, BalancerConfig.ROUND_ROBIN, new ConnectionLimits(1024, 1024, maxRequests, 1024),
@@ -153,7 +153,7 @@ class ClusterMetricsTest {
   @Test
   void twoMeshesOnOneRegistryShareTheMetersAndTheSecondLeavingTakesNoneOfThem() {
     ClusterRuntime first = apply(cluster(1, 1024));
-    ClusterRuntimes second = new ClusterRuntimes(Locality.UNKNOWN, () -> now, new SplittableRandom(2), registry);
+    ClusterRuntimes second = new ClusterRuntimes(() -> now, new SplittableRandom(2), registry);
     second.update(new XdsResources(Map.of(), Map.of(), Map.of(), Map.of(NAME, cluster(1, 1024)), Map.of(NAME, List.of(FIRST)),
         Map.of(), Map.of(), true)).get(NAME).started(FIRST);
 

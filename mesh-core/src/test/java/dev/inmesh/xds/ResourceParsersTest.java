@@ -390,7 +390,8 @@ class ResourceParsersTest {
               .addClusters(WeightedCluster.ClusterWeight.newBuilder().setName("reviews-v2").setWeight(UInt32Value.of(10))
                   .addRequestHeadersToAdd(header("X-Canary", "true", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
                   .addRequestHeadersToAdd(header("x-trail", "v2", HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD))
-                  .addRequestHeadersToRemove("x-internal")));
+                  .addRequestHeadersToRemove("x-internal")
+                  .addResponseHeadersToAdd(header("x-served-by", "v2", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))));
       io.envoyproxy.envoy.config.route.v3.Route.Builder route = forward(action)
           .addRequestHeadersToAdd(header("x-route", "reviews", HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
           .addResponseHeadersToRemove("server");
@@ -400,10 +401,14 @@ class ResourceParsersTest {
       assertThat(parsed.clusters()).containsExactly(
           new RouteAction.WeightedCluster("reviews-v1", 90, HeaderMutations.NONE),
           new RouteAction.WeightedCluster("reviews-v2", 10, new HeaderMutations(
-              List.of(entry("x-canary", "true")), List.of(entry("x-trail", "v2")), List.of("x-internal"))));
+              List.of(entry("x-canary", "true")), List.of(entry("x-trail", "v2")), List.of("x-internal")),
+              new HeaderMutations(List.of(entry("x-served-by", "v2")), List.of(), List.of())));
       assertThat(parsed.totalWeight()).isEqualTo(100);
       assertThat(parsed.headers()).isEqualTo(new HeaderMutations(List.of(entry("x-route", "reviews")), List.of(), List.of()));
       assertThat(parsed.responseHeaders()).isEqualTo(new HeaderMutations(List.of(), List.of(), List.of("server")));
+      // the destination's response changes first, then the route's (Envoy's order)
+      assertThat(parsed.clusters().get(1).responseHeaders().then(parsed.responseHeaders()))
+          .isEqualTo(new HeaderMutations(List.of(entry("x-served-by", "v2")), List.of(), List.of("server")));
     }
 
     @Test
@@ -908,6 +913,30 @@ class ResourceParsersTest {
           new Endpoint("10.0.0.5", 9080, east, 3),
           new Endpoint("10.0.0.7", 9080, east, 1),
           new Endpoint("fd00::8", 9443, west, 1));
+    }
+
+    @Test
+    void readsEachLocalitysPriorityAndWeightAndLeavesOutALocalityThatWeighsZero() throws Exception {
+      ClusterLoadAssignment assignment = ClusterLoadAssignment.newBuilder().setClusterName("reviews")
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r1").setZone("z1"))
+              .setLoadBalancingWeight(UInt32Value.of(80))
+              .addLbEndpoints(lbEndpoint("10.0.0.5", 9080)))
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r1").setZone("z2"))
+              .setPriority(1)
+              .setLoadBalancingWeight(UInt32Value.of(20))
+              .addLbEndpoints(lbEndpoint("10.0.0.6", 9080)))
+          .addEndpoints(LocalityLbEndpoints.newBuilder()
+              .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r2"))
+              .setLoadBalancingWeight(UInt32Value.of(0))
+              .addLbEndpoints(lbEndpoint("10.0.0.7", 9080)))
+          .build();
+
+      List<Endpoint> endpoints = ClusterParser.endpoints(assignment);
+
+      assertThat(endpoints).extracting(Endpoint::address, Endpoint::priority, Endpoint::localityWeight)
+          .containsExactly(tuple("10.0.0.5", 0, 80), tuple("10.0.0.6", 1, 20));
     }
 
     @Test

@@ -130,6 +130,7 @@ public final class MeshGrpc {
     }
     return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
         .overrideBootstrapForTest(serverBootstrap(mesh))
+        .intercept(new dev.inmesh.grpc.internal.GrpcAuthorizationLog(mesh, port))
         .intercept(metrics(mesh).server())
         .intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port)));
   }
@@ -148,8 +149,12 @@ public final class MeshGrpc {
 
   /**
    * The grpc-xds bootstrap of a Mesh. Its node is not the workload's registration (the Mesh's own
-   * stream registers it); it carries the namespace, locality and, when the Mesh holds a
-   * certificate, {@code INMESH_MTLS} so that mesh-control sends mTLS clusters and listeners.
+   * stream registers it) but speaks for the same workload, as a proxyless gRPC node in Istio does:
+   * its id starts with the workload's name, and its metadata carries Istio's identity keys
+   * (namespace, service account, workload name, labels), {@link WorkloadMetadata#OWNER} naming
+   * the Mesh's node, so that mesh-control counts its load reports as that workload's traffic, and,
+   * when the Mesh holds a certificate, {@code INMESH_MTLS} so that mesh-control sends mTLS clusters
+   * and listeners.
    */
   static Map<String, Object> bootstrap(Mesh mesh, String role) {
     MeshConfig config = mesh.config();
@@ -168,8 +173,13 @@ public final class MeshGrpc {
         "server_uri", serverUri,
         "channel_creds", List.of(credentials),
         "server_features", List.of("xds_v3")));
+    String workload = config.service().orElse("client");
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put(WorkloadMetadata.NAMESPACE, config.namespace());
+    metadata.put(WorkloadMetadata.SERVICE_ACCOUNT, config.serviceAccount());
+    metadata.put(WorkloadMetadata.WORKLOAD_NAME, workload);
+    metadata.put(WorkloadMetadata.LABELS, Map.copyOf(config.labels()));
+    metadata.put(WorkloadMetadata.OWNER, mesh.nodeId());
     Map<String, Object> locality = Map.of("region", config.locality().region(), "zone", config.locality().zone(),
         "sub_zone", config.locality().subZone());
     Map<String, Object> bootstrap = new LinkedHashMap<>();
@@ -181,9 +191,8 @@ public final class MeshGrpc {
           "plugin_name", MeshCertificateProviders.PLUGIN,
           "config", Map.of(MeshCertificateProviders.MANAGER_KEY, key))));
     }
-    String name = config.service().orElse("client");
     bootstrap.put("node", Map.of(
-        "id", role + "~" + name + "." + config.namespace() + "~" + UUID.randomUUID(),
+        "id", workload + "~" + role + "~" + UUID.randomUUID(),
         "metadata", metadata,
         "locality", locality));
     return bootstrap;

@@ -100,8 +100,15 @@ final class GrpcMesh implements AutoCloseable {
   }
 
   Backend backend(String service, String version, boolean certificate) throws IOException {
+    return backend(service, version, certificate, dev.inmesh.model.Locality.UNKNOWN);
+  }
+
+  /** A greeter workload that runs in {@code locality}. */
+  Backend backend(String service, String version, boolean certificate, dev.inmesh.model.Locality locality)
+      throws IOException {
     int port = freePort();
     Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
+        .locality(locality)
         .service(service).serviceAccount(service).label("app", service).label("version", version)
         .servePort("grpc", 9000, port);
     if (certificate) {
@@ -113,7 +120,13 @@ final class GrpcMesh implements AutoCloseable {
   }
 
   Mesh client(String serviceAccount, boolean certificate) {
+    return client(serviceAccount, certificate, dev.inmesh.model.Locality.UNKNOWN);
+  }
+
+  /** A client Mesh that runs in {@code locality}; its gRPC channels tell grpc-xds so in their node. */
+  Mesh client(String serviceAccount, boolean certificate, dev.inmesh.model.Locality locality) {
     Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
+        .locality(locality)
         .serviceAccount(serviceAccount);
     if (certificate) {
       withCertificate(builder, serviceAccount);

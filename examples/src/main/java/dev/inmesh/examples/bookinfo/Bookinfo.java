@@ -1,6 +1,5 @@
 package dev.inmesh.examples.bookinfo;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.inmesh.Mesh;
 import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.MeshControl;
@@ -19,7 +18,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,15 +35,21 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
  * Istio's Bookinfo on Inmesh, in one JVM on loopback: mesh-control with its embedded CA, and six
- * workloads, each a {@link Mesh} with its own SPIFFE identity: {@code productpage} (HTTP, calling
- * the others through annotated Retrofit interfaces), {@code details}, {@code reviews} v1, v2 and v3
- * (HTTP), and {@code ratings} (gRPC through mesh-grpc); beside them, Istio's {@code httpbin} sample
- * ({@link Httpbin}, port 8000) for the tasks that call it. Browsers reach productpage through a plain
- * HTTP ingress port, as they reach Istio's through its ingress gateway.
+ * workloads, each a {@link Mesh} with its own SPIFFE identity ({@code default/bookinfo-<app>}),
+ * speaking what Istio's Bookinfo speaks: {@code productpage}, {@code details}, {@code reviews} v1,
+ * v2 and v3 and {@code ratings}, all HTTP on port 9080, each behind its inbound door, calling one
+ * another through annotated Retrofit interfaces ({@code GET /details/0}, {@code GET /reviews/0},
+ * {@code GET /ratings/0}). Browsers call productpage's port directly, as plaintext callers without
+ * an identity (Istio's Bookinfo reached without an ingress gateway, under PERMISSIVE), so that its
+ * AuthorizationPolicies apply to them. ratings also serves its ratings as a gRPC service on port
+ * 9090 through proxyless gRPC (mesh-grpc), which reviews v2 holds a proxyless channel to; no Istio
+ * task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
+ * {@code httpbin} sample ({@link Httpbin}, port 8000), for the tasks that call it.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
  * traffic and security tasks ({@link Tour}); {@code bin/demo check} starts it, reads the product
@@ -82,7 +86,7 @@ public final class Bookinfo implements AutoCloseable {
   private final List<AutoCloseable> parts = new ArrayList<>();
   private final Map<String, Integer> targetPorts = new LinkedHashMap<>();
   private final ExecutorService handlers = Executors.newCachedThreadPool(daemon());
-  private HttpServer ingress;
+  private ManagedChannel ratingsOverGrpc;
 
   private Bookinfo(MeshControl control) {
     this.control = control;
@@ -110,58 +114,61 @@ public final class Bookinfo implements AutoCloseable {
     Mesh details = mesh("details", "v1", "http");
     serve(details, "details", Details::handle);
 
-    Mesh ratings = mesh("ratings", "v1", "grpc");
-    Server ratingsServer = MeshGrpc.server(ratings, targetPorts.get("ratings"), Ratings.service()).start();
+    // ratings speaks HTTP on 9080 as Istio's does, and keeps its gRPC service on 9090 for proxyless gRPC
+    int ratingsGrpcPort = freePort();
+    Mesh ratings = mesh("ratings", "v1", "http", freePort(),
+        builder -> builder.servePort("grpc", Ratings.GRPC_PORT, ratingsGrpcPort));
+    serve(ratings, "ratings", Ratings::handle);
+    Server ratingsServer = MeshGrpc.server(ratings, ratingsGrpcPort, Ratings.service()).start();
     parts.add(() -> ratingsServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    targetPorts.put("ratings-grpc", ratingsGrpcPort);
 
     for (String version : List.of("v1", "v2", "v3")) {
       Mesh reviews = mesh("reviews", version, "http");
-      ManagedChannel toRatings = MeshGrpc.channel(reviews, "ratings:" + SERVICE_PORT);
-      parts.add(() -> toRatings.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
-      serve(reviews, "reviews-" + version, new Reviews(version, toRatings)::handle);
+      serve(reviews, "reviews-" + version, new Reviews(version, reviews)::handle);
+      if (version.equals("v2")) {
+        ratingsOverGrpc = MeshGrpc.channel(reviews, "ratings:" + Ratings.GRPC_PORT);
+        ManagedChannel channel = ratingsOverGrpc;
+        parts.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+      }
     }
 
-    // not Bookinfo's: the httpbin of Istio's samples, which the circuit-breaking and mirroring tasks call
-    Mesh httpbin = mesh("httpbin", "v1", "http", Httpbin.PORT);
+    // not Bookinfo's: the httpbin of Istio's samples (port 8000), which the circuit-breaking and mirroring tasks call
+    Mesh httpbin = mesh("httpbin", "v1", "http");
     serve(httpbin, "httpbin", Httpbin::handle);
 
-    Mesh productpage = mesh("productpage", "v1", "http");
+    // the browser calls productpage's own port, through its inbound door, as a plaintext caller without identity
+    Mesh productpage = mesh("productpage", "v1", "http", ingressPort == 0 ? freePort() : ingressPort, builder -> builder);
     ProductPage page = new ProductPage(productpage);
-    serve(productpage, "productpage", page::handle);
     try {
-      ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), ingressPort), 64);
+      serve(productpage, "productpage", page::handle);
     } catch (BindException e) {
       throw new IOException("port " + ingressPort + " for the product page is taken; choose another with --port", e);
     }
-    ingress.createContext("/", page::handle);
-    ingress.setExecutor(handlers);
-    ingress.start();
-    parts.add(() -> ingress.stop(0));
 
-    Await.until(() -> control.workloads().size() == targetPorts.size(), WAIT, "the " + targetPorts.size() + " workloads to register",
+    Await.until(() -> control.workloads().size() == 7, WAIT, "the six Bookinfo workloads and httpbin to register",
         () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
     awaitConverged();
   }
 
   /** A workload's Mesh: its service, version label, SPIFFE identity (service account bookinfo-app) and port 9080. */
   private Mesh mesh(String app, String version, String portName) {
-    return mesh(app, version, portName, SERVICE_PORT);
+    return mesh(app, version, portName, freePort(), builder -> builder);
   }
 
-  /** A workload's Mesh on another service port. */
-  private Mesh mesh(String app, String version, String portName, int servicePort) {
+  /** A workload's Mesh serving 9080 on {@code port}, and whatever else {@code more} adds. */
+  private Mesh mesh(String app, String version, String portName, int port, UnaryOperator<Mesh.Builder> more) {
     CertificateAuthority ca = control.ca().orElseThrow();
     String serviceAccount = "bookinfo-" + app;
     String token = ca.joinTokens().create(NAMESPACE, serviceAccount, Duration.ofDays(1)).value();
-    int port = freePort();
     targetPorts.put(app.equals("reviews") ? app + "-" + version : app, port);
-    Mesh mesh = Mesh.builder()
+    Mesh mesh = more.apply(Mesh.builder()
         .controlServers("127.0.0.1:" + control.xdsPort())
         .namespace(NAMESPACE).service(app).serviceAccount(serviceAccount)
         .label("app", app).label("version", version)
-        .servePort(portName, servicePort, port)
+        .servePort(portName, app.equals("httpbin") ? Httpbin.PORT : SERVICE_PORT, port)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token)
-        .readyTimeout(WAIT)
+        .readyTimeout(WAIT))
         .build();
     parts.add(mesh);
     return mesh;
@@ -181,7 +188,7 @@ public final class Bookinfo implements AutoCloseable {
 
   /** The product page, as a browser opens it. */
   public URI productPage() {
-    return URI.create("http://127.0.0.1:" + ingress.getAddress().getPort() + "/productpage");
+    return URI.create("http://127.0.0.1:" + targetPort("productpage") + "/productpage");
   }
 
   /** mesh-control's live dashboard. */
@@ -212,7 +219,10 @@ public final class Bookinfo implements AutoCloseable {
     return control.adminCredentialFile().orElseThrow();
   }
 
-  /** The port a workload's server listens on behind its door: {@code details}, {@code reviews-v2}, {@code ratings}… */
+  /**
+   * The port a workload's server listens on behind its door: {@code productpage} (the browsers'),
+   * {@code details}, {@code reviews-v2}, {@code ratings}, {@code ratings-grpc}…
+   */
   public int targetPort(String workload) {
     Integer port = targetPorts.get(workload);
     if (port == null) {
@@ -287,7 +297,8 @@ public final class Bookinfo implements AutoCloseable {
 
   /** Runs a command and returns the exit status. */
   static int run(String command, Ports ports, PrintStream out) throws Exception {
-    out.println("Starting Bookinfo: mesh-control with its CA, productpage, details, reviews v1/v2/v3, ratings (gRPC)...");
+    out.println("Starting Bookinfo: mesh-control with its CA, productpage, details, reviews v1/v2/v3, ratings"
+        + " (HTTP, and gRPC on 9090)...");
     try (Bookinfo bookinfo = start(ports)) {
       out.println("Product page: " + bookinfo.productPage());
       // the token rides in the URL's fragment, which the browser keeps to itself; the page then drops it from the address
@@ -318,7 +329,10 @@ public final class Bookinfo implements AutoCloseable {
     }
   }
 
-  /** Reads the product page once: details and reviews must both be there. */
+  /**
+   * Reads the product page once: details and reviews must both be there; and calls ratings once
+   * over proxyless gRPC from reviews v2.
+   */
   static boolean check(Bookinfo bookinfo, PrintStream out) throws IOException, InterruptedException {
     HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(bookinfo.productPage())
         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
@@ -326,8 +340,26 @@ public final class Bookinfo implements AutoCloseable {
     boolean whole = response.statusCode() == 200 && page.details().equals("ok") && page.reviews().equals("ok");
     out.printf("GET %s: %d, details %s, reviews %s (%s)%n", bookinfo.productPage(), response.statusCode(), page.details(),
         page.reviews(), page.version());
-    out.println(whole ? "Bookinfo works." : "CHECK FAILED: the product page is not whole");
-    return whole;
+    String grpc = bookinfo.ratingsOverGrpc();
+    boolean grpcAnswered = grpc.startsWith("OK");
+    out.println("gRPC " + Ratings.SERVICE + "/GetRatings from reviews-v2 to ratings:" + Ratings.GRPC_PORT + ": " + grpc);
+    out.println(whole && grpcAnswered ? "Bookinfo works." : "CHECK FAILED: " + (whole ? "" : "the product page is not whole")
+        + (whole || grpcAnswered ? "" : "; ") + (grpcAnswered ? "" : "ratings did not answer over gRPC"));
+    return whole && grpcAnswered;
+  }
+
+  /**
+   * One call to ratings' gRPC service over reviews v2's proxyless channel: {@code OK} and the
+   * reviewers rated, or the call's status.
+   */
+  String ratingsOverGrpc() {
+    try {
+      com.google.protobuf.Struct answer = io.grpc.stub.ClientCalls.blockingUnaryCall(ratingsOverGrpc, Ratings.GET_RATINGS,
+          io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), Ratings.request(0));
+      return "OK " + answer.getFieldsOrThrow("ratings").getStructValue().getFieldsCount() + " ratings";
+    } catch (io.grpc.StatusRuntimeException e) {
+      return e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription());
+    }
   }
 
   private static String value(String[] args, int i) {

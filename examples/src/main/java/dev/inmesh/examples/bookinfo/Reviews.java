@@ -1,41 +1,50 @@
 package dev.inmesh.examples.bookinfo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import com.sun.net.httpserver.HttpExchange;
-import io.grpc.CallOptions;
-import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
-import io.grpc.Metadata;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCalls;
-import io.grpc.stub.MetadataUtils;
+import dev.inmesh.Mesh;
+import dev.inmesh.http.client.MeshHttp;
+import dev.inmesh.http.client.MeshService;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import retrofit2.Call;
+import retrofit2.Response;
+import retrofit2.converter.jackson.JacksonConverterFactory;
+import retrofit2.http.GET;
+import retrofit2.http.Header;
+import retrofit2.http.Path;
 
 /**
  * Bookinfo's reviews, {@code GET /reviews/<id>}: v1 shows no stars, v2 black stars and v3 red ones,
- * both read from ratings over gRPC, passing the {@code end-user} header on so that routes can match
- * it. When ratings fails, the review says so instead of failing the page, as Istio's reviews does.
+ * both read from ratings with {@code GET /ratings/<id>} as Istio's reviews reads them, passing the
+ * {@code end-user} header on so that routes can match it. When ratings fails, the review says so
+ * instead of failing the page, as Istio's reviews does.
  */
 final class Reviews {
   static final String UNAVAILABLE = "Ratings service is currently unavailable";
-  private static final Metadata.Key<String> END_USER = Metadata.Key.of("end-user", Metadata.ASCII_STRING_MARSHALLER);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final long RATINGS_DEADLINE_MILLIS = 2_500;
+  private static final Duration RATINGS_TIMEOUT = Duration.ofMillis(2_500);
+
+  @MeshService(value = "ratings", port = 9080)
+  interface RatingsApi {
+    @GET("ratings/{id}")
+    Call<JsonNode> ratings(@Path("id") int id, @Header("end-user") String user);
+  }
 
   private final String version;
-  private final Channel ratings;
+  private final RatingsApi ratings;
 
-  /** @param ratings a channel to {@code ratings:9080}; unused by v1 */
-  Reviews(String version, Channel ratings) {
+  /** @param mesh the workload's mesh, through which v2 and v3 call ratings */
+  Reviews(String version, Mesh mesh) {
     this.version = version;
-    this.ratings = ratings;
+    OkHttpClient client = MeshHttp.client(mesh).newBuilder().callTimeout(RATINGS_TIMEOUT).build();
+    this.ratings = MeshHttp.create(client, RatingsApi.class, JacksonConverterFactory.create());
   }
 
   void handle(HttpExchange exchange) throws IOException {
@@ -49,10 +58,13 @@ final class Reviews {
     String error = null;
     if (!version.equals("v1")) {
       try {
-        Struct answer = ratings(productId, exchange.getRequestHeaders().getFirst("end-user"));
-        answer.getFieldsOrDefault("ratings", Value.getDefaultInstance()).getStructValue().getFieldsMap()
-            .forEach((reviewer, stars) -> ratingOf.put(reviewer, (int) stars.getNumberValue()));
-      } catch (StatusRuntimeException e) {
+        Response<JsonNode> answer = ratings.ratings(productId, exchange.getRequestHeaders().getFirst("end-user")).execute();
+        if (answer.isSuccessful() && answer.body() != null) {
+          answer.body().path("ratings").fields().forEachRemaining(f -> ratingOf.put(f.getKey(), f.getValue().asInt()));
+        } else {
+          error = UNAVAILABLE;
+        }
+      } catch (IOException | RuntimeException e) {
         error = UNAVAILABLE;
       }
     }
@@ -84,15 +96,5 @@ final class Reviews {
       review.put("rating", rating);
     }
     return review;
-  }
-
-  private Struct ratings(int productId, String endUser) {
-    Metadata headers = new Metadata();
-    if (endUser != null) {
-      headers.put(END_USER, endUser);
-    }
-    Channel channel = ClientInterceptors.intercept(ratings, MetadataUtils.newAttachHeadersInterceptor(headers));
-    return ClientCalls.blockingUnaryCall(channel, Ratings.GET_RATINGS,
-        CallOptions.DEFAULT.withDeadlineAfter(RATINGS_DEADLINE_MILLIS, TimeUnit.MILLISECONDS), Ratings.request(productId));
   }
 }

@@ -160,7 +160,8 @@ public final class Tour {
   }
 
   Result strictMtls() throws IOException, InterruptedException {
-    Step step = new Step(6, "mutual TLS STRICT, mesh-wide", "peer-authentication-strict.yaml");
+    Step step = new Step(6, "mutual TLS STRICT, mesh-wide (productpage stays PERMISSIVE for the browser)",
+        "peer-authentication-strict.yaml", "peer-authentication-productpage-permissive.yaml");
     Traffic anonymous = step.read(null, PAGES);
     step.expect(anonymous.percent(p -> p.details().equals("ok") && p.reviews().equals("ok")) == 100,
         "the product page still works: mesh clients speak mTLS on their own", anonymous);

@@ -26,6 +26,18 @@ class BookinfoIT {
   }
 
   @Test
+  void istiosAllMtlsRuleWithSubsetsNoWorkloadServesIsAckedByEveryClientAndThePageStaysWhole() throws Exception {
+    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {
+      var result = bookinfo.apply("destination-rule-all-mtls.yaml");
+
+      assertThat(result.errors()).isEmpty();
+      assertThat(bookinfo.control().clients()).isNotEmpty().allSatisfy(client -> assertThat(client.types().values())
+          .as("%s", client.nodeId()).allSatisfy(type -> assertThat(type.lastNack()).isEmpty()));
+      assertThat(Bookinfo.check(bookinfo, out)).as(printed.toString(StandardCharsets.UTF_8)).isTrue();
+    }
+  }
+
+  @Test
   void eachStepOfTheTourDoesWhatItsConfigSays() throws Exception {
     List<Tour.Result> results;
     try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {

@@ -173,7 +173,7 @@ public final class Analyzer {
   private static VirtualService.Match unnamed(VirtualService.Match match) {
     return new VirtualService.Match("", match.uri(), match.method(), match.authority(), match.scheme(), match.headers(),
         match.withoutHeaders(), match.queryParams(), match.port(), match.sourceLabels(), match.sourceNamespace(),
-        match.ignoreUriCase());
+        match.ignoreUriCase(), match.gateways());
   }
 
   /**

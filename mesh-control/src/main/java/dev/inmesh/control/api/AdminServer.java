@@ -20,6 +20,7 @@ import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
 import dev.inmesh.control.xds.ClientConfig;
 import dev.inmesh.control.xds.ClientStatus;
+import dev.inmesh.control.xds.Rollout;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * mesh-control's HTTP API:
  * <ul>
  *   <li>{@code POST /apis/apply} (YAML body): create or replace resources; 200 when applied, 400
- *       with every error otherwise; warnings either way.
+ *       with every error otherwise; warnings either way; the {@code generation} that numbers the
+ *       change, when it made one.
+ *   <li>{@code GET /apis/rollout?generation=N} (the newest change without it): how far that change
+ *       has reached the clients: per affected client ACKed, NACKed (with its reason) or pending.
  *   <li>{@code POST /apis/delete} (YAML body naming resources) or {@code DELETE /apis/Kind/ns/name}.
  *   <li>{@code GET /apis/resources}: what is in force; {@code GET /apis/status}: the problems of
  *       every source and of translation.
@@ -52,6 +56,9 @@ import org.slf4j.LoggerFactory;
  *       {@code GET /apis/describe/Kind/ns/name}; {@code POST /debug/explain}: a request explained
  *       over what one client holds.
  *   <li>{@code GET /healthz}, {@code GET /readyz}.
+ *   <li>{@code GET /dashboard}, the dashboard's page, and {@code GET /dashboard/assets/dagre.min.js},
+ *       its graph layout script ({@link DashboardAssets}); {@code GET /debug/graph}, the service
+ *       graph it draws ({@link ServiceGraph}).
  * </ul>
  */
 public final class AdminServer implements AutoCloseable {
@@ -114,11 +121,12 @@ public final class AdminServer implements AutoCloseable {
 
   /**
    * The role a call needs; empty for the calls anyone may make: health, readiness, metrics (as
-   * istiod serves them on 15014) and the dashboard's page, which holds no data of its own.
+   * istiod serves them on 15014) and the dashboard's page and scripts, which hold no data of their own.
    */
   static java.util.Optional<Role> needed(String method, String path) {
     return switch (method + " " + path) {
       case "GET /healthz", "GET /readyz", "GET /metrics", "GET /dashboard", "GET /" -> java.util.Optional.empty();
+      case "GET " + DashboardAssets.LAYOUT -> java.util.Optional.empty();
       case "POST /apis/tokens", "POST /apis/ca/rotate" -> java.util.Optional.of(Role.ADMIN);
       case "POST /apis/apply", "POST /apis/delete" -> java.util.Optional.of(Role.EDITOR);
       default -> java.util.Optional.of(method.equals("DELETE") ? Role.EDITOR : Role.VIEWER);
@@ -201,10 +209,11 @@ public final class AdminServer implements AutoCloseable {
         case "GET /metrics" -> text(exchange, 200, control.scrapeMetrics());
         case "GET /readyz" -> text(exchange, control.isReady() ? 200 : 503,
             control.notReadyReason().map(reason -> "not ready: " + reason + "\n").orElse("ready\n"));
-        case "POST /apis/apply" -> applyResult(exchange, control.apply("request", body(exchange)));
+        case "POST /apis/apply" -> applyResult(exchange, control.applyTracked("request", body(exchange)));
         case "POST /apis/delete" -> delete(exchange);
         case "GET /apis/resources" -> json(exchange, 200, control.resources().stream().map(AdminServer::resource).toList());
         case "GET /apis/status" -> json(exchange, 200, status());
+        case "GET /apis/rollout" -> json(exchange, 200, rollout(control.rollout(generation(exchange.getRequestURI()))));
         case "GET /debug/clients" -> json(exchange, 200, control.clients().stream().map(this::client).toList());
         case "GET /apis/analyze" -> json(exchange, 200, Map.of("findings", control.analyze().stream().map(AdminServer::finding).toList()));
         case "POST /debug/explain" -> explain(exchange);
@@ -215,6 +224,7 @@ public final class AdminServer implements AutoCloseable {
           exchange.getResponseHeaders().set("X-Frame-Options", "DENY");
           send(exchange, 200, "text/html; charset=utf-8", dashboard());
         }
+        case "GET " + DashboardAssets.LAYOUT -> send(exchange, 200, DashboardAssets.JAVASCRIPT, DashboardAssets.layout());
         case "GET /debug/graph" -> json(exchange, 200, ServiceGraph.build(control.workloads(), control.xds().loadReports().edges()));
         case "GET /debug/certificates" -> json(exchange, 200, control.certificates());
         case "GET /debug/load" -> json(exchange, 200, control.xds().loadReports().edges().stream()
@@ -229,7 +239,7 @@ public final class AdminServer implements AutoCloseable {
             describe(exchange, ResourceKey.parse(path.substring("/apis/describe/".length())));
           } else if (method.equals("DELETE") && path.startsWith("/apis/")) {
             ResourceKey key = ResourceKey.parse(path.substring("/apis/".length()));
-            applyResult(exchange, control.delete("DELETE " + path, List.of(key)));
+            applyResult(exchange, control.deleteTracked("DELETE " + path, List.of(key)));
           } else {
             json(exchange, 404, Map.of("error", "no such endpoint: " + method + " " + path));
           }
@@ -252,10 +262,11 @@ public final class AdminServer implements AutoCloseable {
   private void delete(HttpExchange exchange) throws IOException {
     var parsed = dev.inmesh.control.config.ConfigParser.defaults().parse("request", body(exchange));
     if (parsed.hasErrors()) {
-      applyResult(exchange, new ApplyResult(false, List.of(), parsed.problems()));
+      applyResult(exchange, new MeshControl.Applied(new ApplyResult(false, List.of(), parsed.problems()),
+          java.util.OptionalLong.empty()));
       return;
     }
-    applyResult(exchange, control.delete("request", parsed.resources().stream().map(ConfigResource::key).toList()));
+    applyResult(exchange, control.deleteTracked("request", parsed.resources().stream().map(ConfigResource::key).toList()));
   }
 
   /** {@code {"namespace": "default", "serviceAccount": "reviews", "ttlSeconds": 3600}} → a join token. */
@@ -310,6 +321,7 @@ public final class AdminServer implements AutoCloseable {
   private static Map<String, Object> edge(dev.inmesh.control.xds.LoadReports.Edge edge) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("client", edge.client());
+    json.put("owner", edge.owner());
     json.put("cluster", edge.cluster());
     json.put("service", edge.service());
     json.put("succeeded", edge.succeeded());
@@ -375,7 +387,11 @@ public final class AdminServer implements AutoCloseable {
     json(exchange, 200, dump);
   }
 
-  /** {@code {"client": "productpage", "method": "GET", "url": "http://reviews:9080/x", "headers": ["end-user: jason"]}}. */
+  /**
+   * {@code {"client": "productpage", "method": "GET", "url": "http://reviews:9080/x", "headers": ["end-user: jason"],
+   * "fromPrincipal": "cluster.local/ns/default/sa/sleep"}} (the principal is optional: the client's own certificate's
+   * by default).
+   */
   private void explain(HttpExchange exchange) throws IOException {
     var body = JSON.readTree(body(exchange));
     String client = body.path("client").asText("");
@@ -386,7 +402,9 @@ public final class AdminServer implements AutoCloseable {
     List<String> headers = new ArrayList<>();
     body.path("headers").forEach(h -> headers.add(h.asText()));
     ExplainRequest request = ExplainRequest.parse(body.path("method").asText(""), url, headers);
-    RequestExplanation explanation = control.explain(client, request);
+    String fromPrincipal = body.path("fromPrincipal").asText("");
+    RequestExplanation explanation = control.explain(client, request,
+        fromPrincipal.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(fromPrincipal));
     Map<String, Object> reply = new LinkedHashMap<>();
     reply.put("client", explanation.client());
     reply.put("request", explanation.request());
@@ -410,6 +428,19 @@ public final class AdminServer implements AutoCloseable {
       return cluster;
     }).toList());
     reply.put("policies", explanation.policies());
+    reply.put("authorization", explanation.authorization().stream().map(a -> {
+      Map<String, Object> decision = new LinkedHashMap<>();
+      decision.put("destination", a.destination());
+      decision.put("endpoint", a.endpoint());
+      decision.put("listener", a.listener().orElse(null));
+      decision.put("mtls", a.mtls().orElse(null));
+      decision.put("principal", a.principal().orElse(null));
+      decision.put("decision", a.decision());
+      decision.put("detail", a.detail());
+      decision.put("policy", a.policy().orElse(null));
+      decision.put("notes", a.notes());
+      return decision;
+    }).toList());
     json(exchange, 200, reply);
   }
 
@@ -446,6 +477,7 @@ public final class AdminServer implements AutoCloseable {
     }
     status.put("sources", sources);
     status.put("translation", lines(control.translationWarnings()));
+    status.put("heldBack", lines(control.heldBack()));
     return status;
   }
 
@@ -469,10 +501,13 @@ public final class AdminServer implements AutoCloseable {
     entry.put("userAgent", client.userAgent().trim());
     entry.put("connectedAt", client.connectedAt().toString());
     Map<String, Object> types = new LinkedHashMap<>();
+    Map<String, String> current = control.currentVersions(client);
     client.types().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(type -> {
       Map<String, Object> t = new LinkedHashMap<>();
       t.put("sent", type.getValue().sentVersion());
       t.put("acked", type.getValue().ackedVersion());
+      // the version the client should hold now; absent while a change is being translated
+      java.util.Optional.ofNullable(current.get(type.getKey())).ifPresent(version -> t.put("current", version));
       t.put("responses", type.getValue().responses());
       type.getValue().lastNack().ifPresent(nack -> t.put("lastNack", Map.of(
           "version", nack.version(), "error", nack.message(), "at", nack.at().toString())));
@@ -481,6 +516,50 @@ public final class AdminServer implements AutoCloseable {
     entry.put("types", types);
     client.registrationError().ifPresent(error -> entry.put("registrationError", error));
     return entry;
+  }
+
+  /** {@code ?generation=N}, or empty for the newest change. */
+  private static java.util.OptionalLong generation(URI uri) {
+    String value = query(uri, "generation", "");
+    if (value.isEmpty()) {
+      return java.util.OptionalLong.empty();
+    }
+    try {
+      return java.util.OptionalLong.of(Long.parseLong(value));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("generation must be the number an apply answered, got '" + value + "'");
+    }
+  }
+
+  /**
+   * How far one change has reached the clients: counts, then each affected client with its state,
+   * the versions that hold the change and, when it NACKed, its own reason.
+   */
+  private Map<String, Object> rollout(Rollout rollout) {
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("generation", rollout.generation());
+    reply.put("appliedAt", rollout.appliedAt().toString());
+    reply.put("translatedAt", rollout.builtAt().map(Object::toString).orElse(null));
+    reply.put("settled", rollout.settled());
+    reply.put("affected", rollout.clients().size());
+    reply.put("acked", rollout.count(Rollout.State.ACKED));
+    reply.put("nacked", rollout.count(Rollout.State.NACKED));
+    reply.put("pending", rollout.count(Rollout.State.PENDING));
+    reply.put("unaffected", rollout.unaffected());
+    reply.put("disconnected", rollout.disconnected());
+    reply.put("clients", rollout.clients().stream().map(client -> {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("node", client.status().nodeId());
+      entry.put("namespace", client.status().namespace());
+      entry.put("service", service(client.status().nodeId()).orElse(""));
+      entry.put("kind", dev.inmesh.control.translate.ClientProfile.parse(client.status().profile()).proxylessGrpc()
+          ? "grpc" : "inmesh");
+      entry.put("state", client.state().name().toLowerCase(java.util.Locale.ROOT));
+      entry.put("versions", client.types());
+      entry.put("nacks", client.nacks());
+      return entry;
+    }).toList());
+    return reply;
   }
 
   private static Map<String, Object> workload(Workload workload) {
@@ -497,10 +576,13 @@ public final class AdminServer implements AutoCloseable {
     return entry;
   }
 
-  private static void applyResult(HttpExchange exchange, ApplyResult result) throws IOException {
+  private static void applyResult(HttpExchange exchange, MeshControl.Applied applied) throws IOException {
+    ApplyResult result = applied.result();
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("accepted", result.accepted());
     body.put("changed", result.changed().stream().map(ResourceKey::toString).toList());
+    // the change's number, to follow with GET /apis/rollout?generation=N; null when nothing changed
+    body.put("generation", applied.generation().isPresent() ? applied.generation().getAsLong() : null);
     body.put("errors", lines(result.errors()));
     body.put("warnings", lines(result.warnings()));
     json(exchange, result.accepted() ? 200 : result.serverFault() ? 503 : 400, body);

@@ -85,7 +85,8 @@ final class ClientCommands {
   }
 
   @Command(name = "explain", description = {
-      "How a client would route one request, over the config it holds, and why the other routes did not match.",
+      "How a client would route one request, over the config it holds, and why the other routes did not match;",
+      "then what each destination's authorization decides (the policy and rule), over the listener it holds.",
       "  meshctl explain productpage GET http://reviews:9080/reviews/1 -H 'end-user: jason'",
       "  meshctl explain client grpc://greeter:9000/helloworld.Greeter/SayHello"})
   static final class Explain implements Callable<Integer> {
@@ -102,6 +103,11 @@ final class ClientCommands {
     @Option(names = {"-H", "--header"}, paramLabel = "NAME:VALUE", description = "repeatable")
     List<String> headers = new ArrayList<>();
 
+    @Option(names = "--from-principal", paramLabel = "PRINCIPAL", description = {
+        "the caller's identity the destinations' authorization sees over mutual TLS, as Istio writes principals"
+            + " (cluster.local/ns/default/sa/sleep); default: the client's own certificate"})
+    String fromPrincipal;
+
     @Override
     public Integer call() {
       Map<String, Object> body = new LinkedHashMap<>();
@@ -109,6 +115,9 @@ final class ClientCommands {
       body.put("method", request.size() == 2 ? request.get(0) : "");
       body.put("url", request.get(request.size() - 1));
       body.put("headers", headers);
+      if (fromPrincipal != null) {
+        body.put("fromPrincipal", fromPrincipal);
+      }
       JsonNode explanation = root.client().postJson("/debug/explain", body);
       if (!Printer.structured(root.output, explanation, root.out())) {
         print(root.out(), explanation);
@@ -139,6 +148,19 @@ final class ClientCommands {
       if (e.path("policies").size() > 0) {
         out.println("Policies:");
         e.path("policies").forEach(p -> out.println("  " + p.asText()));
+      }
+      for (JsonNode authz : e.path("authorization")) {
+        out.println("Authz:     " + authz.path("endpoint").asText() + " (" + authz.path("destination").asText() + "): "
+            + authz.path("detail").asText());
+        List<String> seen = new ArrayList<>();
+        if (authz.path("mtls").isTextual()) {
+          seen.add("mTLS " + authz.path("mtls").asText());
+        }
+        seen.add(authz.path("principal").isTextual() ? "principal " + authz.path("principal").asText()
+            : "no principal (plaintext)");
+        out.println("  " + String.join(", ", seen) + (authz.path("listener").isTextual()
+            ? ", listener " + authz.path("listener").asText() : ""));
+        authz.path("notes").forEach(note -> out.println("  " + note.asText()));
       }
     }
   }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,9 +34,14 @@ final class ConfigCommands {
     @Option(names = {"-f", "--filename"}, required = true, paramLabel = "FILE|DIR", description = "repeatable")
     List<Path> files;
 
+    @Option(names = "--wait", defaultValue = RolloutWait.DEFAULT, paramLabel = "DURATION", description = {
+        "how long to wait for every connected client that the change affects to ACK or NACK it (30s, 2m, 500ms);"
+            + " 0 returns as soon as mesh-control has stored it. Default: ${DEFAULT-VALUE}"})
+    String wait;
+
     @Override
     public Integer call() throws IOException {
-      return send(root, files, "/apis/apply", "applied");
+      return send(root, files, "/apis/apply", "applied", RolloutWait.parse(wait));
     }
   }
 
@@ -53,16 +59,24 @@ final class ConfigCommands {
     @Parameters(arity = "0..1", paramLabel = "KIND/NAME", description = "VirtualService/reviews or Kind/namespace/name")
     String resource;
 
+    @Option(names = "--wait", defaultValue = RolloutWait.DEFAULT, paramLabel = "DURATION", description = {
+        "how long to wait for every connected client that the change affects to ACK or NACK it; 0 for no wait."
+            + " Default: ${DEFAULT-VALUE}"})
+    String wait;
+
     @Override
     public Integer call() throws IOException {
       if (files.isEmpty() == (resource == null)) {
         throw new Meshctl.UsageException("give either -f FILE or one KIND/NAME");
       }
+      Duration bound = RolloutWait.parse(wait);
       if (resource != null) {
-        ServerClient.Reply reply = root.client().delete("/apis/" + key(resource, namespace));
-        return report(root, reply, resource, "deleted");
+        ServerClient client = root.client();
+        long started = System.nanoTime();
+        ServerClient.Reply reply = client.delete("/apis/" + key(resource, namespace));
+        return report(root, client, new Sent(resource, reply, started), "deleted", bound, System.nanoTime() + bound.toNanos());
       }
-      return send(root, files, "/apis/delete", "deleted");
+      return send(root, files, "/apis/delete", "deleted", bound);
     }
   }
 
@@ -158,13 +172,21 @@ final class ConfigCommands {
     }
   }
 
-  /** Sends each file after validating it here; stops at the first file with errors. */
-  private static int send(Meshctl root, List<Path> paths, String endpoint, String verb) throws IOException {
+  /** One file or resource sent, its answer, and when it was sent. */
+  private record Sent(String what, ServerClient.Reply reply, long startedNanos) {}
+
+  /**
+   * Sends each file after validating it here; stops at the first file with errors. Then, unless
+   * {@code wait} is zero, waits for each change to reach the clients, all within {@code wait}.
+   */
+  private static int send(Meshctl root, List<Path> paths, String endpoint, String verb, Duration wait) throws IOException {
     List<Path> files = ConfigFiles.expand(paths);
     if (files.isEmpty()) {
       throw new Meshctl.UsageException("no *.yaml or *.yml file in " + paths);
     }
     ConfigParser parser = ConfigParser.defaults();
+    ServerClient client = root.client();
+    List<Sent> sent = new ArrayList<>();
     int status = Meshctl.OK;
     for (Path file : files) {
       if (!Files.isReadable(file)) {
@@ -176,18 +198,32 @@ final class ConfigCommands {
       if (parsed.hasErrors()) {
         parsed.errors().forEach(problem -> root.err().println(problem));
         root.err().println("meshctl: " + file + " not sent: " + parsed.errors().size() + " error(s)");
-        return Meshctl.FINDINGS;
+        status = Meshctl.FINDINGS;
+        break;
       }
-      status = Math.max(status, report(root, root.client().postYaml(endpoint, yaml), file.toString(), verb));
+      long started = System.nanoTime();
+      sent.add(new Sent(file.toString(), client.postYaml(endpoint, yaml), started));
+    }
+    long deadline = System.nanoTime() + wait.toNanos();
+    for (Sent one : sent) {
+      status = Math.max(status, report(root, client, one, verb, wait, deadline));
     }
     return status;
   }
 
-  /** Prints what the server did with one file or resource: changed resources, warnings, errors. */
-  private static int report(Meshctl root, ServerClient.Reply reply, String what, String verb) {
+  /**
+   * Prints what the server did with one file or resource: changed resources, warnings, errors; then
+   * how far the change reached the clients, once they answered or the wait ran out.
+   */
+  private static int report(Meshctl root, ServerClient client, Sent sent, String verb, Duration wait, long deadline) {
+    ServerClient.Reply reply = sent.reply();
+    String what = sent.what();
     JsonNode body = reply.body();
-    if (Printer.structured(root.output, body, root.out())) {
-      return reply.status() < 400 ? Meshctl.OK : Meshctl.FINDINGS;
+    boolean structured = root.output != Meshctl.Format.table;
+    if (structured) {
+      int status = reply.status() < 400 ? rollout(root, client, sent, wait, deadline, body) : Meshctl.FINDINGS;
+      Printer.structured(root.output, body, root.out());
+      return status;
     }
     if (reply.status() >= 400) {
       List<String> errors = new ArrayList<>();
@@ -202,7 +238,28 @@ final class ConfigCommands {
     body.path("changed").forEach(c -> changed.add(c.asText()));
     root.out().println(what + ": " + (changed.isEmpty() ? "unchanged" : verb + " " + String.join(", ", changed)));
     body.path("warnings").forEach(w -> root.err().println(w.asText().replaceFirst("^warning: request: ", "warning: " + what + ": ")));
-    return Meshctl.OK;
+    return rollout(root, client, sent, wait, deadline, body);
+  }
+
+  /**
+   * Waits for the change the answer numbers ({@code generation}) to reach the clients; prints the
+   * outcome for people, or adds it to {@code body} as {@code rollout} for scripts.
+   */
+  private static int rollout(Meshctl root, ServerClient client, Sent sent, Duration wait, long deadline, JsonNode body) {
+    JsonNode generation = body.path("generation");
+    if (wait.isZero() || !generation.canConvertToLong()) {
+      return Meshctl.OK;
+    }
+    RolloutWait.Result result = RolloutWait.await(client, sent.what(), generation.asLong(), sent.startedNanos(), deadline,
+        wait);
+    if (body instanceof com.fasterxml.jackson.databind.node.ObjectNode object) {
+      object.set("rollout", result.rollout());
+    }
+    if (root.output == Meshctl.Format.table) {
+      result.out().forEach(root.out()::println);
+    }
+    result.err().forEach(root.err()::println);
+    return result.exitCode();
   }
 
   private static final Map<String, String> SHORT_NAMES = new LinkedHashMap<>();

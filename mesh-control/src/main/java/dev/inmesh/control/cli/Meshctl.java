@@ -15,7 +15,8 @@ import picocli.CommandLine.ScopeType;
  *
  * <p>Exit codes: {@value #OK} success (for analyze: no finding at or above the fail threshold);
  * {@value #FINDINGS} findings, a rejected apply, or a refused request; {@value #USAGE} bad usage;
- * {@value #UNREACHABLE} the server cannot be reached.
+ * {@value #UNREACHABLE} the server cannot be reached; {@value #NACKED} an applied change was NACKed
+ * by a client; {@value #TIMED_OUT} the wait for clients to answer an applied change ran out.
  */
 @Command(name = "meshctl", mixinStandardHelpOptions = true, version = "meshctl 0.1.0",
     description = "Inspect and change an Inmesh mesh: apply, analyze, status, config-dump, explain.",
@@ -24,12 +25,16 @@ import picocli.CommandLine.ScopeType;
         ConfigCommands.Delete.class, AnalyzeCommand.class, ClientCommands.Status.class,
         ClientCommands.ConfigDump.class, ClientCommands.Explain.class, TokenCommand.class, CredentialCommand.class},
     footer = {"", "Exit codes:", "  0  ok (analyze: nothing at or above --fail-threshold)",
-        "  1  findings, a rejected apply, or a refused request", "  2  usage error", "  3  server unreachable"})
+        "  1  findings, a rejected apply, or a refused request", "  2  usage error", "  3  server unreachable",
+        "  4  apply/delete: a client NACKed the change (it is in force at mesh-control)",
+        "  5  apply/delete: --wait ran out before every affected client answered"})
 public final class Meshctl {
   public static final int OK = 0;
   public static final int FINDINGS = 1;
   public static final int USAGE = 2;
   public static final int UNREACHABLE = 3;
+  public static final int NACKED = 4;
+  public static final int TIMED_OUT = 5;
   static final String DEFAULT_SERVER = "http://127.0.0.1:15014";
 
   /** What table, json and yaml mean is up to each command. */

@@ -52,7 +52,7 @@ public final class RequestExplainer {
     if (matched.isEmpty()) {
       return new RequestExplanation(client, request.toString(), "no-route", 404, "no route matched (NR)",
           Optional.of(listenerName), Optional.of(table.get().name()), Optional.of(host.get().name()), notTaken,
-          Optional.empty(), List.of(), List.of());
+          Optional.empty(), List.of(), List.of(), List.of());
     }
     Route route = matched.get().route();
     RouteAction action = route.action();
@@ -81,14 +81,15 @@ public final class RequestExplainer {
   private static RequestExplanation answer(String client, ExplainRequest request, String outcome, int status, String detail,
       String listener, String table, String host) {
     return new RequestExplanation(client, request.toString(), outcome, status, detail, Optional.ofNullable(listener),
-        Optional.ofNullable(table), Optional.ofNullable(host), List.of(), Optional.empty(), List.of(), List.of());
+        Optional.ofNullable(table), Optional.ofNullable(host), List.of(), Optional.empty(), List.of(), List.of(), List.of());
   }
 
   private static RequestExplanation taken(String client, ExplainRequest request, String outcome, int status, String detail,
       String listener, RouteTable table, VirtualHost host, List<RequestExplanation.RouteNotTaken> notTaken, Route route,
       List<RequestExplanation.ClusterChoice> clusters, List<String> policies) {
     return new RequestExplanation(client, request.toString(), outcome, status, detail, Optional.of(listener),
-        Optional.of(table.name()), Optional.of(host.name()), notTaken, Optional.of(route.name()), clusters, policies);
+        Optional.of(table.name()), Optional.of(host.name()), notTaken, Optional.of(route.name()), clusters, policies,
+        List.of());
   }
 
   private static RequestExplanation.ClusterChoice cluster(XdsResources resources, RouteAction.WeightedCluster weighted,

@@ -24,12 +24,41 @@ public record RequestExplanation(
     List<RouteNotTaken> notTaken,
     Optional<String> route,
     List<ClusterChoice> clusters,
-    List<String> policies) {
+    List<String> policies,
+    List<Authorization> authorization) {
 
   public RequestExplanation {
     notTaken = List.copyOf(notTaken);
     clusters = List.copyOf(clusters);
     policies = List.copyOf(policies);
+    authorization = List.copyOf(authorization);
+  }
+
+  /** This explanation with the destinations' authorization decisions. */
+  public RequestExplanation withAuthorization(List<Authorization> decisions) {
+    return new RequestExplanation(client, request, outcome, status, detail, listener, routeTable, virtualHost, notTaken,
+        route, clusters, policies, decisions);
+  }
+
+  /**
+   * What one destination workload's inbound authorization decides for the request, with the
+   * engine its server runs over the listener it holds.
+   *
+   * @param destination the destination's node id, or the endpoint when no workload serves it
+   * @param endpoint the {@code address:port} the request goes to
+   * @param listener the server listener evaluated; empty when none could be
+   * @param mtls the port's mode (STRICT, PERMISSIVE, DISABLE), or empty when unknown
+   * @param principal the caller's SPIFFE ID as the server sees it; empty for plaintext
+   * @param decision {@code allowed}, {@code denied}, or {@code unknown} when nothing could be evaluated
+   * @param detail why, in words: the policy and rule that decided, or the reason none did
+   * @param policy the RBAC policy name that decided ({@code ns[<ns>]-policy[<name>]-rule[<i>]}), when one did
+   * @param notes what decides nothing but is worth knowing: AUDIT matches, dry-run outcomes
+   */
+  public record Authorization(String destination, String endpoint, Optional<String> listener, Optional<String> mtls,
+      Optional<String> principal, String decision, String detail, Optional<String> policy, List<String> notes) {
+    public Authorization {
+      notes = List.copyOf(notes);
+    }
   }
 
   /** A route the request passed over, and the first condition of it that failed. */

@@ -53,6 +53,17 @@ public final class ConfigController {
     void save(List<ConfigResource> apiResources) throws java.io.IOException;
   }
 
+  /**
+   * What a change must pass besides validation: mesh-control's preflight, which refuses a config
+   * its clients would NACK. Answers the errors that refuse it, none when it may go ahead.
+   */
+  @FunctionalInterface
+  public interface ChangeCheck {
+    List<Problem> check(List<ConfigResource> current, List<ConfigResource> candidate, List<ConfigResource> changed);
+  }
+
+  private ChangeCheck check = (current, candidate, changed) -> List.of();
+
   public ConfigController(ConfigStore store, ConfigParser parser, Clock clock) {
     this.store = store;
     this.parser = parser;
@@ -62,6 +73,21 @@ public final class ConfigController {
   /** Writes every accepted API change to {@code journal} first, under the same lock as the change. */
   public synchronized void journalTo(ApiJournal journal) {
     this.journal = journal;
+  }
+
+  /** Runs {@code check} on every change, after validation and before the store is written. */
+  public synchronized void checkChangesWith(ChangeCheck check) {
+    this.check = check;
+  }
+
+  /** The errors {@link #check} finds in the store with {@code upserts} written and {@code removed} gone. */
+  private List<Problem> checkChange(List<ConfigResource> upserts, List<ResourceKey> removed) {
+    List<ConfigResource> current = store.list();
+    Map<ResourceKey, ConfigResource> candidate = new java.util.LinkedHashMap<>();
+    current.forEach(r -> candidate.put(r.key(), r));
+    removed.forEach(candidate::remove);
+    upserts.forEach(r -> candidate.put(r.key(), r));
+    return check.check(current, List.copyOf(candidate.values()), upserts);
   }
 
   /** Replaces everything a config file defines with what it defines now. */
@@ -81,6 +107,10 @@ public final class ConfigController {
     List<ResourceKey> removed = ownedBy(source).stream()
         .filter(key -> parsed.resources().stream().noneMatch(r -> r.key().equals(key)))
         .toList();
+    problems.addAll(checkChange(parsed.resources(), removed));
+    if (problems.stream().anyMatch(Problem::isError)) {
+      return reject(source, problems);
+    }
     store.update(parsed.resources(), removed);
     List<ResourceKey> changed = new ArrayList<>(removed);
     parsed.resources().forEach(r -> changed.add(r.key()));
@@ -120,6 +150,9 @@ public final class ConfigController {
           .toList();
       problems.addAll(ownershipProblems(API_SOURCE, owned));
       if (problems.stream().noneMatch(Problem::isError)) {
+        problems.addAll(checkChange(owned, List.of()));
+      }
+      if (problems.stream().noneMatch(Problem::isError)) {
         Map<ResourceKey, ConfigResource> next = new java.util.LinkedHashMap<>();
         apiResources().forEach(r -> next.put(r.key(), r));
         owned.forEach(r -> next.put(r.key(), r));
@@ -150,6 +183,10 @@ public final class ConfigController {
             "defined in " + existing.get().source() + "; remove it from that file"));
       }
     }
+    if (!problems.isEmpty()) {
+      return reject(API_SOURCE, problems);
+    }
+    problems.addAll(checkChange(List.of(), keys));
     if (!problems.isEmpty()) {
       return reject(API_SOURCE, problems);
     }

@@ -1,43 +1,73 @@
 package dev.inmesh.control.translate;
 
+import dev.inmesh.model.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * What the translation for one group of clients depends on besides the config: their namespace
  * (short names resolve in it), whether they are proxyless gRPC rather than Inmesh (gRPC cannot
  * match a filter chain on {@code transport_protocol: tls}, so a PERMISSIVE listener reaches it as
- * plaintext, as Istio sends it), and whether they hold mesh certificates (only then do their
- * clusters ask for mutual TLS, Istio's auto-mTLS).
+ * plaintext, as Istio sends it), whether they hold mesh certificates (only then do their
+ * clusters ask for mutual TLS, Istio's auto-mTLS), and where they run: endpoint priorities and
+ * locality weights are relative to the client's locality, as Istio computes them per proxy.
  *
  * <p>Clients with equal profiles share one xDS snapshot; {@link #key} names it.
  */
-public record ClientProfile(String namespace, boolean proxylessGrpc, boolean meshCertificates) {
+public record ClientProfile(String namespace, boolean proxylessGrpc, boolean meshCertificates, Locality locality) {
   /** The user agent Inmesh's own ADS client sends; every other client is taken for proxyless gRPC. */
   public static final String INMESH_USER_AGENT = "inmesh";
   /** Node metadata a client sets to {@code "true"} when it holds a mesh certificate. */
   public static final String MTLS_METADATA = dev.inmesh.xds.WorkloadMetadata.MTLS;
   private static final String GRPC_SUFFIX = ";grpc";
   private static final String MTLS_SUFFIX = ";mtls";
+  private static final String LOCALITY_PART = ";locality=";
 
   public ClientProfile {
     Objects.requireNonNull(namespace, "namespace");
+    locality = Objects.requireNonNullElse(locality, Locality.UNKNOWN);
+  }
+
+  /** A client that does not say where it runs. */
+  public ClientProfile(String namespace, boolean proxylessGrpc, boolean meshCertificates) {
+    this(namespace, proxylessGrpc, meshCertificates, Locality.UNKNOWN);
   }
 
   public static ClientProfile of(Node node) {
     var mtls = node.getMetadata().getFieldsMap().get(MTLS_METADATA);
     boolean certificates = mtls != null && ("true".equals(mtls.getStringValue()) || mtls.getBoolValue());
     return new ClientProfile(dev.inmesh.xds.WorkloadMetadata.namespaceOf(node),
-        !INMESH_USER_AGENT.equals(node.getUserAgentName()), certificates);
+        !INMESH_USER_AGENT.equals(node.getUserAgentName()), certificates,
+        new Locality(node.getLocality().getRegion(), node.getLocality().getZone(), node.getLocality().getSubZone()));
   }
 
-  /** {@code <namespace>[;grpc][;mtls]}: a namespace name never holds a {@code ;}. */
+  /**
+   * {@code <namespace>[;grpc][;mtls][;locality=<region>/<zone>/<sub-zone>]}: a namespace name
+   * never holds a {@code ;}, and the locality's parts are URL-encoded, so they hold neither
+   * {@code ;} nor {@code /}.
+   */
   public String key() {
-    return namespace + (proxylessGrpc ? GRPC_SUFFIX : "") + (meshCertificates ? MTLS_SUFFIX : "");
+    String key = namespace + (proxylessGrpc ? GRPC_SUFFIX : "") + (meshCertificates ? MTLS_SUFFIX : "");
+    if (locality.equals(Locality.UNKNOWN)) {
+      return key;
+    }
+    return key + LOCALITY_PART + encode(locality.region()) + "/" + encode(locality.zone()) + "/" + encode(locality.subZone());
   }
 
   public static ClientProfile parse(String key) {
+    Locality locality = Locality.UNKNOWN;
     String rest = key;
+    int at = rest.indexOf(LOCALITY_PART);
+    if (at >= 0) {
+      String[] parts = Arrays.stream(rest.substring(at + LOCALITY_PART.length()).split("/", -1))
+          .map(part -> URLDecoder.decode(part, StandardCharsets.UTF_8)).toArray(String[]::new);
+      locality = new Locality(parts[0], parts.length > 1 ? parts[1] : "", parts.length > 2 ? parts[2] : "");
+      rest = rest.substring(0, at);
+    }
     boolean mtls = rest.endsWith(MTLS_SUFFIX);
     if (mtls) {
       rest = rest.substring(0, rest.length() - MTLS_SUFFIX.length());
@@ -46,7 +76,11 @@ public record ClientProfile(String namespace, boolean proxylessGrpc, boolean mes
     if (grpc) {
       rest = rest.substring(0, rest.length() - GRPC_SUFFIX.length());
     }
-    return new ClientProfile(rest, grpc, mtls);
+    return new ClientProfile(rest, grpc, mtls, locality);
+  }
+
+  private static String encode(String part) {
+    return URLEncoder.encode(part, StandardCharsets.UTF_8);
   }
 
   /** Inmesh clients of a namespace without certificates: what tests and config dumps default to. */

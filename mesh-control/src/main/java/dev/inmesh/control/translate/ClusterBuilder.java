@@ -21,12 +21,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.type.v3.Percent;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /** Builds EDS clusters and their endpoints from services and DestinationRules. */
 final class ClusterBuilder {
@@ -34,6 +32,8 @@ final class ClusterBuilder {
   /** Istio's "no limit" for a circuit breaker threshold it is not told: 2^32-1. */
   private static final long UNLIMITED = 0xFFFF_FFFFL;
   private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  /** The service account in the SAN of a cluster whose service has no instance: no SPIFFE ID holds it. */
+  static final String NO_INSTANCE = "<no-instance>";
 
   private final XdsTranslator.Policies policies;
   private final XdsTranslator.Warnings warnings;
@@ -77,7 +77,7 @@ final class ClusterBuilder {
     String name = ClusterNames.outbound(port, subset, service.hostname());
     if (service.passthrough()) {
       // resolution NONE, as Istio translates it: the proxy forwards to the address the caller
-      // dialled. Proxyless clients cannot, and NACK the cluster, which shows in /debug/clients.
+      // dialled. Proxyless clients cannot and would NACK it, so the apply is refused (Preflight).
       clusters.put(name, Cluster.newBuilder()
           .setName(name)
           .setType(Cluster.DiscoveryType.ORIGINAL_DST)
@@ -98,6 +98,7 @@ final class ClusterBuilder {
     applyLoadBalancer(cluster, policy, service);
     applyConnectionPool(cluster, policy);
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
+    applyLocalityWeighting(cluster, policy);
     transportSocket(service, port, subset, labels, policy).ifPresent(tls -> {
       if (perEndpointTls(service, port, labels, policy)) {
         cluster.addAllTransportSocketMatches(TransportSockets.perEndpoint(tls));
@@ -152,19 +153,26 @@ final class ClusterBuilder {
                   + " that speak it"));
         }
         // mTLS to the endpoints that speak it: Inmesh clients call the rest in plaintext (Istio's transport socket match)
-        members = members.stream().filter(i -> meshTlsEndpoint(i, grpc)).toList();
       }
     }
-    java.util.Set<String> identities = new java.util.TreeSet<>();
-    if (tls.isPresent() && !tls.get().subjectAltNames().isEmpty()) {
-      identities.addAll(tls.get().subjectAltNames());
-    } else {
-      members.forEach(i -> identities.add("spiffe://" + trustDomain + "/ns/" + i.namespace() + "/sa/" + i.serviceAccount()));
+    java.util.Set<String> identities = tls.isPresent() && !tls.get().subjectAltNames().isEmpty()
+        ? new java.util.TreeSet<>(tls.get().subjectAltNames())
+        : service.identities(trustDomain);
+    if (identities.isEmpty()) {
+      // nothing serves the service, so the cluster has no endpoint: an identity no SPIFFE ID can
+      // be ('<' is not allowed in one) makes an endpoint that comes before its identities fail the
+      // handshake, rather than take any mesh workload or plaintext
+      identities = java.util.Set.of(unknownIdentity(service));
     }
     // Istio's auto-mTLS SNI (outbound_.9080_._.reviews…) is no LDH host name, and JSSE servers
     // refuse a handshake that carries one; only a DestinationRule's own sni is sent
     String sni = tls.flatMap(DestinationRule.ClientTls::sni).orElse("");
     return Optional.of(TransportSockets.upstream(identities, sni));
+  }
+
+  /** The SAN a cluster asks for while no instance of its service tells whose identity to expect. */
+  private String unknownIdentity(MeshService service) {
+    return "spiffe://" + trustDomain + "/ns/" + service.namespace() + "/sa/" + NO_INSTANCE;
   }
 
   /** Whether an endpoint speaks mesh mTLS: it says so ({@code tlsMode: istio}) and its port's policy takes it. */
@@ -217,9 +225,14 @@ final class ClusterBuilder {
     Simple simple = lb.flatMap(DestinationRule.LoadBalancer::simple).orElse(Simple.UNSPECIFIED);
     switch (simple) {
       case RANDOM -> {
-        cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
-        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
-            "RANDOM is honoured by Inmesh clients, but proxyless gRPC clients do not support it and will NACK the cluster"));
+        if (profile.proxylessGrpc()) {
+          // grpc-java NACKs a RANDOM cluster; round robin spreads calls as evenly, without the draw
+          cluster.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+          policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.loadBalancer.simple",
+              "proxyless gRPC clients have no RANDOM balancer; they balance round robin"));
+        } else {
+          cluster.setLbPolicy(Cluster.LbPolicy.RANDOM);
+        }
       }
       case LEAST_CONN, LEAST_REQUEST -> cluster.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
           .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setChoiceCount(u32(2)));
@@ -304,25 +317,34 @@ final class ClusterBuilder {
   private ClusterLoadAssignment loadAssignment(String name, MeshService service, int port, Map<String, String> labels,
       TrafficPolicy policy) {
     boolean grpc = service.port(port).map(p -> p.protocol().equalsIgnoreCase("GRPC")).orElse(false);
-    Map<String, List<MeshService.Instance>> byLocality = new TreeMap<>();
-    Map<String, Locality> localities = new LinkedHashMap<>();
     boolean onlyMeshTls = profile.proxylessGrpc() && mixedMeshTls(service, port, labels, policy);
-    for (MeshService.Instance instance : service.instances()) {
-      if (instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())
-          && (!onlyMeshTls || meshTlsEndpoint(instance, grpc))) {
-        String key = instance.locality().toString();
-        byLocality.computeIfAbsent(key, k -> new ArrayList<>()).add(instance);
-        localities.putIfAbsent(key, instance.locality());
-      }
-    }
+    List<MeshService.Instance> members = service.instances().stream()
+        .filter(instance -> instance.servicePort() == port && ServiceIndex.matches(labels, instance.labels())
+            && (!onlyMeshTls || meshTlsEndpoint(instance, grpc)))
+        .toList();
     ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(name);
-    byLocality.forEach((key, instances) -> {
-      Locality locality = localities.get(key);
-      LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder()
+    List<LocalityLoadBalancing.Group> groups = LocalityLoadBalancing.groups(profile.locality(), localityLbSetting(policy),
+        policy.outlierDetection().isPresent(), members);
+    if (profile.proxylessGrpc()) {
+      List<LocalityLoadBalancing.Group> merged = LocalityLoadBalancing.onePriorityPerLocality(groups);
+      if (merged.size() < groups.size()) {
+        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule,
+            "trafficPolicy.loadBalancer.localityLbSetting.failoverPriority",
+            "failoverPriority puts endpoints of one locality of " + service.hostname() + ":" + port + " at different"
+                + " priorities; proxyless gRPC clients take one priority per locality, so they get each locality at"
+                + " the priority of its nearest endpoints"));
+      }
+      groups = merged;
+    }
+    for (LocalityLoadBalancing.Group group : groups) {
+      Locality locality = group.locality();
+      LocalityLbEndpoints.Builder endpoints = LocalityLbEndpoints.newBuilder()
           .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
-              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
-      int total = 0;
-      for (MeshService.Instance instance : instances) {
+              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()))
+          .setPriority(group.priority())
+          // proxyless gRPC drops localities without a weight, so every locality carries one
+          .setLoadBalancingWeight(u32(group.weight()));
+      for (MeshService.Instance instance : group.instances()) {
         LbEndpoint.Builder endpoint = LbEndpoint.newBuilder()
             .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
                 .setSocketAddress(SocketAddress.newBuilder()
@@ -335,13 +357,26 @@ final class ClusterBuilder {
           endpoint.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
               .putFilterMetadata(TransportSockets.TRANSPORT_SOCKET_MATCH, TransportSockets.MESH_TLS_MARK));
         }
-        group.addLbEndpoints(endpoint);
-        total += instance.weight();
+        endpoints.addLbEndpoints(endpoint);
       }
-      // proxyless gRPC drops localities without a weight, so every locality carries its endpoints' sum
-      group.setLoadBalancingWeight(u32(Math.max(1, total)));
-      assignment.addEndpoints(group);
-    });
+      assignment.addEndpoints(endpoints);
+    }
     return assignment.build();
+  }
+
+  private static Optional<DestinationRule.LocalityLbSetting> localityLbSetting(TrafficPolicy policy) {
+    return policy.loadBalancer().flatMap(DestinationRule.LoadBalancer::localityLbSetting);
+  }
+
+  /**
+   * Envoy weighs localities only when the cluster says so; Istio says so where it applies
+   * failover or distribute. Proxyless gRPC always weighs them and is not told.
+   */
+  private void applyLocalityWeighting(Cluster.Builder cluster, TrafficPolicy policy) {
+    if (!profile.proxylessGrpc()
+        && LocalityLoadBalancing.weighsLocalities(localityLbSetting(policy), policy.outlierDetection().isPresent())) {
+      cluster.getCommonLbConfigBuilder().setLocalityWeightedLbConfig(
+          Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance());
+    }
   }
 }

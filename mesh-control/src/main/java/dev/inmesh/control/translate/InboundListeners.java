@@ -53,13 +53,14 @@ final class InboundListeners {
 
   private InboundListeners() {}
 
-  static List<Listener> build(MeshState state, ClientProfile profile, XdsTranslator.Warnings warnings) {
+  static List<Listener> build(MeshState state, ClientProfile profile, String trustDomain, List<String> trustDomainAliases,
+      XdsTranslator.Warnings warnings) {
     String namespace = profile.namespace();
     PeerAuthentications peerAuthentications = PeerAuthentications.of(state);
     List<ConfigResource> policies = state.ofKind(AuthorizationPolicy.class);
     // what the servers of this profile cannot evaluate is translated fail-closed
     AuthorizationTranslator authz = AuthorizationTranslator.of(AuthorizationConfig.of(
-        AuthorizationConfig.DEFAULT_TRUST_DOMAIN, List.of(),
+        trustDomain, trustDomainAliases,
         profile.proxylessGrpc() ? AuthorizationConfig.DataPlane.PROXYLESS_GRPC : AuthorizationConfig.DataPlane.INMESH));
     Map<String, Listener> listeners = new LinkedHashMap<>();
     Map<String, String> owners = new LinkedHashMap<>();

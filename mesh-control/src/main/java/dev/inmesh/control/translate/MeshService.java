@@ -8,9 +8,10 @@ import java.util.Optional;
 /**
  * A service as the translator sees it, whatever declared it: registered workloads (Kubernetes-like
  * names, {@code reviews.default.svc.cluster.local}) or a ServiceEntry (its hosts as written).
+ * {@code subjectAltNames} are a ServiceEntry's own, for its endpoints' mesh mTLS identities.
  */
 record MeshService(String hostname, String namespace, Optional<String> shortName, List<Port> ports,
-    List<Instance> instances, List<String> exportTo, boolean passthrough) {
+    List<Instance> instances, List<String> exportTo, boolean passthrough, List<String> subjectAltNames) {
 
   static final String DOMAIN_SUFFIX = ".svc.cluster.local";
 
@@ -18,6 +19,7 @@ record MeshService(String hostname, String namespace, Optional<String> shortName
     ports = List.copyOf(ports);
     instances = List.copyOf(instances);
     exportTo = List.copyOf(exportTo);
+    subjectAltNames = List.copyOf(subjectAltNames);
   }
 
   record Port(int number, String name, String protocol) {}
@@ -40,6 +42,17 @@ record MeshService(String hostname, String namespace, Optional<String> shortName
     boolean meshTls() {
       return "istio".equals(labels.get(TLS_MODE_LABEL));
     }
+  }
+
+  /**
+   * The SPIFFE IDs a client accepts from this service under mesh mTLS, as Istio sets a cluster's
+   * SAN list: the service accounts of all the service's instances, on every port and in every
+   * subset, plus the ServiceEntry's {@code subjectAltNames}. Empty while nothing serves it.
+   */
+  java.util.SortedSet<String> identities(String trustDomain) {
+    java.util.SortedSet<String> identities = new java.util.TreeSet<>(subjectAltNames);
+    instances.forEach(i -> identities.add("spiffe://" + trustDomain + "/ns/" + i.namespace() + "/sa/" + i.serviceAccount()));
+    return identities;
   }
 
   Optional<Port> port(int number) {

@@ -49,13 +49,15 @@ final class RouteBuilder {
   private final XdsTranslator.Policies policies;
   private final XdsTranslator.Warnings warnings;
   private final String clientNamespace;
+  private final boolean proxylessGrpc;
 
   RouteBuilder(ServiceIndex services, XdsTranslator.Policies policies, XdsTranslator.Warnings warnings,
-      String clientNamespace) {
+      ClientProfile profile) {
     this.services = services;
     this.policies = policies;
     this.warnings = warnings;
-    this.clientNamespace = clientNamespace;
+    this.clientNamespace = profile.namespace();
+    this.proxylessGrpc = profile.proxylessGrpc();
   }
 
   /** With no VirtualService, everything goes to the whole service with Istio's default retries. */
@@ -91,16 +93,50 @@ final class RouteBuilder {
         if (match.sourceNamespace().isPresent() && !match.sourceNamespace().get().equals(clientNamespace)) {
           continue;
         }
+        if (!VirtualService.matchAppliesToMesh(match)) {
+          continue; // its own gateways leave out "mesh": a match for gateways only, as on an Istio sidecar
+        }
         if (!match.sourceLabels().isEmpty()) {
           warnings.add(resource, field + ".match[" + m + "].sourceLabels",
               "matches on the caller's labels are not enforced yet; this match is never taken");
           continue;
         }
+        Optional<Match> taken = proxylessGrpc ? forGrpc(resource, field + ".match[" + m + "]", match) : Optional.of(match);
+        if (taken.isEmpty()) {
+          continue;
+        }
         String matchName = match.name().isEmpty() ? name : name + "." + match.name();
-        routes.add(route(resource, field, matchName, http, routeMatch(match), service, port));
+        routes.add(route(resource, field, matchName, http, routeMatch(taken.get()), service, port));
       }
     }
     return routes;
+  }
+
+  /**
+   * A match as proxyless gRPC clients can take it. grpc-java looks a header matcher's name up in
+   * the call's metadata, where pseudo-headers are not, and a {@code :method} or {@code :scheme}
+   * matcher fails the call. Every gRPC call is a POST, so a method match is decided here: it
+   * drops out when it matches POST, and the match is never taken when it does not. The authority
+   * and scheme a grpc-java call carries are not known here, so a match on them is never taken by
+   * gRPC clients, with a warning.
+   */
+  private Optional<Match> forGrpc(ConfigResource resource, String field, Match match) {
+    for (var pseudo : List.of(Map.entry("authority", match.authority()), Map.entry("scheme", match.scheme()))) {
+      if (pseudo.getValue().isPresent()) {
+        warnings.add(resource, field + "." + pseudo.getKey(), "proxyless gRPC clients cannot match on :"
+            + pseudo.getKey() + " (grpc-java does not expose it to route matching); this match is never taken by them");
+        return Optional.empty();
+      }
+    }
+    if (match.method().isEmpty()) {
+      return Optional.of(match);
+    }
+    if (!match.method().get().matches("POST")) {
+      return Optional.empty(); // a gRPC call is always a POST
+    }
+    return Optional.of(new Match(match.name(), match.uri(), Optional.empty(), match.authority(), match.scheme(),
+        match.headers(), match.withoutHeaders(), match.queryParams(), match.port(), match.sourceLabels(),
+        match.sourceNamespace(), match.ignoreUriCase(), match.gateways()));
   }
 
   private Route route(ConfigResource resource, String field, String name, HttpRoute http, RouteMatch match,
@@ -130,10 +166,16 @@ final class RouteBuilder {
     List<RouteDestination> destinations = http.route();
     if (destinations.size() == 1) {
       action.setCluster(clusterFor(resource, field + ".route[0]", destinations.get(0).destination(), service, port));
-      destinations.get(0).headers().ifPresent(h -> h.request().ifPresent(ops -> {
-        route.addAllRequestHeadersToAdd(headerOptions(ops));
-        route.addAllRequestHeadersToRemove(ops.remove());
-      }));
+      destinations.get(0).headers().ifPresent(h -> {
+        h.request().ifPresent(ops -> {
+          route.addAllRequestHeadersToAdd(headerOptions(ops));
+          route.addAllRequestHeadersToRemove(ops.remove());
+        });
+        h.response().ifPresent(ops -> {
+          route.addAllResponseHeadersToAdd(headerOptions(ops));
+          route.addAllResponseHeadersToRemove(ops.remove());
+        });
+      });
     } else {
       WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
       for (int d = 0; d < destinations.size(); d++) {
@@ -144,10 +186,16 @@ final class RouteBuilder {
         WeightedCluster.ClusterWeight.Builder weight = WeightedCluster.ClusterWeight.newBuilder()
             .setName(clusterFor(resource, field + ".route[" + d + "]", destination.destination(), service, port))
             .setWeight(u32(destination.weight()));
-        destination.headers().ifPresent(h -> h.request().ifPresent(ops -> {
-          weight.addAllRequestHeadersToAdd(headerOptions(ops));
-          weight.addAllRequestHeadersToRemove(ops.remove());
-        }));
+        destination.headers().ifPresent(h -> {
+          h.request().ifPresent(ops -> {
+            weight.addAllRequestHeadersToAdd(headerOptions(ops));
+            weight.addAllRequestHeadersToRemove(ops.remove());
+          });
+          h.response().ifPresent(ops -> {
+            weight.addAllResponseHeadersToAdd(headerOptions(ops));
+            weight.addAllResponseHeadersToRemove(ops.remove());
+          });
+        });
         weighted.addClusters(weight);
       }
       action.setWeightedClusters(weighted);
@@ -167,9 +215,13 @@ final class RouteBuilder {
           .setPattern(RegexMatcher.newBuilder().setRegex(regex.match()))
           .setSubstitution(regex.rewrite())));
     });
-    http.mirror().ifPresent(mirror -> action.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
-        .setCluster(clusterFor(resource, field + ".mirror", mirror.destination(), service, port))
-        .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(percent(mirror.percentage())))));
+    for (int m = 0; m < http.mirrors().size(); m++) {
+      VirtualService.Mirror mirror = http.mirrors().get(m);
+      String mirrorField = field + (http.mirrors().size() == 1 ? ".mirror" : ".mirrors[" + m + "]");
+      action.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
+          .setCluster(clusterFor(resource, mirrorField, mirror.destination(), service, port))
+          .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(percent(mirror.percentage()))));
+    }
     hashPolicy(destinations, service, port).ifPresent(action::addHashPolicy);
     return route.setRoute(action).build();
   }

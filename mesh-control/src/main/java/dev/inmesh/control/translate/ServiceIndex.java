@@ -63,7 +63,7 @@ final class ServiceIndex {
         }
       }
       byHostname.put(hostname, new MeshService(hostname, first.namespace(), Optional.of(first.service()),
-          List.copyOf(ports.values()), instances, List.of("*"), false));
+          List.copyOf(ports.values()), instances, List.of("*"), false, List.of()));
     });
   }
 
@@ -88,7 +88,7 @@ final class ServiceIndex {
       }
       boolean passthrough = entry.resolution() == ServiceEntry.Resolution.NONE && entry.workloadSelector().isEmpty();
       byHostname.put(host, new MeshService(host, resource.namespace(), Optional.empty(), ports, instances, entry.exportTo(),
-          passthrough));
+          passthrough, entry.subjectAltNames()));
     }
   }
 

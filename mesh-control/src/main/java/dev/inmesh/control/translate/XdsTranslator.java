@@ -51,6 +51,7 @@ public final class XdsTranslator {
 
   private final HostResolver resolver;
   private final String trustDomain;
+  private final List<String> trustDomainAliases;
 
   public XdsTranslator(HostResolver resolver) {
     this(resolver, "cluster.local");
@@ -58,8 +59,19 @@ public final class XdsTranslator {
 
   /** @param trustDomain the trust domain of the workloads' SPIFFE IDs, which clients verify under mTLS */
   public XdsTranslator(HostResolver resolver, String trustDomain) {
+    this(resolver, trustDomain, List.of());
+  }
+
+  /**
+   * @param trustDomain the trust domain of the workloads' SPIFFE IDs, which clients verify under mTLS
+   *     and authorization policies match principals in
+   * @param trustDomainAliases Istio's {@code trustDomainAliases}: the trust domains authorization
+   *     treats as the same as {@code trustDomain}
+   */
+  public XdsTranslator(HostResolver resolver, String trustDomain, List<String> trustDomainAliases) {
     this.resolver = resolver;
     this.trustDomain = trustDomain;
+    this.trustDomainAliases = List.copyOf(trustDomainAliases);
   }
 
   /** The resources for Inmesh clients of {@code clientNamespace} that hold no mesh certificate. */
@@ -77,7 +89,7 @@ public final class XdsTranslator {
         r -> r.spec(DestinationRule.class).exportTo());
     Policies policies = new Policies(services, destinationRules, clientNamespace);
     ClusterBuilder clusters = new ClusterBuilder(policies, warnings, profile, trustDomain, PeerAuthentications.of(state));
-    RouteBuilder routes = new RouteBuilder(services, policies, warnings, clientNamespace);
+    RouteBuilder routes = new RouteBuilder(services, policies, warnings, profile);
 
     List<Listener> listeners = new ArrayList<>();
     List<RouteConfiguration> routeConfigs = new ArrayList<>();
@@ -101,6 +113,10 @@ public final class XdsTranslator {
         List<Route> serviceRoutes = virtualService
             .map(vs -> routes.fromVirtualService(vs, service, port.number()))
             .orElseGet(() -> List.of(routes.defaultRoute(service, port.number())));
+        if (profile.proxylessGrpc()) {
+          serviceRoutes = GrpcRoutes.adapt(serviceRoutes, ClusterNames.outbound(port.number(), "", service.hostname()));
+          virtualService.ifPresent(vs -> GrpcRoutes.warn(vs, warnings));
+        }
         routeConfigs.add(RouteConfiguration.newBuilder()
             .setName(routeName)
             .addVirtualHosts(VirtualHost.newBuilder()
@@ -111,7 +127,7 @@ public final class XdsTranslator {
         clusters.addService(service, port.number());
       }
     }
-    listeners.addAll(InboundListeners.build(state, profile, warnings));
+    listeners.addAll(InboundListeners.build(state, profile, trustDomain, trustDomainAliases, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
   }
 

@@ -49,6 +49,29 @@ public record ClientConfig(ClientStatus client, Map<String, Held> types) {
         cast(lenient("EDS"), io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class));
   }
 
+  /**
+   * The server listener {@code name} ({@code grpc/server?…}) as this client, a server, holds it:
+   * its mutual TLS mode and authorization, read by the servers' own parser. Empty when the client
+   * holds no listener of that name.
+   *
+   * @throws IllegalStateException when its LDS version is no longer remembered, or the listener is
+   *     one a server would refuse (then it never took it)
+   */
+  public Optional<dev.inmesh.inbound.InboundPolicy> serverListener(String name) {
+    for (Message message : resources("LDS")) {
+      var listener = (io.envoyproxy.envoy.config.listener.v3.Listener) message;
+      if (listener.getName().equals(name)) {
+        try {
+          return Optional.of(dev.inmesh.xds.XdsDecoder.inbound(listener));
+        } catch (dev.inmesh.xds.XdsParseException e) {
+          throw new IllegalStateException("client " + client.nodeId() + " holds a listener " + name
+              + " its server would refuse: " + e.getMessage(), e);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Routes and endpoints follow listeners and clusters: a client that needs none has ACKed none. */
   private List<Message> lenient(String type) {
     Held held = types.get(type);

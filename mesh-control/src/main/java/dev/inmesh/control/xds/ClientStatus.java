@@ -8,6 +8,8 @@ import java.util.Optional;
  * What one ADS client holds, as {@code /debug/clients} shows it: its node, the version it ACKed per
  * type, the version last sent, and its last NACK with the client's own error text. {@code profile}
  * names the snapshot it is served ({@link dev.inmesh.control.translate.ClientProfile#key()}).
+ * {@code identity} is the SPIFFE ID its certificate proved (the mutual TLS port only), and
+ * {@code address} the IP address its connection comes from.
  */
 public record ClientStatus(
     long streamId,
@@ -17,7 +19,9 @@ public record ClientStatus(
     String userAgent,
     Instant connectedAt,
     Map<String, TypeStatus> types,
-    Optional<String> registrationError) {
+    Optional<String> registrationError,
+    Optional<String> identity,
+    Optional<String> address) {
 
   public ClientStatus {
     types = Map.copyOf(types);

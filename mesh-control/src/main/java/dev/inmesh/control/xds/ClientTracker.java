@@ -86,6 +86,8 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     /** The profile it was counted into; null until admitted. */
     volatile String profile;
     volatile Optional<String> registrationError = Optional.empty();
+    volatile Optional<String> identity = Optional.empty();
+    volatile Optional<String> address = Optional.empty();
     final java.time.Instant connectedAt = clock.instant();
     /** Per type, the last response: only its nonce can still be ACKed or NACKed. */
     final Map<String, Sent> lastSent = new HashMap<>();
@@ -198,6 +200,8 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     }
     stream.registrationError = peer.port() == XdsPeer.Port.READ_ONLY ? Optional.empty()
         : registry.streamOpened(streamId, node);
+    stream.identity = peer.identity().map(Object::toString);
+    stream.address = peer.address().map(java.net.InetAddress::getHostAddress);
     stream.node = node;
     log.info("client {} connected (stream {})", node.getId(), streamId);
   }
@@ -394,7 +398,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
         result.add(new ClientStatus(stream.id, stream.node.getId(), WorkloadMetadata.namespaceOf(stream.node),
             ClientProfile.of(stream.node).key(),
             stream.node.getUserAgentName() + " " + stream.node.getUserAgentVersion(), stream.connectedAt,
-            stream.types, stream.registrationError));
+            stream.types, stream.registrationError, stream.identity, stream.address));
       }
     }
     result.sort(Comparator.comparing(ClientStatus::nodeId).thenComparing(ClientStatus::streamId));

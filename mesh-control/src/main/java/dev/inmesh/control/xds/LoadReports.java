@@ -29,8 +29,13 @@ import org.slf4j.LoggerFactory;
 public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(LoadReports.class);
 
-  /** One client's traffic to one cluster: totals since it connected, and the last interval's rate. */
-  public record Edge(String client, String cluster, String service, long succeeded, long failed, long inFlight,
+  /**
+   * One client's traffic to one cluster: totals since it connected, and the last interval's rate.
+   * {@code owner} is the node of the workload the traffic is of ({@link
+   * dev.inmesh.xds.WorkloadMetadata#ownerOf}: a grpc-xds channel's is its Mesh's node), and
+   * {@code namespace} the reporter's (proven by its certificate when reports come over mutual TLS).
+   */
+  public record Edge(String client, String owner, String namespace, String cluster, String service, long succeeded, long failed, long inFlight,
       double requestsPerSecond, double errorsPerSecond, double p50Millis, double p99Millis, Instant updatedAt) {}
 
   private final Duration interval;
@@ -64,6 +69,8 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
   public StreamObserver<LoadStatsRequest> streamLoadStats(StreamObserver<LoadStatsResponse> responses) {
     return new StreamObserver<>() {
       private String client = "unknown";
+      private String owner = "unknown";
+      private String namespace = dev.inmesh.xds.WorkloadMetadata.DEFAULT_NAMESPACE;
       private boolean configured;
 
       private boolean refused;
@@ -86,6 +93,8 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
             }
           }
           client = request.getNode().getId();
+          owner = dev.inmesh.xds.WorkloadMetadata.ownerOf(request.getNode());
+          namespace = dev.inmesh.xds.WorkloadMetadata.namespaceOf(request.getNode());
         }
         if (!configured) {
           configured = true;
@@ -94,7 +103,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
               .setLoadReportingInterval(Durations.fromNanos(interval.toNanos()))
               .build());
         }
-        record(client, request.getClusterStatsList());
+        record(client, owner, namespace, request.getClusterStatsList());
       }
 
       @Override
@@ -110,7 +119,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
   }
 
   /** One report of {@code client}: also when it names no cluster, it says the client is still there. */
-  private synchronized void record(String client, List<ClusterStats> clusters) {
+  private synchronized void record(String client, String owner, String namespace, List<ClusterStats> clusters) {
     Instant now = clock.instant();
     sweep(now);
     Reporter reporter = reporters.get(client);
@@ -132,7 +141,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
       if (old == null) {
         edgeCount++;
       }
-      reporter.byCluster.put(stats.getClusterName(), edge(client, stats, old, now));
+      reporter.byCluster.put(stats.getClusterName(), edge(client, owner, namespace, stats, old, now));
     }
     if (reporter.byCluster.isEmpty()) {
       reporters.remove(client);
@@ -155,7 +164,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     }
   }
 
-  private Edge edge(String client, ClusterStats stats, Edge old, Instant now) {
+  private Edge edge(String client, String owner, String namespace, ClusterStats stats, Edge old, Instant now) {
     long succeeded = 0;
     long failed = 0;
     long inFlight = 0;
@@ -180,10 +189,10 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     double perSecond = seconds > 0 ? 1 / seconds : 0;
     String service = service(stats.getClusterName());
     if (old == null) {
-      return new Edge(client, stats.getClusterName(), service, succeeded, failed, inFlight, (succeeded + failed) * perSecond,
+      return new Edge(client, owner, namespace, stats.getClusterName(), service, succeeded, failed, inFlight, (succeeded + failed) * perSecond,
           failed * perSecond, p50, p99, now);
     }
-    return new Edge(client, old.cluster(), service, old.succeeded() + succeeded, old.failed() + failed, inFlight,
+    return new Edge(client, owner, namespace, old.cluster(), service, old.succeeded() + succeeded, old.failed() + failed, inFlight,
         (succeeded + failed) * perSecond, failed * perSecond, Double.isNaN(p50) ? old.p50Millis() : p50,
         Double.isNaN(p99) ? old.p99Millis() : p99, now);
   }

@@ -1,5 +1,6 @@
 package dev.inmesh.control.xds;
 
+import dev.inmesh.control.translate.ClientProfile;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,11 +16,15 @@ import java.util.function.Predicate;
  * per profile that a connected client is served, kept a while after its last client left, plus
  * the pinned ones. Peers on the read-only and insecure ports may name any namespace, so how many
  * profiles there may be is bounded ({@link XdsLimits#maxProfiles()}); a stream whose namespace
- * mutual TLS proved is admitted beyond that.
+ * mutual TLS proved is admitted beyond that, in up to {@link #PROVEN_LOCALITIES} localities per
+ * namespace and client kind, since a node names its locality itself.
  */
 final class Profiles {
   /** What {@link #admit} made of a stream's profile. */
   enum Admission { KNOWN, NEW, FULL }
+
+  /** How many localities one namespace and client kind may have beyond the limit. */
+  static final int PROVEN_LOCALITIES = 16;
 
   private final Clock clock;
   private final XdsLimits limits;
@@ -54,7 +59,7 @@ final class Profiles {
    */
   synchronized Admission admit(String key, boolean proven) {
     Entry entry = entries.get(key);
-    if (entry == null && entries.size() >= limits.maxProfiles() && !proven) {
+    if (entry == null && entries.size() >= limits.maxProfiles() && (!proven || localitiesLike(key) >= PROVEN_LOCALITIES)) {
       return Admission.FULL;
     }
     Admission admission = entry == null ? Admission.NEW : Admission.KNOWN;
@@ -64,6 +69,17 @@ final class Profiles {
     }
     entry.streams++;
     return admission;
+  }
+
+  /** How many profiles differ from {@code key} in their locality only. */
+  private long localitiesLike(String key) {
+    String base = withoutLocality(key);
+    return entries.keySet().stream().filter(other -> withoutLocality(other).equals(base)).count();
+  }
+
+  private static String withoutLocality(String key) {
+    ClientProfile profile = ClientProfile.parse(key);
+    return new ClientProfile(profile.namespace(), profile.proxylessGrpc(), profile.meshCertificates()).key();
   }
 
   synchronized void release(String key) {

@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * The bounds on what xDS peers can make mesh-control hold (docs/security.md, "Bounds").
  *
- * @param maxProfiles how many client profiles (a namespace, a client kind, certificates or not;
- *     one snapshot each) may exist at once. A stream that would add one more is refused with
+ * @param maxProfiles how many client profiles (a namespace, a client kind, certificates or not,
+ *     a locality; one snapshot each) may exist at once. A stream that would add one more is refused with
  *     {@code RESOURCE_EXHAUSTED}, unless mutual TLS proved its namespace: the certificates the
  *     mesh CA issued bound those
  * @param profileIdleTime how long a profile is kept after its last client left, so that a client
@@ -33,7 +33,7 @@ public record XdsLimits(int maxProfiles, Duration profileIdleTime, int maxLoadRe
   }
 
   /**
-   * 512 profiles (a namespace has up to four), kept 5 minutes after their last client; 10,000 load
+   * 512 profiles (a namespace has up to four per locality its clients run in), kept 5 minutes after their last client; 10,000 load
    * entries, kept 10 s (five report intervals) after their client's last report; a warning of a
    * kind at most once a minute.
    */

@@ -38,6 +38,7 @@ public final class XdsServer implements AutoCloseable {
   private final Server server;
   private final java.util.Optional<Server> readOnlyServer;
   private final LoadReports loadReports;
+  private final Rollouts rollouts;
   /** The last snapshots per profile, newest first, so that a client's ACKed versions can be shown. */
   private final java.util.Map<String, java.util.Deque<Snapshot>> history = new ConcurrentHashMap<>();
   private static final int HISTORY = 16;
@@ -94,6 +95,7 @@ public final class XdsServer implements AutoCloseable {
     dev.inmesh.NettyJfr.off();
     this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent(), limits);
     this.profiles = new Profiles(clock, limits);
+    this.rollouts = new Rollouts(clock);
     this.tracker = new ClientTracker(clock, registry, profiles, limits, onNewNamespace);
     V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
     XdsPeer.Port kind = ports.tls().isPresent() ? XdsPeer.Port.MUTUAL_TLS : XdsPeer.Port.INSECURE;
@@ -172,6 +174,7 @@ public final class XdsServer implements AutoCloseable {
   public List<String> evictIdleProfiles() {
     List<String> evicted = profiles.evictIdle(this::clearSnapshot);
     evicted.forEach(history::remove);
+    evicted.forEach(rollouts::dropped);
     if (!evicted.isEmpty()) {
       log.info("dropped {} profile(s) without a client for {} s: {}", evicted.size(),
           limits.profileIdleTime().toSeconds(), abbreviated(evicted));
@@ -245,7 +248,64 @@ public final class XdsServer implements AutoCloseable {
       }
     }
     cache.setSnapshot(namespace, snapshot);
+    if (changed) {
+      java.util.Map<String, String> versions = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < TYPES.size(); i++) {
+        versions.put(TYPE_NAMES.get(i), snapshot.version(TYPES.get(i)));
+      }
+      rollouts.published(namespace, versions);
+    }
     return changed;
+  }
+
+  /**
+   * What every profile is served now: taken before a config change is stored, so that its
+   * {@link #rollout} knows which clients it touches.
+   */
+  public Rollout.Baseline rolloutBaseline() {
+    return rollouts.baseline();
+  }
+
+  /**
+   * Numbers a config change stored after {@code baseline} was taken ({@link #rolloutBaseline}); the
+   * caller then makes sure a translation follows ({@link #rolledOut}).
+   *
+   * @return the change's generation
+   */
+  public long beginRollout(Rollout.Baseline baseline) {
+    return rollouts.begin(baseline);
+  }
+
+  /** The newest change numbered: a translation reads it before it reads the config. */
+  public long rolloutGeneration() {
+    return rollouts.generation();
+  }
+
+  /**
+   * A translation that read the config after change {@code generation} was numbered has published
+   * every profile: that change and the earlier ones are out, to the clients connected now.
+   */
+  public void rolledOut(long generation) {
+    java.util.Map<Long, String> streams = new java.util.HashMap<>();
+    tracker.clients().forEach(client -> streams.put(client.streamId(), client.profile()));
+    rollouts.built(generation, streams);
+  }
+
+  /**
+   * How far change {@code generation} has reached the clients, or the newest change when empty.
+   *
+   * @throws java.util.NoSuchElementException when no such change is remembered
+   */
+  public Rollout rollout(java.util.OptionalLong generation) {
+    List<ClientStatus> clients = tracker.clients();
+    if (generation.isEmpty()) {
+      return rollouts.latest(clients).orElseThrow(() -> new java.util.NoSuchElementException(
+          "no config change has been applied through the API since mesh-control started"));
+    }
+    return rollouts.rollout(generation.getAsLong(), clients).orElseThrow(() -> new java.util.NoSuchElementException(
+        "no config change " + generation.getAsLong() + " is remembered: changes are numbered from 1 at start, up to "
+            + rollouts.generation() + ", and the last " + Rollouts.KEPT + " are kept"
+            + rollouts.oldest().map(oldest -> " (" + oldest + " on)").orElse("")));
   }
 
   /**

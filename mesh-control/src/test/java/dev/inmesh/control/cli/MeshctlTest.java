@@ -91,6 +91,16 @@ class MeshctlTest {
   }
 
   @Test
+  void waitTakesADurationAsIstioctlDoesOrZero() throws Exception {
+    Run bad = meshctl(NO_SERVER, "apply", "--wait=soon", "-f", fixture("clean"));
+    assertThat(bad.status()).isEqualTo(Meshctl.USAGE);
+    assertThat(bad.err()).contains("--wait takes a duration such as 30s, 2m or 500ms, or 0 for no wait; got 'soon'");
+    assertThat(RolloutWait.parse("0")).isZero();
+    assertThat(RolloutWait.parse("1m30s")).isEqualTo(java.time.Duration.ofSeconds(90));
+    assertThat(RolloutWait.parse(RolloutWait.DEFAULT)).as("istioctl x wait's default").isEqualTo(java.time.Duration.ofSeconds(30));
+  }
+
+  @Test
   void helpListsEveryCommandAndTheExitCodes() {
     Run run = meshctl(NO_SERVER, "--help");
     assertThat(run.status()).isZero();

@@ -167,8 +167,8 @@ class MutualTlsTranslationTest {
     assertThat(istio.getMatch().getFieldsMap().get("tlsMode").getStringValue()).isEqualTo("istio");
     UpstreamTlsContext context = istio.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
     assertThat(context.getCommonTlsContext().getValidationContext().getMatchSubjectAltNamesList())
-        .as("only the identities of the endpoints that speak mTLS").extracting(m -> m.getExact())
-        .containsExactly("spiffe://example.org/ns/default/sa/reviews-sa");
+        .as("Istio's SAN list: the service accounts of the whole service").extracting(m -> m.getExact())
+        .containsExactly("spiffe://example.org/ns/default/sa/plain-sa", "spiffe://example.org/ns/default/sa/reviews-sa");
     assertThat(reviews.getTransportSocketMatches(1).getTransportSocket().getName())
         .isEqualTo("envoy.transport_sockets.raw_buffer");
 
@@ -197,7 +197,7 @@ class MutualTlsTranslationTest {
     assertThat(reviews.getTransportSocketMatchesList()).isEmpty();
     UpstreamTlsContext context = reviews.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
     assertThat(context.getCommonTlsContext().getValidationContext().getMatchSubjectAltNamesList())
-        .extracting(m -> m.getExact()).containsExactly("spiffe://example.org/ns/default/sa/reviews-sa");
+        .extracting(m -> m.getExact()).contains("spiffe://example.org/ns/default/sa/reviews-sa");
     assertThat(translation.endpoints().stream().filter(e -> e.getClusterName().equals(name)).findFirst().orElseThrow()
         .getEndpoints(0).getLbEndpointsList()).singleElement()
         .satisfies(e -> assertThat(e.getEndpoint().getAddress().getSocketAddress().getPortValue()).isEqualTo(9001));
@@ -219,6 +219,86 @@ class MutualTlsTranslationTest {
         metadata: {name: default}
         spec: {mtls: {mode: STRICT}}
         """), "outbound|9000||greeter.default.svc.cluster.local").hasTransportSocket()).isTrue();
+  }
+
+  @Test
+  void aSubsetWithoutWorkloadsUnderIstioMutualTakesTheIdentitiesOfTheWholeService() throws Exception {
+    workloads.add(workload("reviews", "reviews-v3-sa", "v3", 9003, true));
+    Translation translation = translate(INMESH_WITH_CERTS, """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews}
+        spec:
+          host: reviews
+          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+          subsets:
+          - {name: v1, labels: {version: v1}}
+          - {name: v2, labels: {version: v2}}
+          - {name: v3, labels: {version: v3}}
+        """);
+
+    for (String subset : List.of("v1", "v2", "v3")) {
+      assertThat(sans(cluster(translation, "outbound|9080|" + subset + "|reviews.default.svc.cluster.local")))
+          .as("subset %s, whose members are v1 only, none and v3 only", subset)
+          .containsExactly("spiffe://example.org/ns/default/sa/reviews-sa", "spiffe://example.org/ns/default/sa/reviews-v3-sa");
+    }
+    assertThat(decodeErrors(translation)).isEmpty();
+  }
+
+  @Test
+  void aServiceWithNoInstanceAsksForAnIdentityNoWorkloadCanHoldRatherThanNone() throws Exception {
+    Translation translation = translate(INMESH_WITH_CERTS, """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: ghost}
+        spec:
+          hosts: [ghost.internal]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+        """, """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: ghost}
+        spec:
+          host: ghost.internal
+          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+        """);
+
+    assertThat(sans(cluster(translation, "outbound|80||ghost.internal")))
+        .containsExactly("spiffe://example.org/ns/default/sa/<no-instance>");
+    assertThat(translation.endpoints().stream().filter(e -> e.getClusterName().equals("outbound|80||ghost.internal"))
+        .findFirst().orElseThrow().getEndpointsList()).isEmpty();
+    assertThat(decodeErrors(translation)).isEmpty();
+  }
+
+  @Test
+  void aServiceEntrysSubjectAltNamesJoinTheIdentitiesOfItsWorkloads() throws Exception {
+    Translation translation = translate(INMESH_WITH_CERTS, """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: vm}
+        spec:
+          hosts: [vm.internal]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints: [{address: 10.0.0.7, labels: {security.istio.io/tlsMode: istio}, serviceAccount: vm-sa}]
+          subjectAltNames: ["spiffe://example.org/ns/vms/sa/legacy"]
+        """);
+
+    assertThat(sans(cluster(translation, "outbound|80||vm.internal")))
+        .containsExactly("spiffe://example.org/ns/default/sa/vm-sa", "spiffe://example.org/ns/vms/sa/legacy");
+  }
+
+  private static List<String> sans(Cluster cluster) throws Exception {
+    return cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getCommonTlsContext()
+        .getValidationContext().getMatchSubjectAltNamesList().stream().map(m -> m.getExact()).toList();
+  }
+
+  private static List<String> decodeErrors(Translation translation) {
+    return dev.inmesh.xds.XdsDecoder.decode(translation.listeners(), translation.routes(), translation.clusters(),
+        translation.endpoints()).errors();
   }
 
   @Test

@@ -125,6 +125,29 @@ class XdsTranslatorTest {
     assertThat(inmesh.warnings()).extracting(Problem::field).doesNotContain("spec.rules[0].to[0].operation.paths");
   }
 
+  @Test
+  void inboundPrincipalsAreInTheMeshTrustDomainAndEachAlias() throws Exception {
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: from-sleep
+        spec:
+          rules:
+          - from:
+            - source:
+                principals: ["cluster.local/ns/default/sa/sleep"]
+        """);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+    XdsTranslator migrated = new XdsTranslator(host -> List.of(), "new-td", List.of("old-td"));
+
+    String rbac = inboundRbac(migrated.translate(state, new ClientProfile("default", false, false)),
+        "grpc/server?xds.resource.listening_address=0.0.0.0:9001");
+
+    assertThat(rbac).contains("spiffe://new-td/ns/default/sa/sleep", "spiffe://old-td/ns/default/sa/sleep")
+        .doesNotContain("spiffe://cluster.local/");
+  }
+
   private static String inboundRbac(Translation translation, String listener) throws Exception {
     Listener inbound = translation.listeners().stream().filter(l -> l.getName().equals(listener)).findFirst().orElseThrow();
     return inbound.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
@@ -513,6 +536,165 @@ class XdsTranslatorTest {
 
     assertThat(routeConfig(translation).getVirtualHosts(0).getRoutesList()).hasSize(1);
     assertThat(translation.warnings()).extracting(Problem::field).contains("spec.http[0].match[0].sourceLabels");
+  }
+
+  @Test
+  void aMatchWhoseOwnGatewaysLeaveOutMeshIsNotTakenByMeshClients() {
+    Translation translation = translate("default", DESTINATION_RULE, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          gateways: [mesh, bookinfo-gateway]
+          http:
+          - match:
+            - gateways: [bookinfo-gateway]
+              uri:
+                prefix: /edge
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - match:
+            - gateways: [mesh]
+              uri:
+                prefix: /inside
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+        """);
+
+    assertThat(routeConfig(translation).getVirtualHosts(0).getRoutesList())
+        .extracting(r -> r.getMatch().getPrefix())
+        .containsExactly("/inside");
+  }
+
+  @Test
+  void mirrorPercentMirrorsAndDestinationResponseHeadersReachTheRoute() {
+    Translation translation = translate("default", DESTINATION_RULE, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - match:
+            - uri:
+                prefix: /old
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+              headers:
+                response:
+                  set:
+                    x-served-by: v1
+            mirror:
+              host: reviews
+              subset: v2
+            mirror_percent: 30
+          - route:
+            - destination:
+                host: reviews
+                subset: v1
+              weight: 90
+              headers:
+                response:
+                  add:
+                    x-canary: "no"
+            - destination:
+                host: reviews
+                subset: v2
+              weight: 10
+              headers:
+                response:
+                  remove: [x-internal]
+            mirrors:
+            - destination:
+                host: reviews
+                subset: v2
+              percentage:
+                value: 25
+            - destination:
+                host: reviews
+                subset: v1
+        """);
+
+    List<Route> routes = routeConfig(translation).getVirtualHosts(0).getRoutesList();
+    Route single = routes.get(0);
+    assertThat(single.getResponseHeadersToAddList()).extracting(h -> h.getHeader().getKey() + "=" + h.getHeader().getValue())
+        .containsExactly("x-served-by=v1");
+    assertThat(single.getRoute().getRequestMirrorPoliciesList()).singleElement().satisfies(m -> {
+      assertThat(m.getCluster()).isEqualTo("outbound|9080|v2|" + FQDN);
+      assertThat(m.getRuntimeFraction().getDefaultValue().getNumerator()).isEqualTo(300_000);
+    });
+    Route weighted = routes.get(1);
+    assertThat(weighted.getRoute().getWeightedClusters().getClusters(0).getResponseHeadersToAddList())
+        .extracting(h -> h.getHeader().getKey()).containsExactly("x-canary");
+    assertThat(weighted.getRoute().getWeightedClusters().getClusters(1).getResponseHeadersToRemoveList())
+        .containsExactly("x-internal");
+    assertThat(weighted.getRoute().getRequestMirrorPoliciesList())
+        .extracting(m -> m.getCluster() + " " + m.getRuntimeFraction().getDefaultValue().getNumerator())
+        .containsExactly("outbound|9080|v2|" + FQDN + " 250000", "outbound|9080|v1|" + FQDN + " 1000000");
+  }
+
+  @Test
+  void proxylessGrpcGetsNoPseudoHeaderMatcherItWouldFailCallsOn() {
+    String vs = """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - name: posts
+            match:
+            - method:
+                exact: POST
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: gets
+            match:
+            - method:
+                regex: GET|HEAD
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: by-authority
+            match:
+            - authority:
+                prefix: reviews
+            route:
+            - destination:
+                host: reviews
+                subset: v2
+          - name: rest
+            route:
+            - destination:
+                host: reviews
+                subset: v1
+        """;
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", DESTINATION_RULE + "\n---\n" + vs);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+
+    Translation grpc = translator.translate(state, new ClientProfile("default", true, false));
+    Translation inmesh = translator.translate(state, new ClientProfile("default", false, false));
+
+    List<Route> grpcRoutes = routeConfig(grpc).getVirtualHosts(0).getRoutesList();
+    assertThat(grpcRoutes).extracting(Route::getName).containsExactly("posts", "rest");
+    assertThat(grpcRoutes.get(0).getMatch().getHeadersList()).isEmpty();
+    assertThat(grpc.warnings()).extracting(Problem::field).contains("spec.http[2].match[0].authority");
+    assertThat(routeConfig(inmesh).getVirtualHosts(0).getRoutesList()).extracting(Route::getName)
+        .containsExactly("posts", "gets", "by-authority", "rest");
+    assertThat(routeConfig(inmesh).getVirtualHosts(0).getRoutes(1).getMatch().getHeaders(0).getName()).isEqualTo(":method");
   }
 
   private Translation translate(String namespace, String... yaml) {

@@ -2,6 +2,8 @@ package dev.inmesh.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.control.translate.ClientProfile;
+import dev.inmesh.model.Locality;
 import dev.inmesh.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,6 +40,22 @@ class ProfilesTest {
 
     assertThat(profiles.admit("shop;mtls", true)).isEqualTo(Profiles.Admission.NEW);
     assertThat(profiles.size()).isEqualTo(4);
+  }
+
+  @Test
+  void aProvenNamespaceIsAdmittedBeyondTheLimitInABoundedNumberOfLocalities() {
+    profiles.admit("a", false);
+    profiles.admit("b", false);
+    profiles.admit("c", false);
+    for (int i = 0; i < Profiles.PROVEN_LOCALITIES; i++) {
+      assertThat(profiles.admit(new ClientProfile("shop", false, true, new Locality("r" + i, "", "")).key(), true))
+          .isEqualTo(Profiles.Admission.NEW);
+    }
+
+    assertThat(profiles.admit(new ClientProfile("shop", false, true, new Locality("one-more", "", "")).key(), true))
+        .isEqualTo(Profiles.Admission.FULL);
+    assertThat(profiles.admit(new ClientProfile("other", false, true, new Locality("r0", "", "")).key(), true))
+        .as("another namespace has localities of its own").isEqualTo(Profiles.Admission.NEW);
   }
 
   @Test

@@ -156,7 +156,7 @@ public final class GrpcMetrics {
         (System.nanoTime() - start) / 1_000_000.0);
   }
 
-  private static Optional<SpiffeId> peer(SSLSession session) {
+  static Optional<SpiffeId> peer(SSLSession session) {
     if (session == null) {
       return Optional.empty();
     }

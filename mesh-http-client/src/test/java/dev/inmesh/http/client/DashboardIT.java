@@ -3,15 +3,10 @@ package dev.inmesh.http.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.Assumptions;
@@ -30,7 +25,9 @@ class DashboardIT {
 
   @Test
   void theDashboardShowsTheServiceGraphWhileTrafficRunsToASignedInOperator() throws Exception {
-    String chromium = chromium();
+    var found = dev.inmesh.testing.Chromium.find();
+    Assumptions.assumeTrue(found.isPresent(), "no Chromium on this machine; .ci/run installs Debian's chromium");
+    dev.inmesh.testing.Chromium chromium = found.get();
     try (HttpMesh mesh = new HttpMesh(configDir)) {
       mesh.backend("v1");
       mesh.backend("v2");
@@ -50,13 +47,13 @@ class DashboardIT {
         HttpMesh.await(() -> !mesh.control.xds().loadReports().edges().isEmpty(), Duration.ofSeconds(15),
             "a load report to reach mesh-control");
         String page = "http://127.0.0.1:" + mesh.control.httpPort() + "/dashboard";
-        String anonymous = run(chromium, "--dump-dom", page);
+        String anonymous = chromium.dumpDom(page, 1280, 900);
         assertThat(anonymous).as("without a credential the page asks for one and shows nothing of the mesh")
             .contains("sign in to see the mesh").doesNotContain("data-id=\"reviews.default\"").doesNotContain("client~");
 
         // the token travels in the fragment, which the browser never sends to the server
         String url = page + "#token=" + mesh.control.adminCredential().orElseThrow().token();
-        String dom = run(chromium, "--dump-dom", url);
+        String dom = chromium.dumpDom(url, 1280, 900);
         assertThat(dom).contains("data-id=\"reviews.default\"").contains("(v1, v2)")
             .contains("data-from=\"client\" data-to=\"reviews.default\"")
             .contains("rps,").contains("ms, p99 ")
@@ -65,7 +62,7 @@ class DashboardIT {
 
         Path screenshot = Path.of("target", "dashboard.png").toAbsolutePath();
         Files.deleteIfExists(screenshot);
-        run(chromium, "--screenshot=" + screenshot, "--window-size=1280,1500", url);
+        chromium.screenshot(url, screenshot, 1280, 1500);
         assertThat(screenshot).exists();
         assertThat(Files.size(screenshot)).as("a screenshot with something on it").isGreaterThan(10_000);
       } finally {
@@ -73,25 +70,5 @@ class DashboardIT {
         traffic.join();
       }
     }
-  }
-
-  private static String run(String chromium, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-dev-shm-usage", "--virtual-time-budget=6000"));
-    command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("chromium finished").isTrue();
-    return out;
-  }
-
-  private static String chromium() {
-    for (String candidate : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
-      if (new File(candidate).canExecute()) {
-        return candidate;
-      }
-    }
-    Assumptions.abort("no Chromium on this machine; .ci/run installs Debian's chromium");
-    return null;
   }
 }

@@ -34,6 +34,12 @@ final class HttpBackend implements AutoCloseable {
    */
   HttpBackend(dev.inmesh.testing.ControlPlaneAccess access, List<String> controlAddresses, String service, int servicePort,
       String version) throws IOException {
+    this(access, controlAddresses, service, servicePort, version, dev.inmesh.model.Locality.UNKNOWN);
+  }
+
+  /** A backend that registers as running in {@code locality}. */
+  HttpBackend(dev.inmesh.testing.ControlPlaneAccess access, List<String> controlAddresses, String service, int servicePort,
+      String version, dev.inmesh.model.Locality locality) throws IOException {
     this.version = version;
     this.behaviour = request -> new MockResponse.Builder().code(200).body(version + " " + request.getUrl().encodedPath()).build();
     server.setServerSocketFactory(new NoDelayServerSockets());
@@ -49,7 +55,7 @@ final class HttpBackend implements AutoCloseable {
     registration = WorkloadRegistration.start(channels.stream().map(dev.inmesh.testing.ControlPlaneAccess.Channel::channel).toList(),
         new WorkloadMetadata(service, "default", service, service + "-" + version,
         Map.of("app", service, "version", version), "127.0.0.1",
-        List.of(new ServicePort("http", servicePort, server.getPort(), "HTTP")), null));
+        List.of(new ServicePort("http", servicePort, server.getPort(), "HTTP")), locality));
   }
 
   void behave(Function<RecordedRequest, MockResponse> behaviour) {

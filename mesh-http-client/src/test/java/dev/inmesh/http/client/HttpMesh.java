@@ -118,6 +118,21 @@ final class HttpMesh implements AutoCloseable {
     return client(Duration.ofSeconds(10));
   }
 
+  /** A backend of {@code reviews} that runs in {@code locality}. */
+  HttpBackend backend(String version, dev.inmesh.model.Locality locality) throws IOException {
+    HttpBackend backend = new HttpBackend(access(), List.of(xdsAddress()), "reviews", 9080, version, locality);
+    backends.add(backend);
+    return backend;
+  }
+
+  /** A client that runs in {@code locality}. */
+  Mesh client(dev.inmesh.model.Locality locality) {
+    Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")
+        .locality(locality).readyTimeout(Duration.ofSeconds(10)).build();
+    closeables.add(mesh);
+    return mesh;
+  }
+
   /** A client whose meters go to {@code registry}. */
   Mesh client(io.micrometer.core.instrument.MeterRegistry registry) {
     Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")

@@ -44,6 +44,7 @@ final class InboundFixture implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(20);
 
   final MeshControl control;
+  private final String trustDomain;
   private final String rootPem;
   private final List<Mesh> meshes = new ArrayList<>();
 
@@ -53,6 +54,7 @@ final class InboundFixture implements AutoCloseable {
 
   InboundFixture(MeshControlOptions options) throws IOException {
     control = MeshControl.start(options.withPollInterval(Duration.ofMillis(100)));
+    trustDomain = options.trustDomain();
     try {
       rootPem = "-----BEGIN CERTIFICATE-----\n"
           + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
@@ -72,8 +74,13 @@ final class InboundFixture implements AutoCloseable {
   }
 
   private Mesh.Builder withCertificate(Mesh.Builder builder, String serviceAccount) {
-    String token = control.ca().orElseThrow().joinTokens().create(NAMESPACE, serviceAccount, Duration.ofMinutes(10)).value();
-    return builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(), rootPem, token);
+    return withCertificate(builder, NAMESPACE, serviceAccount);
+  }
+
+  private Mesh.Builder withCertificate(Mesh.Builder builder, String namespace, String serviceAccount) {
+    String token = control.ca().orElseThrow().joinTokens().create(namespace, serviceAccount, Duration.ofMinutes(10)).value();
+    return builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(), rootPem, token)
+        .certificate(trustDomain, Duration.ofHours(24));
   }
 
   /** A workload of {@code service} listening on {@code port}, with a mesh certificate, ready. */
@@ -90,6 +97,14 @@ final class InboundFixture implements AutoCloseable {
   Mesh client(String serviceAccount) {
     Mesh mesh = withCertificate(Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort())
         .serviceAccount(serviceAccount).namespace(NAMESPACE), serviceAccount).build();
+    meshes.add(mesh);
+    return mesh;
+  }
+
+  /** A pure client of another namespace, holding a certificate for {@code serviceAccount} there. */
+  Mesh client(String namespace, String serviceAccount) {
+    Mesh mesh = withCertificate(Mesh.builder().controlServers("127.0.0.1:" + control.xdsPort())
+        .serviceAccount(serviceAccount).namespace(namespace), namespace, serviceAccount).build();
     meshes.add(mesh);
     return mesh;
   }

@@ -87,7 +87,42 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
 
   public enum Simple { UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST }
 
-  public record LoadBalancer(Optional<Simple> simple, Optional<ConsistentHash> consistentHash) {}
+  public record LoadBalancer(Optional<Simple> simple, Optional<ConsistentHash> consistentHash,
+      Optional<LocalityLbSetting> localityLbSetting) {}
+
+  /**
+   * Istio's LocalityLoadBalancerSetting: which localities a client prefers and how it fails over.
+   * At most one of {@code distribute} and {@code failover} is set (the parser refuses both).
+   *
+   * @param enabled empty when not written: locality load balancing is on, as the mesh default is
+   * @param distribute per client locality ({@code from}, which may end in {@code *}), the share of
+   *     traffic for each destination locality
+   * @param failover the region to fail over to, per client region
+   * @param failoverPriority the labels that order endpoints into priorities, in place of locality
+   */
+  public record LocalityLbSetting(Optional<Boolean> enabled, List<Distribute> distribute, List<Failover> failover,
+      List<String> failoverPriority) {
+    public LocalityLbSetting {
+      distribute = List.copyOf(distribute);
+      failover = List.copyOf(failover);
+      failoverPriority = List.copyOf(failoverPriority);
+    }
+
+    /** Whether this setting turns locality load balancing off, for every client. */
+    public boolean disabled() {
+      return enabled.isPresent() && !enabled.get();
+    }
+  }
+
+  /** Traffic from {@code from} goes to each locality pattern of {@code to} by its percent (they add up to 100). */
+  public record Distribute(String from, Map<String, Integer> to) {
+    public Distribute {
+      to = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(to));
+    }
+  }
+
+  /** Clients in region {@code from} fail over to region {@code to} before any other region. */
+  public record Failover(String from, String to) {}
 
   /** What the ring hash keys on. */
   public enum HashOn { HEADER, COOKIE, SOURCE_IP, QUERY_PARAMETER }

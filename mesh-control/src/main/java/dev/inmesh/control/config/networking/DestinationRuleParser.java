@@ -7,6 +7,7 @@ import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
 import dev.inmesh.control.config.networking.DestinationRule.ConsistentHash;
 import dev.inmesh.control.config.networking.DestinationRule.HashOn;
 import dev.inmesh.control.config.networking.DestinationRule.LoadBalancer;
+import dev.inmesh.control.config.networking.DestinationRule.LocalityLbSetting;
 import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
 import dev.inmesh.control.config.networking.DestinationRule.PortPolicy;
 import dev.inmesh.control.config.networking.DestinationRule.Simple;
@@ -64,6 +65,12 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     Optional<LoadBalancer> loadBalancer = policy.object("loadBalancer").map(DestinationRuleParser::readLoadBalancer);
     Optional<ConnectionPool> pool = policy.object("connectionPool").map(DestinationRuleParser::readConnectionPool);
     Optional<OutlierDetection> outlier = policy.object("outlierDetection").map(DestinationRuleParser::readOutlier);
+    loadBalancer.flatMap(LoadBalancer::localityLbSetting)
+        .filter(locality -> !locality.disabled() && (!locality.failover().isEmpty() || !locality.failoverPriority().isEmpty()))
+        .filter(locality -> outlier.isEmpty())
+        .ifPresent(locality -> policy.warn("loadBalancer.localityLbSetting", "outlier detection policy must be provided"
+            + " for failover: without trafficPolicy.outlierDetection no endpoint is ever taken for unhealthy, so,"
+            + " as in Istio, failover and failoverPriority are not applied"));
     List<PortPolicy> portLevel = new ArrayList<>();
     if (allowPortLevel) {
       Set<Integer> ports = new HashSet<>();
@@ -151,13 +158,7 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     if (simple.isPresent() && lb.has("consistentHash")) {
       lb.error(null, "only one of simple or consistentHash may be set");
     }
-    lb.object("localityLbSetting").ifPresent(locality -> {
-      locality.bool("enabled");
-      locality.notHonoured("distribute", "locality weights follow the endpoints' own localities");
-      locality.notHonoured("failover", "failover follows the next locality by priority");
-      locality.notHonoured("failoverPriority", "failover follows the next locality by priority");
-      locality.finish();
-    });
+    Optional<LocalityLbSetting> locality = lb.object("localityLbSetting").map(LocalityLbSettingParser::read);
     lb.integer("warmupDurationSecs", 0, Long.MAX_VALUE).ifPresent(w -> lb.warn("warmupDurationSecs", "accepted but not enforced by Inmesh: slow start"));
     lb.object("warmup").ifPresent(warmup -> {
       if (!warmup.has("duration")) {
@@ -170,7 +171,7 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
       warmup.finish();
     });
     lb.finish();
-    return new LoadBalancer(simple, hash);
+    return new LoadBalancer(simple, hash, locality);
   }
 
   private static Optional<ConsistentHash> readConsistentHash(SpecReader hash) {

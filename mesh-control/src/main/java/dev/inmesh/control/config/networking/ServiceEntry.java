@@ -5,11 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Istio's ServiceEntry: a service the mesh knows by declaration rather than by registration. */
+/**
+ * Istio's ServiceEntry: a service the mesh knows by declaration rather than by registration.
+ * {@code subjectAltNames} are identities its endpoints may present under mesh mTLS, added to those
+ * of the workloads that serve it.
+ */
 public record ServiceEntry(List<String> hosts, List<String> addresses, List<Port> ports, Location location,
     Resolution resolution, List<WorkloadEntry> endpoints, Optional<Map<String, String>> workloadSelector,
-    List<String> exportTo) implements IstioSpec {
+    List<String> exportTo, List<String> subjectAltNames) implements IstioSpec {
   public ServiceEntry {
+    subjectAltNames = List.copyOf(subjectAltNames);
     hosts = List.copyOf(hosts);
     addresses = List.copyOf(addresses);
     ports = List.copyOf(ports);

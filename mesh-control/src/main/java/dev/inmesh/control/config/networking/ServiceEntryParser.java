@@ -84,7 +84,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
     }
     List<String> exportTo = spec.stringList("exportTo");
     Hosts.checkExportTo(spec, exportTo);
-    spec.notHonoured("subjectAltNames", "server identities are checked from the mesh's own certificates (issue 4)");
-    return new ServiceEntry(hosts, addresses, ports, location, resolution, endpoints, selector, exportTo);
+    List<String> subjectAltNames = spec.stringList("subjectAltNames");
+    return new ServiceEntry(hosts, addresses, ports, location, resolution, endpoints, selector, exportTo, subjectAltNames);
   }
 }

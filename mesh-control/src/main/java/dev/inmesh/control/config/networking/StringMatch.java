@@ -11,6 +11,15 @@ public record StringMatch(Type type, String value) {
     return new StringMatch(Type.EXACT, value);
   }
 
+  /** Whether {@code value} matches, as Envoy matches it: a regex must match the whole value. */
+  public boolean matches(String value) {
+    return switch (type) {
+      case EXACT -> value.equals(this.value);
+      case PREFIX -> value.startsWith(this.value);
+      case REGEX -> com.google.re2j.Pattern.compile(this.value).matches(value);
+    };
+  }
+
   static Optional<StringMatch> read(SpecReader reader) {
     Optional<String> exact = reader.string("exact");
     Optional<String> prefix = reader.string("prefix");

@@ -35,10 +35,11 @@ public record VirtualService(List<String> hosts, List<String> gateways, List<Htt
       Optional<Redirect> redirect,
       Optional<DirectResponse> directResponse,
       Optional<Headers> headers,
-      Optional<Mirror> mirror) {
+      List<Mirror> mirrors) {
     public HttpRoute {
       match = List.copyOf(match);
       route = List.copyOf(route);
+      mirrors = List.copyOf(mirrors);
     }
   }
 
@@ -54,13 +55,23 @@ public record VirtualService(List<String> hosts, List<String> gateways, List<Htt
       Optional<Integer> port,
       Map<String, String> sourceLabels,
       Optional<String> sourceNamespace,
-      boolean ignoreUriCase) {
+      boolean ignoreUriCase,
+      List<String> gateways) {
     public Match {
+      gateways = List.copyOf(gateways);
       headers = Map.copyOf(headers);
       withoutHeaders = Map.copyOf(withoutHeaders);
       queryParams = Map.copyOf(queryParams);
       sourceLabels = Map.copyOf(sourceLabels);
     }
+  }
+
+  /**
+   * A match's own {@code gateways} replace the VirtualService's for that match: with any, the
+   * match applies to sidecars (and so to us) only when {@code mesh} is among them.
+   */
+  public static boolean matchAppliesToMesh(Match match) {
+    return match.gateways().isEmpty() || match.gateways().contains("mesh");
   }
 
   public record Destination(String host, String subset, Optional<Integer> port) {}

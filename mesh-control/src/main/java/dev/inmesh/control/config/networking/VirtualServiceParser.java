@@ -90,13 +90,7 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     Optional<Redirect> redirect = route.object("redirect").map(VirtualServiceParser::readRedirect);
     Optional<DirectResponse> directResponse = route.object("directResponse").map(VirtualServiceParser::readDirectResponse);
     Optional<Headers> headers = route.object("headers").map(VirtualServiceParser::readHeaders);
-    Optional<Mirror> mirror = route.object("mirror").map(m -> new Mirror(readDestination(m), 100));
-    Optional<Double> mirrorPercentage = route.object("mirrorPercentage").flatMap(VirtualServiceParser::readPercent);
-    if (mirror.isPresent() && mirrorPercentage.isPresent()) {
-      mirror = Optional.of(new Mirror(mirror.get().destination(), mirrorPercentage.get()));
-    }
-    route.integer("mirror_percent", 0, 100).ifPresent(p -> route.warn("mirror_percent", "deprecated: use mirrorPercentage"));
-    route.notHonoured("mirrors", "several mirrors arrive with the data plane (issue 3); use mirror");
+    List<Mirror> mirrors = readMirrors(route);
     route.notHonoured("corsPolicy", "CORS is a browser concern that proxyless clients do not enforce");
     route.notHonoured("delegate", "delegation is not followed yet");
     route.notHonoured("retryPolicy", "not an Istio field");
@@ -113,7 +107,43 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     }
     route.finish();
     return new HttpRoute(name, matches, destinations, timeout, retries, fault, rewrite, redirect, directResponse,
-        headers, mirror);
+        headers, mirrors);
+  }
+
+  /**
+   * {@code mirror} with {@code mirrorPercentage} (or the deprecated {@code mirror_percent} when
+   * that is absent; 100 % when both are), and every entry of {@code mirrors}, each with its own
+   * {@code percentage}. Istio refuses a route that sets both {@code mirror} and {@code mirrors}.
+   */
+  private static List<Mirror> readMirrors(SpecReader route) {
+    List<Mirror> mirrors = new java.util.ArrayList<>();
+    Optional<Destination> single = route.object("mirror").map(VirtualServiceParser::readDestination);
+    Optional<Double> mirrorPercentage = route.object("mirrorPercentage").flatMap(VirtualServiceParser::readPercent);
+    // mirrorPercent is the same deprecated field by its JSON name, as Istio's mirroring task still writes it
+    Optional<Long> mirrorPercent = Optional.empty();
+    for (String deprecated : List.of("mirror_percent", "mirrorPercent")) {
+      Optional<Long> percent = route.integer(deprecated, 0, 100);
+      percent.ifPresent(p -> route.warn(deprecated, "deprecated: use mirrorPercentage"
+          + (mirrorPercentage.isPresent() ? "; mirrorPercentage is set and takes precedence" : "")));
+      mirrorPercent = mirrorPercent.or(() -> percent);
+    }
+    Optional<Long> deprecatedPercent = mirrorPercent;
+    single.ifPresent(destination -> mirrors.add(new Mirror(destination,
+        mirrorPercentage.orElseGet(() -> deprecatedPercent.map(Long::doubleValue).orElse(100.0)))));
+    List<SpecReader> many = route.list("mirrors");
+    if (!many.isEmpty() && single.isPresent()) {
+      route.error("mirrors", "only one of mirror and mirrors may be set");
+    }
+    for (SpecReader entry : many) {
+      Optional<Destination> destination = entry.object("destination").map(VirtualServiceParser::readDestination);
+      if (destination.isEmpty()) {
+        entry.error("destination", "a mirror needs a destination");
+      }
+      double percentage = entry.object("percentage").flatMap(VirtualServiceParser::readPercent).orElse(100.0);
+      entry.finish();
+      destination.ifPresent(d -> mirrors.add(new Mirror(d, percentage)));
+    }
+    return mirrors;
   }
 
   private static void checkWeights(SpecReader route, List<RouteDestination> destinations) {
@@ -138,14 +168,14 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     Map<String, String> sourceLabels = match.stringMap("sourceLabels");
     Optional<String> sourceNamespace = match.string("sourceNamespace");
     boolean ignoreUriCase = match.bool("ignoreUriCase").orElse(false);
-    match.stringList("gateways");
+    List<String> gateways = match.stringList("gateways");
     match.notHonoured("statPrefix", "stats prefixes are an Envoy concern");
     if (!sourceLabels.isEmpty()) {
       match.warn("sourceLabels", "matched against the calling workload's labels by Inmesh clients; unmodified gRPC clients cannot match it");
     }
     match.finish();
     return new Match(name, uri, method, authority, scheme, headers, withoutHeaders, queryParams, port, sourceLabels,
-        sourceNamespace, ignoreUriCase);
+        sourceNamespace, ignoreUriCase, gateways);
   }
 
   private static Map<String, StringMatch> readMatchMap(SpecReader match, String field, boolean headerNames) {

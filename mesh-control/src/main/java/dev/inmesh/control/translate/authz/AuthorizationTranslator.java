@@ -24,8 +24,10 @@ import java.util.Set;
  *
  * <p>As in Istio: DENY policies go to one filter and ALLOW policies to another, checked after it;
  * without ALLOW policies there is no ALLOW filter, so nothing is denied for lack of a match. AUDIT
- * policies go to a LOG filter. Policies annotated {@code istio.io/dry-run: "true"} become shadow
- * rules of their action's filter. Policies attached through {@code targetRef} govern no workload
+ * policies go to a LOG filter, which Inmesh's servers answer with an audit log line. Policies
+ * annotated {@code istio.io/dry-run: "true"} become shadow rules of their action's filter, which
+ * Inmesh's servers count and log. grpc-java's RBAC filter ignores both (MeshGrpc's servers log
+ * them from Inmesh's own stream); for proxyless gRPC servers they are reported. Policies attached through {@code targetRef} govern no workload
  * here and are reported.
  *
  * <p>What the servers cannot evaluate fails closed, as Istio's does. A CUSTOM policy (Inmesh has
@@ -45,9 +47,11 @@ public final class AuthorizationTranslator {
   private static final Set<String> FALSE = Set.of("0", "f", "F", "FALSE", "false", "False");
 
   private final PolicyBuilder builder;
+  private final AuthorizationConfig.DataPlane dataPlane;
 
   private AuthorizationTranslator(AuthorizationConfig config) {
     this.builder = new PolicyBuilder(config);
+    this.dataPlane = config.dataPlane();
   }
 
   public static AuthorizationTranslator of(AuthorizationConfig config) {
@@ -118,9 +122,16 @@ public final class AuthorizationTranslator {
       // an empty map still makes the filter: ALLOW rules that were all dropped allow nothing
       Action filterAction = spec.action() == Action.CUSTOM ? Action.DENY : spec.action();
       (dryRun ? shadow : enforced).computeIfAbsent(filterAction, a -> new LinkedHashMap<>()).putAll(rules);
-      if (spec.action() == Action.AUDIT) {
+      if (spec.action() == Action.AUDIT && dataPlane == AuthorizationConfig.DataPlane.PROXYLESS_GRPC) {
         warnings.add(warning(resource, "spec.action", "AUDIT becomes an RBAC filter with action LOG, which"
-            + " proxyless gRPC accepts and ignores: gRPC servers log nothing for it"));
+            + " grpc-java's RBAC filter accepts and ignores: a proxyless gRPC server writes no audit line unless it"
+            + " is built with MeshGrpc, which logs the calls grpc-java allowed from Inmesh's own stream"));
+      }
+      if (dryRun && dataPlane == AuthorizationConfig.DataPlane.PROXYLESS_GRPC) {
+        warnings.add(warning(resource, "metadata.annotations." + DRY_RUN_ANNOTATION, "dry-run policies become RBAC"
+            + " shadow rules, which grpc-java's RBAC filter ignores: a proxyless gRPC server neither counts nor logs"
+            + " what the policy would decide unless it is built with MeshGrpc, which does so from Inmesh's own"
+            + " stream; the policy is not enforced"));
       }
     }
     return new AuthorizationFilters(

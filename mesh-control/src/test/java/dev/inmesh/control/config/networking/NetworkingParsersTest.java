@@ -77,6 +77,23 @@ class NetworkingParsersTest {
     return result.warnings().stream().map(Problem::field).toList();
   }
 
+  @Test
+  void theDeprecatedIntegerMirrorPercentOfIstiosMirroringTaskSetsTheMirroredShare() {
+    ParseResult result = parse(virtualService("""
+        hosts: [httpbin]
+        http:
+        - route:
+          - destination: {host: httpbin, subset: v1}
+            weight: 100
+          mirror: {host: httpbin, subset: v2}
+          mirrorPercent: 40
+        """));
+
+    VirtualService vs = only(result, VirtualService.class);
+    assertThat(vs.http().get(0).mirrors()).singleElement().satisfies(m -> assertThat(m.percentage()).isEqualTo(40.0));
+    assertThat(warningFields(result)).contains("spec.http[0].mirrorPercent");
+  }
+
   /** The error at {@code field}; fails when there is none or the resource was still accepted. */
   private static Problem errorAt(ParseResult result, String field) {
     assertThat(result.resources()).isEmpty();
@@ -219,6 +236,26 @@ class NetworkingParsersTest {
           """)), "spec.http[0].route[1].weight");
 
       assertThat(problem.message()).contains("at most 100").contains("150");
+    }
+
+    @Test
+    void rejectsMirrorAndMirrorsOnOneRoute() {
+      Problem problem = errorAt(parse(virtualService("""
+          hosts: [reviews]
+          http:
+          - route:
+            - destination:
+                host: reviews
+            mirror:
+              host: reviews
+              subset: v2
+            mirrors:
+            - destination:
+                host: reviews
+                subset: v3
+          """)), "spec.http[0].mirrors");
+
+      assertThat(problem.message()).contains("only one of mirror and mirrors");
     }
 
     @Test

@@ -174,6 +174,25 @@ class AuthorizationTranslatorTest {
     }
 
     @Test
+    void reportsAuditAndDryRunOnlyForProxylessGrpcWhichIgnoresThem() {
+      String yaml = policy("audit", """
+          action: AUDIT
+          rules:
+          - {}
+          """) + policy("shadow", """
+          action: DENY
+          rules:
+          - {}
+          """).replace("name: shadow\n  namespace: shop", "name: shadow\n  namespace: shop\n  annotations:\n"
+          + "    istio.io/dry-run: \"true\"");
+      assertThat(TRANSLATOR.translate(policies(yaml)).warnings()).isEmpty();
+      assertThat(FOR_GRPC.translate(policies(yaml)).warnings()).extracting(Problem::resource, Problem::field)
+          .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("AuthorizationPolicy/shop/audit", "spec.action"),
+              org.assertj.core.groups.Tuple.tuple("AuthorizationPolicy/shop/shadow",
+                  "metadata.annotations.istio.io/dry-run"));
+    }
+
+    @Test
     void deniesWhatACustomPolicyMatchesForInmeshHasNoExternalAuthorization() {
       AuthorizationFilters filters = translate(policy("ext", """
           action: CUSTOM

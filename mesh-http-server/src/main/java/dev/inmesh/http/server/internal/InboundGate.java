@@ -4,6 +4,7 @@ import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.security.authz.AuthzDecision;
 import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.telemetry.AuthorizationLog;
 import dev.inmesh.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Clock;
 import java.net.InetAddress;
@@ -33,6 +34,7 @@ public final class InboundGate {
   private final InboundMetrics metrics;
   private final Clock clock;
   private final RateLimitedLog refusals;
+  private final AuthorizationLog authorizationLog = AuthorizationLog.defaults();
 
   public InboundGate(int port, ConnectionTable connections, IntFunction<Optional<InboundPolicy>> policies,
       InboundMetrics metrics, java.time.Clock logClock) {
@@ -160,9 +162,18 @@ public final class InboundGate {
     }
     AuthzRequest request = head.toAuthzRequest(peer, port);
     AuthzDecision decision = policy.authorization().evaluate(request);
-    policy.authorization().evaluateShadow(request).ifPresent(shadow -> log.debug(
-        "dry-run authorization on port {} would {} {} {} from {}", port, shadow.isAllowed() ? "allow" : "deny",
-        head.method(), head.path(), peer.principal().map(Object::toString).orElse(peer.source().toString())));
+    // AUDIT and dry-run policies decide nothing: their outcome is logged (and dry-run counted), as Envoy's RBAC does
+    Optional<String> audit = policy.authorization().auditPolicy(request);
+    Optional<AuthzDecision> shadow = policy.authorization().evaluateShadow(request);
+    if (audit.isPresent() || shadow.isPresent()) {
+      AuthorizationLog.Request logged = new AuthorizationLog.Request(head.method(), head.path(), port,
+          peer.principal().map(Object::toString).orElse("plaintext " + peer.source()));
+      audit.ifPresent(name -> authorizationLog.audit(name, logged, decision));
+      shadow.ifPresent(would -> {
+        metrics.shadow(port, would.isAllowed());
+        authorizationLog.dryRun(logged, would);
+      });
+    }
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("port {} (listener {}) denied {} {} from {}: {}", port, policy.listener(), head.method(), head.path(),
           peer.principal().map(Object::toString).orElse("plaintext " + peer.source()), denied.policyOrReason());

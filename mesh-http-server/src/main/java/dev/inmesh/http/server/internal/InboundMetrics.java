@@ -25,6 +25,9 @@ public final class InboundMetrics {
   public static final String ACTIVE_CONNECTIONS = "inmesh.inbound.connections.active";
   public static final String CLOSED_CONNECTIONS = "inmesh.inbound.connections.closed";
   public static final String OPEN_CONNECTIONS = "inmesh.inbound.connections.open";
+  /** Envoy's RBAC stats {@code shadow_allowed} and {@code shadow_denied}: what dry-run policies would have decided. */
+  public static final String SHADOW_ALLOWED = "inmesh.authz.shadow.allowed";
+  public static final String SHADOW_DENIED = "inmesh.authz.shadow.denied";
 
   private final MeterRegistry registry;
   private final IstioMetrics istio;
@@ -68,6 +71,17 @@ public final class InboundMetrics {
       String responseFlags, double millis, long requestBytes, long responseBytes) {
     istio.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
         caller, new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes));
+  }
+
+  /** The dry-run ({@code istio.io/dry-run}) policies of {@code port} would have allowed or denied a request. */
+  public void shadow(int port, boolean allowed) {
+    Counter.builder(allowed ? SHADOW_ALLOWED : SHADOW_DENIED)
+        .description("Requests that the dry-run authorization policies of an inbound port would have "
+            + (allowed ? "allowed" : "denied") + "; they were not held to them")
+        .baseUnit("requests")
+        .tag("port", Integer.toString(port))
+        .register(registry)
+        .increment();
   }
 
   public void connectionAccepted(int port, PeerInfo.Security security) {
