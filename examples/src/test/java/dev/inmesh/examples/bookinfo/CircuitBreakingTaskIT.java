@@ -7,12 +7,12 @@ import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.testing.IstioSamples;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +52,7 @@ class CircuitBreakingTaskIT {
 
   @BeforeAll
   static void startTheDemoAndACallerInTheMesh() throws Exception {
-    Optional<Path> task = samples().map(root -> root.resolve(TASK)).filter(Files::isRegularFile);
+    Optional<Path> task = IstioSamples.file(TASK);
     Assumptions.assumeTrue(task.isPresent(), "shared/istio-samples/" + TASK + " not found beside the repository");
     bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral());
     CertificateAuthority ca = bookinfo.control().ca().orElseThrow();
@@ -152,16 +152,5 @@ class CircuitBreakingTaskIT {
   private static double flagged() {
     return registry.find(IstioMetrics.REQUESTS).tag("response_code", "503").tag("response_flags", "UO").counters().stream()
         .mapToDouble(Counter::count).sum();
-  }
-
-  /** {@code shared/istio-samples} in this directory or one above it, as CI lays it beside the repository. */
-  private static Optional<Path> samples() {
-    for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("shared").resolve("istio-samples");
-      if (Files.isDirectory(candidate)) {
-        return Optional.of(candidate);
-      }
-    }
-    return Optional.empty();
   }
 }
