@@ -25,8 +25,9 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code inmesh.outlier.ejections.active{cluster}}: endpoints ejected now
  *       ({@code ejections_active});
  *   <li>{@code inmesh.circuit.open{cluster,limit}}: 1 while the limit is reached, else 0
- *       ({@code circuit_breakers.default.rq_open}, {@code rq_pending_open}, {@code rq_retry_open}; retries
- *       are bounded by the retry budget, as in Envoy when a cluster has one);
+ *       ({@code circuit_breakers.default.rq_open}, {@code cx_open}, {@code rq_pending_open},
+ *       {@code rq_retry_open}; retries are bounded by the retry budget where the cluster has one, else
+ *       by {@code maxRetries});
  *   <li>{@code inmesh.circuit.overflows{cluster,limit}}: requests refused by a limit
  *       ({@code upstream_rq_pending_overflow}, {@code upstream_rq_retry_overflow});
  *   <li>{@code inmesh.requests.retries{cluster}}: attempts retried ({@code upstream_rq_retry});
@@ -64,6 +65,9 @@ final class ClusterMetrics {
     gauge("inmesh.outlier.ejections.active", "Endpoints ejected now", tags(), runtime, r -> r.outliers().ejectedCount());
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "requests"), runtime,
         r -> open(r.limiter().activeRequests(), r.limiter().limits().maxRequests()));
+    // a request in flight holds an HTTP/1.1 connection (Envoy's cx_open)
+    gauge("inmesh.circuit.open", OPEN, tags().and("limit", "connections"), runtime,
+        r -> open(r.limiter().busyConnections(), r.limiter().limits().maxConnections()));
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "pending_requests"), runtime,
         r -> open(r.limiter().pendingRequests(), r.limiter().limits().maxPendingRequests()));
     gauge("inmesh.circuit.open", OPEN, tags().and("limit", "retries"), runtime, ClusterMetrics::retriesOpen);
@@ -112,7 +116,7 @@ final class ClusterMetrics {
     meters.clear();
   }
 
-  /** Retries are bounded by the retry budget, which stands in for {@code maxRetries} as in Envoy. */
+  /** Retries are bounded by the retry budget, or by {@code maxRetries} as a fixed budget. */
   private static double retriesOpen(ClusterRuntime runtime) {
     return open(runtime.retryBudget().activeRetries(), runtime.retryBudget().allowedRetries());
   }

@@ -31,13 +31,13 @@ public final class ClusterRuntime implements EndpointState {
   private final Ticker ticker;
   private final RandomGenerator random;
   private final Map<Endpoint, AtomicInteger> active = new ConcurrentHashMap<>();
-  private final RetryBudget retryBudget = RetryBudget.of(dev.inmesh.resilience.RetryBudgetConfig.defaults());
   private final LoadStats loadStats = new LoadStats();
   private volatile ClusterConfig config;
   private volatile List<Endpoint> endpoints = List.of();
   private volatile LoadBalancer balancer;
   private volatile OutlierDetector outliers;
   private volatile ConnectionLimiter limiter;
+  private volatile RetryBudget retryBudget;
   private MeterRegistry registry;
   private volatile ClusterMetrics metrics;
   private boolean closed; // guarded by this
@@ -102,6 +102,10 @@ public final class ClusterRuntime implements EndpointState {
     return limiter;
   }
 
+  /**
+   * The cluster's retry budget, or its {@code maxRetries} as a fixed one. A call keeps the one it
+   * started with: a config update brings a new budget with its own counts.
+   */
   public RetryBudget retryBudget() {
     return retryBudget;
   }
@@ -129,6 +133,7 @@ public final class ClusterRuntime implements EndpointState {
     }
     if (previous == null || !previous.limits().equals(next.limits())) {
       this.limiter = ConnectionLimiter.of(next.limits());
+      this.retryBudget = RetryBudget.of(next.limits().effectiveRetryBudget());
     }
     rebalance();
   }

@@ -15,6 +15,7 @@ import dev.inmesh.resilience.FaultConfig;
 import dev.inmesh.resilience.FaultDecision;
 import dev.inmesh.resilience.FaultInjector;
 import dev.inmesh.resilience.Outcome;
+import dev.inmesh.resilience.RetryBudget;
 import dev.inmesh.routing.RequestView;
 import dev.inmesh.routing.RouteAction;
 import dev.inmesh.routing.RouteAction.HeaderMutations;
@@ -61,6 +62,8 @@ public final class OutboundPipeline implements AutoCloseable {
   /** Mirror copies waiting for a thread; past these, a copy is dropped and counted. */
   public static final int MIRROR_QUEUE = 64;
   private static final Duration MIRROR_TIMEOUT = Duration.ofSeconds(5);
+  /** How long a pending request waits for a connection when the route has no timeout: as long as it takes. */
+  private static final Duration FOREVER = Duration.ofNanos(Long.MAX_VALUE);
 
   private final Mesh mesh;
   private final Ticker ticker;
@@ -156,12 +159,13 @@ public final class OutboundPipeline implements AutoCloseable {
     Set<Endpoint> tried = new HashSet<>();
     boolean retrying = false;
     String tlsFailure = null;
-    cluster.retryBudget().requestStarted();
+    RetryBudget budget = cluster.retryBudget();
+    budget.requestStarted();
     try {
       for (int attempt = 1; ; attempt++) {
         if (retrying) {
           // a retry counts against the budget until its attempt is over
-          cluster.retryBudget().retryDone();
+          budget.retryDone();
           retrying = false;
         }
         long remaining = deadline - ticker.nanoTime();
@@ -181,8 +185,13 @@ public final class OutboundPipeline implements AutoCloseable {
           return fail(transport, explain, options, 503, "UF", "upstream connect error: " + cluster.name()
               + " requires mesh mutual TLS, and this Mesh has no certificate (build it with certificateAuthority(...))");
         }
-        Admission admission = cluster.limiter().tryAcquire();
+        // a request waits for a connection as one of the cluster's pending requests, up to the deadline
+        Admission admission = cluster.limiter().acquire(deadline == Long.MAX_VALUE
+            ? FOREVER : Duration.ofNanos(Math.max(0, deadline - ticker.nanoTime())));
         if (admission instanceof Admission.Refusal refusal) {
+          if (ticker.nanoTime() >= deadline) {
+            return fail(transport, explain, options, 504, "UT", "upstream request timeout");
+          }
           cluster.refused(refusal);
           return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + refusal.message());
         }
@@ -205,6 +214,10 @@ public final class OutboundPipeline implements AutoCloseable {
               UpstreamTls.forEndpoint(clusterTls, endpoint)));
           status = transport.status(response);
           outcome = Outcome.ofStatus(status);
+        } catch (UpstreamOverflowException e) {
+          // refused before it was sent: no outcome for the endpoint
+          cluster.refused(e.refusal());
+          return fail(transport, explain, options, 503, "UO", "upstream overflow: " + cluster.name() + ": " + e.getMessage());
         } catch (ConnectException e) {
           outcome = Outcome.CONNECT_FAILURE;
           tlsFailure = null;
@@ -229,7 +242,7 @@ public final class OutboundPipeline implements AutoCloseable {
         boolean wanted = retry.isPresent() && attempt < maxAttempts && retryOn(retry.get(), outcome, status)
             && (safeToRepeat || outcome == Outcome.CONNECT_FAILURE);
         boolean inTime = ticker.nanoTime() < deadline;
-        if (wanted && inTime && cluster.retryBudget().tryStartRetry()) {
+        if (wanted && inTime && budget.tryStartRetry()) {
           retrying = true;
           cluster.retried();
           if (response != null) {
@@ -261,9 +274,9 @@ public final class OutboundPipeline implements AutoCloseable {
       }
     } finally {
       if (retrying) {
-        cluster.retryBudget().retryDone();
+        budget.retryDone();
       }
-      cluster.retryBudget().requestDone();
+      budget.requestDone();
     }
   }
 

@@ -15,7 +15,8 @@ public interface Transport<R> {
   /**
    * Sends one attempt and returns its response. Throws {@link java.net.ConnectException} when no
    * connection could be made, {@link java.net.SocketTimeoutException} when {@code attempt.timeout()}
-   * passed, and another {@link IOException} when the exchange broke.
+   * passed, {@link UpstreamOverflowException} when the cluster's connection limits refused the
+   * attempt before it was sent, and another {@link IOException} when the exchange broke.
    */
   R send(Attempt attempt) throws IOException;
 

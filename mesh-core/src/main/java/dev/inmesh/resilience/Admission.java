@@ -7,8 +7,8 @@ import java.util.Objects;
 /** What a {@link ConnectionLimiter} answers: a {@link Permit} to send, or a {@link Refusal} saying why not. */
 public sealed interface Admission {
 
-  /** Which limit refused a request; the pipeline reports either as Envoy's {@code UO} flag. */
-  enum Limit { MAX_REQUESTS, MAX_PENDING_REQUESTS }
+  /** Which limit refused a request; the pipeline reports each as Envoy's {@code UO} flag. */
+  enum Limit { MAX_REQUESTS, MAX_CONNECTIONS, MAX_PENDING_REQUESTS }
 
   /** Holds one in-flight slot until closed. Closing twice releases once. */
   final class Permit implements Admission, AutoCloseable {

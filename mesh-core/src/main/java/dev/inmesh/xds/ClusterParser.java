@@ -1,5 +1,6 @@
 package dev.inmesh.xds;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.inmesh.balancing.BalancerConfig;
 import dev.inmesh.model.ClusterConfig;
@@ -8,6 +9,7 @@ import dev.inmesh.model.Locality;
 import dev.inmesh.model.UpstreamTls;
 import dev.inmesh.resilience.ConnectionLimits;
 import dev.inmesh.resilience.OutlierDetectionConfig;
+import dev.inmesh.resilience.RetryBudgetConfig;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
@@ -19,6 +21,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +33,8 @@ import java.util.Set;
 /** Turns CDS clusters and EDS assignments into data-plane config; refuses what it cannot honour. */
 final class ClusterParser {
   private static final String RAW_BUFFER = "envoy.transport_sockets.raw_buffer";
+  /** An idle timeout of zero: connections are never closed for being idle. */
+  private static final Duration FOREVER = Duration.ofDays(365_000);
   private ClusterParser() {}
 
   static ClusterConfig parse(Cluster cluster) throws XdsParseException {
@@ -56,7 +61,7 @@ final class ClusterParser {
       default -> throw new XdsParseException(resource, "lb_policy", cluster.getLbPolicy() + " is not supported "
           + "(supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH)");
     };
-    ConnectionLimits limits = limits(cluster.getCircuitBreakers());
+    ConnectionLimits limits = limits(resource, cluster);
     Optional<OutlierDetectionConfig> outliers = cluster.hasOutlierDetection()
         ? Optional.of(outliers(cluster.getOutlierDetection(), cluster))
         : Optional.empty();
@@ -193,18 +198,63 @@ final class ClusterParser {
     return new UpstreamTls(identities, context.getSni());
   }
 
-  private static ConnectionLimits limits(CircuitBreakers breakers) {
-    ConnectionLimits defaults = ConnectionLimits.defaults();
-    for (CircuitBreakers.Thresholds thresholds : breakers.getThresholdsList()) {
+  /**
+   * The DEFAULT priority's thresholds and retry budget, and the connection settings of the
+   * cluster's {@code HttpProtocolOptions} (Istio's shape) or of its deprecated
+   * {@code max_requests_per_connection}.
+   */
+  private static ConnectionLimits limits(String resource, Cluster cluster) throws XdsParseException {
+    ConnectionLimits limits = ConnectionLimits.defaults();
+    Optional<RetryBudgetConfig> budget = Optional.empty();
+    for (CircuitBreakers.Thresholds thresholds : cluster.getCircuitBreakers().getThresholdsList()) {
       if (thresholds.getPriority() == RoutingPriority.DEFAULT) {
-        return new ConnectionLimits(
-            thresholds.hasMaxConnections() ? thresholds.getMaxConnections().getValue() : defaults.maxConnections(),
-            thresholds.hasMaxPendingRequests() ? thresholds.getMaxPendingRequests().getValue() : defaults.maxPendingRequests(),
-            thresholds.hasMaxRequests() ? thresholds.getMaxRequests().getValue() : defaults.maxRequests(),
-            thresholds.hasMaxRetries() ? thresholds.getMaxRetries().getValue() : defaults.maxRetries());
+        limits = new ConnectionLimits(
+            thresholds.hasMaxConnections() ? clamp(thresholds.getMaxConnections().getValue()) : limits.maxConnections(),
+            thresholds.hasMaxPendingRequests() ? clamp(thresholds.getMaxPendingRequests().getValue()) : limits.maxPendingRequests(),
+            thresholds.hasMaxRequests() ? clamp(thresholds.getMaxRequests().getValue()) : limits.maxRequests(),
+            thresholds.hasMaxRetries() ? clamp(thresholds.getMaxRetries().getValue()) : limits.maxRetries());
+        if (thresholds.hasRetryBudget()) {
+          var retryBudget = thresholds.getRetryBudget();
+          RetryBudgetConfig defaults = RetryBudgetConfig.defaults();
+          double percent = retryBudget.hasBudgetPercent() ? retryBudget.getBudgetPercent().getValue() : defaults.budgetPercent();
+          if (!(percent >= 0 && percent <= 100)) {
+            throw new XdsParseException(resource, "circuit_breakers.thresholds.retry_budget.budget_percent",
+                "must be between 0 and 100, got " + percent);
+          }
+          budget = Optional.of(new RetryBudgetConfig(percent, retryBudget.hasMinRetryConcurrency()
+              ? clamp(retryBudget.getMinRetryConcurrency().getValue()) : defaults.minRetryConcurrency()));
+        }
+        break;
       }
     }
-    return defaults;
+    int perConnection = cluster.hasMaxRequestsPerConnection() ? clamp(cluster.getMaxRequestsPerConnection().getValue()) : 0;
+    Optional<Duration> idleTimeout = Optional.empty();
+    Any options = cluster.getTypedExtensionProtocolOptionsMap().get(TypedConfigs.HTTP_PROTOCOL_OPTIONS);
+    if (options != null) {
+      String field = "typed_extension_protocol_options[" + TypedConfigs.HTTP_PROTOCOL_OPTIONS + "]";
+      HttpProtocolOptions http;
+      try {
+        http = TypedConfigs.unpack(options, TypedConfigs.HTTP_PROTOCOL_OPTIONS, HttpProtocolOptions.parser());
+      } catch (InvalidProtocolBufferException e) {
+        throw new XdsParseException(resource, field, "not an HttpProtocolOptions: " + e.getMessage());
+      }
+      var common = http.getCommonHttpProtocolOptions();
+      if (common.hasMaxRequestsPerConnection()) {
+        perConnection = clamp(common.getMaxRequestsPerConnection().getValue());
+      }
+      if (common.hasIdleTimeout()) {
+        Duration idle = RouteParser.duration(common.getIdleTimeout());
+        // Envoy: zero turns the idle timeout off
+        idleTimeout = idle.isZero() || idle.isNegative() ? Optional.of(FOREVER) : Optional.of(idle);
+      }
+    }
+    return new ConnectionLimits(limits.maxConnections(), limits.maxPendingRequests(), limits.maxRequests(),
+        limits.maxRetries(), budget, perConnection, idleTimeout);
+  }
+
+  /** uint32 values past {@link Integer#MAX_VALUE} (Istio's "unlimited", 2^32-1) as that. */
+  private static int clamp(int uint32) {
+    return uint32 < 0 ? Integer.MAX_VALUE : uint32;
   }
 
   private static OutlierDetectionConfig outliers(OutlierDetection od, Cluster cluster) {

@@ -22,6 +22,7 @@ final class TypedConfigs {
   static final String RBAC = "envoy.extensions.filters.http.rbac.v3.RBAC";
   static final String HTTP_FAULT = "envoy.extensions.filters.http.fault.v3.HTTPFault";
   static final String UPSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
   static final String DOWNSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
   static final String URI_TEMPLATE_MATCH_CONFIG = "envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig";
 

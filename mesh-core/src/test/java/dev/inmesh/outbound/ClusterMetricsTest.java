@@ -58,7 +58,7 @@ class ClusterMetricsTest {
 
     runtime.started(FIRST);
 
-    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(3);
+    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(4);
   }
 
   private double counter(String name, String tag, String value) {
@@ -142,7 +142,7 @@ class ClusterMetricsTest {
   @Test
   void aClusterThatLeavesTheConfigTakesItsMetersWithIt() {
     apply(cluster(1, 1024));
-    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(3);
+    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(4);
 
     runtimes.update(XdsResources.EMPTY);
 
@@ -161,6 +161,6 @@ class ClusterMetricsTest {
     first.outliers().record(FIRST, Outcome.ofStatus(503));
 
     assertThat(counter("inmesh.outlier.ejections", "cause", "consecutive_5xx")).isEqualTo(1);
-    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(3);
+    assertThat(registry.find("inmesh.circuit.open").tag("cluster", NAME).gauges()).hasSize(4);
   }
 }

@@ -43,15 +43,26 @@ class ConnectionLimiterTest {
 
   @Test
   void refusesAtOnceWhenMaxPendingIsZeroEvenIfTheCallerWouldWait() {
-    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1024, 0, 1, 3));
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 0, 1024, 3));
     limiter.tryAcquire();
 
     Admission refused = assertTimeoutPreemptively(HANG, () -> limiter.acquire(Duration.ofHours(1)));
 
     assertThat(refused).isInstanceOfSatisfying(Refusal.class, refusal -> {
       assertThat(refusal.limit()).isEqualTo(Limit.MAX_PENDING_REQUESTS);
-      assertThat(refusal.message()).startsWith("max pending 0").contains("max requests 1 in flight");
+      assertThat(refusal.message()).startsWith("max pending 0").contains("max connections 1 in use");
     });
+  }
+
+  @Test
+  void refusesARequestOverMaxRequestsAtOnceEvenIfItWouldWait() {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1024, 10, 1, 3));
+    limiter.tryAcquire();
+
+    Admission refused = assertTimeoutPreemptively(HANG, () -> limiter.acquire(Duration.ofHours(1)));
+
+    assertThat(refused).isInstanceOfSatisfying(Refusal.class, refusal -> assertThat(refusal.limit()).isEqualTo(Limit.MAX_REQUESTS));
+    assertThat(limiter.pendingRequests()).isZero();
   }
 
   @Test
@@ -71,7 +82,7 @@ class ConnectionLimiterTest {
 
   @Test
   void aWaitingRequestGetsTheSlotThatIsReleased() throws Exception {
-    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1024, 1, 1, 3));
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
     Permit held = (Permit) limiter.tryAcquire();
 
     Future<Admission> waiter = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
@@ -84,7 +95,7 @@ class ConnectionLimiterTest {
 
   @Test
   void refusesWaitersBeyondMaxPending() throws Exception {
-    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1024, 1, 1, 3));
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
     Permit held = (Permit) limiter.tryAcquire();
     Future<Admission> waiter = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
     awaitPending(limiter, 1);
@@ -99,14 +110,14 @@ class ConnectionLimiterTest {
 
   @Test
   void saysHowLongItWaitedWhenNoSlotFreedUp() {
-    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1024, 1, 1, 3));
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
     limiter.tryAcquire();
 
     Admission refused = limiter.acquire(Duration.ofMillis(1));
 
     assertThat(refused).isInstanceOfSatisfying(Refusal.class, refusal -> {
-      assertThat(refusal.limit()).isEqualTo(Limit.MAX_REQUESTS);
-      assertThat(refusal.message()).isEqualTo("max requests 1 in flight, waited 1 ms");
+      assertThat(refusal.limit()).isEqualTo(Limit.MAX_CONNECTIONS);
+      assertThat(refusal.message()).isEqualTo("max connections 1 in use, waited 1 ms");
     });
     assertThat(limiter.pendingRequests()).isZero();
   }
@@ -133,8 +144,56 @@ class ConnectionLimiterTest {
   }
 
   @Test
-  void defaultsAreEnvoys1024AndNegativeLimitsAreRejected() {
-    assertThat(ConnectionLimits.defaults()).isEqualTo(new ConnectionLimits(1024, 1024, 1024, 1024));
+  void maxConnectionsBoundsRequestsInFlightAndTheRestWaitAsPendingRequests() throws Exception {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
+    Permit held = (Permit) limiter.acquire(Duration.ofHours(1));
+    Future<Admission> waiter = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+
+    Admission refused = assertTimeoutPreemptively(HANG, () -> limiter.acquire(Duration.ofHours(1)));
+
+    assertThat(refused).isInstanceOfSatisfying(Refusal.class, refusal -> {
+      assertThat(refusal.limit()).isEqualTo(Limit.MAX_PENDING_REQUESTS);
+      assertThat(refusal.message()).isEqualTo("max pending 1 waiting (max connections 1 in use)");
+    });
+    held.close();
+    assertThat(waiter.get()).isInstanceOf(Permit.class);
+  }
+
+  @Test
+  void aFreedSlotGoesStraightToTheFirstWaiterSoTheNextRequestMayWaitInItsPlace() throws Exception {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(1, 1, 1024, 3));
+    Permit held = (Permit) limiter.acquire(Duration.ofHours(1));
+    Future<Admission> first = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+
+    held.close();
+
+    // whether or not the waiter's thread has woken yet, it is in flight now and no longer pending
+    assertThat(limiter.pendingRequests()).isZero();
+    assertThat(limiter.activeRequests()).isEqualTo(1);
+    Future<Admission> second = executor.submit(() -> limiter.acquire(Duration.ofHours(1)));
+    awaitPending(limiter, 1);
+    ((Permit) first.get()).close();
+    assertThat(second.get()).isInstanceOf(Permit.class);
+  }
+
+  @Test
+  void aRequestWaitingForANewConnectionIsPendingUntilItIsConnected() {
+    ConnectionLimiter limiter = ConnectionLimiter.of(new ConnectionLimits(10, 1, 1024, 3));
+    limiter.tryAcquire();
+
+    assertThat(limiter.startConnecting()).isEmpty();
+    assertThat(limiter.pendingRequests()).isEqualTo(1);
+    assertThat(limiter.startConnecting()).hasValueSatisfying(refusal -> assertThat(refusal.limit()).isEqualTo(Limit.MAX_PENDING_REQUESTS));
+    limiter.connected();
+    assertThat(limiter.pendingRequests()).isZero();
+    assertThat(limiter.startConnecting()).isEmpty();
+  }
+
+  @Test
+  void defaultsAreEnvoysAndNegativeLimitsAreRejected() {
+    assertThat(ConnectionLimits.defaults()).isEqualTo(new ConnectionLimits(1024, 1024, 1024, 3));
     assertThatThrownBy(() -> new ConnectionLimits(1, 1, -5, 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxRequests").hasMessageContaining("-5");
   }

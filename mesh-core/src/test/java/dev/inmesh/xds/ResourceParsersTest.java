@@ -774,7 +774,56 @@ class ResourceParsersTest {
               .setMaxConnections(UInt32Value.of(100)).setMaxPendingRequests(UInt32Value.of(10))
               .setMaxRequests(UInt32Value.of(200)))).build();
 
-      assertThat(ClusterParser.parse(cluster).limits()).isEqualTo(new ConnectionLimits(100, 10, 200, 1024));
+      assertThat(ClusterParser.parse(cluster).limits()).isEqualTo(new ConnectionLimits(100, 10, 200, 3));
+    }
+
+    @Test
+    void istiosUnlimitedThresholdsBecomeIntegerMaxValueAndTheRetryBudgetReplacesMaxRetries() throws Exception {
+      Cluster cluster = edsCluster("reviews").setCircuitBreakers(CircuitBreakers.newBuilder()
+          .addThresholds(CircuitBreakers.Thresholds.newBuilder()
+              .setMaxConnections(UInt32Value.of(-1)).setMaxPendingRequests(UInt32Value.of(-1))
+              .setMaxRequests(UInt32Value.of(-1)).setMaxRetries(UInt32Value.of(-1))
+              .setRetryBudget(CircuitBreakers.Thresholds.RetryBudget.newBuilder()
+                  .setBudgetPercent(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(50))
+                  .setMinRetryConcurrency(UInt32Value.of(1))))).build();
+
+      ConnectionLimits limits = ClusterParser.parse(cluster).limits();
+
+      assertThat(limits.maxConnections()).isEqualTo(Integer.MAX_VALUE);
+      assertThat(limits.maxRetries()).isEqualTo(Integer.MAX_VALUE);
+      assertThat(limits.effectiveRetryBudget()).isEqualTo(new dev.inmesh.resilience.RetryBudgetConfig(50, 1));
+    }
+
+    @Test
+    void withoutARetryBudgetMaxRetriesIsAFixedBudget() throws Exception {
+      Cluster cluster = edsCluster("reviews").setCircuitBreakers(CircuitBreakers.newBuilder()
+          .addThresholds(CircuitBreakers.Thresholds.newBuilder().setMaxRetries(UInt32Value.of(7)))).build();
+
+      assertThat(ClusterParser.parse(cluster).limits().effectiveRetryBudget())
+          .isEqualTo(new dev.inmesh.resilience.RetryBudgetConfig(0, 7));
+    }
+
+    @Test
+    void theHttpProtocolOptionsGiveTheIdleTimeoutAndTheRequestsPerConnection() throws Exception {
+      var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+          .setCommonHttpProtocolOptions(io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.newBuilder()
+              .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
+              .setMaxRequestsPerConnection(UInt32Value.of(1)))
+          .build();
+      Cluster cluster = edsCluster("reviews").putTypedExtensionProtocolOptions(
+          "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", com.google.protobuf.Any.pack(options)).build();
+
+      ConnectionLimits limits = ClusterParser.parse(cluster).limits();
+
+      assertThat(limits.idleTimeout()).contains(Duration.ofSeconds(2));
+      assertThat(limits.maxRequestsPerConnection()).isEqualTo(1);
+    }
+
+    @Test
+    void theDeprecatedMaxRequestsPerConnectionStillCounts() throws Exception {
+      Cluster cluster = edsCluster("reviews").setMaxRequestsPerConnection(UInt32Value.of(5)).build();
+
+      assertThat(ClusterParser.parse(cluster).limits().maxRequestsPerConnection()).isEqualTo(5);
     }
 
     @Test

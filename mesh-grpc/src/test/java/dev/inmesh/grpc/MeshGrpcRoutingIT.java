@@ -114,6 +114,21 @@ class MeshGrpcRoutingIT {
   }
 
   @Test
+  void grpcJavaTakesAClusterWithEveryConnectionPoolFieldAndCallsGoOn() {
+    // only http2MaxRequests is grpc-java's (gRFC A32); the rest reach it too, and must not be NACKed
+    mesh.apply(SUBSETS.replace("  host: greeter\n", """
+          host: greeter
+          trafficPolicy:
+            connectionPool:
+              tcp: {maxConnections: 1, connectTimeout: 1s}
+              http: {http1MaxPendingRequests: 1, http2MaxRequests: 100, maxRequestsPerConnection: 1, idleTimeout: 5s, maxRetries: 2}
+            retryBudget: {percent: 20, minRetryConcurrency: 3}
+        """));
+
+    assertThat(split(channel, 20, Map.of()).values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(20);
+  }
+
+  @Test
   void aHeaderMatchSendsOnlyMatchingCallsToV2() {
     mesh.apply(SUBSETS + "---\n" + """
         apiVersion: networking.istio.io/v1

@@ -48,7 +48,8 @@ import java.util.stream.Collectors;
  * an identity (Istio's Bookinfo reached without an ingress gateway, under PERMISSIVE), so that its
  * AuthorizationPolicies apply to them. ratings also serves its ratings as a gRPC service on port
  * 9090 through proxyless gRPC (mesh-grpc), which reviews v2 holds a proxyless channel to; no Istio
- * task depends on it, and {@code bin/demo check} calls it once.
+ * task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
+ * {@code httpbin} sample ({@link Httpbin}, port 8000), for the tasks that call it.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
  * traffic and security tasks ({@link Tour}); {@code bin/demo check} starts it, reads the product
@@ -132,6 +133,10 @@ public final class Bookinfo implements AutoCloseable {
       }
     }
 
+    // not Bookinfo's: the httpbin of Istio's samples (port 8000), which the circuit-breaking and mirroring tasks call
+    Mesh httpbin = mesh("httpbin", "v1", "http");
+    serve(httpbin, "httpbin", Httpbin::handle);
+
     // the browser calls productpage's own port, through its inbound door, as a plaintext caller without identity
     Mesh productpage = mesh("productpage", "v1", "http", ingressPort == 0 ? freePort() : ingressPort, builder -> builder);
     ProductPage page = new ProductPage(productpage);
@@ -141,7 +146,7 @@ public final class Bookinfo implements AutoCloseable {
       throw new IOException("port " + ingressPort + " for the product page is taken; choose another with --port", e);
     }
 
-    Await.until(() -> control.workloads().size() == 6, WAIT, "the six Bookinfo workloads to register",
+    Await.until(() -> control.workloads().size() == 7, WAIT, "the six Bookinfo workloads and httpbin to register",
         () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
     awaitConverged();
   }
@@ -161,7 +166,7 @@ public final class Bookinfo implements AutoCloseable {
         .controlServers("127.0.0.1:" + control.xdsPort())
         .namespace(NAMESPACE).service(app).serviceAccount(serviceAccount)
         .label("app", app).label("version", version)
-        .servePort(portName, SERVICE_PORT, port)
+        .servePort(portName, app.equals("httpbin") ? Httpbin.PORT : SERVICE_PORT, port)
         .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), token)
         .readyTimeout(WAIT))
         .build();

@@ -29,6 +29,9 @@ import java.util.Optional;
 /** Builds EDS clusters and their endpoints from services and DestinationRules. */
 final class ClusterBuilder {
   private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Istio's "no limit" for a circuit breaker threshold it is not told: 2^32-1. */
+  private static final long UNLIMITED = 0xFFFF_FFFFL;
+  private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
   /** The service account in the SAN of a cluster whose service has no instance: no SPIFFE ID holds it. */
   static final String NO_INSTANCE = "<no-instance>";
 
@@ -93,9 +96,7 @@ final class ClusterBuilder {
         .setConnectTimeout(Durations.fromNanos(policy.connectionPool().flatMap(ConnectionPool::connectTimeout)
             .orElse(DEFAULT_CONNECT_TIMEOUT).toNanos()));
     applyLoadBalancer(cluster, policy, service);
-    policy.connectionPool().ifPresent(pool -> cluster.setCircuitBreakers(circuitBreakers(pool)));
-    policy.connectionPool().flatMap(ConnectionPool::maxRequestsPerConnection)
-        .ifPresent(max -> cluster.setMaxRequestsPerConnection(u32(max)));
+    applyConnectionPool(cluster, policy);
     policy.outlierDetection().ifPresent(outlier -> applyOutlierDetection(cluster, outlier, service));
     applyLocalityWeighting(cluster, policy);
     boolean unoriginated = originationUnsupported(policy);
@@ -292,13 +293,46 @@ final class ClusterBuilder {
     }
   }
 
-  private static CircuitBreakers circuitBreakers(ConnectionPool pool) {
-    CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder();
-    pool.maxConnections().ifPresent(v -> thresholds.setMaxConnections(u32(v)));
-    pool.http1MaxPendingRequests().ifPresent(v -> thresholds.setMaxPendingRequests(u32(v)));
-    pool.http2MaxRequests().ifPresent(v -> thresholds.setMaxRequests(u32(v)));
-    pool.maxRetries().ifPresent(v -> thresholds.setMaxRetries(u32(v)));
-    return CircuitBreakers.newBuilder().addThresholds(thresholds).build();
+  /**
+   * Istio's connection pool and retry budget: the circuit breakers start from Istio's unlimited
+   * defaults (2^32-1) and take the rule's values; the idle timeout and the requests per connection
+   * go in the cluster's HttpProtocolOptions, where Istio puts them.
+   */
+  private static void applyConnectionPool(Cluster.Builder cluster, TrafficPolicy policy) {
+    if (policy.connectionPool().isEmpty() && policy.retryBudget().isEmpty()) {
+      return;
+    }
+    ConnectionPool pool = policy.connectionPool().orElse(new ConnectionPool(Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()));
+    // as in Istio, 0 is "not set"
+    CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder()
+        .setMaxConnections(u32(orUnlimited(pool.maxConnections())))
+        .setMaxPendingRequests(u32(orUnlimited(pool.http1MaxPendingRequests())))
+        .setMaxRequests(u32(orUnlimited(pool.http2MaxRequests())))
+        .setMaxRetries(u32(orUnlimited(pool.maxRetries())));
+    policy.retryBudget().ifPresent(budget -> {
+      CircuitBreakers.Thresholds.RetryBudget.Builder retryBudget = CircuitBreakers.Thresholds.RetryBudget.newBuilder();
+      budget.percent().ifPresent(p -> retryBudget.setBudgetPercent(Percent.newBuilder().setValue(p)));
+      budget.minRetryConcurrency().ifPresent(m -> retryBudget.setMinRetryConcurrency(u32(m)));
+      thresholds.setRetryBudget(retryBudget);
+    });
+    cluster.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(thresholds));
+    if (pool.idleTimeout().isPresent() || pool.maxRequestsPerConnection().filter(max -> max > 0).isPresent()) {
+      io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.Builder common =
+          io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.newBuilder();
+      pool.idleTimeout().ifPresent(idle -> common.setIdleTimeout(Durations.fromNanos(idle.toNanos())));
+      pool.maxRequestsPerConnection().filter(max -> max > 0).ifPresent(max -> common.setMaxRequestsPerConnection(u32(max)));
+      cluster.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, com.google.protobuf.Any.pack(
+          io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+              .setCommonHttpProtocolOptions(common)
+              .setUseDownstreamProtocolConfig(
+                  io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig.getDefaultInstance())
+              .build()));
+    }
+  }
+
+  private static long orUnlimited(Optional<Integer> threshold) {
+    return threshold.filter(v -> v > 0).map(Integer::longValue).orElse(UNLIMITED);
   }
 
   private void applyOutlierDetection(Cluster.Builder cluster, OutlierDetection outlier, MeshService service) {

@@ -360,6 +360,65 @@ class XdsTranslatorTest {
   }
 
   @Test
+  void theConnectionPoolAndRetryBudgetTranslateAsIstioDoes() throws Exception {
+    Translation translation = translate("default", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: reviews
+        spec:
+          host: reviews.default.svc.cluster.local
+          trafficPolicy:
+            connectionPool:
+              tcp:
+                maxConnections: 1
+              http:
+                http1MaxPendingRequests: 1
+                maxRequestsPerConnection: 1
+                idleTimeout: 2s
+            retryBudget:
+              percent: 25
+              minRetryConcurrency: 2
+        """);
+
+    Cluster all = cluster(translation, "outbound|9080||" + FQDN);
+    var thresholds = all.getCircuitBreakers().getThresholds(0);
+    assertThat(thresholds.getMaxConnections().getValue()).isEqualTo(1);
+    assertThat(thresholds.getMaxPendingRequests().getValue()).isEqualTo(1);
+    // what the rule leaves out is Istio's unlimited, 2^32-1
+    assertThat(Integer.toUnsignedLong(thresholds.getMaxRequests().getValue())).isEqualTo(0xFFFF_FFFFL);
+    assertThat(Integer.toUnsignedLong(thresholds.getMaxRetries().getValue())).isEqualTo(0xFFFF_FFFFL);
+    assertThat(thresholds.getRetryBudget().getBudgetPercent().getValue()).isEqualTo(25.0);
+    assertThat(thresholds.getRetryBudget().getMinRetryConcurrency().getValue()).isEqualTo(2);
+    var options = all.getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+        .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class);
+    assertThat(options.getCommonHttpProtocolOptions().getIdleTimeout()).isEqualTo(Durations.fromSeconds(2));
+    assertThat(options.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue()).isEqualTo(1);
+  }
+
+  @Test
+  void aZeroThresholdIsIstiosNotSet() {
+    Translation translation = translate("default", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: reviews
+        spec:
+          host: reviews.default.svc.cluster.local
+          trafficPolicy:
+            connectionPool:
+              tcp: {maxConnections: 0}
+              http: {http1MaxPendingRequests: 0, http2MaxRequests: 0, maxRetries: 0, maxRequestsPerConnection: 0}
+        """);
+
+    Cluster all = cluster(translation, "outbound|9080||" + FQDN);
+    var thresholds = all.getCircuitBreakers().getThresholds(0);
+    assertThat(List.of(thresholds.getMaxConnections(), thresholds.getMaxPendingRequests(), thresholds.getMaxRequests(),
+        thresholds.getMaxRetries())).allSatisfy(v -> assertThat(Integer.toUnsignedLong(v.getValue())).isEqualTo(0xFFFF_FFFFL));
+    assertThat(all.getTypedExtensionProtocolOptionsMap()).isEmpty();
+  }
+
+  @Test
   void aRouteToAnUndefinedSubsetIsKeptAndWarnedAbout() {
     Translation translation = translate("default", DESTINATION_RULE, """
         apiVersion: networking.istio.io/v1

@@ -34,6 +34,8 @@ final class MeshInterceptor implements Interceptor {
   private final Mesh mesh;
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
+  private final ClusterClients clusterClients;
+  private final OkHttpClient plaintext;
   private final IstioMetrics metrics;
   private static final String CLUSTER_LOCAL = ".svc.cluster.local";
   private final AccessLog accessLog;
@@ -44,6 +46,11 @@ final class MeshInterceptor implements Interceptor {
     this.mesh = mesh;
     this.mirrorClient = mirrorClient;
     this.tlsClients = new MeshTlsClients(mesh, mirrorClient);
+    this.clusterClients = new ClusterClients(mesh);
+    // the caller's client as the mesh sends on it: its interceptors already ran, and the mesh decides retries
+    OkHttpClient.Builder plaintext = mirrorClient.newBuilder().retryOnConnectionFailure(false);
+    plaintext.interceptors().clear();
+    this.plaintext = plaintext.build();
     this.accessLog = mesh.accessLog();
     PeerMetadata self = PeerMetadata.of(mesh.config());
     this.peerMetadata = new Headers.Builder().add(PeerMetadata.HEADER, self.encode()).add(PeerMetadata.ID_HEADER, self.id())
@@ -84,7 +91,8 @@ final class MeshInterceptor implements Interceptor {
     long start = System.nanoTime();
     try {
       OkHttpRequestView view = new OkHttpRequestView(request);
-      Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients), options(request));
+      Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients,
+          clusterClients, plaintext), options(request));
       Optional<PeerMetadata> server = PeerMetadata.decode(response.header(PeerMetadata.HEADER));
       if (response.header(PeerMetadata.HEADER) != null) {
         // as a sidecar does, the exchange stays between the mesh's two ends

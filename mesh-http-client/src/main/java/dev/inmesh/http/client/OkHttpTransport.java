@@ -20,9 +20,11 @@ import okhttp3.Response;
 import okhttp3.ResponseBody;
 
 /**
- * Sends the pipeline's attempts down the OkHttp chain: each attempt becomes the original request
- * pointed at one endpoint, with the caller's authority in the Host header, the route's header
- * changes, and the attempt's timeout as the chain's connect, read and write timeouts.
+ * Sends the pipeline's attempts: each attempt becomes the original request pointed at one
+ * endpoint, with the caller's authority in the Host header and the route's header changes, sent
+ * as a call of its own on the cluster's client ({@link ClusterClients}), whose pool, connect
+ * timeout and connection limits are the cluster's. A plaintext attempt's per-try timeout becomes
+ * its connect, read and write timeouts.
  */
 final class OkHttpTransport implements Transport<Response> {
   private static final MediaType TEXT = MediaType.get("text/plain; charset=utf-8");
@@ -36,13 +38,22 @@ final class OkHttpTransport implements Transport<Response> {
   private final Request original;
   private final OkHttpClient mirrorClient;
   private final MeshTlsClients tlsClients;
+  private final ClusterClients clusterClients;
+  private final OkHttpClient plaintext;
 
-  /** @param original the caller's request as the mesh sends it (with its trace context) */
-  OkHttpTransport(Interceptor.Chain chain, Request original, OkHttpClient mirrorClient, MeshTlsClients tlsClients) {
+  /**
+   * @param original the caller's request as the mesh sends it (with its trace context)
+   * @param plaintext the caller's client without its application interceptors, which the
+   *     cluster's plaintext client is made from
+   */
+  OkHttpTransport(Interceptor.Chain chain, Request original, OkHttpClient mirrorClient, MeshTlsClients tlsClients,
+      ClusterClients clusterClients, OkHttpClient plaintext) {
     this.chain = chain;
     this.original = original;
     this.mirrorClient = mirrorClient;
     this.tlsClients = tlsClients;
+    this.clusterClients = clusterClients;
+    this.plaintext = plaintext;
   }
 
   @Override
@@ -55,26 +66,31 @@ final class OkHttpTransport implements Transport<Response> {
     if (attempt.tls().isPresent()) {
       return sendTls(attempt);
     }
-    Interceptor.Chain timed = chain;
+    Request request = toEndpoint(attempt);
     if (!attempt.timeout().isZero()) {
       int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, attempt.timeout().toMillis()));
-      timed = chain.withConnectTimeout(millis, TimeUnit.MILLISECONDS)
-          .withReadTimeout(millis, TimeUnit.MILLISECONDS)
-          .withWriteTimeout(millis, TimeUnit.MILLISECONDS);
+      request = request.newBuilder().tag(ClusterClients.AttemptTimeout.class, new ClusterClients.AttemptTimeout(millis)).build();
     }
-    return timed.proceed(toEndpoint(attempt));
+    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), plaintext).newCall(request);
+    if (chain.call().isCanceled()) {
+      call.cancel();
+    }
+    return call.execute();
   }
 
   /**
    * An application interceptor cannot change the chain's TLS settings, so an mTLS attempt is a call
-   * of its own on the cluster's mTLS client, whose connections stay in the mesh's mTLS pool. The
+   * of its own on the cluster's mTLS client (made once from the mesh's mTLS client for those
+   * identities), whose connections stay in the cluster's pool. The
    * call is made on that client as it is, never on a per-call copy: OkHttp reuses a connection only
    * for an equal address, and a copied client's address (its certificate pinner) is never equal,
    * which cost a new handshake per call. A per-try timeout bounds the whole call; a caller's call
    * that is already cancelled sends nothing.
    */
   private Response sendTls(Attempt attempt) throws IOException {
-    Call call = tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority())).newCall(toEndpoint(attempt));
+    // an originating client changes with its SNI and when its files change: the cluster's client follows it
+    OkHttpClient tls = tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority()));
+    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), tls).newCall(toEndpoint(attempt));
     if (!attempt.timeout().isZero()) {
       call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
     }

@@ -30,24 +30,25 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
       Optional<ConnectionPool> connectionPool,
       Optional<OutlierDetection> outlierDetection,
       Optional<ClientTls> tls,
-      List<PortPolicy> portLevelSettings) {
+      List<PortPolicy> portLevelSettings,
+      Optional<RetryBudget> retryBudget) {
     public TrafficPolicy {
       portLevelSettings = List.copyOf(portLevelSettings);
     }
 
     public static final TrafficPolicy NONE =
-        new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), List.of());
+        new TrafficPolicy(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), List.of(), Optional.empty());
 
     /**
      * The policy for one port. As Istio documents it, port-level settings replace the
      * destination-level ones for that port and inherit nothing from them: what the port level
-     * omits gets the defaults.
+     * omits gets the defaults. The retry budget has no port level and stays.
      */
     public TrafficPolicy forPort(int port) {
       for (PortPolicy portPolicy : portLevelSettings) {
         if (portPolicy.port() == port) {
           return new TrafficPolicy(portPolicy.loadBalancer(), portPolicy.connectionPool(),
-              portPolicy.outlierDetection(), portPolicy.tls(), List.of());
+              portPolicy.outlierDetection(), portPolicy.tls(), List.of(), retryBudget);
         }
       }
       return this;
@@ -60,7 +61,8 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
           override.connectionPool().or(() -> connectionPool),
           override.outlierDetection().or(() -> outlierDetection),
           override.tls().or(() -> tls),
-          override.portLevelSettings().isEmpty() ? portLevelSettings : override.portLevelSettings());
+          override.portLevelSettings().isEmpty() ? portLevelSettings : override.portLevelSettings(),
+          override.retryBudget().or(() -> retryBudget));
     }
   }
 
@@ -160,6 +162,9 @@ public record DestinationRule(String host, Optional<TrafficPolicy> trafficPolicy
       Optional<Integer> maxRequestsPerConnection,
       Optional<Integer> maxRetries,
       Optional<Duration> idleTimeout) {}
+
+  /** Istio's retry budget: retries in flight may be {@code percent} of requests in flight, and at least {@code minRetryConcurrency}. */
+  public record RetryBudget(Optional<Double> percent, Optional<Integer> minRetryConcurrency) {}
 
   public record OutlierDetection(
       Optional<Integer> consecutive5xxErrors,

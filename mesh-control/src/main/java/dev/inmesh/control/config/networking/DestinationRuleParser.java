@@ -25,6 +25,9 @@ import java.util.Set;
 /** Reads and validates a DestinationRule spec with Istio's rules. */
 public final class DestinationRuleParser implements SpecParser<DestinationRule> {
   private static final Duration MIN_DURATION = Duration.ofMillis(1);
+  /** The start of a warning for a field Inmesh's HTTP clients enforce and grpc-java's do not. */
+  private static final String GRPC_IGNORES =
+      "enforced by Inmesh HTTP clients; proxyless gRPC clients (grpc-java) ignore it: ";
 
   @Override
   public DestinationRule parse(SpecReader spec, String namespace) {
@@ -92,13 +95,18 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     Optional<ClientTls> tls = policy.object("tls").map(DestinationRuleParser::readTls);
     policy.notHonoured("tunnel", "HTTP CONNECT tunnelling needs a proxy");
     policy.notHonoured("proxyProtocol", "the PROXY protocol needs a proxy");
-    policy.object("retryBudget").ifPresent(budget -> {
-      budget.number("percent", 0, 100);
-      budget.integer("minRetryConcurrency", 0, Integer.MAX_VALUE);
-      budget.warn(null, "accepted but not enforced by Inmesh yet: retryBudget");
+    Optional<DestinationRule.RetryBudget> retryBudget = policy.object("retryBudget").map(budget -> {
+      Optional<Double> percent = budget.number("percent", 0, 100);
+      Optional<Integer> minimum = budget.integer("minRetryConcurrency", 0, Integer.MAX_VALUE).map(Long::intValue);
+      // Istio's 0 (its default) counts the requests in flight, as Inmesh does; an interval it cannot
+      budget.duration("budgetInterval", Duration.ZERO).filter(interval -> !interval.isZero()).ifPresent(interval ->
+          budget.error("budgetInterval", "not supported by Inmesh: its retry budget counts the requests in flight, not those"
+              + " of an interval; leave budgetInterval out or set it to 0s"));
+      budget.warn(null, GRPC_IGNORES + "a retry budget (gRFC A32 takes max_requests alone)");
       budget.finish();
+      return new DestinationRule.RetryBudget(percent, minimum);
     });
-    return new TrafficPolicy(loadBalancer, pool, outlier, tls, portLevel);
+    return new TrafficPolicy(loadBalancer, pool, outlier, tls, portLevel, retryBudget);
   }
 
   /**
@@ -234,6 +242,8 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
       SpecReader t = tcp.get();
       maxConnections = t.integer("maxConnections", 0, Integer.MAX_VALUE).map(Long::intValue);
       connectTimeout = t.duration("connectTimeout", MIN_DURATION);
+      maxConnections.ifPresent(v -> t.warn("maxConnections", GRPC_IGNORES + "one HTTP/2 connection per endpoint (gRFC A32)"));
+      connectTimeout.ifPresent(v -> t.warn("connectTimeout", GRPC_IGNORES + "it connects with its own backoff"));
       t.object("tcpKeepalive").ifPresent(keepalive -> {
         keepalive.integer("probes", 0, Integer.MAX_VALUE);
         keepalive.duration("time", MIN_DURATION);
@@ -258,6 +268,10 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
       perConnection = h.integer("maxRequestsPerConnection", 0, Integer.MAX_VALUE).map(Long::intValue);
       maxRetries = h.integer("maxRetries", 0, Integer.MAX_VALUE).map(Long::intValue);
       idleTimeout = h.duration("idleTimeout", MIN_DURATION);
+      pending.ifPresent(v -> h.warn("http1MaxPendingRequests", GRPC_IGNORES + "HTTP/2 has no pending requests (gRFC A32)"));
+      perConnection.ifPresent(v -> h.warn("maxRequestsPerConnection", GRPC_IGNORES + "one long-lived HTTP/2 connection per endpoint"));
+      maxRetries.ifPresent(v -> h.warn("maxRetries", GRPC_IGNORES + "gRFC A32 takes max_requests alone"));
+      idleTimeout.ifPresent(v -> h.warn("idleTimeout", GRPC_IGNORES + "its channel's own idle timeout applies"));
       h.notHonoured("h2UpgradePolicy", "the client library chooses the protocol");
       h.notHonoured("useClientProtocol", "the client library chooses the protocol");
       h.notHonoured("maxConcurrentStreams", "the client library limits its own streams");

@@ -396,6 +396,55 @@ class NetworkingParsersTest {
   class DestinationRules {
 
     @Test
+    void warnsForEachConnectionPoolFieldThatProxylessGrpcIgnoresAndKeepsTheRetryBudget() {
+      ParseResult result = parse(destinationRule("""
+          host: httpbin
+          trafficPolicy:
+            connectionPool:
+              tcp:
+                maxConnections: 1
+                connectTimeout: 1s
+              http:
+                http1MaxPendingRequests: 1
+                http2MaxRequests: 10
+                maxRequestsPerConnection: 1
+                maxRetries: 2
+                idleTimeout: 5s
+            retryBudget:
+              percent: 30
+              minRetryConcurrency: 1
+          """));
+
+      // http2MaxRequests is max_requests, which grpc-java honours (gRFC A32): no warning
+      assertThat(warningFields(result)).containsExactlyInAnyOrder(
+          "spec.trafficPolicy.connectionPool.tcp.maxConnections",
+          "spec.trafficPolicy.connectionPool.tcp.connectTimeout",
+          "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
+          "spec.trafficPolicy.connectionPool.http.maxRequestsPerConnection",
+          "spec.trafficPolicy.connectionPool.http.maxRetries",
+          "spec.trafficPolicy.connectionPool.http.idleTimeout",
+          "spec.trafficPolicy.retryBudget");
+      assertThat(result.warnings()).allSatisfy(w -> assertThat(w.message()).contains("proxyless gRPC clients (grpc-java) ignore it"));
+      DestinationRule rule = only(result, DestinationRule.class);
+      assertThat(rule.trafficPolicy().orElseThrow().retryBudget())
+          .contains(new DestinationRule.RetryBudget(Optional.of(30.0), Optional.of(1)));
+    }
+
+    @Test
+    void aRetryBudgetIntervalIsRefusedUnlessItIsIstiosZero() {
+      assertThat(errorAt(parse(destinationRule("""
+          host: httpbin
+          trafficPolicy:
+            retryBudget: {percent: 20, budgetInterval: 10s}
+          """)), "spec.trafficPolicy.retryBudget.budgetInterval").message()).contains("requests in flight");
+      assertThat(errorFields(parse(destinationRule("""
+          host: httpbin
+          trafficPolicy:
+            retryBudget: {percent: 20, budgetInterval: 0s}
+          """)))).isEmpty();
+    }
+
+    @Test
     void readsLoadBalancerConnectionPoolOutlierDetectionAndSubsets() {
       DestinationRule rule = only(parse(destinationRule("""
           host: reviews.shop.svc.cluster.local
