@@ -47,8 +47,8 @@ import java.util.stream.Collectors;
  * {@code GET /ratings/0}). Browsers call productpage's port directly, as plaintext callers without
  * an identity (Istio's Bookinfo reached without an ingress gateway, under PERMISSIVE), so that its
  * AuthorizationPolicies apply to them. ratings also serves its ratings as a gRPC service on port
- * 9090 through proxyless gRPC (mesh-grpc), which reviews v2 holds a proxyless channel to; no Istio
- * task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
+ * 9090 (mesh-grpc's permissive server, which takes plaintext and mTLS on one port), which reviews
+ * v2 holds a proxyless gRPC channel to; no Istio task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
  * {@code httpbin} sample ({@link Httpbin}, port 8000), for the tasks that call it.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
@@ -114,12 +114,14 @@ public final class Bookinfo implements AutoCloseable {
     Mesh details = mesh("details", "v1", "http");
     serve(details, "details", Details::handle);
 
-    // ratings speaks HTTP on 9080 as Istio's does, and keeps its gRPC service on 9090 for proxyless gRPC
+    // ratings speaks HTTP on 9080 as Istio's does, and keeps its gRPC service on 9090 for reviews v2's
+    // proxyless gRPC channel. Its server takes plaintext and mTLS under PERMISSIVE, which grpc-java's
+    // own xDS server cannot: Istio's all-mTLS DestinationRule turns mTLS on for every ratings port
     int ratingsGrpcPort = freePort();
     Mesh ratings = mesh("ratings", "v1", "http", freePort(),
         builder -> builder.servePort("grpc", Ratings.GRPC_PORT, ratingsGrpcPort));
     serve(ratings, "ratings", Ratings::handle);
-    Server ratingsServer = MeshGrpc.server(ratings, ratingsGrpcPort, Ratings.service()).start();
+    Server ratingsServer = MeshGrpc.permissiveServer(ratings, ratingsGrpcPort, Ratings.service()).start();
     parts.add(() -> ratingsServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     targetPorts.put("ratings-grpc", ratingsGrpcPort);
 

@@ -273,6 +273,18 @@ final class ClusterBuilder {
       cluster.setLbPolicy(Cluster.LbPolicy.RING_HASH)
           .setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
               .setMinimumRingSize(com.google.protobuf.UInt64Value.of(Math.max(1, ringSize))));
+      DestinationRule.HashOn on = lb.get().consistentHash().get().on();
+      if (profile.proxylessGrpc() && on != DestinationRule.HashOn.HEADER) {
+        // grpc-java hashes on headers (and its channel id) only: without a key each call lands anywhere on the ring
+        String field = switch (on) {
+          case COOKIE -> "httpCookie";
+          case SOURCE_IP -> "useSourceIp";
+          default -> "httpQueryParameterName";
+        };
+        policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule,
+            "trafficPolicy.loadBalancer.consistentHash." + field,
+            "proxyless gRPC clients hash on headers only; their calls get no affinity from " + field));
+      }
       return;
     }
     Simple simple = lb.flatMap(DestinationRule.LoadBalancer::simple).orElse(Simple.UNSPECIFIED);
@@ -352,6 +364,10 @@ final class ClusterBuilder {
     // Istio's default minHealthPercent is 0 (panic mode off), where Envoy's would be 50
     cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
         .setHealthyPanicThreshold(Percent.newBuilder().setValue(outlier.minHealthPercent().orElse(0))));
+    if (profile.proxylessGrpc() && outlier.minHealthPercent().orElse(0) > 0) {
+      policies.ruleFor(service.hostname()).ifPresent(rule -> warnings.add(rule, "trafficPolicy.outlierDetection.minHealthPercent",
+          "proxyless gRPC clients have no panic threshold; maxEjectionPercent bounds their ejections"));
+    }
     if (profile.proxylessGrpc()) {
       // gRPC ejects by success rate or failure percentage only (gRFC A50): N consecutive errors
       // become "failed more than half of at least N calls in an interval"

@@ -697,6 +697,45 @@ class XdsTranslatorTest {
     assertThat(routeConfig(inmesh).getVirtualHosts(0).getRoutes(1).getMatch().getHeaders(0).getName()).isEqualTo(":method");
   }
 
+  @Test
+  void whatGrpcJavaWouldNackOrIgnoreInADestinationRuleReachesItsClientsAsTheNearestItTakesWithAWarning() {
+    String rules = """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: reviews
+        spec:
+          host: reviews
+          trafficPolicy:
+            loadBalancer:
+              simple: RANDOM
+            outlierDetection:
+              consecutive5xxErrors: 3
+              minHealthPercent: 40
+          subsets:
+          - name: v1
+            labels:
+              version: v1
+            trafficPolicy:
+              loadBalancer:
+                consistentHash:
+                  httpCookie:
+                    name: user
+        """;
+    ParseResult parsed = ConfigParser.defaults().parse("test.yaml", rules);
+    MeshState state = new MeshState(parsed.resources(), workloads);
+
+    Translation grpc = translator.translate(state, new ClientProfile("default", true, false));
+    Translation inmesh = translator.translate(state, new ClientProfile("default", false, false));
+
+    assertThat(cluster(grpc, "outbound|9080||" + FQDN).getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+    assertThat(cluster(inmesh, "outbound|9080||" + FQDN).getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM);
+    assertThat(grpc.warnings()).extracting(Problem::field).contains("trafficPolicy.loadBalancer.simple",
+        "trafficPolicy.outlierDetection.minHealthPercent", "trafficPolicy.loadBalancer.consistentHash.httpCookie");
+    assertThat(inmesh.warnings()).extracting(Problem::field).doesNotContain("trafficPolicy.loadBalancer.simple",
+        "trafficPolicy.outlierDetection.minHealthPercent", "trafficPolicy.loadBalancer.consistentHash.httpCookie");
+  }
+
   private Translation translate(String namespace, String... yaml) {
     ParseResult parsed = ConfigParser.defaults().parse("test.yaml", String.join("\n---\n", yaml));
     assertThat(parsed.errors()).isEmpty();

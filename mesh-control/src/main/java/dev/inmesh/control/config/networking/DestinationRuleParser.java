@@ -213,13 +213,20 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     hash.string("httpHeaderName").ifPresent(h -> keys.add(new ConsistentHash(HashOn.HEADER, h.toLowerCase(java.util.Locale.ROOT), Optional.empty(), ring)));
     hash.object("httpCookie").ifPresent(cookie -> {
       String name = cookie.requiredString("name");
-      cookie.string("path");
+      cookie.string("path").ifPresent(p -> cookie.warn("path", "accepted but not enforced by Inmesh: clients never set"
+          + " the cookie, they hash on the one the request carries"));
       Optional<Duration> ttl = cookie.duration("ttl");
-      cookie.list("attributes").forEach(attribute -> {
+      ttl.ifPresent(t -> cookie.warn("ttl", "accepted but not enforced by Inmesh: clients never set the cookie"
+          + " (Envoy does when ttl is given); a request without it gets no affinity"));
+      List<SpecReader> attributes = cookie.list("attributes");
+      attributes.forEach(attribute -> {
         attribute.requiredString("name");
         attribute.string("value");
         attribute.finish();
       });
+      if (!attributes.isEmpty()) {
+        cookie.warn("attributes", "accepted but not enforced by Inmesh: clients never set the cookie");
+      }
       cookie.finish();
       keys.add(new ConsistentHash(HashOn.COOKIE, name, ttl, ring));
     });
