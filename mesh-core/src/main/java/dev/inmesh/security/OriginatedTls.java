@@ -241,8 +241,13 @@ public final class OriginatedTls {
           throw new CertificateException("the server's certificate names " + names + ", none of subjectAltNames "
               + new TreeSet<>(subjectAltNames));
         }
-      } else if (autoSanValidation && !serverName.isEmpty() && !namesHost(leaf, serverName)) {
-        throw new CertificateException("the server's certificate names " + names + ", not the host " + serverName);
+      } else if (autoSanValidation) {
+        if (serverName.isEmpty()) {
+          throw new CertificateException("auto SAN validation has no host name to check the server's certificate against");
+        }
+        if (!namesHost(leaf, serverName)) {
+          throw new CertificateException("the server's certificate names " + names + ", not the host " + serverName);
+        }
       }
     }
 

@@ -96,8 +96,10 @@ final class ClusterParser {
     String name = fields.containsKey("name") ? fields.get("name").getStringValue() : host;
     String namespace = fields.containsKey("namespace") ? fields.get("namespace").getStringValue() : "";
     com.google.protobuf.Struct inmesh = metadata.get(INMESH_METADATA);
+    // without Inmesh's mark (a control plane other than mesh-control), only a Kubernetes service name is in the mesh
     boolean external = inmesh != null && inmesh.getFieldsMap().containsKey(MESH_EXTERNAL)
-        && inmesh.getFieldsMap().get(MESH_EXTERNAL).getBoolValue();
+        ? inmesh.getFieldsMap().get(MESH_EXTERNAL).getBoolValue()
+        : !host.endsWith(".svc.cluster.local");
     return Optional.of(new dev.inmesh.model.DestinationService(host, name.isEmpty() ? host : name, namespace, external));
   }
 

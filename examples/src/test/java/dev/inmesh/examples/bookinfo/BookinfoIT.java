@@ -38,6 +38,28 @@ class BookinfoIT {
   }
 
   @Test
+  void meshctlApplyOfIstiosAllMtlsRuleExitsZeroWithEveryClientAcked() throws Exception {
+    // Istio's own file when shared/istio-samples is beside the repository, else the demo's copy
+    java.nio.file.Path file = dev.inmesh.testing.IstioSamples.file("bookinfo-networking/destination-rule-all-mtls.yaml")
+        .orElse(java.nio.file.Path.of("src/main/resources/bookinfo/destination-rule-all-mtls.yaml"));
+    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {
+      ByteArrayOutputStream meshctlOut = new ByteArrayOutputStream();
+      ByteArrayOutputStream meshctlErr = new ByteArrayOutputStream();
+      int status = dev.inmesh.control.cli.Meshctl.run(new String[] {"apply", "--wait=30s", "-f", file.toString()},
+          new PrintStream(meshctlOut, true, StandardCharsets.UTF_8), new PrintStream(meshctlErr, true, StandardCharsets.UTF_8),
+          java.util.Map.of("MESHCTL_CREDENTIAL", bookinfo.credentialFile().toString()));
+      String said = meshctlOut.toString(StandardCharsets.UTF_8) + meshctlErr.toString(StandardCharsets.UTF_8);
+
+      assertThat(status).as(said).isZero();
+      java.util.regex.Matcher acked = java.util.regex.Pattern.compile("(\\d+) of (\\d+) clients ACKed").matcher(said);
+      assertThat(acked.find()).as(said).isTrue();
+      assertThat(acked.group(1)).as(said).isEqualTo(acked.group(2));
+      assertThat(Integer.parseInt(acked.group(2))).as("clients the change reached: " + said).isGreaterThanOrEqualTo(7);
+      assertThat(Bookinfo.check(bookinfo, out)).as(printed.toString(StandardCharsets.UTF_8)).isTrue();
+    }
+  }
+
+  @Test
   void eachStepOfTheTourDoesWhatItsConfigSays() throws Exception {
     List<Tour.Result> results;
     try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {

@@ -11,7 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,7 +58,7 @@ class IstioSamplesOnBookinfoIT {
 
   @Test
   void everyValidIstioDocumentIsAppliedOrRefusedAndNoClientNacksAny() throws Exception {
-    Optional<Path> samples = samples();
+    Optional<Path> samples = dev.inmesh.testing.IstioSamples.root();
     Assumptions.assumeTrue(samples.isPresent(), "shared/istio-samples not found beside the repository");
     List<Document> documents = documents(samples.get());
     assertThat(documents).as("valid Istio documents in %s", samples.get()).isNotEmpty();
@@ -234,20 +233,5 @@ class IstioSamplesOnBookinfoIT {
     Matcher kind = KIND.matcher(yaml);
     Matcher name = NAME.matcher(yaml);
     return (kind.find() ? kind.group(1) : "?") + "/" + (name.find() ? name.group(1) : "?");
-  }
-
-  /** {@code shared/istio-samples} in this directory or one above it, as CI lays it beside the repository. */
-  static Optional<Path> samples() {
-    String override = System.getProperty("inmesh.istio.samples");
-    if (override != null && Files.isDirectory(Paths.get(override))) {
-      return Optional.of(Paths.get(override));
-    }
-    for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("shared").resolve("istio-samples");
-      if (Files.isDirectory(candidate)) {
-        return Optional.of(candidate);
-      }
-    }
-    return Optional.empty();
   }
 }

@@ -80,6 +80,22 @@ public final class ConfigController {
     this.check = check;
   }
 
+  /**
+   * Adds what the change's check found, less the warnings the parser already gave about the same
+   * field of the same resource (or a field within it, or around it): one warning per field.
+   */
+  private static void addUnsaid(List<Problem> problems, List<Problem> found) {
+    List<Problem> said = List.copyOf(problems);
+    for (Problem problem : found) {
+      boolean repeated = !problem.isError() && said.stream().anyMatch(p -> p.resource().equals(problem.resource())
+          && (p.field().equals(problem.field()) || p.field().startsWith(problem.field() + ".")
+              || problem.field().startsWith(p.field() + ".")));
+      if (!repeated) {
+        problems.add(problem);
+      }
+    }
+  }
+
   /** The errors {@link #check} finds in the store with {@code upserts} written and {@code removed} gone. */
   private List<Problem> checkChange(List<ConfigResource> upserts, List<ResourceKey> removed) {
     List<ConfigResource> current = store.list();
@@ -107,7 +123,7 @@ public final class ConfigController {
     List<ResourceKey> removed = ownedBy(source).stream()
         .filter(key -> parsed.resources().stream().noneMatch(r -> r.key().equals(key)))
         .toList();
-    problems.addAll(checkChange(parsed.resources(), removed));
+    addUnsaid(problems, checkChange(parsed.resources(), removed));
     if (problems.stream().anyMatch(Problem::isError)) {
       return reject(source, problems);
     }
@@ -150,7 +166,7 @@ public final class ConfigController {
           .toList();
       problems.addAll(ownershipProblems(API_SOURCE, owned));
       if (problems.stream().noneMatch(Problem::isError)) {
-        problems.addAll(checkChange(owned, List.of()));
+        addUnsaid(problems, checkChange(owned, List.of()));
       }
       if (problems.stream().noneMatch(Problem::isError)) {
         Map<ResourceKey, ConfigResource> next = new java.util.LinkedHashMap<>();
@@ -186,7 +202,7 @@ public final class ConfigController {
     if (!problems.isEmpty()) {
       return reject(API_SOURCE, problems);
     }
-    problems.addAll(checkChange(List.of(), keys));
+    addUnsaid(problems, checkChange(List.of(), keys));
     if (!problems.isEmpty()) {
       return reject(API_SOURCE, problems);
     }

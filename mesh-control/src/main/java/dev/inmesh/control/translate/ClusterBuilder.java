@@ -123,8 +123,9 @@ final class ClusterBuilder {
 
   /**
    * Istio's cluster metadata, {@code istio.services: [{host, name, namespace}]}, which clients'
-   * metrics report as the destination service, and for a MESH_EXTERNAL ServiceEntry
-   * {@code inmesh.meshExternal: true}.
+   * metrics report as the destination service, and {@code inmesh.meshExternal}, true for a
+   * MESH_EXTERNAL ServiceEntry; it is always there, so that a client can tell mesh-control's "inside
+   * the mesh" from a control plane that says nothing.
    */
   private static io.envoyproxy.envoy.config.core.v3.Metadata serviceMetadata(MeshService service) {
     com.google.protobuf.Struct entry = com.google.protobuf.Struct.newBuilder()
@@ -136,10 +137,8 @@ final class ClusterBuilder {
         .newBuilder().addValues(com.google.protobuf.Value.newBuilder().setStructValue(entry))).build();
     io.envoyproxy.envoy.config.core.v3.Metadata.Builder metadata = io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
         .putFilterMetadata("istio", com.google.protobuf.Struct.newBuilder().putFields("services", services).build());
-    if (service.meshExternal()) {
-      metadata.putFilterMetadata("inmesh", com.google.protobuf.Struct.newBuilder()
-          .putFields("meshExternal", com.google.protobuf.Value.newBuilder().setBoolValue(true).build()).build());
-    }
+    metadata.putFilterMetadata("inmesh", com.google.protobuf.Struct.newBuilder()
+        .putFields("meshExternal", com.google.protobuf.Value.newBuilder().setBoolValue(service.meshExternal()).build()).build());
     return metadata.build();
   }
 
@@ -311,9 +310,8 @@ final class ClusterBuilder {
    * go in the cluster's HttpProtocolOptions, where Istio puts them.
    */
   private static void applyConnectionPool(Cluster.Builder cluster, TrafficPolicy policy) {
-    if (policy.connectionPool().isEmpty() && policy.retryBudget().isEmpty()) {
-      return;
-    }
+    // every cluster gets thresholds, unlimited where the rule sets none, as Istio sends them: Envoy's
+    // defaults (1024 connections, 3 retries in flight) would refuse calls Istio lets through
     ConnectionPool pool = policy.connectionPool().orElse(new ConnectionPool(Optional.empty(), Optional.empty(),
         Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()));
     // as in Istio, 0 is "not set"

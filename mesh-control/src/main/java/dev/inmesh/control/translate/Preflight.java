@@ -33,6 +33,7 @@ public final class Preflight {
   /** The last state checked and what it was refused: the state before a change is the one after the last. */
   private MeshState lastState;
   private Map<Key, Set<String>> lastRefusals;
+  private Set<ClientProfile> lastProfiles = Set.of();
 
   public Preflight(XdsTranslator translator) {
     this.translator = translator;
@@ -79,10 +80,12 @@ public final class Preflight {
   public synchronized List<Problem> check(MeshState before, MeshState after, List<ConfigResource> changed,
       Collection<String> connected) {
     Set<ClientProfile> profiles = profiles(after, connected);
-    Map<Key, Set<String>> old = before.equals(lastState) ? lastRefusals : refusals(before, profiles, new LinkedHashSet<>());
+    Map<Key, Set<String>> old = before.equals(lastState) && profiles.equals(lastProfiles)
+        ? lastRefusals : refusals(before, profiles, new LinkedHashSet<>());
     Set<Problem> warnings = new LinkedHashSet<>();
     Map<Key, Set<String>> fresh = refusals(after, profiles, warnings);
     lastState = after;
+    lastProfiles = profiles;
     lastRefusals = fresh;
     List<Problem> problems = new ArrayList<>();
     // what translation warns of about the resources of the change, such as what proxyless gRPC clients won't do

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -46,7 +45,7 @@ class IstioSamplesConformanceTest {
 
   @BeforeAll
   static void samplesArePresent() {
-    Assumptions.assumeTrue(samples().isPresent(), "shared/istio-samples not found beside the repository");
+    Assumptions.assumeTrue(dev.inmesh.testing.IstioSamples.root().isPresent(), "shared/istio-samples not found beside the repository");
   }
 
   static Stream<Arguments> acceptedDocuments() {
@@ -79,7 +78,7 @@ class IstioSamplesConformanceTest {
   }
 
   private static Stream<Document> documents(List<String> globs) {
-    Optional<Path> root = samples();
+    Optional<Path> root = dev.inmesh.testing.IstioSamples.root();
     Assumptions.assumeTrue(root.isPresent(), "shared/istio-samples not found beside the repository");
     List<Document> documents = new ArrayList<>();
     for (String glob : globs) {
@@ -119,23 +118,6 @@ class IstioSamplesConformanceTest {
     return (kind.find() ? kind.group(1) : "?") + "/" + (name.find() ? name.group(1) : "?");
   }
 
-  /**
-   * Finds {@code shared/istio-samples} in the module directory or any directory above it: in a
-   * checkout that is the folder beside the repository root, as CI lays it out.
-   */
-  static Optional<Path> samples() {
-    String override = System.getProperty("inmesh.istio.samples");
-    if (override != null && Files.isDirectory(Paths.get(override))) {
-      return Optional.of(Paths.get(override));
-    }
-    for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("shared").resolve("istio-samples");
-      if (Files.isDirectory(candidate)) {
-        return Optional.of(candidate);
-      }
-    }
-    return Optional.empty();
-  }
 
   private static List<Path> files(Path dir, String pattern) {
     if (!Files.isDirectory(dir)) {

@@ -736,6 +736,17 @@ class XdsTranslatorTest {
         "trafficPolicy.outlierDetection.minHealthPercent", "trafficPolicy.loadBalancer.consistentHash.httpCookie");
   }
 
+  @Test
+  void aClusterNoRuleLimitsGetsIstiosUnlimitedThresholdsNotEnvoysDefaults() {
+    var thresholds = cluster(translate("default"), "outbound|9080||" + FQDN).getCircuitBreakers().getThresholds(0);
+
+    long unlimited = 4_294_967_295L;
+    assertThat(thresholds.getMaxConnections().getValue() & 0xffffffffL).isEqualTo(unlimited);
+    assertThat(thresholds.getMaxPendingRequests().getValue() & 0xffffffffL).isEqualTo(unlimited);
+    assertThat(thresholds.getMaxRequests().getValue() & 0xffffffffL).isEqualTo(unlimited);
+    assertThat(thresholds.getMaxRetries().getValue() & 0xffffffffL).isEqualTo(unlimited);
+  }
+
   private Translation translate(String namespace, String... yaml) {
     ParseResult parsed = ConfigParser.defaults().parse("test.yaml", String.join("\n---\n", yaml));
     assertThat(parsed.errors()).isEmpty();

@@ -46,6 +46,8 @@ final class MeshTlsClients {
   private final OkHttpClient base;
   private final Map<UpstreamTls, OkHttpClient> clients = new ConcurrentHashMap<>();
   /** Originated TLS: a client per settings and server name, rebuilt when one of its files changes. */
+  /** How many originating clients are kept at most (one per destination TLS and host name). */
+  static final int MAX_ORIGINATING = 256;
   private final Map<OriginationKey, Originating> originating = new ConcurrentHashMap<>();
 
   private record OriginationKey(UpstreamTls tls, String serverName) {}
@@ -78,13 +80,15 @@ final class MeshTlsClients {
     }
     TlsOrigination origination = tls.origination().get();
     String serverName = !tls.sni().isEmpty() ? tls.sni() : origination.autoSni() ? authorityHost : "";
-    OriginationKey key = new OriginationKey(tls, serverName);
+    // auto SAN validation checks the host the call is for, as Envoy checks the Host header, with or without auto SNI
+    String checkedName = !serverName.isEmpty() ? serverName : authorityHost;
+    OriginationKey key = new OriginationKey(tls, checkedName);
     java.util.List<Object> files = OriginatedTls.fileStamps(origination);
     Originating current = originating.get(key);
     if (current != null && current.files().equals(files)) {
       return current.client();
     }
-    OriginatedTls.Context context = OriginatedTls.load(origination, tls.identities(), serverName);
+    OriginatedTls.Context context = OriginatedTls.load(origination, tls.identities(), checkedName);
     SSLSocketFactory factory = context.sslContext().getSocketFactory();
     OkHttpClient client = base.newBuilder()
         .socketFactory(NoDelaySockets.INSTANCE)
@@ -93,6 +97,10 @@ final class MeshTlsClients {
         // the trust manager checked the names the DestinationRule asks for, against the SNI, not the endpoint's address
         .hostnameVerifier((host, session) -> true)
         .build();
+    if (originating.size() >= MAX_ORIGINATING && !originating.containsKey(key)) {
+      // bounded: one client per originated destination and host name; past the bound, some other one goes
+      originating.keySet().stream().findFirst().ifPresent(originating::remove);
+    }
     originating.put(key, new Originating(files, client));
     return client;
   }

@@ -171,7 +171,7 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     List<String> gateways = match.stringList("gateways");
     match.notHonoured("statPrefix", "stats prefixes are an Envoy concern");
     if (!sourceLabels.isEmpty()) {
-      match.warn("sourceLabels", "matched against the calling workload's labels by Inmesh clients; unmodified gRPC clients cannot match it");
+      match.warn("sourceLabels", "accepted but not enforced by Inmesh yet: the caller's labels are not matched, so this match is never taken");
     }
     match.finish();
     return new Match(name, uri, method, authority, scheme, headers, withoutHeaders, queryParams, port, sourceLabels,
