@@ -141,7 +141,9 @@ public final class OutboundPipeline implements AutoCloseable {
       return fail(transport, explain, options, 503, "NC", "cluster " + target.name() + " not found");
     }
     ClusterRuntime cluster = found.get();
-    mirror(snapshot, route, request, transport);
+    String authority = route.rewrite().flatMap(RouteAction.Rewrite::authority)
+        .orElse(request.header("host").orElse(request.host() + ":" + request.port()));
+    mirror(snapshot, route, request, authority, transport);
 
     // retry and timeout
     Duration timeout = options.timeout().orElse(route.timeout());
@@ -153,8 +155,6 @@ public final class OutboundPipeline implements AutoCloseable {
     Backoff backoff = retry.map(p -> Backoff.of(new BackoffConfig(p.baseInterval(), p.maxInterval()), random)).orElse(null);
     OptionalLong hash = hash(route, request);
     String path = rewritePath(route, matched, request.path());
-    String authority = route.rewrite().flatMap(RouteAction.Rewrite::authority)
-        .orElse(request.header("host").orElse(request.host() + ":" + request.port()));
     List<HeaderMutations> mutations = List.of(route.headers(), target.headers());
     Set<Endpoint> tried = new HashSet<>();
     boolean retrying = false;
@@ -391,7 +391,8 @@ public final class OutboundPipeline implements AutoCloseable {
    * a copy is dropped and counted ({@code inmesh.mirror.requests{result="dropped"}}), so a slow
    * mirror costs copies, never threads or memory without end.
    */
-  private <R> void mirror(MeshSnapshot snapshot, RouteAction.Forward route, RequestView request, Transport<R> transport) {
+  private <R> void mirror(MeshSnapshot snapshot, RouteAction.Forward route, RequestView request, String authority,
+      Transport<R> transport) {
     if (route.mirrors().isEmpty() || !transport.replayable()) {
       // a one-shot body goes to the cluster only
       return;
@@ -403,7 +404,7 @@ public final class OutboundPipeline implements AutoCloseable {
       Optional<ClusterRuntime> cluster = snapshot.cluster(mirror.cluster());
       cluster.flatMap(c -> c.balancer().pick(PickRequest.ANY)).ifPresent(endpoint -> {
         Attempt attempt = new Attempt(0, mirror.cluster(), endpoint, request.path(),
-            request.header("host").orElse(request.host()) + "-shadow", List.of(route.headers()), MIRROR_TIMEOUT,
+            shadow(authority), List.of(route.headers()), MIRROR_TIMEOUT,
             UpstreamTls.forEndpoint(cluster.get().config().tls(), endpoint));
         try {
           mirrors.execute(() -> {
@@ -419,6 +420,20 @@ public final class OutboundPipeline implements AutoCloseable {
         }
       });
     }
+  }
+
+  /**
+   * The authority a mirror copy carries: the one the cluster gets, with {@code -shadow} on its host,
+   * before any port ({@code httpbin:8000} becomes {@code httpbin-shadow:8000}), as Envoy writes it.
+   */
+  static String shadow(String authority) {
+    int close = authority.startsWith("[") ? authority.indexOf(']') : -1;
+    int colon = authority.indexOf(':', Math.max(close, 0));
+    if (colon < 0 || (close < 0 && authority.lastIndexOf(':') != colon)) {
+      // no port, or a bare IPv6 literal whose colons are not a port
+      return authority + "-shadow";
+    }
+    return authority.substring(0, colon) + "-shadow" + authority.substring(colon);
   }
 
   private <R> R fail(Transport<R> transport, Explanation explain, CallOptions options, int status, String flag, String body) {

@@ -49,7 +49,7 @@ import java.util.stream.Collectors;
  * AuthorizationPolicies apply to them. ratings also serves its ratings as a gRPC service on port
  * 9090 (mesh-grpc's permissive server, which takes plaintext and mTLS on one port), which reviews
  * v2 holds a proxyless gRPC channel to; no Istio task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
- * {@code httpbin} sample ({@link Httpbin}, port 8000), for the tasks that call it.
+ * {@code httpbin} sample ({@link Httpbin}, port 8000), v1 and v2 as Istio's mirroring task deploys it, for the tasks that call it.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
  * traffic and security tasks ({@link Tour}); {@code bin/demo check} starts it, reads the product
@@ -85,6 +85,7 @@ public final class Bookinfo implements AutoCloseable {
   private final MeshControl control;
   private final List<AutoCloseable> parts = new ArrayList<>();
   private final Map<String, Integer> targetPorts = new LinkedHashMap<>();
+  private final Map<String, Httpbin> httpbins = new LinkedHashMap<>();
   private final ExecutorService handlers = Executors.newCachedThreadPool(daemon());
   private ManagedChannel ratingsOverGrpc;
 
@@ -135,9 +136,12 @@ public final class Bookinfo implements AutoCloseable {
       }
     }
 
-    // not Bookinfo's: the httpbin of Istio's samples (port 8000), which the circuit-breaking and mirroring tasks call
-    Mesh httpbin = mesh("httpbin", "v1", "http");
-    serve(httpbin, "httpbin", Httpbin::handle);
+    // not Bookinfo's: the httpbin of Istio's samples (port 8000), v1 and v2, which the circuit-breaking and mirroring tasks call
+    for (String version : List.of("v1", "v2")) {
+      Httpbin httpbin = new Httpbin();
+      httpbins.put(version, httpbin);
+      serve(mesh("httpbin", version, "http"), "httpbin-" + version, httpbin::handle);
+    }
 
     // the browser calls productpage's own port, through its inbound door, as a plaintext caller without identity
     Mesh productpage = mesh("productpage", "v1", "http", ingressPort == 0 ? freePort() : ingressPort, builder -> builder);
@@ -148,7 +152,7 @@ public final class Bookinfo implements AutoCloseable {
       throw new IOException("port " + ingressPort + " for the product page is taken; choose another with --port", e);
     }
 
-    Await.until(() -> control.workloads().size() == 7, WAIT, "the six Bookinfo workloads and httpbin to register",
+    Await.until(() -> control.workloads().size() == 8, WAIT, "the six Bookinfo workloads and httpbin v1 and v2 to register",
         () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
     awaitConverged();
   }
@@ -163,7 +167,7 @@ public final class Bookinfo implements AutoCloseable {
     CertificateAuthority ca = control.ca().orElseThrow();
     String serviceAccount = "bookinfo-" + app;
     String token = ca.joinTokens().create(NAMESPACE, serviceAccount, Duration.ofDays(1)).value();
-    targetPorts.put(app.equals("reviews") ? app + "-" + version : app, port);
+    targetPorts.put(app.equals("reviews") || app.equals("httpbin") ? app + "-" + version : app, port);
     Mesh mesh = more.apply(Mesh.builder()
         .controlServers("127.0.0.1:" + control.xdsPort())
         .namespace(NAMESPACE).service(app).serviceAccount(serviceAccount)
@@ -223,7 +227,7 @@ public final class Bookinfo implements AutoCloseable {
 
   /**
    * The port a workload's server listens on behind its door: {@code productpage} (the browsers'),
-   * {@code details}, {@code reviews-v2}, {@code ratings}, {@code ratings-grpc}…
+   * {@code details}, {@code reviews-v2}, {@code ratings}, {@code ratings-grpc}, {@code httpbin-v1}…
    */
   public int targetPort(String workload) {
     Integer port = targetPorts.get(workload);
@@ -231,6 +235,15 @@ public final class Bookinfo implements AutoCloseable {
       throw new IllegalArgumentException("no workload " + workload + "; there are " + targetPorts.keySet());
     }
     return port;
+  }
+
+  /** httpbin {@code v1} or {@code v2}, whose access log shows the requests it answered. */
+  Httpbin httpbin(String version) {
+    Httpbin httpbin = httpbins.get(version);
+    if (httpbin == null) {
+      throw new IllegalArgumentException("no httpbin " + version + "; there are " + httpbins.keySet());
+    }
+    return httpbin;
   }
 
   /** Applies one of the example's YAML files to mesh-control and waits until every client has ACKed it. */

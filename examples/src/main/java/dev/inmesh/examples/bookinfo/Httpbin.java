@@ -12,26 +12,67 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The endpoints of httpbin that Istio's tasks call, as Istio's {@code samples/httpbin} serves them
- * on port 8000: {@code GET /get} and {@code /headers} echo the request as JSON, {@code /status/<code>}
- * answers that status (one of several, {@code /status/200,503}, picked at random),
- * {@code /delay/<seconds>} answers after that many seconds (at most 10).
+ * on port 8000: {@code GET /get}, {@code /headers} and {@code /ip} echo the request (or its origin)
+ * as JSON, {@code POST /post} echoes it with its body, {@code /status/<code>} answers that status
+ * (one of several, {@code /status/200,503}, picked at random), {@code /delay/<seconds>} answers after
+ * that many seconds (at most 10). Each instance keeps an access log of the last
+ * {@value #LOG_SIZE} requests it answered, as the task's {@code kubectl logs} shows it.
  */
 final class Httpbin {
   static final int PORT = 8000;
+  static final int LOG_SIZE = 1000;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_DELAY_SECONDS = 10;
 
-  private Httpbin() {}
+  /** One line of the access log: the method, path and Host header received, and the status answered. */
+  record Logged(String method, String path, String host, int status) {}
 
-  static void handle(HttpExchange exchange) throws IOException {
-    try (InputStream body = exchange.getRequestBody()) {
-      body.readAllBytes();
+  private final java.util.Deque<Logged> log = new java.util.ArrayDeque<>();
+
+  /** The requests this instance answered, oldest first. */
+  synchronized List<Logged> log() {
+    return List.copyOf(log);
+  }
+
+  void handle(HttpExchange exchange) throws IOException {
+    byte[] body;
+    try (InputStream in = exchange.getRequestBody()) {
+      body = in.readAllBytes();
     }
+    try {
+      answer(exchange, body);
+    } finally {
+      synchronized (this) {
+        if (log.size() == LOG_SIZE) {
+          log.removeFirst();
+        }
+        log.addLast(new Logged(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
+            exchange.getRequestHeaders().getFirst("Host"), exchange.getResponseCode()));
+      }
+    }
+  }
+
+  private static void answer(HttpExchange exchange, byte[] body) throws IOException {
     String path = exchange.getRequestURI().getPath();
-    if (path.equals("/get")) {
-      Http.send(exchange, 200, "application/json", JSON.writeValueAsString(echo(exchange)));
-    } else if (path.equals("/headers")) {
-      Http.send(exchange, 200, "application/json", JSON.writeValueAsString(Map.of("headers", headers(exchange))));
+    String method = exchange.getRequestMethod();
+    if (path.equals("/get") || path.equals("/headers") || path.equals("/ip")) {
+      if (!method.equals("GET")) {
+        notAllowed(exchange, "GET");
+      } else if (path.equals("/get")) {
+        Http.send(exchange, 200, "application/json", JSON.writeValueAsString(echo(exchange)));
+      } else if (path.equals("/headers")) {
+        Http.send(exchange, 200, "application/json", JSON.writeValueAsString(Map.of("headers", headers(exchange))));
+      } else {
+        Http.send(exchange, 200, "application/json", JSON.writeValueAsString(Map.of("origin", origin(exchange))));
+      }
+    } else if (path.equals("/post")) {
+      if (!method.equals("POST")) {
+        notAllowed(exchange, "POST");
+        return;
+      }
+      Map<String, Object> answer = echo(exchange);
+      answer.put("data", new String(body, java.nio.charset.StandardCharsets.UTF_8));
+      Http.send(exchange, 200, "application/json", JSON.writeValueAsString(answer));
     } else if (path.startsWith("/status/")) {
       status(exchange, path.substring("/status/".length()));
     } else if (path.startsWith("/delay/")) {
@@ -39,6 +80,11 @@ final class Httpbin {
     } else {
       Http.send(exchange, 404, "text/html", "<h1>Not Found</h1>");
     }
+  }
+
+  private static void notAllowed(HttpExchange exchange, String allowed) throws IOException {
+    exchange.getResponseHeaders().set("Allow", allowed + ", OPTIONS");
+    Http.send(exchange, 405, "text/html", "<h1>Method Not Allowed</h1>");
   }
 
   private static void status(HttpExchange exchange, String codes) throws IOException {
@@ -86,10 +132,14 @@ final class Httpbin {
     Map<String, Object> answer = new TreeMap<>();
     answer.put("args", args(exchange.getRequestURI().getRawQuery()));
     answer.put("headers", headers(exchange));
-    answer.put("origin", exchange.getRemoteAddress().getAddress().getHostAddress());
+    answer.put("origin", origin(exchange));
     String host = exchange.getRequestHeaders().getFirst("Host");
     answer.put("url", "http://" + (host == null ? "httpbin:" + PORT : host) + exchange.getRequestURI());
     return answer;
+  }
+
+  private static String origin(HttpExchange exchange) {
+    return exchange.getRemoteAddress().getAddress().getHostAddress();
   }
 
   /** The request's headers as httpbin prints them: Title-Case names, repeated values joined by commas. */

@@ -104,7 +104,7 @@ class DashboardGraphIT {
       List<Box> boxes = boxes(dom);
       assertThat(boxes).filteredOn(b -> b.kind().equals("node")).extracting(Box::name).containsExactlyInAnyOrder(
           "productpage.default/v1", "details.default/v1", "reviews.default", "reviews.default/v1", "reviews.default/v2",
-          "reviews.default/v3", "ratings.default/v1", "httpbin.default/v1");
+          "reviews.default/v3", "ratings.default/v1", "httpbin.default/v1", "httpbin.default/v2");
       assertReadable(boxes, 4);
     }
   }
