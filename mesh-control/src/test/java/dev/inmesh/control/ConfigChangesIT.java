@@ -122,8 +122,9 @@ class ConfigChangesIT {
     // response with more clusters than it was first sent, as a client with a resource limit would
     try (var limited = dev.inmesh.control.cli.LimitedAdsClient.withClusterLimit(mesh.readOnlyAddress(), "limited-client")) {
       MeshFixture.await(() -> {
-        JsonNode cds = clientTypes(admin, "limited-client").get("CDS");
-        return cds != null && !cds.path("acked").asText().isEmpty();
+        // the client shows in /debug/clients once its first request has arrived
+        JsonNode cds = findTypes(admin, "limited-client").path("CDS");
+        return !cds.path("acked").asText().isEmpty();
       }, Duration.ofSeconds(10), "the limited client's first CDS ACK");
 
       mesh.writeWithoutWaitingForClients("greeter-dr.yaml", MeshFixture.DESTINATION_RULE
@@ -173,12 +174,21 @@ class ConfigChangesIT {
   }
 
   private static JsonNode clientTypes(AdminClient admin, String nodePrefix) {
+    JsonNode types = findTypes(admin, nodePrefix);
+    if (types.isMissingNode()) {
+      throw new AssertionError("no client " + nodePrefix + "… in /debug/clients");
+    }
+    return types;
+  }
+
+  /** The types of the first client whose node id starts with {@code nodePrefix}, or a missing node. */
+  private static JsonNode findTypes(AdminClient admin, String nodePrefix) {
     for (JsonNode client : admin.get("/debug/clients").body()) {
       if (client.get("node").asText().startsWith(nodePrefix)) {
-        return client.get("types");
+        return client.path("types");
       }
     }
-    throw new AssertionError("no client " + nodePrefix + "… in /debug/clients");
+    return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
   }
 
   private List<Integer> endpointPorts() {
