@@ -5,9 +5,9 @@ import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.xds.AdsClient;
+import dev.inmesh.xds.AdsNode;
 import dev.inmesh.xds.WorkloadMetadata;
 import dev.inmesh.xds.XdsResources;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import dev.inmesh.xds.ControlPlaneChannels;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -72,15 +71,8 @@ public final class Mesh implements AutoCloseable {
     this.sync = executor;
     this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(ticker, random, meterRegistry);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
-    Node node = config.workload()
-        .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
-        .orElseGet(() -> clientNode(config));
-    if (ca.isPresent()) {
-      // mesh-control sends mutual TLS clusters only to clients that can present a certificate
-      node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
-          .putFields(WorkloadMetadata.MTLS, com.google.protobuf.Value.newBuilder().setStringValue("true").build())).build();
-    }
-    this.nodeId = node.getId();
+    AdsNode node = AdsNode.of(config, ca.isPresent());
+    this.nodeId = node.id();
     AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
     java.util.function.Function<String, io.grpc.ManagedChannel> channels;
     // the root this workload was given, and the mesh's trust bundle as its certificates bring it
@@ -278,19 +270,6 @@ public final class Mesh implements AutoCloseable {
             .increment();
       }
     });
-  }
-
-  private static Node clientNode(MeshConfig config) {
-    var metadata = com.google.protobuf.Struct.newBuilder()
-        .putFields(WorkloadMetadata.NAMESPACE, com.google.protobuf.Value.newBuilder().setStringValue(config.namespace()).build())
-        .build();
-    return Node.newBuilder()
-        .setId("client~" + UUID.randomUUID())
-        .setMetadata(metadata)
-        .setUserAgentName("inmesh")
-        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
-            .setRegion(config.locality().region()).setZone(config.locality().zone()).setSubZone(config.locality().subZone()))
-        .build();
   }
 
   @Override

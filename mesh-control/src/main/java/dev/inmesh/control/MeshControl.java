@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The control server, assembled: config sources → validation → store → translator → snapshot cache
  * → ADS. Every change to config or registry schedules one rebuild on a single thread, which
- * translates per client namespace and publishes; content-hashed versions mean clients only hear
+ * translates per client profile (namespace, client kind, certificates, locality) and publishes; content-hashed versions mean clients only hear
  * about what really changed.
  */
 public final class MeshControl implements AutoCloseable {
@@ -128,14 +128,14 @@ public final class MeshControl implements AutoCloseable {
           + " as whatever its node claims; run this only where every host that can reach {}:{} is trusted",
           options.bindAddress(), options.xdsPort());
     }
-    xds = new XdsServer(xdsPorts(), clock, registry, namespace -> requestRebuild());
+    xds = new XdsServer(xdsPorts(), clock, registry, profile -> requestRebuild());
     xds.refuseWhile(this::unavailable);
-    xds.addNamespace(ClientProfile.inmesh("default").key());
+    xds.pinProfile(ClientProfile.inmesh("default").key());
     XdsServer served = xds;
     config.checkChangesWith((current, candidate, changed) -> {
       List<Workload> workloads = registryStore.list();
       return preflight.check(new MeshState(current, workloads), new MeshState(candidate, workloads), changed,
-          served.namespaces());
+          served.profileKeys());
     });
     XdsServer server = xds;
     xds.metrics(new dev.inmesh.control.xds.XdsMetrics(metrics, () -> server.clients().size()));
@@ -588,20 +588,13 @@ public final class MeshControl implements AutoCloseable {
     if (rebuildPending.get() || rebuilding.get()) {
       return Map.of();
     }
-    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(client.profile());
-    if (snapshot == null) {
+    java.util.Optional<Map<String, String>> served = xds.versions(client.profile(), client.types().keySet());
+    if (served.isEmpty()) {
       return Map.of();
     }
-    Map<String, String> versions = new java.util.TreeMap<>();
-    for (var type : client.types().entrySet()) {
-      versions.put(type.getKey(), switch (type.getKey()) {
-        case "LDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.LISTENER);
-        case "RDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ROUTE);
-        case "CDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER);
-        case "EDS" -> snapshot.version(io.envoyproxy.controlplane.cache.Resources.ResourceType.ENDPOINT);
-        default -> type.getValue().ackedVersion();
-      });
-    }
+    Map<String, String> versions = new java.util.TreeMap<>(served.get());
+    // a type xDS has no snapshot version for: what the client ACKed
+    client.types().forEach((type, status) -> versions.putIfAbsent(type, status.ackedVersion()));
     return versions;
   }
 
@@ -744,21 +737,21 @@ public final class MeshControl implements AutoCloseable {
       MeshState state = new MeshState(configStore.list(), registryStore.list());
       // a profile whose clients are long gone is translated no more
       xds.evictIdleProfiles();
-      Set<String> namespaces = new TreeSet<>(xds.namespaces());
+      Set<String> profileKeys = new TreeSet<>(xds.profileKeys());
       Set<Problem> warnings = new LinkedHashSet<>();
       Set<Problem> held = new LinkedHashSet<>();
       boolean changed = false;
-      for (String namespace : namespaces) {
-        Translation translation = translator.translate(state, ClientProfile.parse(namespace));
+      for (String profileKey : profileKeys) {
+        Translation translation = translator.translate(state, ClientProfile.parse(profileKey));
         warnings.addAll(translation.warnings());
         List<dev.inmesh.xds.XdsDecoder.Refusal> refused = Preflight.refusals(translation);
         if (!refused.isEmpty()) {
           // applies were checked before they took effect; a workload coming or going was not
-          translation = Preflight.keepingLastGood(translation, refused, published(namespace));
+          translation = Preflight.keepingLastGood(translation, refused, published(profileKey));
           refused.forEach(r -> held.add(new Problem(Problem.Severity.ERROR, "registry", r.type() + " " + r.name(), r.field(),
               "clients would NACK it (" + r.message() + "); they are sent the version they were sent last, if any")));
         }
-        changed |= xds.publish(namespace, translation);
+        changed |= xds.publish(profileKey, translation);
       }
       List<Problem> nowHeld = List.copyOf(held);
       if (!nowHeld.equals(heldBack)) {
@@ -783,13 +776,7 @@ public final class MeshControl implements AutoCloseable {
 
   /** What the profile's clients are served now, as a translation. */
   private java.util.Optional<Translation> published(String profile) {
-    io.envoyproxy.controlplane.cache.v3.Snapshot snapshot = xds.snapshot(profile);
-    if (snapshot == null) {
-      return java.util.Optional.empty();
-    }
-    return java.util.Optional.of(new Translation(List.copyOf(snapshot.listeners().resources().values()),
-        List.copyOf(snapshot.routes().resources().values()), List.copyOf(snapshot.clusters().resources().values()),
-        List.copyOf(snapshot.endpoints().resources().values()), List.of()));
+    return xds.published(profile);
   }
 
   /**

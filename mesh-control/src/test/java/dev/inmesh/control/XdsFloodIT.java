@@ -170,7 +170,7 @@ class XdsFloodIT {
           .setTypeUrl(LDS).build());
       assertThat(warmUp.poll(10, TimeUnit.SECONDS)).isInstanceOf(DiscoveryResponse.class);
       inmesh.onCompleted();
-      int profilesBefore = mesh.control.xds().namespaces().size();
+      int profilesBefore = mesh.control.xds().profileKeys().size();
       long heapBefore = heapUsedAfterGc();
       int seriesBefore = meterSeries();
 

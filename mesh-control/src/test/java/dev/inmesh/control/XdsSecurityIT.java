@@ -297,7 +297,7 @@ class XdsSecurityIT {
           .setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster").build());
       DiscoveryResponse clusters = responses.poll(10, TimeUnit.SECONDS);
       assertThat(clusters).isNotNull();
-      assertThat(mesh.control.xds().namespaces()).as("no snapshot was made for the namespace it switched to")
+      assertThat(mesh.control.xds().profileKeys()).as("no snapshot was made for the namespace it switched to")
           .noneMatch(profile -> profile.startsWith("shop"));
       assertThat(mesh.control.clients()).filteredOn(c -> c.nodeId().equals("switcher"))
           .allSatisfy(c -> assertThat(c.namespace()).isEqualTo("default"));
@@ -312,7 +312,7 @@ class XdsSecurityIT {
       Status status = refusal(ads(readOnly, Node.newBuilder().setId("flooder").setMetadata(namespace("x;grpc;mtls")).build()));
       assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(status.getDescription()).contains("NAMESPACE=x;grpc;mtls, which is no namespace name");
-      assertThat(mesh.control.xds().namespaces()).noneMatch(profile -> profile.startsWith("x;"));
+      assertThat(mesh.control.xds().profileKeys()).noneMatch(profile -> profile.startsWith("x;"));
     } finally {
       readOnly.shutdownNow();
     }

@@ -108,13 +108,13 @@ public final class AdsClient implements AutoCloseable {
    * @param channels makes a channel for a server address ({@code host:port})
    * @param publisher receives every new set of accepted resources, on {@code sync}
    */
-  public AdsClient(List<String> servers, Node node, ScheduledExecutorService sync,
+  public AdsClient(List<String> servers, AdsNode node, ScheduledExecutorService sync,
       Function<String, ManagedChannel> channels, Consumer<XdsResources> publisher, RandomGenerator random) {
     this(servers, node, sync, channels, publisher, random, RECONNECT_HOLD);
   }
 
   /** As above, holding removals for {@code reconnectHold} after a reconnect (zero: never). */
-  public AdsClient(List<String> servers, Node node, ScheduledExecutorService sync,
+  public AdsClient(List<String> servers, AdsNode node, ScheduledExecutorService sync,
       Function<String, ManagedChannel> channels, Consumer<XdsResources> publisher, RandomGenerator random,
       java.time.Duration reconnectHold) {
     this.reconnectHold = reconnectHold;
@@ -122,13 +122,13 @@ public final class AdsClient implements AutoCloseable {
       throw new IllegalArgumentException("at least one control server is needed");
     }
     this.servers = List.copyOf(servers);
-    this.node = node;
+    this.node = node.proto();
     this.sync = sync;
     this.channels = channels;
     this.publisher = publisher;
     this.random = random;
     // a workload reads the server listeners of its own address and of the wildcard ones; a pure client none
-    this.ownInboundPrefixes = WorkloadMetadata.fromNode(node)
+    this.ownInboundPrefixes = WorkloadMetadata.fromNode(this.node)
         .map(meta -> Set.of(INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=" + meta.address() + ":",
             INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=0.0.0.0:",
             INBOUND_LISTENER_PREFIX + "xds.resource.listening_address=[::]:"))

@@ -56,10 +56,10 @@ public final class LoadReporter implements AutoCloseable {
    * @param channels the channel to the control server to report to now, asked again at every
    *     reconnect; called on {@code sync}
    */
-  public LoadReporter(Supplier<ManagedChannel> channels, Node node, Supplier<Collection<ClusterRuntime>> clusters,
+  public LoadReporter(Supplier<ManagedChannel> channels, AdsNode node, Supplier<Collection<ClusterRuntime>> clusters,
       ScheduledExecutorService sync) {
     this.channels = channels;
-    this.node = node;
+    this.node = node.proto();
     this.clusters = clusters;
     this.sync = sync;
   }

@@ -1,8 +1,10 @@
 package dev.inmesh.xds;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -160,6 +162,33 @@ public record WorkloadMetadata(
             .setSubZone(locality.subZone()))
         .setUserAgentName("inmesh")
         .build();
+  }
+
+  /**
+   * {@link #toNode} as the xDS JSON mapping prints it, on one line: the form stores keep a
+   * registration in, so that what they hold reads as the node the workload sent.
+   */
+  public String toNodeJson(String nodeId) {
+    try {
+      return JsonFormat.printer().omittingInsignificantWhitespace().print(toNode(nodeId));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a node always prints as JSON", e);
+    }
+  }
+
+  /**
+   * Reads {@link #toNodeJson}'s form (unknown fields ignored), as {@link #fromNode} reads a node.
+   *
+   * @throws IllegalArgumentException when {@code json} is no node, or the node describes its service wrongly
+   */
+  public static Optional<WorkloadMetadata> fromNodeJson(String json) {
+    Node.Builder node = Node.newBuilder();
+    try {
+      JsonFormat.parser().ignoringUnknownFields().merge(json, node);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException("not an xDS node: " + e.getMessage(), e);
+    }
+    return fromNode(node.build());
   }
 
   private static Value str(String value) {

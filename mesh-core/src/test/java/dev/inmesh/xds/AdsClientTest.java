@@ -56,7 +56,7 @@ import org.junit.jupiter.api.Test;
  */
 class AdsClientTest {
   private static final long TIMEOUT_SECONDS = 5;
-  private static final Node NODE = Node.newBuilder().setId("reviews-v1-7f9c.shop").setCluster("reviews").build();
+  private static final AdsNode NODE = new AdsNode(Node.newBuilder().setId("reviews-v1-7f9c.shop").setCluster("reviews").build());
   private static final String LISTENER = "reviews.shop.svc.cluster.local:9080";
   private static final String ROUTES = "reviews-routes";
   private static final String CLUSTER = "outbound|9080||reviews.shop.svc.cluster.local";
@@ -261,7 +261,7 @@ class AdsClientTest {
     serverA.send(response(AdsClient.LDS, "1", "lds-1", listener(LISTENER, ROUTES)));
     DiscoveryRequest ack = serverA.nextRequest();
 
-    assertThat(first.getNode()).isEqualTo(NODE);
+    assertThat(first.getNode()).isEqualTo(NODE.proto());
     assertThat(second.hasNode()).isFalse();
     assertThat(ack.hasNode()).isFalse();
   }
@@ -509,7 +509,7 @@ class AdsClientTest {
     serverA.server.shutdownNow();
 
     DiscoveryRequest first = serverB.nextRequest();
-    assertThat(first.getNode()).isEqualTo(NODE);
+    assertThat(first.getNode()).isEqualTo(NODE.proto());
     assertThat(waitingFor()).isEqualTo("nothing from server-b (connecting to server-b)");
     assertThat(published).as("nothing is published while the control plane is away").isEmpty();
 

@@ -23,10 +23,10 @@ public final class XdsGreeterServer implements AutoCloseable {
   private final Server server;
   private final int port;
   private final ControlPlaneAccess.Channel channel;
-  private final dev.inmesh.xds.WorkloadRegistration registration;
+  private final WorkloadRegistration registration;
 
   private XdsGreeterServer(Server server, int port, ControlPlaneAccess.Channel channel,
-      dev.inmesh.xds.WorkloadRegistration registration) {
+      WorkloadRegistration registration) {
     this.server = server;
     this.port = port;
     this.channel = channel;
@@ -50,7 +50,7 @@ public final class XdsGreeterServer implements AutoCloseable {
     // registered first: the server starts serving once mesh-control sends its listener, which it
     // makes for registered workloads
     ControlPlaneAccess.Channel channel = control.channel(namespace, service);
-    var registration = dev.inmesh.xds.WorkloadRegistration.start(List.of(channel.channel()),
+    var registration = WorkloadRegistration.start(List.of(channel.channel()),
         new dev.inmesh.xds.WorkloadMetadata(service, namespace, service, service + "-" + version,
             Map.of("app", service, "version", version), "127.0.0.1",
             List.of(dev.inmesh.model.ServicePort.of("grpc", servicePort, port)), null));

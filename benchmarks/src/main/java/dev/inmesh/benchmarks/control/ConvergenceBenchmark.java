@@ -8,7 +8,7 @@ import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.testing.Await;
 import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.WorkloadRegistration;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;

@@ -9,7 +9,7 @@ import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.testing.Await;
 import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.WorkloadRegistration;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -9,7 +9,7 @@ import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Chromium;
 import dev.inmesh.xds.ControlPlaneChannels;
 import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.WorkloadRegistration;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterStats;
 import io.envoyproxy.envoy.config.endpoint.v3.EndpointLoadMetricStats;

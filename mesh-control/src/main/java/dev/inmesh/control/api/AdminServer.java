@@ -18,10 +18,11 @@ import dev.inmesh.control.explain.RequestExplanation;
 import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
+import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.xds.ClientConfig;
 import dev.inmesh.control.xds.ClientStatus;
+import dev.inmesh.control.xds.ResourceJson;
 import dev.inmesh.control.xds.Rollout;
-import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -50,7 +51,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /apis/resources}: what is in force; {@code GET /apis/status}: the problems of
  *       every source and of translation.
  *   <li>{@code GET /debug/clients}: connected ADS clients, their service, ACKed versions and last NACK;
- *       {@code GET /debug/registry}; {@code GET /debug/config_dump?namespace=ns} (a profile's snapshot)
+ *       {@code GET /debug/registry}; {@code GET /debug/config_dump?profile=key} or {@code ?namespace=ns} (a client profile's snapshot)
  *       or {@code ?client=node-id-prefix} (what that client holds, at the versions it ACKed).
  *   <li>{@code GET /apis/analyze}: meshctl analyze over the live config and registry;
  *       {@code GET /apis/describe/Kind/ns/name}; {@code POST /debug/explain}: a request explained
@@ -342,20 +343,20 @@ public final class AdminServer implements AutoCloseable {
       return;
     }
     String namespace = query(exchange.getRequestURI(), "namespace", "default");
-    // a namespace's clients may be served several profiles; pick one with ?profile=<key>
-    String profile = query(exchange.getRequestURI(), "profile", namespace);
-    Snapshot snapshot = control.xds().snapshot(profile);
-    if (snapshot == null) {
+    // ?namespace=ns is the profile of Inmesh clients without certificates there; ?profile=<key> names any profile
+    String profile = query(exchange.getRequestURI(), "profile", ClientProfile.inmesh(namespace).key());
+    var published = control.xds().published(profile);
+    if (published.isEmpty()) {
       json(exchange, 404, Map.of("error", "no snapshot for profile " + profile,
-          "profiles", control.xds().namespaces().stream().sorted().toList()));
+          "profiles", control.xds().profileKeys().stream().sorted().toList()));
       return;
     }
     Map<String, Object> dump = new LinkedHashMap<>();
     dump.put("profile", profile);
-    dump.put("listeners", protos(snapshot.listeners().resources().values()));
-    dump.put("routes", protos(snapshot.routes().resources().values()));
-    dump.put("clusters", protos(snapshot.clusters().resources().values()));
-    dump.put("endpoints", protos(snapshot.endpoints().resources().values()));
+    dump.put("listeners", protos(published.get().listeners()));
+    dump.put("routes", protos(published.get().routes()));
+    dump.put("clusters", protos(published.get().clusters()));
+    dump.put("endpoints", protos(published.get().endpoints()));
     json(exchange, 200, dump);
   }
 
@@ -594,7 +595,7 @@ public final class AdminServer implements AutoCloseable {
 
   private static List<Object> protos(java.util.Collection<? extends Message> messages) {
     List<Object> result = new ArrayList<>();
-    JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(TypeRegistryHolder.REGISTRY);
+    JsonFormat.Printer printer = ResourceJson.printer();
     for (Message message : messages) {
       try {
         result.add(JSON.readTree(printer.print(message)));

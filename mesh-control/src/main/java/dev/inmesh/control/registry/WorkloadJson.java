@@ -3,9 +3,7 @@ package dev.inmesh.control.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.protobuf.util.JsonFormat;
 import dev.inmesh.xds.WorkloadMetadata;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Optional;
@@ -22,7 +20,7 @@ public final class WorkloadJson {
 
   public static ObjectNode toJson(Workload workload) {
     try {
-      String node = JsonFormat.printer().omittingInsignificantWhitespace().print(workload.metadata().toNode(workload.nodeId()));
+      String node = workload.metadata().toNodeJson(workload.nodeId());
       ObjectNode json = JSON.createObjectNode()
           .put("nodeId", workload.nodeId())
           .put("registeredAt", workload.registeredAt().toString());
@@ -43,11 +41,9 @@ public final class WorkloadJson {
    * @throws IOException when {@code value} is not a workload's JSON
    */
   public static Optional<Workload> fromJson(JsonNode value) throws IOException {
-    Node.Builder node = Node.newBuilder();
-    JsonFormat.parser().ignoringUnknownFields().merge(value.path("node").toString(), node);
     Optional<WorkloadMetadata> metadata;
     try {
-      metadata = WorkloadMetadata.fromNode(node.build());
+      metadata = WorkloadMetadata.fromNodeJson(value.path("node").toString());
       return metadata.map(meta -> new Workload(value.path("nodeId").asText(), meta, Instant.parse(value.path("registeredAt").asText())));
     } catch (RuntimeException e) {
       throw new IOException(e.getMessage(), e);

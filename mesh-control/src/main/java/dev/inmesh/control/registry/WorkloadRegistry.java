@@ -2,7 +2,6 @@ package dev.inmesh.control.registry;
 
 import dev.inmesh.control.store.RegistryStore;
 import dev.inmesh.xds.WorkloadMetadata;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -46,29 +45,18 @@ public final class WorkloadRegistry {
   }
 
   /**
-   * Called with the first request of a stream. Returns the error text when the node claims a
-   * service but describes it wrongly; the stream still gets config.
+   * Called with the first request of a stream whose node serves a service ({@code metadata}, read
+   * from the node by the xDS server): registers the workload until the stream has been gone longer
+   * than the grace period.
    */
-  public Optional<String> streamOpened(long streamId, Node node) {
-    Optional<WorkloadMetadata> metadata;
-    try {
-      metadata = WorkloadMetadata.fromNode(node);
-    } catch (IllegalArgumentException e) {
-      log.warn("not registering node {}: {}", node.getId(), e.getMessage());
-      return Optional.of(e.getMessage());
-    }
-    if (metadata.isEmpty()) {
-      return Optional.empty();
-    }
-    nodeByStream.put(streamId, node.getId());
-    ScheduledFuture<?> pending = pendingRemovals.remove(node.getId());
+  public void streamOpened(long streamId, String nodeId, WorkloadMetadata metadata) {
+    nodeByStream.put(streamId, nodeId);
+    ScheduledFuture<?> pending = pendingRemovals.remove(nodeId);
     if (pending != null) {
       pending.cancel(false);
     }
-    store.put(new Workload(node.getId(), metadata.get(), clock.instant()));
-    log.info("registered {} as {}.{} at {}", node.getId(), metadata.get().service(), metadata.get().namespace(),
-        metadata.get().address());
-    return Optional.empty();
+    store.put(new Workload(nodeId, metadata, clock.instant()));
+    log.info("registered {} as {}.{} at {}", nodeId, metadata.service(), metadata.namespace(), metadata.address());
   }
 
   /**

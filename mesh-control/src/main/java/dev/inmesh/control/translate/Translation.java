@@ -7,7 +7,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import java.util.List;
 
-/** The xDS resources for the clients of one namespace, and what the translator had to warn about. */
+/** The xDS resources for the clients of one {@link ClientProfile}, and what the translator had to warn about. */
 public record Translation(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
     List<ClusterLoadAssignment> endpoints, List<Problem> warnings) {
   public Translation {

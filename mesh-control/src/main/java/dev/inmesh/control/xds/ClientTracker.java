@@ -199,7 +199,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
       onNewProfile.accept(profile);
     }
     stream.registrationError = peer.port() == XdsPeer.Port.READ_ONLY ? Optional.empty()
-        : registry.streamOpened(streamId, node);
+        : register(streamId, node);
     stream.identity = peer.identity().map(Object::toString);
     stream.address = peer.address().map(java.net.InetAddress::getHostAddress);
     stream.node = node;
@@ -280,6 +280,22 @@ final class ClientTracker implements DiscoveryServerCallbacks {
     }
     return java.util.Arrays.stream(fields.get(WorkloadMetadata.INSTANCE_IPS).getStringValue().split(","))
         .map(String::strip).filter(ip -> !ip.isEmpty()).toList();
+  }
+
+  /**
+   * Registers the workload a node describes, if it serves a service. Returns the error text when
+   * the node claims a service but describes it wrongly; the stream still gets config.
+   */
+  private Optional<String> register(long streamId, Node node) {
+    Optional<WorkloadMetadata> metadata;
+    try {
+      metadata = WorkloadMetadata.fromNode(node);
+    } catch (IllegalArgumentException e) {
+      log.warn("not registering node {}: {}", node.getId(), e.getMessage());
+      return Optional.of(e.getMessage());
+    }
+    metadata.ifPresent(workload -> registry.streamOpened(streamId, node.getId(), workload));
+    return Optional.empty();
   }
 
   /** Kubernetes' rule for a namespace name (a DNS label), which also keeps {@code ;} out of profile keys. */

@@ -83,20 +83,20 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * @param onNewNamespace called when a client from a namespace without a snapshot connects; the
-   *     caller must then {@link #publish} one for it
+   * @param onNewProfile called with a {@link ClientProfile#key() profile key} when a client of a
+   *     profile without a snapshot connects; the caller must then {@link #publish} one for it
    */
-  public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
-    this(Ports.insecure(address), clock, registry, onNewNamespace);
+  public XdsServer(InetSocketAddress address, Clock clock, WorkloadRegistry registry, Consumer<String> onNewProfile) {
+    this(Ports.insecure(address), clock, registry, onNewProfile);
   }
 
   /** As above, on {@code ports}, within {@link XdsLimits#defaults()}. */
-  public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewNamespace) {
+  public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewProfile) {
     dev.inmesh.NettyJfr.off();
     this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent(), limits);
     this.profiles = new Profiles(clock, limits);
     this.rollouts = new Rollouts(clock);
-    this.tracker = new ClientTracker(clock, registry, profiles, limits, onNewNamespace);
+    this.tracker = new ClientTracker(clock, registry, profiles, limits, onNewProfile);
     V3DiscoveryServer discovery = new V3DiscoveryServer(tracker, new TrackingConfigWatcher(cache, tracker));
     XdsPeer.Port kind = ports.tls().isPresent() ? XdsPeer.Port.MUTUAL_TLS : XdsPeer.Port.INSECURE;
     NettyServerBuilder builder = NettyServerBuilder.forAddress(ports.address())
@@ -156,13 +156,13 @@ public final class XdsServer implements AutoCloseable {
    * The {@link ClientProfile#key() profiles} to translate: those with a connected client, those
    * whose last client left less than {@link XdsLimits#profileIdleTime()} ago, and the pinned ones.
    */
-  public Set<String> namespaces() {
+  public Set<String> profileKeys() {
     return profiles.keys();
   }
 
-  /** Pins a profile: it is translated whether or not a client is served it. */
-  public void addNamespace(String namespace) {
-    profiles.pin(namespace);
+  /** Pins a profile ({@link ClientProfile#key()}): it is translated whether or not a client is served it. */
+  public void pinProfile(String profileKey) {
+    profiles.pin(profileKey);
   }
 
   /**
@@ -229,31 +229,31 @@ public final class XdsServer implements AutoCloseable {
     tracker.changed(at);
   }
 
-  /** Sets the snapshot of a profile; true when any type's version changed. */
-  public boolean publish(String namespace, Translation translation) {
+  /** Sets the snapshot of a profile ({@link ClientProfile#key()}); true when any type's version changed. */
+  public boolean publish(String profileKey, Translation translation) {
     Snapshot snapshot = Snapshot.create(
         translation.clusters(), version(translation.clusters()),
         translation.endpoints(), version(translation.endpoints()),
         translation.listeners(), version(translation.listeners()),
         translation.routes(), version(translation.routes()),
         List.of(), "");
-    Snapshot previous = cache.getSnapshot(namespace);
+    Snapshot previous = cache.getSnapshot(profileKey);
     boolean changed = previous == null
         || TYPES.stream().anyMatch(type -> !previous.version(type).equals(snapshot.version(type)));
     if (changed) {
-      java.util.Deque<Snapshot> kept = history.computeIfAbsent(namespace, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+      java.util.Deque<Snapshot> kept = history.computeIfAbsent(profileKey, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
       kept.addFirst(snapshot);
       while (kept.size() > HISTORY) {
         kept.removeLast();
       }
     }
-    cache.setSnapshot(namespace, snapshot);
+    cache.setSnapshot(profileKey, snapshot);
     if (changed) {
       java.util.Map<String, String> versions = new java.util.LinkedHashMap<>();
       for (int i = 0; i < TYPES.size(); i++) {
         versions.put(TYPE_NAMES.get(i), snapshot.version(TYPES.get(i)));
       }
-      rollouts.published(namespace, versions);
+      rollouts.published(profileKey, versions);
     }
     return changed;
   }
@@ -357,8 +357,39 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /** The current resources of a profile ({@link ClientProfile#key()}), for config dumps. */
-  public Snapshot snapshot(String namespace) {
-    return cache.getSnapshot(namespace);
+  public Snapshot snapshot(String profileKey) {
+    return cache.getSnapshot(profileKey);
+  }
+
+  /** What a profile ({@link ClientProfile#key()}) is served now, as a translation without warnings; empty before its first snapshot. */
+  public java.util.Optional<Translation> published(String profileKey) {
+    Snapshot snapshot = cache.getSnapshot(profileKey);
+    if (snapshot == null) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Translation(List.copyOf(snapshot.listeners().resources().values()),
+        List.copyOf(snapshot.routes().resources().values()), List.copyOf(snapshot.clusters().resources().values()),
+        List.copyOf(snapshot.endpoints().resources().values()), List.of()));
+  }
+
+  /**
+   * The version a profile ({@link ClientProfile#key()}) is served now of each of {@code types}
+   * ({@code LDS}, {@code RDS}, {@code CDS}, {@code EDS}; others are left out); empty before its
+   * first snapshot.
+   */
+  public java.util.Optional<java.util.Map<String, String>> versions(String profileKey, java.util.Collection<String> types) {
+    Snapshot snapshot = cache.getSnapshot(profileKey);
+    if (snapshot == null) {
+      return java.util.Optional.empty();
+    }
+    java.util.Map<String, String> versions = new java.util.TreeMap<>();
+    for (String type : types) {
+      int index = TYPE_NAMES.indexOf(type);
+      if (index >= 0) {
+        versions.put(type, snapshot.version(TYPES.get(index)));
+      }
+    }
+    return java.util.Optional.of(versions);
   }
 
   private static String version(List<? extends Message> resources) {

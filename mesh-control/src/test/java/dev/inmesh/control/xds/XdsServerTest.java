@@ -84,7 +84,7 @@ class XdsServerTest {
     BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
     StreamObserver<DiscoveryRequest> client = connect("shop", responses);
     assertThat(responses.poll(10, TimeUnit.SECONDS)).isNotNull();
-    assertThat(server.namespaces()).containsExactly("shop;grpc");
+    assertThat(server.profileKeys()).containsExactly("shop;grpc");
 
     client.onCompleted();
     Await.until(() -> server.footprint().streams() == 0, Duration.ofSeconds(5), "the stream to end");
@@ -93,7 +93,7 @@ class XdsServerTest {
     // the cache keeps a snapshot while the ended stream's watch is still being cancelled
     Await.until(() -> server.evictIdleProfiles().contains("shop;grpc"), Duration.ofSeconds(5), "the profile to go");
 
-    assertThat(server.namespaces()).isEmpty();
+    assertThat(server.profileKeys()).isEmpty();
     assertThat(server.snapshot("shop;grpc")).isNull();
     assertThat(server.footprint()).isEqualTo(new XdsServer.Footprint(0, 0, 0, 0));
 
@@ -104,10 +104,10 @@ class XdsServerTest {
 
   @Test
   void aPinnedProfileStaysWithoutAClient() {
-    server.addNamespace("default");
+    server.pinProfile("default");
     clock.advance(Duration.ofDays(1));
 
     assertThat(server.evictIdleProfiles()).isEmpty();
-    assertThat(server.namespaces()).containsExactly("default");
+    assertThat(server.profileKeys()).containsExactly("default");
   }
 }

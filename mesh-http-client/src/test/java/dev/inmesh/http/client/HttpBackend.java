@@ -2,7 +2,7 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.WorkloadRegistration;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;

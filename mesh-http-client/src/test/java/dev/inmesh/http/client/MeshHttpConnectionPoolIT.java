@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.WorkloadRegistration;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
