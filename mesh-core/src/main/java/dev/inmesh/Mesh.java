@@ -5,6 +5,7 @@ import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.xds.AdsClient;
+import dev.inmesh.commons.internal.NettyJfr;
 import dev.inmesh.xds.AdsNode;
 import dev.inmesh.xds.WorkloadMetadata;
 import dev.inmesh.xds.XdsResources;
@@ -103,7 +104,7 @@ public final class Mesh implements AutoCloseable {
     // grpc-java's xDS client keeps): after a fail-over, to the replica that serves this workload now
     this.loadReporter = new dev.inmesh.xds.LoadReporter(ads::channel, node, () -> snapshot.get().clusters(), sync);
     if (ca.isPresent()) {
-      dev.inmesh.security.SpiffeId identity = new dev.inmesh.security.SpiffeId(ca.get().trustDomain(), config.namespace(),
+      dev.inmesh.identity.SpiffeId identity = new dev.inmesh.identity.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
       // the CA's own certificate is checked against the mesh roots as they rotate, as mesh-control's is
       dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(), meshRoots,

@@ -2,6 +2,7 @@ package dev.inmesh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.commons.internal.NettyJfr;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -37,7 +37,7 @@ public record CaConfig(
     Objects.requireNonNull(maxLeafTtl, "maxLeafTtl");
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(rootFiles, "rootFiles");
-    SpiffeId.requireTrustDomain(trustDomain);
+    IdentityRules.requireTrustDomain(trustDomain);
     if (defaultLeafTtl.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new IllegalArgumentException("defaultLeafTtl must be at least 1s, got " + defaultLeafTtl);
     }

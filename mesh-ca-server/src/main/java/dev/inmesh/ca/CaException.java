@@ -1,14 +1,16 @@
 package dev.inmesh.ca;
 
-import dev.inmesh.MeshException;
 import java.util.Objects;
 
 /**
  * The CA refused a request, or could not start. The {@link Reason} says which rule was broken and
  * how a transport should answer; the message says what to fix. When this is thrown, nothing was
  * issued.
+ *
+ * <p>The CA is its own jar and does not carry mesh-core, so this is not a {@code MeshException}:
+ * workloads never see it, they see the CA's answer over gRPC or HTTPS.
  */
-public final class CaException extends MeshException {
+public final class CaException extends RuntimeException {
 
   /** How a transport answers: HTTP status and the matching gRPC status. */
   public enum Kind {

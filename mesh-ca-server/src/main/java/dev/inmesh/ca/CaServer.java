@@ -7,6 +7,7 @@ import dev.inmesh.ca.internal.CaGrpcService;
 import dev.inmesh.ca.internal.CaHttpsHandlers;
 import dev.inmesh.ca.internal.PeerCertificateTrustManager;
 import dev.inmesh.ca.internal.ServingKeyManager;
+import dev.inmesh.identity.SpiffeId;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -41,8 +42,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CaServer implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.boundedRequests();
-    dev.inmesh.NettyJfr.off();
+    dev.inmesh.commons.internal.JdkHttpServers.boundedRequests();
+    dev.inmesh.commons.internal.NettyJfr.off();
   }
 
   private static final Logger log = LoggerFactory.getLogger(CaServer.class);

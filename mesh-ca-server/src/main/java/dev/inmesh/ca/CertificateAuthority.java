@@ -7,6 +7,7 @@ import dev.inmesh.ca.internal.CsrInspector;
 import dev.inmesh.ca.internal.CsrInspector.InspectedCsr;
 import dev.inmesh.ca.internal.RootStore;
 import dev.inmesh.ca.internal.RootStore.Root;
+import dev.inmesh.identity.SpiffeId;
 import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.PrivateKey;
@@ -349,7 +350,7 @@ public final class CertificateAuthority {
           "the client certificate must carry exactly one SPIFFE URI SAN, it has " + uris);
     }
     try {
-      return SpiffeId.parse(uris.get(0));
+      return IdentityRules.parse(uris.get(0));
     } catch (IllegalArgumentException e) {
       throw new CaException(Reason.UNTRUSTED_CERTIFICATE, "the client certificate has no mesh identity: " + e.getMessage(), e);
     }

@@ -1,6 +1,7 @@
 package dev.inmesh.ca;
 
 import dev.inmesh.ca.internal.Pem;
+import dev.inmesh.identity.SpiffeId;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Objects;

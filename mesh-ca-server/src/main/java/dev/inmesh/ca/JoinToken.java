@@ -1,5 +1,6 @@
 package dev.inmesh.ca;
 
+import dev.inmesh.identity.SpiffeId;
 import java.time.Instant;
 import java.util.Objects;
 

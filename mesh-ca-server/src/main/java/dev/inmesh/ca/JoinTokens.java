@@ -1,6 +1,7 @@
 package dev.inmesh.ca;
 
 import dev.inmesh.ca.CaException.Reason;
+import dev.inmesh.identity.SpiffeId;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -36,7 +37,7 @@ public final class JoinTokens {
   private final JoinTokenStore store;
 
   private JoinTokens(String trustDomain, Clock clock, SecureRandom random, JoinTokenStore store) {
-    SpiffeId.requireTrustDomain(trustDomain);
+    IdentityRules.requireTrustDomain(trustDomain);
     this.trustDomain = trustDomain;
     this.clock = Objects.requireNonNull(clock, "clock");
     this.random = Objects.requireNonNull(random, "random");
@@ -67,7 +68,7 @@ public final class JoinTokens {
     if (ttl.compareTo(MAX_TTL) > 0) {
       throw new IllegalArgumentException("join token ttl must be at most " + MAX_TTL.toDays() + " days, got " + ttl);
     }
-    SpiffeId identity = SpiffeId.of(trustDomain, namespace, serviceAccount);
+    SpiffeId identity = IdentityRules.identity(trustDomain, namespace, serviceAccount);
     Instant now = clock.instant();
     JoinTokenStore.Counts counts = store.counts(now);
     if (counts.outstanding() >= MAX_OUTSTANDING || counts.kept() >= MAX_KEPT) {

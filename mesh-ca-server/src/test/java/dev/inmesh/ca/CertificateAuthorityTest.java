@@ -69,7 +69,7 @@ class CertificateAuthorityTest {
     IssuedCertificate issued = ca.sign(Csrs.forIdentity(keys, WEB), Duration.ZERO, token("shop", "web"));
 
     X509Certificate leaf = issued.leaf();
-    assertThat(issued.identity()).isEqualTo(SpiffeId.parse(WEB));
+    assertThat(issued.identity()).isEqualTo(IdentityRules.parse(WEB));
     assertThat(leaf.getPublicKey()).isEqualTo(keys.getPublic());
     assertThat(leaf.getSubjectAlternativeNames()).containsExactly(List.of(6, WEB));
     assertThat(leaf.getCriticalExtensionOIDs()).contains("2.5.29.17");
@@ -128,7 +128,7 @@ class CertificateAuthorityTest {
     assertThat(refused.reason()).isEqualTo(Reason.BAD_TTL);
     assertThat(refused.reason().kind().httpStatus()).isEqualTo(400);
     assertThat(refused).hasMessageContaining("PT25H").hasMessageContaining("maximum of PT24H");
-    assertThat(ca.sign(csr, Duration.ofHours(24), token).identity()).isEqualTo(SpiffeId.parse(WEB));
+    assertThat(ca.sign(csr, Duration.ofHours(24), token).identity()).isEqualTo(IdentityRules.parse(WEB));
   }
 
   @Test

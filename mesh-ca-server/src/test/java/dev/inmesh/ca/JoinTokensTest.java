@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inmesh.ca.CaException.Reason;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class JoinTokensTest {
-  private static final SpiffeId WEB = SpiffeId.of("cluster.local", "shop", "web");
+  private static final SpiffeId WEB = IdentityRules.identity("cluster.local", "shop", "web");
 
   private final MutableClock clock = new MutableClock(Instant.parse("2025-03-01T10:00:00Z"));
   private final JoinTokens tokens = JoinTokens.of("cluster.local", clock, Csrs.seeded("tokens"));
@@ -59,7 +60,7 @@ class JoinTokensTest {
   void aTokenPresentedForAnotherIdentityIsRefusedAndStaysUsable() {
     JoinToken token = tokens.create("shop", "web", Duration.ofMinutes(10));
 
-    assertThat(reason(() -> tokens.redeem(token.value(), SpiffeId.of("cluster.local", "shop", "db"))))
+    assertThat(reason(() -> tokens.redeem(token.value(), IdentityRules.identity("cluster.local", "shop", "db"))))
         .isEqualTo(Reason.IDENTITY_MISMATCH);
     tokens.redeem(token.value(), WEB);
   }

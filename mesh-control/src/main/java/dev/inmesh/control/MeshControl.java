@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MeshControl implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.boundedRequests();
+    dev.inmesh.commons.internal.JdkHttpServers.boundedRequests();
   }
 
   private static final Logger log = LoggerFactory.getLogger(MeshControl.class);
@@ -241,8 +241,8 @@ public final class MeshControl implements AutoCloseable {
    * mesh-control's own SPIFFE ID, which its xDS certificate carries beside its names:
    * {@code spiffe://<trust-domain>/ns/istio-system/sa/mesh-control}, in Istio's root namespace.
    */
-  public dev.inmesh.ca.SpiffeId identity() {
-    return dev.inmesh.ca.SpiffeId.of(options.ca().orElseThrow(() -> new IllegalStateException("without a CA,"
+  public dev.inmesh.identity.SpiffeId identity() {
+    return dev.inmesh.ca.IdentityRules.identity(options.ca().orElseThrow(() -> new IllegalStateException("without a CA,"
         + " mesh-control has no identity")).trustDomain(), "istio-system", "mesh-control");
   }
 

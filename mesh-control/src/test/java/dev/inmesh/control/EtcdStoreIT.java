@@ -192,7 +192,7 @@ class EtcdStoreIT {
         assertThat(workload.certificates().orElseThrow().current().chain().get(1))
             .isEqualTo(b.ca().orElseThrow().intermediateCertificate());
       }
-      dev.inmesh.ca.SpiffeId reviews = dev.inmesh.ca.SpiffeId.of("cluster.local", "default", "reviews");
+      dev.inmesh.identity.SpiffeId reviews = dev.inmesh.ca.IdentityRules.identity("cluster.local", "default", "reviews");
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> tokensA.redeem(token, reviews))
           .isInstanceOf(dev.inmesh.ca.CaException.class).hasMessageContaining("was already used at");
       assertThat(tokensA.outstanding()).isZero();

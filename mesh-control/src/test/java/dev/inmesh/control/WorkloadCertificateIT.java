@@ -7,7 +7,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
 import dev.inmesh.security.CaClient;
 import dev.inmesh.security.Credentials;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.security.SpiffeTrustManager;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;

@@ -1,5 +1,6 @@
 package dev.inmesh.security;
 
+import dev.inmesh.identity.SpiffeId;
 import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
@@ -269,6 +270,11 @@ public final class CertificateManager implements AutoCloseable {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("every JDK 17 has P-256", e);
     }
+  }
+
+  /** True once {@link #close()} ran: no rotation is scheduled any more. */
+  public boolean isClosed() {
+    return closed;
   }
 
   @Override

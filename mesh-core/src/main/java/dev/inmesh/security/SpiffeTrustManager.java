@@ -1,5 +1,6 @@
 package dev.inmesh.security;
 
+import dev.inmesh.identity.SpiffeId;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertPath;

@@ -2,7 +2,7 @@ package dev.inmesh.telemetry;
 
 import dev.inmesh.MeshConfig;
 import dev.inmesh.model.DestinationService;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -5,7 +5,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.inmesh.MeshConfig;
 import dev.inmesh.model.Memo;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -2,6 +2,7 @@ package dev.inmesh.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.telemetry.CertificateMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;

@@ -2,6 +2,7 @@ package dev.inmesh.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.identity.SpiffeId;
 import java.io.StringReader;
 import java.security.KeyPair;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;

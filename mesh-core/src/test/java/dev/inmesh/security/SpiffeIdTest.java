@@ -2,6 +2,7 @@ package dev.inmesh.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.identity.SpiffeId;
 import java.io.ByteArrayInputStream;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;

@@ -78,7 +78,7 @@ final class GrpcMesh implements AutoCloseable {
           String peer = "none";
           if (session != null) {
             try {
-              peer = dev.inmesh.security.SpiffeId.of((java.security.cert.X509Certificate) session.getPeerCertificates()[0])
+              peer = dev.inmesh.identity.SpiffeId.of((java.security.cert.X509Certificate) session.getPeerCertificates()[0])
                   .map(Object::toString).orElse("no spiffe id");
             } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
               peer = "unverified";

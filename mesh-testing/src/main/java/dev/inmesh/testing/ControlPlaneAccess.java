@@ -3,7 +3,7 @@ package dev.inmesh.testing;
 import dev.inmesh.security.CaClient;
 import dev.inmesh.security.CertificateManager;
 import dev.inmesh.security.RootsTrustManager;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.xds.ControlPlaneChannels;
 import io.grpc.ManagedChannel;
 import java.io.IOException;

@@ -62,7 +62,7 @@ public final class CaGrpcService extends IstioCertificateServiceGrpc.IstioCertif
       Context context = Context.current();
       try {
         context = context.withValue(CREDENTIAL,
-            Credentials.of(headers.get(AUTHORIZATION), call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION)));
+            RequestCredentials.of(headers.get(AUTHORIZATION), call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION)));
       } catch (CaException e) {
         context = context.withValue(CREDENTIAL_ERROR, e);
       }

@@ -46,7 +46,7 @@ public final class CaHttpsHandlers {
       SessionHolder session = SessionHolder.of(exchange);
       try {
         IssuedCertificate issued = ca.sign(request.getCsr(), Duration.ofSeconds(request.getValidityDuration()),
-            Credentials.of(exchange.getRequestHeaders().getFirst("Authorization"), session.session()));
+            RequestCredentials.of(exchange.getRequestHeaders().getFirst("Authorization"), session.session()));
         return JsonFormat.printer().print(IstioCertificateResponse.newBuilder().addAllCertChain(issued.pemChain()));
       } catch (CaException e) {
         throw new HttpError(e.reason().kind().httpStatus(), e.reason().name(), e.getMessage());

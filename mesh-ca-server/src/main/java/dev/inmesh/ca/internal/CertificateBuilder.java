@@ -1,6 +1,6 @@
 package dev.inmesh.ca.internal;
 
-import dev.inmesh.ca.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -92,7 +92,7 @@ public final class CertificateBuilder {
 
   /** As above, with a SPIFFE ID of the server's own among its names. */
   public X509Certificate serving(PublicKey key, List<String> dnsNames, List<String> ipAddresses,
-      java.util.Optional<dev.inmesh.ca.SpiffeId> identity, X509Certificate issuer, PrivateKey issuerKey, Instant notBefore,
+      java.util.Optional<dev.inmesh.identity.SpiffeId> identity, X509Certificate issuer, PrivateKey issuerKey, Instant notBefore,
       Instant notAfter) {
     GeneralName[] names = new GeneralName[dnsNames.size() + ipAddresses.size() + (identity.isPresent() ? 1 : 0)];
     int i = 0;

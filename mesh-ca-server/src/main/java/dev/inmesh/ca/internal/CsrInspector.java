@@ -2,7 +2,8 @@ package dev.inmesh.ca.internal;
 
 import dev.inmesh.ca.CaException;
 import dev.inmesh.ca.CaException.Reason;
-import dev.inmesh.ca.SpiffeId;
+import dev.inmesh.ca.IdentityRules;
+import dev.inmesh.identity.SpiffeId;
 import java.io.IOException;
 import java.security.PublicKey;
 import java.security.interfaces.RSAPublicKey;
@@ -114,7 +115,7 @@ public final class CsrInspector {
     String uri = names.getNames()[0].getName().toString();
     SpiffeId identity;
     try {
-      identity = SpiffeId.parse(uri);
+      identity = IdentityRules.parse(uri);
     } catch (IllegalArgumentException e) {
       throw new CaException(Reason.BAD_IDENTITY, e.getMessage() + expected, e);
     }

@@ -64,7 +64,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminServer implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.boundedRequests();
+    dev.inmesh.commons.internal.JdkHttpServers.boundedRequests();
   }
 
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);

@@ -4,7 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.inmesh.ca.JoinTokenStore;
-import dev.inmesh.ca.SpiffeId;
+import dev.inmesh.ca.IdentityRules;
+import dev.inmesh.identity.SpiffeId;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -127,7 +128,7 @@ final class EtcdJoinTokenStore implements JoinTokenStore {
     try {
       JsonNode json = JSON.readTree(kv.getValue().getBytes());
       String used = json.path("usedAt").asText("");
-      return Optional.of(new Stored(SpiffeId.parse(json.path("identity").asText()),
+      return Optional.of(new Stored(IdentityRules.parse(json.path("identity").asText()),
           Instant.parse(json.path("expiresAt").asText()), used.isEmpty() ? Optional.empty() : Optional.of(Instant.parse(used))));
     } catch (java.io.IOException | RuntimeException e) {
       // a token that cannot be read is refused as unknown, never honoured

@@ -234,7 +234,7 @@ final class ClientTracker implements DiscoveryServerCallbacks {
               + " (a SPIFFE certificate from the mesh CA); clients without one may read config on the read-only port,"
               + " where the operator opened one (--xds-read-only-port)");
         }
-        dev.inmesh.security.SpiffeId identity = peer.identity().get();
+        dev.inmesh.identity.SpiffeId identity = peer.identity().get();
         String namespace = WorkloadMetadata.namespaceOf(node);
         if (!namespace.equals(identity.namespace())) {
           throw refuse(streamId, io.grpc.Status.PERMISSION_DENIED, "node " + node.getId() + " says "

@@ -1,6 +1,6 @@
 package dev.inmesh.control.xds;
 
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;

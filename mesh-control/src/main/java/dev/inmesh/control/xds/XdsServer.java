@@ -92,7 +92,7 @@ public final class XdsServer implements AutoCloseable {
 
   /** As above, on {@code ports}, within {@link XdsLimits#defaults()}. */
   public XdsServer(Ports ports, Clock clock, WorkloadRegistry registry, Consumer<String> onNewProfile) {
-    dev.inmesh.NettyJfr.off();
+    dev.inmesh.commons.internal.NettyJfr.off();
     this.loadReports = new LoadReports(LOAD_REPORT_INTERVAL, clock, ports.tls().isPresent(), limits);
     this.profiles = new Profiles(clock, limits);
     this.rollouts = new Rollouts(clock);

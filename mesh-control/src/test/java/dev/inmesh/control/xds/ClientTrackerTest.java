@@ -8,7 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.inmesh.control.registry.WorkloadRegistry;
 import dev.inmesh.control.store.Stores;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.testing.MutableClock;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.cache.Resources;

@@ -1,6 +1,6 @@
 package dev.inmesh.grpc.internal;
 
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;

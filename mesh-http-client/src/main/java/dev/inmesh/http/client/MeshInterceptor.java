@@ -6,7 +6,7 @@ import dev.inmesh.MeshSnapshot;
 import dev.inmesh.model.DestinationService;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;

@@ -6,7 +6,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;

@@ -28,7 +28,7 @@ import java.util.concurrent.Executor;
  */
 public final class MeshHttpServer implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.commons.internal.JdkHttpServers.noDelay();
   }
 
   private final HttpServer server;

@@ -18,7 +18,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class MeshMetrics implements AutoCloseable {
   static {
-    dev.inmesh.JdkHttpServers.noDelay();
+    dev.inmesh.commons.internal.JdkHttpServers.noDelay();
   }
 
   /** The Prometheus text format version Prometheus scrapers ask for. */

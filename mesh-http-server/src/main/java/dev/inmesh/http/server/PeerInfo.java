@@ -1,6 +1,6 @@
 package dev.inmesh.http.server;
 
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Optional;

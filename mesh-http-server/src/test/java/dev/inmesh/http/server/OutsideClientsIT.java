@@ -9,7 +9,7 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.security.CertificateRequest;
 import dev.inmesh.security.Credentials;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.testing.Await;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

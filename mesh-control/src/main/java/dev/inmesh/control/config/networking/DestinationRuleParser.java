@@ -32,7 +32,7 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
   @Override
   public DestinationRule parse(SpecReader spec, String namespace) {
     String host = spec.requiredString("host");
-    if (!host.isEmpty() && !Hosts.isValidWildcardHost(host)) {
+    if (!host.isEmpty() && !NetworkingFields.isValidWildcardHost(host)) {
       spec.error("host", "invalid host '" + host + "'");
     }
     Optional<TrafficPolicy> policy = spec.object("trafficPolicy").map(p -> readPolicy(p, true));
@@ -41,21 +41,21 @@ public final class DestinationRuleParser implements SpecParser<DestinationRule> 
     for (SpecReader subset : spec.list("subsets")) {
       String name = subset.requiredString("name");
       if (!name.isEmpty()) {
-        Hosts.checkSubsetName(subset, "name", name);
+        NetworkingFields.checkSubsetName(subset, "name", name);
         if (!names.add(name)) {
           subset.error("name", "duplicate subset name '" + name + "'");
         }
       }
       var labels = subset.stringMap("labels");
-      Hosts.checkLabels(subset, "labels", labels);
+      NetworkingFields.checkLabels(subset, "labels", labels);
       Optional<TrafficPolicy> subsetPolicy = subset.object("trafficPolicy").map(p -> readPolicy(p, true));
       subset.finish();
       subsets.add(new Subset(name, labels, subsetPolicy));
     }
     List<String> exportTo = spec.stringList("exportTo");
-    Hosts.checkExportTo(spec, exportTo);
+    NetworkingFields.checkExportTo(spec, exportTo);
     spec.object("workloadSelector").ifPresent(selector -> {
-      Hosts.checkLabels(selector, "matchLabels", selector.stringMap("matchLabels"));
+      NetworkingFields.checkLabels(selector, "matchLabels", selector.stringMap("matchLabels"));
       selector.warn(null, "accepted but not enforced by Inmesh: workloadSelector; the rule applies to every client");
       selector.finish();
     });

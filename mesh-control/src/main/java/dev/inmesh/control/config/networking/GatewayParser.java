@@ -36,7 +36,7 @@ public final class GatewayParser implements SpecParser<Gateway> {
   @Override
   public Gateway parse(SpecReader spec, String namespace) {
     Map<String, String> selector = spec.stringMap("selector");
-    Hosts.checkLabels(spec, "selector", selector);
+    NetworkingFields.checkLabels(spec, "selector", selector);
     long before = errorCount(spec);
     List<SpecReader> readers = spec.list("servers");
     if (readers.isEmpty() && errorCount(spec) == before) {
@@ -155,7 +155,7 @@ public final class GatewayParser implements SpecParser<Gateway> {
         return;
       }
     }
-    if (!Hosts.isValidWildcardHost(dnsName)) {
+    if (!NetworkingFields.isValidWildcardHost(dnsName)) {
       server.error(field, "invalid host '" + dnsName + "': must be a DNS name, optionally starting with *.");
     }
   }

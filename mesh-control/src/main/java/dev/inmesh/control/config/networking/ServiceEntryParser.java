@@ -20,7 +20,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
     if (hosts.isEmpty()) {
       spec.error("hosts", "Required value");
     }
-    Hosts.checkHosts(spec, "hosts", hosts);
+    NetworkingFields.checkHosts(spec, "hosts", hosts);
     if (hosts.contains("*")) {
       spec.error("hosts", "hostname cannot be wildcard");
     }
@@ -34,7 +34,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
       if (!port.has("number")) {
         port.error("number", "Required value");
       } else {
-        Hosts.checkPort(port, "number", number);
+        NetworkingFields.checkPort(port, "number", number);
         if (!numbers.add((int) number)) {
           port.error("number", "port number cannot be duplicated: " + number);
         }
@@ -46,7 +46,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
       String protocol = port.string("protocol").orElse("");
       long target = port.integer("targetPort", Long.MIN_VALUE, Long.MAX_VALUE).orElse(0L);
       if (port.has("targetPort")) {
-        Hosts.checkPort(port, "targetPort", target);
+        NetworkingFields.checkPort(port, "targetPort", target);
       }
       port.finish();
       ports.add(new Port((int) number, protocol, name, (int) target));
@@ -63,7 +63,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
     }
     Optional<Map<String, String>> selector = spec.object("workloadSelector").map(s -> {
       Map<String, String> labels = s.stringMap("labels");
-      Hosts.checkLabels(s, "labels", labels);
+      NetworkingFields.checkLabels(s, "labels", labels);
       s.finish();
       return labels;
     });
@@ -83,7 +83,7 @@ public final class ServiceEntryParser implements SpecParser<ServiceEntry> {
       spec.warn("resolution", "NONE forwards to the original destination, which needs a proxy; Inmesh clients only see endpoints that are listed or registered");
     }
     List<String> exportTo = spec.stringList("exportTo");
-    Hosts.checkExportTo(spec, exportTo);
+    NetworkingFields.checkExportTo(spec, exportTo);
     List<String> subjectAltNames = spec.stringList("subjectAltNames");
     return new ServiceEntry(hosts, addresses, ports, location, resolution, endpoints, selector, exportTo, subjectAltNames);
   }

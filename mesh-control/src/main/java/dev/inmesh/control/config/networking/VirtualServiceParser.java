@@ -43,7 +43,7 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     if (hosts.isEmpty() && !spec.has("hosts")) {
       spec.error("hosts", "Required value: a VirtualService needs at least one host");
     }
-    Hosts.checkHosts(spec, "hosts", hosts);
+    NetworkingFields.checkHosts(spec, "hosts", hosts);
     boolean mesh = gateways.isEmpty() || gateways.contains("mesh");
     if (mesh && hosts.contains("*")) {
       spec.error("hosts", "wildcard host * is not allowed for virtual services bound to the mesh gateway");
@@ -64,7 +64,7 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
     spec.notHonoured("tcp", "TCP routes need a proxy; proxyless clients route HTTP and gRPC only");
     spec.notHonoured("tls", "TLS (SNI) routes need a proxy; proxyless clients route HTTP and gRPC only");
     List<String> exportTo = spec.stringList("exportTo");
-    Hosts.checkExportTo(spec, exportTo);
+    NetworkingFields.checkExportTo(spec, exportTo);
     if (delegate) {
       spec.warn("hosts", "a VirtualService without hosts is a delegate; Inmesh does not follow delegation yet");
     }
@@ -214,12 +214,12 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
 
   static Destination readDestination(SpecReader destination) {
     String host = destination.requiredString("host");
-    if (!host.isEmpty() && !Hosts.isValidWildcardHost(host)) {
+    if (!host.isEmpty() && !NetworkingFields.isValidWildcardHost(host)) {
       destination.error("host", "invalid host '" + host + "'");
     }
     String subset = destination.string("subset").orElse("");
     if (!subset.isEmpty()) {
-      Hosts.checkSubsetName(destination, "subset", subset);
+      NetworkingFields.checkSubsetName(destination, "subset", subset);
     }
     Optional<Integer> port = destination.object("port").flatMap(selector -> {
       Optional<Long> number = selector.integer("number", 1, 65535);

@@ -28,7 +28,7 @@ public final class WorkloadEntryParser implements SpecParser<WorkloadEntry> {
       }
       try {
         long number = Long.parseLong(value);
-        Hosts.checkPort(spec, "ports." + name, number);
+        NetworkingFields.checkPort(spec, "ports." + name, number);
         ports.put(name, (int) number);
       } catch (NumberFormatException e) {
         spec.error("ports." + name, "must be a port number, got '" + value + "'");
@@ -47,7 +47,7 @@ public final class WorkloadEntryParser implements SpecParser<WorkloadEntry> {
       spec.warn("address", "Unix domain socket endpoints are accepted but Inmesh clients connect over TCP only");
     }
     Map<String, String> labels = spec.stringMap("labels");
-    Hosts.checkLabels(spec, "labels", labels);
+    NetworkingFields.checkLabels(spec, "labels", labels);
     String network = spec.string("network").orElse("");
     String locality = spec.string("locality").orElse("");
     if (locality.split("/", -1).length > 3) {

@@ -13,7 +13,7 @@ public final class WorkloadGroupParser implements SpecParser<WorkloadGroup> {
     var metadata = spec.object("metadata");
     if (metadata.isPresent()) {
       labels = metadata.get().stringMap("labels");
-      Hosts.checkLabels(metadata.get(), "labels", labels);
+      NetworkingFields.checkLabels(metadata.get(), "labels", labels);
       annotations = metadata.get().stringMap("annotations");
       metadata.get().finish();
     }

@@ -2,7 +2,7 @@ package dev.inmesh.http.server.internal;
 
 import dev.inmesh.MeshConfig;
 import dev.inmesh.http.server.PeerInfo;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Counter;

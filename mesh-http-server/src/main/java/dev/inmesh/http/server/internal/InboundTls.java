@@ -1,7 +1,7 @@
 package dev.inmesh.http.server.internal;
 
 import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.security.SpiffeTrustManager;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -10,7 +10,7 @@ import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.security.authz.AuthorizationEngine;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;

@@ -6,7 +6,7 @@ import dev.inmesh.MeshConfig;
 import dev.inmesh.http.server.PeerInfo;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;

@@ -3,7 +3,7 @@ package dev.inmesh.http.server.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.http.server.PeerInfo;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.security.authz.AuthzRequest;
 import java.net.InetSocketAddress;
 import java.util.List;

@@ -1,20 +1,26 @@
 package dev.inmesh.ca;
 
-import java.net.URI;
+import dev.inmesh.identity.SpiffeId;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * A workload identity in Istio's SPIFFE shape: {@code spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>}.
- * Other SPIFFE paths are valid SPIFFE but not mesh identities, so {@link #parse} refuses them.
+ * What the CA issues: {@link SpiffeId}s in Istio's shape whose trust domain is SPIFFE's lowercase
+ * form and whose namespace and service account are Kubernetes names. Stricter than
+ * {@link SpiffeId}'s own rule, which accepts every identity a peer may present; other SPIFFE paths
+ * are valid SPIFFE but not mesh identities, so {@link #parse} refuses them. Errors quote the input
+ * and say what is wrong.
  */
-public record SpiffeId(String trustDomain, String namespace, String serviceAccount) {
+public final class IdentityRules {
   // SPIFFE allows lowercase letters, digits, '.', '-' and '_' in a trust domain
   private static final Pattern TRUST_DOMAIN = Pattern.compile("[a-z0-9._-]{1,255}");
   // Kubernetes names: the namespace and service account must also be DNS-1123 labels/subdomains
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?");
 
-  public SpiffeId {
+  private IdentityRules() {}
+
+  /** The identity of {@code serviceAccount} in {@code namespace}, if the CA may issue it. */
+  public static SpiffeId identity(String trustDomain, String namespace, String serviceAccount) {
     Objects.requireNonNull(trustDomain, "trustDomain");
     Objects.requireNonNull(namespace, "namespace");
     Objects.requireNonNull(serviceAccount, "serviceAccount");
@@ -25,13 +31,10 @@ public record SpiffeId(String trustDomain, String namespace, String serviceAccou
     if (!NAME.matcher(serviceAccount).matches()) {
       throw new IllegalArgumentException("service account must be a lowercase DNS name, got '" + serviceAccount + "'");
     }
-  }
-
-  public static SpiffeId of(String trustDomain, String namespace, String serviceAccount) {
     return new SpiffeId(trustDomain, namespace, serviceAccount);
   }
 
-  /** Parses {@code spiffe://td/ns/NS/sa/SA}; the error quotes the input and says what is wrong. */
+  /** Parses {@code spiffe://td/ns/NS/sa/SA} under the rules above. */
   public static SpiffeId parse(String uri) {
     Objects.requireNonNull(uri, "uri");
     String prefix = "spiffe://";
@@ -44,22 +47,14 @@ public record SpiffeId(String trustDomain, String namespace, String serviceAccou
       throw new IllegalArgumentException(
           "not a mesh identity (must be spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>): '" + uri + "'");
     }
-    return new SpiffeId(parts[0], parts[2], parts[4]);
+    return identity(parts[0], parts[2], parts[4]);
   }
 
-  static void requireTrustDomain(String trustDomain) {
+  /** SPIFFE's rule for a trust domain. */
+  public static void requireTrustDomain(String trustDomain) {
     if (!TRUST_DOMAIN.matcher(trustDomain).matches()) {
       throw new IllegalArgumentException(
           "trust domain must be lowercase letters, digits, '.', '-' or '_', got '" + trustDomain + "'");
     }
-  }
-
-  public URI toUri() {
-    return URI.create(toString());
-  }
-
-  @Override
-  public String toString() {
-    return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + serviceAccount;
   }
 }

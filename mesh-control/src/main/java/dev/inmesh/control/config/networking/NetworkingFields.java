@@ -4,13 +4,13 @@ import dev.inmesh.control.config.SpecReader;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** Host name rules shared by the networking kinds. */
-final class Hosts {
+/** Checks of the fields the networking kinds share: host names, subset names, ports, label selectors, exportTo. */
+final class NetworkingFields {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?");
   private static final Pattern SUBSET_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   private static final Pattern LABEL_KEY = Pattern.compile("([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
 
-  private Hosts() {}
+  private NetworkingFields() {}
 
   /** A host that may start with {@code *.} or be {@code *} itself. */
   static boolean isValidWildcardHost(String host) {

@@ -1,4 +1,4 @@
-package dev.inmesh;
+package dev.inmesh.commons.internal;
 
 /**
  * Start-up tuning for the Netty inside grpc-netty-shaded, which carries Inmesh's control-plane
@@ -13,7 +13,7 @@ package dev.inmesh;
  */
 public final class NettyJfr {
   /** grpc-netty-shaded's name for Netty's {@code io.netty.jfr.enabled}. */
-  static final String ENABLED = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+  public static final String ENABLED = "io.grpc.netty.shaded.io.netty.jfr.enabled";
 
   private NettyJfr() {}
 

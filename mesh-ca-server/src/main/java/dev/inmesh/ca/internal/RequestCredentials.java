@@ -11,10 +11,10 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /** The credential of a request, the same way for gRPC and HTTPS. */
-public final class Credentials {
+public final class RequestCredentials {
   private static final String BEARER = "Bearer ";
 
-  private Credentials() {}
+  private RequestCredentials() {}
 
   /**
    * A join token in the {@code authorization} header wins over a client certificate: a workload

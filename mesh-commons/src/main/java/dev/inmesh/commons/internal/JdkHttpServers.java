@@ -1,4 +1,4 @@
-package dev.inmesh;
+package dev.inmesh.commons.internal;
 
 /**
  * Tuning for the JDK's built-in HTTP server ({@code com.sun.net.httpserver}), which Inmesh's
