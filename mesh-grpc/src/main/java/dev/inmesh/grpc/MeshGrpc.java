@@ -9,6 +9,7 @@ import dev.inmesh.grpc.internal.GrpcTracing;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.grpc.internal.MeshXdsCredentials;
+import dev.inmesh.grpc.internal.PerMeshBootstrapHooks;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.xds.WorkloadMetadata;
 import io.grpc.BindableService;
@@ -17,18 +18,20 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.NameResolverProvider;
 import io.grpc.NameResolverRegistry;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.xds.XdsChannelCredentials;
-import io.grpc.xds.XdsNameResolverProvider;
 import io.grpc.xds.XdsServerBuilder;
 import io.grpc.xds.XdsServerCredentials;
+import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
@@ -53,8 +56,23 @@ import java.util.stream.Collectors;
 public final class MeshGrpc {
   static final String LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
   private static final AtomicInteger SCHEMES = new AtomicInteger();
-  private static final Map<Mesh, String> CLIENT_SCHEMES = new java.util.WeakHashMap<>();
-  private static final Map<Mesh, Map<String, Object>> SERVER_BOOTSTRAPS = new java.util.WeakHashMap<>();
+  /**
+   * What each live Mesh's channels and servers share: weak keys, so an entry goes with its Mesh,
+   * and a cleaner takes the Mesh's resolver out of gRPC's process-wide registry then.
+   */
+  private static final Map<Mesh, PerMesh> PER_MESH = new WeakHashMap<>();
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  /** One resolver scheme (one bootstrap, one xDS node) for a Mesh's channels, and one bootstrap for its servers. */
+  private record PerMesh(String scheme, Map<String, Object> serverBootstrap) {
+    static PerMesh of(Mesh mesh) {
+      String scheme = "inmesh-xds-" + SCHEMES.incrementAndGet();
+      NameResolverProvider resolver = PerMeshBootstrapHooks.resolverProvider(scheme, bootstrap(mesh, "grpc-client"));
+      NameResolverRegistry.getDefaultRegistry().register(resolver);
+      CLEANER.register(mesh, () -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
+      return new PerMesh(scheme, bootstrap(mesh, "grpc-server"));
+    }
+  }
 
   private MeshGrpc() {}
 
@@ -69,14 +87,7 @@ public final class MeshGrpc {
       throw new IllegalArgumentException("target is host:port as clients dial it, e.g. reviews:9080; got " + target);
     }
     // one resolver (one bootstrap, one xDS node) per Mesh, however many channels it opens
-    String scheme;
-    synchronized (CLIENT_SCHEMES) {
-      scheme = CLIENT_SCHEMES.computeIfAbsent(mesh, m -> {
-        String name = "inmesh-xds-" + SCHEMES.incrementAndGet();
-        NameResolverRegistry.getDefaultRegistry().register(XdsNameResolverProvider.createForTest(name, bootstrap(m, "grpc-client")));
-        return name;
-      });
-    }
+    String scheme = perMesh(mesh).scheme();
     return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
         .intercept(metrics(mesh).client(target), GrpcTracing.client(mesh.tracing()));
   }
@@ -128,16 +139,16 @@ public final class MeshGrpc {
           + config.ports().stream().map(p -> p.targetPort() + " (" + p.name() + ")").collect(Collectors.joining(", "))
           + ". Register it with servePort(...)");
     }
-    return XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()))
-        .overrideBootstrapForTest(serverBootstrap(mesh))
+    XdsServerBuilder builder = XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()));
+    return PerMeshBootstrapHooks.withBootstrap(builder, perMesh(mesh).serverBootstrap())
         .intercept(new dev.inmesh.grpc.internal.GrpcAuthorizationLog(mesh, port))
         .intercept(metrics(mesh).server())
         .intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port)));
   }
 
-  private static Map<String, Object> serverBootstrap(Mesh mesh) {
-    synchronized (SERVER_BOOTSTRAPS) {
-      return SERVER_BOOTSTRAPS.computeIfAbsent(mesh, m -> bootstrap(m, "grpc-server"));
+  private static PerMesh perMesh(Mesh mesh) {
+    synchronized (PER_MESH) {
+      return PER_MESH.computeIfAbsent(mesh, PerMesh::of);
     }
   }
 

@@ -24,6 +24,11 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class MeshCertificateProviders {
   public static final String PLUGIN = "inmesh";
   public static final String MANAGER_KEY = "manager";
+  /**
+   * The managers bootstraps name, one key each however many bootstraps name it. A manager leaves
+   * when it is closed (its Mesh closed), at the next registration, so the map holds the managers
+   * of open Meshes and no more; providers already made keep their own reference.
+   */
   private static final Map<String, CertificateManager> MANAGERS = new ConcurrentHashMap<>();
 
   static {
@@ -33,7 +38,13 @@ public final class MeshCertificateProviders {
   private MeshCertificateProviders() {}
 
   /** Makes {@code manager} available to bootstraps; the key goes in the provider's config. */
-  public static String register(CertificateManager manager) {
+  public static synchronized String register(CertificateManager manager) {
+    MANAGERS.values().removeIf(CertificateManager::isClosed);
+    for (Map.Entry<String, CertificateManager> entry : MANAGERS.entrySet()) {
+      if (entry.getValue() == manager) {
+        return entry.getKey();
+      }
+    }
     String key = manager.identity() + "#" + UUID.randomUUID();
     MANAGERS.put(key, manager);
     return key;
@@ -42,10 +53,6 @@ public final class MeshCertificateProviders {
   /** The manager registered as {@code key}. */
   static Optional<CertificateManager> manager(Object key) {
     return key == null ? Optional.empty() : Optional.ofNullable(MANAGERS.get(key.toString()));
-  }
-
-  public static void unregister(String key) {
-    MANAGERS.remove(key);
   }
 
   private static final class Provider implements CertificateProviderProvider {
