@@ -87,7 +87,7 @@ run() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "$pairs pairs; each run: two warm-up rounds, then $rounds measured rounds of $seconds s per variant at $rate rps"
+echo "pairs: $pairs; each run: two warm-up rounds, then measured rounds: $rounds, of $seconds s per variant at $rate rps"
 started=$SECONDS
 printf '%-5s %-14s %10s %10s %10s   %10s %10s %10s\n' pair order "p2 base" "p2 cur" "p2 diff" "cpu base" "cpu cur" "cpu diff"
 : >"$work/results"
@@ -106,10 +106,10 @@ for ((pair = 1; pair <= pairs; pair++)); do
   echo "$p2_base $p2_cur $p2_diff $cpu_base $cpu_cur $cpu_diff" >>"$work/results"
   unset got
 done
-echo "($((SECONDS - started)) s for $pairs pairs)"
+echo "(runs took $((SECONDS - started)) s)"
 
 col() { awk -v c="$1" '{ print $c }' "$work/results" | median; }
 echo
-echo "medians over $pairs pairs (µs; base ${base_sha:0:12}, current $current):"
+echo "medians over the pairs (µs; base ${base_sha:0:12}, current $current):"
 echo "  P2, p50 latency added over plain OkHttp:  base $(col 1)  current $(col 2)  per-pair difference $(col 3)"
 echo "  callers' CPU per request added:           base $(col 4)  current $(col 5)  per-pair difference $(col 6)"
