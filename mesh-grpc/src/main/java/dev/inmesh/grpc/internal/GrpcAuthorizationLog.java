@@ -1,8 +1,8 @@
 package dev.inmesh.grpc.internal;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.inbound.InboundPolicy;
+import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.security.authz.AuthorizationEngine;
 import dev.inmesh.security.authz.AuthzDecision;
 import dev.inmesh.security.authz.AuthzRequest;

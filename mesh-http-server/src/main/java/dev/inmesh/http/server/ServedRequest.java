@@ -1,7 +1,9 @@
 package dev.inmesh.http.server;
 
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.InboundDoor;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
@@ -16,7 +18,7 @@ import java.util.function.Function;
  * Istio's metrics, the span's tags and end, and the access log line.
  */
 final class ServedRequest {
-  private final MeshInbound door;
+  private final InboundDoor door;
   private final InboundGate.Admitted admitted;
   private final RequestHead head;
   private final Function<String, String> requestHeader;
@@ -25,7 +27,7 @@ final class ServedRequest {
   private final long start = System.nanoTime();
 
   /** @param requestHeader a request header by lower-case name, null when absent */
-  ServedRequest(MeshInbound door, InboundGate.Admitted admitted, RequestHead head, Function<String, String> requestHeader) {
+  ServedRequest(InboundDoor door, InboundGate.Admitted admitted, RequestHead head, Function<String, String> requestHeader) {
     this.door = door;
     this.admitted = admitted;
     this.head = head;

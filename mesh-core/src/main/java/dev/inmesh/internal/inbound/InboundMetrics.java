@@ -1,7 +1,7 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;

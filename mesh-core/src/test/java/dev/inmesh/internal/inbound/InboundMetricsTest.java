@@ -1,9 +1,9 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.security.SpiffeId;
