@@ -9,9 +9,7 @@ import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.security.CertificateManager;
-import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.PeerMetadata;
-import dev.inmesh.telemetry.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,20 +44,18 @@ public final class InboundDoor implements AutoCloseable {
   private final DoorGate gate;
   private final InboundMetrics metrics;
   private final InetSocketAddress backend;
-  private final Tracing tracing;
   private final String operation;
-  private final AccessLog accessLog;
   private final String peerMetadata;
 
   private InboundDoor(Builder builder) {
     Mesh mesh = builder.mesh;
     this.peerMetadata = PeerMetadata.of(mesh.config()).encode();
-    this.tracing = mesh.tracing();
     this.operation = mesh.inboundOperation(builder.port);
-    this.accessLog = mesh.accessLog();
     Optional<CertificateManager> certificates = mesh.certificates();
-    this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity),
-        builder.protocol);
+    CallRecorder recorder = CallRecorder.unbound(mesh.config(), certificates.map(CertificateManager::identity),
+        mesh.accessLog(), mesh.tracing());
+    recorder.bindTo(builder.registry);
+    this.metrics = new InboundMetrics(recorder, builder.protocol);
     this.backend = builder.backend;
     Clock clock = Clock.systemUTC();
     this.door = new FrontDoor(new FrontDoor.Settings(builder.port, builder.bindAddress(), builder.backend, mesh::inbound,
@@ -103,11 +99,6 @@ public final class InboundDoor implements AutoCloseable {
     return gate;
   }
 
-  /** Where the server spans go. */
-  public Tracing tracing() {
-    return tracing;
-  }
-
   /** The server spans' name, Istio's: {@code reviews.default.svc.cluster.local:9080/*}. */
   public String operation() {
     return operation;
@@ -116,11 +107,6 @@ public final class InboundDoor implements AutoCloseable {
   /** This workload's {@link PeerMetadata}, encoded for the {@value PeerMetadata#HEADER} response header. */
   public String peerMetadata() {
     return peerMetadata;
-  }
-
-  /** The access log requests served through this door go to. */
-  public AccessLog accessLog() {
-    return accessLog;
   }
 
   /** Binds the public port and starts accepting; fails with the port named when it is taken. */

@@ -34,6 +34,9 @@ public interface InboundGate {
   non-sealed interface Admitted extends Verdict {
     PeerInfo peer();
 
+    /** The request's telemetry handle: the adapter opens its server span and writes its access log line on it. */
+    CallRecorder.Call call();
+
     /** Records the request with the status the handler answered. */
     void complete(int responseCode);
 

@@ -4,11 +4,11 @@ import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.security.authz.AuthzDecision;
 import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.AuthorizationLog;
 import dev.inmesh.telemetry.PeerMetadata;
-import io.micrometer.core.instrument.Clock;
 import java.net.InetAddress;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,7 +28,6 @@ public final class DoorGate implements InboundGate {
   private final ConnectionTable connections;
   private final IntFunction<Optional<InboundPolicy>> policies;
   private final InboundMetrics metrics;
-  private final Clock clock;
   private final RateLimitedLog refusals;
   private final AuthorizationLog authorizationLog = AuthorizationLog.defaults();
 
@@ -38,7 +37,6 @@ public final class DoorGate implements InboundGate {
     this.connections = connections;
     this.policies = policies;
     this.metrics = metrics;
-    this.clock = metrics.registry().config().clock();
     this.refusals = new RateLimitedLog(log, logClock, java.time.Duration.ofMinutes(1));
   }
 
@@ -46,13 +44,18 @@ public final class DoorGate implements InboundGate {
   private final class Admission implements Admitted {
     private final PeerInfo peer;
     private final DoorConnection connection;
-    private final long start;
+    private final CallRecorder.Call call;
     private final AtomicBoolean ended = new AtomicBoolean();
 
-    private Admission(PeerInfo peer, DoorConnection connection, long start) {
+    private Admission(PeerInfo peer, DoorConnection connection, CallRecorder.Call call) {
       this.peer = peer;
       this.connection = connection;
-      this.start = start;
+      this.call = call;
+    }
+
+    @Override
+    public CallRecorder.Call call() {
+      return call;
     }
 
     @Override
@@ -63,20 +66,19 @@ public final class DoorGate implements InboundGate {
     @Override
     public void complete(int responseCode) {
       end();
-      metrics.request(Optional.of(peer), responseCode, "-", millisSince(start));
+      metrics.request(call, Optional.of(peer), Optional.empty(), responseCode, Optional.empty(), "-", -1, -1);
     }
 
     @Override
     public void complete(Optional<PeerMetadata> caller, int responseCode, long requestBytes, long responseBytes) {
       end();
-      metrics.request(Optional.of(peer), caller, responseCode, Optional.empty(), "-", millisSince(start), requestBytes,
-          responseBytes);
+      metrics.request(call, Optional.of(peer), caller, responseCode, Optional.empty(), "-", requestBytes, responseBytes);
     }
 
     @Override
     public void completeGrpc(Optional<PeerMetadata> caller, int grpcStatus) {
       end();
-      metrics.request(Optional.of(peer), caller, 200, Optional.of(grpcStatus), "-", millisSince(start), -1, -1);
+      metrics.request(call, Optional.of(peer), caller, 200, Optional.of(grpcStatus), "-", -1, -1);
     }
 
     @Override
@@ -93,34 +95,34 @@ public final class DoorGate implements InboundGate {
 
   @Override
   public Verdict admit(InetAddress remoteAddress, int remotePort, RequestHead head) {
-    long start = clock.monotonicTime();
+    CallRecorder.Call call = metrics.start();
     Optional<ConnectionTable.Relay> relay = connections.relay(remoteAddress, remotePort);
     Optional<PeerInfo> found = relay.map(ConnectionTable.Relay::peer);
     if (found.isEmpty()) {
       refusals.log("unknown-peer", "port " + port + ": refused " + head.method() + " " + head.path() + " from "
           + remoteAddress.getHostAddress() + ":" + remotePort + ", which did not come through the inbound door;"
           + " the server behind the door must listen on loopback only");
-      return refuse(Optional.empty(), 403, RBAC_DENIED_BODY, "RBAC", start);
+      return refuse(Optional.empty(), 403, RBAC_DENIED_BODY, "RBAC", call);
     }
     PeerInfo peer = found.get();
     DoorConnection connection = relay.get().connection();
     connection.requestStarted();
-    Optional<Refused> refused = refusal(peer, head, start);
+    Optional<Refused> refused = refusal(peer, head, call);
     if (refused.isPresent()) {
       connection.requestEnded();
       return refused.get();
     }
-    return new Admission(peer, connection, start);
+    return new Admission(peer, connection, call);
   }
 
   /** Why a request on a connection that came through the door may not be served, if it may not. */
-  private Optional<Refused> refusal(PeerInfo peer, RequestHead head, long start) {
+  private Optional<Refused> refusal(PeerInfo peer, RequestHead head, CallRecorder.Call call) {
     Optional<PeerInfo> found = Optional.of(peer);
     Optional<InboundPolicy> current = policies.apply(port);
     if (current.isEmpty()) {
       refusals.log(RefusalReason.NO_POLICY, "no inbound policy for port " + port + " from mesh-control any more;"
           + " refusing requests until it arrives");
-      return Optional.of(refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", start));
+      return Optional.of(refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", call));
     }
     InboundPolicy policy = current.get();
     boolean transportAccepted = peer.isMutualTls() ? policy.mode().acceptsTls() : policy.mode().acceptsPlaintext();
@@ -129,7 +131,7 @@ public final class DoorGate implements InboundGate {
       refusals.log("transport-" + policy.mode(), "port " + port + " is " + policy.mode() + " now (listener "
           + policy.listener() + "): refused a request on a " + peer.security().istioName() + " connection from "
           + peer.source() + " accepted under the previous mode");
-      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start));
+      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
     }
     AuthzRequest request = head.toAuthzRequest(peer, port);
     AuthzDecision decision = policy.authorization().evaluate(request);
@@ -148,17 +150,13 @@ public final class DoorGate implements InboundGate {
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("port {} (listener {}) denied {} {} from {}: {}", port, policy.listener(), head.method(), head.path(),
           peer.principal().map(Object::toString).orElse("plaintext " + peer.source()), denied.policyOrReason());
-      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", start));
+      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
     }
     return Optional.empty();
   }
 
-  private Refused refuse(Optional<PeerInfo> peer, int status, String body, String flags, long start) {
-    metrics.request(peer, status, flags, millisSince(start));
+  private Refused refuse(Optional<PeerInfo> peer, int status, String body, String flags, CallRecorder.Call call) {
+    metrics.request(call, peer, Optional.empty(), status, Optional.empty(), flags, -1, -1);
     return new Refused(status, body);
-  }
-
-  private double millisSince(long start) {
-    return (clock.monotonicTime() - start) / 1_000_000.0;
   }
 }

@@ -12,8 +12,12 @@ import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.Tracing;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -36,10 +40,16 @@ class DoorGateTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final ConnectionTable table = new ConnectionTable();
   private final AtomicReference<Optional<InboundPolicy>> policy = new AtomicReference<>(Optional.empty());
-  private final InboundGate gate = new DoorGate(9080, table, p -> policy.get(), new InboundMetrics(registry,
+  private final InboundGate gate = new DoorGate(9080, table, p -> policy.get(), new InboundMetrics(recorder(registry,
       new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews", Map.of(), Locality.UNKNOWN,
-          "127.0.0.1", List.of(new ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(1)),
-      Optional.empty(), "http"), Clock.systemUTC());
+          "127.0.0.1", List.of(new ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(1))),
+      "http"), Clock.systemUTC());
+
+  static CallRecorder recorder(MeterRegistry registry, MeshConfig config) {
+    CallRecorder recorder = CallRecorder.unbound(config, Optional.empty(), AccessLog.envoyDefault(), Tracing.NONE);
+    recorder.bindTo(registry);
+    return recorder;
+  }
 
   private static PeerInfo peer(boolean mtls) {
     return new PeerInfo(new InetSocketAddress("10.0.0.7", 41000), new InetSocketAddress(LOOPBACK, 9080),

@@ -64,7 +64,7 @@ class FrontDoorTest {
         Duration.ofSeconds(1));
     door = new FrontDoor(new FrontDoor.Settings(port, InetAddress.getLoopbackAddress(),
         (InetSocketAddress) backend.getLocalSocketAddress(), p -> policy.get(), Optional.empty(),
-        new InboundMetrics(registry, mesh, Optional.empty(), "http"), Clock.systemUTC(), Ticker.system(), config,
+        new InboundMetrics(DoorGateTest.recorder(registry, mesh), "http"), Clock.systemUTC(), Ticker.system(), config,
         java.util.List.of()));
     door.start();
   }

@@ -133,7 +133,6 @@ public final class DoorServer extends Server {
         return new ServerCall.Listener<>() {};
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
-      long start = System.nanoTime();
       Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcMetrics.PEER_METADATA));
       ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
         @Override
@@ -148,7 +147,7 @@ public final class DoorServer extends Server {
         public void close(Status status, Metadata trailers) {
           admitted.completeGrpc(caller, status.getCode().value());
           PeerInfo peer = admitted.peer();
-          GrpcMetrics.log(door.accessLog(), start, status, "-", authority, call.getMethodDescriptor(), headers, null,
+          GrpcMetrics.log(admitted.call(), status, "-", authority, call.getMethodDescriptor(), headers, null,
               GrpcMetrics.address(peer.source()), peer.principal());
           super.close(status, trailers);
         }
