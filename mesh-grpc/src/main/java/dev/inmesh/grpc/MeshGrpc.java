@@ -118,7 +118,7 @@ public final class MeshGrpc {
   }
 
   /** The caller of a call served by {@link #permissiveServer}: its address, and SPIFFE ID under mTLS. */
-  public static final io.grpc.Context.Key<dev.inmesh.http.server.PeerInfo> PEER = DoorServer.PEER;
+  public static final io.grpc.Context.Key<dev.inmesh.inbound.PeerInfo> PEER = DoorServer.PEER;
 
   /** The builder of {@link #server}, for interceptors, executors and the like. */
   public static XdsServerBuilder serverBuilder(Mesh mesh, int port) {

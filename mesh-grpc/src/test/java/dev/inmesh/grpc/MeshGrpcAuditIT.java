@@ -4,7 +4,7 @@ import static dev.inmesh.grpc.GrpcMesh.call;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.InboundMetrics;
+import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.telemetry.AuthorizationLog;
 import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;

@@ -1,10 +1,10 @@
 package dev.inmesh.grpc.internal;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.MeshInbound;
-import dev.inmesh.http.server.PeerInfo;
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.InboundDoor;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.PeerMetadata;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -42,15 +42,15 @@ public final class DoorServer extends Server {
 
   private final Mesh mesh;
   private final int port;
-  private final MeshInbound.Builder doorBuilder;
+  private final InboundDoor.Builder doorBuilder;
   private final Server backend;
-  private volatile MeshInbound door;
+  private volatile InboundDoor door;
 
   /** @throws IllegalArgumentException when {@code port} is not a target port {@code mesh} serves */
   public DoorServer(Mesh mesh, int port, List<ServerServiceDefinition> services) {
     this.mesh = mesh;
     this.port = port;
-    this.doorBuilder = MeshInbound.builder(mesh, port).grpc();
+    this.doorBuilder = InboundDoor.builder(mesh, port).grpc();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     services.forEach(builder::addService);
     this.backend = builder.intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port))).intercept(new Gate()).build();
@@ -133,7 +133,6 @@ public final class DoorServer extends Server {
         return new ServerCall.Listener<>() {};
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
-      long start = System.nanoTime();
       Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcMetrics.PEER_METADATA));
       ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
         @Override
@@ -148,7 +147,7 @@ public final class DoorServer extends Server {
         public void close(Status status, Metadata trailers) {
           admitted.completeGrpc(caller, status.getCode().value());
           PeerInfo peer = admitted.peer();
-          GrpcMetrics.log(door.accessLog(), start, status, "-", authority, call.getMethodDescriptor(), headers, null,
+          GrpcMetrics.log(admitted.call(), status, "-", authority, call.getMethodDescriptor(), headers, null,
               GrpcMetrics.address(peer.source()), peer.principal());
           super.close(status, trailers);
         }

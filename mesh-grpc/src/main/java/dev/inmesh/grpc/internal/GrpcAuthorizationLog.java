@@ -1,12 +1,13 @@
 package dev.inmesh.grpc.internal;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.inbound.InboundPolicy;
+import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.security.authz.AuthorizationEngine;
 import dev.inmesh.security.authz.AuthzDecision;
 import dev.inmesh.security.authz.AuthzRequest;
 import dev.inmesh.security.authz.RbacEngine;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.telemetry.AuthorizationLog;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -35,8 +36,7 @@ public final class GrpcAuthorizationLog implements ServerInterceptor {
   public GrpcAuthorizationLog(Mesh mesh, int port) {
     this.mesh = mesh;
     this.port = port;
-    this.metrics = new InboundMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()),
-        "grpc");
+    this.metrics = new InboundMetrics(CallRecorder.of(mesh), "grpc");
   }
 
   @Override

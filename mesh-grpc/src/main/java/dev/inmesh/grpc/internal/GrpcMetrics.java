@@ -1,9 +1,11 @@
 package dev.inmesh.grpc.internal;
 
 import dev.inmesh.security.SpiffeId;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.telemetry.AccessLog;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.telemetry.Tracing;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -22,7 +24,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.time.Instant;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -36,14 +37,13 @@ import javax.net.ssl.SSLSession;
 public final class GrpcMetrics {
   static final Metadata.Key<String> PEER_METADATA = Metadata.Key.of(PeerMetadata.HEADER, Metadata.ASCII_STRING_MARSHALLER);
   static final Metadata.Key<String> PEER_METADATA_ID = Metadata.Key.of(PeerMetadata.ID_HEADER, Metadata.ASCII_STRING_MARSHALLER);
-  private final IstioMetrics metrics;
-  private final AccessLog accessLog;
+  private final CallRecorder recorder;
   private final PeerMetadata self;
 
   /** @param accessLog where each call's line goes, client and server side, as Envoy logs gRPC over HTTP/2 */
   public GrpcMetrics(IstioMetrics metrics, AccessLog accessLog, PeerMetadata self) {
-    this.metrics = metrics;
-    this.accessLog = accessLog;
+    // spans are GrpcTracing's, a separate interceptor in MeshGrpc's wiring
+    this.recorder = CallRecorder.of(metrics, accessLog, Tracing.NONE);
     this.self = self;
   }
 
@@ -51,7 +51,7 @@ public final class GrpcMetrics {
     return new ServerInterceptor() {
       @Override
       public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
-        long start = System.nanoTime();
+        CallRecorder.Call recorded = recorder.startUntraced();
         SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
         Optional<SpiffeId> source = peer(session);
         String policy = session == null ? "none" : "mutual_tls";
@@ -67,8 +67,8 @@ public final class GrpcMetrics {
           public void close(Status status, Metadata trailers) {
             String flags = status.getCode() == Status.Code.PERMISSION_DENIED
                 && status.getDescription() != null && status.getDescription().startsWith("Access Denied") ? "RBAC" : "-";
-            metrics.served(source, policy, caller, outcome(status, start, flags));
-            log(accessLog, start, status, flags, call.getAuthority(), call.getMethodDescriptor(), headers, null,
+            recorded.served(source, policy, caller, CallRecorder.Response.grpc(status.getCode().value(), flags));
+            log(recorded, status, flags, call.getAuthority(), call.getMethodDescriptor(), headers, null,
                 address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), source);
             super.close(status, trailers);
           }
@@ -78,14 +78,14 @@ public final class GrpcMetrics {
   }
 
   public ClientInterceptor client(String target) {
-    String destination = metrics.destinationService(target);
+    String destination = recorder.destinationService(target);
     // Istio's metadata exchange, with mesh services only
     boolean exchange = destination.endsWith(".svc.cluster.local");
     String encoded = self.encode();
     return new ClientInterceptor() {
       @Override
       public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
-        long start = System.nanoTime();
+        CallRecorder.Call recorded = recorder.startUntraced();
         return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
           @Override
           public void start(Listener<A> listener, Metadata headers) {
@@ -108,8 +108,8 @@ public final class GrpcMetrics {
               @Override
               public void onClose(Status status, Metadata trailers) {
                 Optional<SpiffeId> server = peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
-                metrics.sent(destination, server, answered, outcome(status, start, "-"));
-                log(accessLog, start, status, "-", next.authority(), method, headers,
+                recorded.sent(destination, server, answered, CallRecorder.Response.grpc(status.getCode().value(), "-"));
+                log(recorded, status, "-", next.authority(), method, headers,
                     address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), null, Optional.empty());
                 super.onClose(status, trailers);
               }
@@ -129,14 +129,13 @@ public final class GrpcMetrics {
   }
 
   /** One access log line: HTTP/2, response code 200 and the call's path, as Envoy logs a gRPC call. */
-  static void log(AccessLog accessLog, long start, Status status, String flags, String authority, MethodDescriptor<?, ?> method,
+  static void log(CallRecorder.Call recorded, Status status, String flags, String authority, MethodDescriptor<?, ?> method,
       Metadata headers, String upstream, String downstream, Optional<SpiffeId> caller) {
-    if (!accessLog.enabled()) {
+    if (!recorded.logging()) {
       return;
     }
-    long nanos = System.nanoTime() - start;
-    accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), "HTTP/2", 200, flags, 0, 0, nanos / 1_000_000,
-        upstream, null, downstream, caller.map(Object::toString).orElse(null), null,
+    recorded.log(new CallRecorder.LogLine("HTTP/2", 200, flags, 0, 0, upstream, downstream,
+        caller.map(Object::toString).orElse(null),
         name -> switch (name) {
           case ":method" -> "POST";
           case ":path" -> "/" + method.getFullMethodName();
@@ -149,11 +148,6 @@ public final class GrpcMetrics {
 
   static String address(SocketAddress address) {
     return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() + ":" + inet.getPort() : null;
-  }
-
-  private static IstioMetrics.Outcome outcome(Status status, long start, String flags) {
-    return new IstioMetrics.Outcome("grpc", 200, Optional.of(status.getCode().value()), flags,
-        (System.nanoTime() - start) / 1_000_000.0);
   }
 
   static Optional<SpiffeId> peer(SSLSession session) {

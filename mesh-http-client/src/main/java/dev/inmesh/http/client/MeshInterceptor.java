@@ -7,15 +7,13 @@ import dev.inmesh.model.DestinationService;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
 import dev.inmesh.security.SpiffeId;
-import dev.inmesh.telemetry.AccessLog;
-import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import dev.inmesh.telemetry.Tracing;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 import okhttp3.Headers;
 import okhttp3.Interceptor;
@@ -36,9 +34,8 @@ final class MeshInterceptor implements Interceptor {
   private final MeshTlsClients tlsClients;
   private final ClusterClients clusterClients;
   private final OkHttpClient plaintext;
-  private final IstioMetrics metrics;
+  private final CallRecorder recorder;
   private static final String CLUSTER_LOCAL = ".svc.cluster.local";
-  private final AccessLog accessLog;
   /** Istio's metadata exchange headers, the same on every call: built (and checked by OkHttp) once. */
   private final Headers peerMetadata;
 
@@ -51,11 +48,10 @@ final class MeshInterceptor implements Interceptor {
     OkHttpClient.Builder plaintext = mirrorClient.newBuilder().retryOnConnectionFailure(false);
     plaintext.interceptors().clear();
     this.plaintext = plaintext.build();
-    this.accessLog = mesh.accessLog();
     PeerMetadata self = PeerMetadata.of(mesh.config());
     this.peerMetadata = new Headers.Builder().add(PeerMetadata.HEADER, self.encode()).add(PeerMetadata.ID_HEADER, self.id())
         .build();
-    this.metrics = new IstioMetrics(mesh.meterRegistry(), mesh.config(), mesh.certificates().map(c -> c.identity()));
+    this.recorder = CallRecorder.of(mesh);
   }
 
   @Override
@@ -63,7 +59,8 @@ final class MeshInterceptor implements Interceptor {
     Request request = chain.request();
     // the trace of the request this thread serves goes on, or a new one starts here; a caller's own
     // traceparent wins, and B3 headers the caller passed on (as Istio asks apps to) are the parent
-    Tracing.Span span = request.header(TraceContext.TRACEPARENT) != null ? null : startClient(request);
+    CallRecorder.Call call = request.header(TraceContext.TRACEPARENT) != null ? recorder.startUntraced() : startClient(request);
+    Tracing.Span span = call.span().orElse(null);
     // the caller's headers and the mesh's, in one new request
     Headers.Builder added = null;
     if (span != null) {
@@ -80,7 +77,7 @@ final class MeshInterceptor implements Interceptor {
     }
     Optional<DestinationService> destination = destination(request.url().host(), request.url().port());
     boolean inMesh = destination.isPresent() ? !destination.get().meshExternal()
-        : metrics.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL);
+        : recorder.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL);
     if (request.header(PeerMetadata.HEADER) == null && inMesh) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
       added = (added == null ? request.headers().newBuilder() : added).removeAll(PeerMetadata.ID_HEADER).addAll(peerMetadata);
@@ -88,7 +85,6 @@ final class MeshInterceptor implements Interceptor {
     if (added != null) {
       request = request.newBuilder().headers(added.build()).build();
     }
-    long start = System.nanoTime();
     try {
       OkHttpRequestView view = new OkHttpRequestView(request);
       Response response = mesh.outbound().execute(view, new OkHttpTransport(chain, request, mirrorClient, tlsClients,
@@ -99,7 +95,7 @@ final class MeshInterceptor implements Interceptor {
         response = response.newBuilder().removeHeader(PeerMetadata.HEADER).removeHeader(PeerMetadata.ID_HEADER).build();
       }
       try {
-        record(view, response, server, destination, start);
+        record(view, response, server, destination, call);
         if (span != null) {
           span.http(request.method(), request.url().toString(), response.code(),
               Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-"));
@@ -112,19 +108,13 @@ final class MeshInterceptor implements Interceptor {
     } catch (MeshException e) {
       // OkHttp callers handle IOException; the message says what the mesh was waiting for
       MeshCallException failure = new MeshCallException(request.method() + " " + request.url() + ": " + e.getMessage(), e);
-      if (span != null) {
-        span.error(failure);
-      }
+      call.failed(failure);
       throw failure;
     } catch (IOException | RuntimeException e) {
-      if (span != null) {
-        span.error(e);
-      }
+      call.failed(e);
       throw e;
     } finally {
-      if (span != null) {
-        span.end();
-      }
+      call.end();
     }
   }
 
@@ -137,20 +127,20 @@ final class MeshInterceptor implements Interceptor {
     MeshSnapshot snapshot = mesh.snapshot();
     Optional<dev.inmesh.outbound.ClusterRuntime> cluster = snapshot.cluster("outbound|" + port + "||" + host);
     if (cluster.isEmpty()) {
-      cluster = snapshot.cluster("outbound|" + port + "||" + metrics.destinationService(host));
+      cluster = snapshot.cluster("outbound|" + port + "||" + recorder.destinationService(host));
     }
     return cluster.flatMap(c -> c.config().service());
   }
 
   /** A client span, child of the B3 context the caller's request carries if any, else of the request this thread serves. */
-  private Tracing.Span startClient(Request request) {
+  private CallRecorder.Call startClient(Request request) {
     String name = request.url().host() + ":" + request.url().port() + "/*";
     java.util.Optional<TraceContext> passedOn = TraceContext.fromHeaders(request::header);
     if (passedOn.isEmpty()) {
-      return mesh.tracing().startClient(name);
+      return recorder.startClient(name);
     }
     try (TraceContext.Scope scope = TraceContext.attach(passedOn.get())) {
-      return mesh.tracing().startClient(name);
+      return recorder.startClient(name);
     }
   }
 
@@ -159,7 +149,7 @@ final class MeshInterceptor implements Interceptor {
    * knows); the server's SPIFFE ID comes from the handshake when the call went over mTLS.
    */
   private void record(OkHttpRequestView request, Response response, Optional<PeerMetadata> peer,
-      Optional<DestinationService> destination, long start) {
+      Optional<DestinationService> destination, CallRecorder.Call call) {
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
     if (mesh.snapshot().listener(request.host(), request.port(), defaultPort).isEmpty()) {
       return;
@@ -169,26 +159,23 @@ final class MeshInterceptor implements Interceptor {
         .filter(X509Certificate.class::isInstance)
         .flatMap(c -> SpiffeId.of((X509Certificate) c));
     String flags = Optional.ofNullable(response.header(OutboundPipeline.FLAGS_HEADER)).orElse("-");
-    long nanos = System.nanoTime() - start;
     Request sent = response.request();
     long requestBytes = sent.body() == null ? 0 : contentLength(sent);
     long responseBytes = response.body().contentLength();
-    IstioMetrics.Outcome outcome = new IstioMetrics.Outcome("http", response.code(), Optional.empty(), flags,
-        nanos / 1_000_000.0, requestBytes, responseBytes);
+    CallRecorder.Response outcome = CallRecorder.Response.of("http", response.code(), flags, requestBytes, responseBytes);
     // looked up again if the call began before its cluster arrived: the config that routed it is in force now
     Optional<DestinationService> service = destination.isPresent() ? destination
         : destination(request.host(), request.port());
     if (service.isPresent()) {
-      metrics.sent(service.get(), server, peer, outcome);
+      call.sent(service.get(), server, peer, outcome);
     } else {
-      metrics.sent(metrics.destinationService(request.host()), server, peer, outcome);
+      call.sent(recorder.destinationService(request.host()), server, peer, outcome);
     }
-    if (accessLog.enabled()) {
-      accessLog.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol(response),
-          response.code(), flags, Math.max(0, requestBytes), Math.max(0, responseBytes),
-          nanos / 1_000_000, response.networkResponse() == null ? null
+    if (call.logging()) {
+      call.log(new CallRecorder.LogLine(protocol(response), response.code(), flags, Math.max(0, requestBytes),
+          Math.max(0, responseBytes), response.networkResponse() == null ? null
               : response.networkResponse().request().url().host() + ":" + response.networkResponse().request().url().port(),
-          null, null, null, null,
+          null, null,
           name -> switch (name) {
             case ":method" -> sent.method();
             case ":path" -> sent.url().encodedPath() + (sent.url().encodedQuery() == null ? "" : "?" + sent.url().encodedQuery());

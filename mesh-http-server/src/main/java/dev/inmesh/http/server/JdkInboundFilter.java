@@ -2,8 +2,9 @@ package dev.inmesh.http.server;
 
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import java.io.IOException;
@@ -19,7 +20,7 @@ final class JdkInboundFilter extends Filter {
 
   JdkInboundFilter(MeshInbound door) {
     this.door = door;
-    this.gate = door.gate();
+    this.gate = door.engine().gate();
   }
 
   static RequestHead head(HttpExchange exchange) {
@@ -52,7 +53,7 @@ final class JdkInboundFilter extends Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     exchange.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    ServedRequest served = new ServedRequest(door, admitted, head, name -> exchange.getRequestHeaders().getFirst(name));
+    ServedRequest served = new ServedRequest(door.engine(), admitted, head, name -> exchange.getRequestHeaders().getFirst(name));
     served.answerMetadata().ifPresent(value -> exchange.getResponseHeaders().set(PeerMetadata.HEADER, value));
     try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(exchange);

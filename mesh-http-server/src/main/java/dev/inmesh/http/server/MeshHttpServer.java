@@ -4,6 +4,8 @@ import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.inmesh.Mesh;
+import dev.inmesh.inbound.DoorConfig;
+import dev.inmesh.inbound.PeerInfo;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -73,7 +75,7 @@ public final class MeshHttpServer implements AutoCloseable {
   public void start() throws IOException {
     server.start();
     try {
-      inbound.startDoor();
+      inbound.engine().start();
     } catch (IOException e) {
       server.stop(0);
       throw e;
@@ -95,7 +97,7 @@ public final class MeshHttpServer implements AutoCloseable {
    * (as {@link HttpServer#stop}), then closes every connection.
    */
   public void stop(int delaySeconds) {
-    inbound.stopAccepting();
+    inbound.engine().stopAccepting();
     server.stop(delaySeconds);
     inbound.close();
   }

@@ -1,32 +1,21 @@
 package dev.inmesh.http.server;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.FrontDoor;
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.InboundMetrics;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.model.Ticker;
-import dev.inmesh.security.CertificateManager;
-import dev.inmesh.telemetry.AccessLog;
-import dev.inmesh.telemetry.PeerMetadata;
-import dev.inmesh.telemetry.Tracing;
+import dev.inmesh.inbound.DoorConfig;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.InboundDoor;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.time.Clock;
-import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * The door in front of an HTTP server: it listens on the workload's public port (a target port
  * the {@link Mesh} serves), accepts mutual TLS, plaintext or both as the port's PeerAuthentication
  * mode says <em>at the moment each connection arrives</em> (no policy from mesh-control yet: none),
- * and relays each accepted connection to the server on loopback, remembering who the peer is.
+ * and relays each accepted connection to the server on loopback, remembering who the peer is. The
+ * engine is mesh-core's {@link InboundDoor}; this is its face for HTTP servers.
  *
  * <p>{@link MeshHttpServer} puts one in front of the JDK's server by itself. For any other server,
  * bind it to loopback, put a door in front, and authorize requests with a
@@ -46,33 +35,13 @@ import java.util.stream.Collectors;
  * timeout in {@code inmesh.inbound.connections.closed}, by {@code reason}.
  */
 public final class MeshInbound implements AutoCloseable {
+  private final InboundDoor door;
 
-  private final FrontDoor door;
-  private final InboundGate gate;
-  private final InboundMetrics metrics;
-  private final InetSocketAddress backend;
-  private final Tracing tracing;
-  private final String operation;
-  private final AccessLog accessLog;
-  private final String peerMetadata;
-
-  private MeshInbound(Builder builder) {
-    Mesh mesh = builder.mesh;
-    this.peerMetadata = PeerMetadata.of(mesh.config()).encode();
-    this.tracing = mesh.tracing();
-    this.operation = mesh.inboundOperation(builder.port);
-    this.accessLog = mesh.accessLog();
-    Optional<CertificateManager> certificates = mesh.certificates();
-    this.metrics = new InboundMetrics(builder.registry, mesh.config(), certificates.map(CertificateManager::identity),
-        builder.protocol);
-    this.backend = builder.backend;
-    Clock clock = Clock.systemUTC();
-    this.door = new FrontDoor(new FrontDoor.Settings(builder.port, builder.bindAddress(), builder.backend, mesh::inbound,
-        certificates, metrics, clock, Ticker.system(), builder.config, builder.applicationProtocols));
-    this.gate = new InboundGate(builder.port, door.connections(), mesh::inbound, metrics, clock);
+  private MeshInbound(InboundDoor door) {
+    this.door = door;
   }
 
-  /** Starts a door on {@code port} in front of the server at {@code backend}, with its own meter registry. */
+  /** Starts a door on {@code port} in front of the server at {@code backend}. */
   public static MeshInbound front(Mesh mesh, int port, InetSocketAddress backend) throws IOException {
     return builder(mesh, port).backend(backend).start();
   }
@@ -82,7 +51,7 @@ public final class MeshInbound implements AutoCloseable {
    * ({@code Mesh.builder().servePort(name, servicePort, port)}).
    */
   public static Builder builder(Mesh mesh, int port) {
-    return new Builder(mesh, port);
+    return new Builder(InboundDoor.builder(mesh, port));
   }
 
   /** The public port. */
@@ -92,12 +61,12 @@ public final class MeshInbound implements AutoCloseable {
 
   /** Where the door relays to. */
   public InetSocketAddress backend() {
-    return backend;
+    return door.backend();
   }
 
   /** The registry the door and the request metrics write to. */
   public MeterRegistry meterRegistry() {
-    return metrics.registry();
+    return door.meterRegistry();
   }
 
   /**
@@ -105,40 +74,12 @@ public final class MeshInbound implements AutoCloseable {
    * no relay of this door is behind it.
    */
   public Optional<PeerInfo> peer(InetAddress remoteAddress, int remotePort) {
-    return door.connections().peer(remoteAddress, remotePort);
+    return door.peer(remoteAddress, remotePort);
   }
 
-  /** The authorization of requests relayed by this door, for adapters of other servers (gRPC). */
-  public InboundGate gate() {
-    return gate;
-  }
-
-  /** Where the server spans go. */
-  public Tracing tracing() {
-    return tracing;
-  }
-
-  /** The server spans' name, Istio's: {@code reviews.default.svc.cluster.local:9080/*}. */
-  public String operation() {
-    return operation;
-  }
-
-  /** This workload's {@link PeerMetadata}, encoded for the {@value PeerMetadata#HEADER} response header. */
-  public String peerMetadata() {
-    return peerMetadata;
-  }
-
-  /** The access log requests served through this door go to. */
-  public AccessLog accessLog() {
-    return accessLog;
-  }
-
-  void startDoor() throws IOException {
-    door.start();
-  }
-
-  void stopAccepting() {
-    door.stopAccepting();
+  /** The engine, for this module's adapters. */
+  InboundDoor engine() {
+    return door;
   }
 
   /** Stops listening and closes every relayed connection. */
@@ -147,75 +88,36 @@ public final class MeshInbound implements AutoCloseable {
     door.close();
   }
 
-  /**
-   * Checks that {@code port} is a target port {@code mesh} serves, so that mesh-control has a
-   * listener (and so a policy) for it.
-   */
-  static void checkServed(Mesh mesh, int port) {
-    List<ServicePort> ports = mesh.config().ports();
-    if (mesh.config().workload().isEmpty()) {
-      throw new IllegalArgumentException("port " + port + " is not served: this Mesh is a pure client; build it with"
-          + " service(...) and servePort(name, servicePort, " + port + ")");
-    }
-    if (ports.stream().noneMatch(p -> p.targetPort() == port)) {
-      String served = ports.stream().map(p -> p.targetPort() + " (" + p.name() + ")").collect(Collectors.joining(", "));
-      throw new IllegalArgumentException("port " + port + " is not a port this Mesh serves; it serves target ports "
-          + served + ". Register it with servePort(name, servicePort, " + port + ")");
-    }
-  }
-
   /** Builds a {@link MeshInbound}; {@link #backend} is required. */
   public static final class Builder {
-    private final Mesh mesh;
-    private final int port;
-    private InetSocketAddress backend;
-    private MeterRegistry registry;
-    private InetAddress bindAddress;
-    private String protocol = "http";
-    private DoorConfig config = DoorConfig.defaults();
-    private java.util.List<String> applicationProtocols = java.util.List.of();
+    private final InboundDoor.Builder door;
 
-    private Builder(Mesh mesh, int port) {
-      this.mesh = Objects.requireNonNull(mesh, "mesh");
-      checkServed(mesh, port);
-      this.port = port;
-      this.registry = mesh.meterRegistry();
+    private Builder(InboundDoor.Builder door) {
+      this.door = door;
     }
 
     /** The server behind the door; it must listen on loopback only, so that nothing gets around the door. */
     public Builder backend(InetSocketAddress backend) {
-      if (!backend.getAddress().isLoopbackAddress()) {
-        throw new IllegalArgumentException("the server behind the door on port " + port + " must listen on loopback, got "
-            + backend + "; anything else could be reached around the door");
-      }
-      this.backend = backend;
+      door.backend(backend);
       return this;
     }
 
     /** Where request and connection metrics go (default: the Mesh's {@link Mesh#meterRegistry()}). */
     public Builder meterRegistry(MeterRegistry registry) {
-      this.registry = Objects.requireNonNull(registry, "registry");
+      door.meterRegistry(registry);
       return this;
     }
 
     /** The address the door listens on (default: the workload's address, {@code Mesh.builder().address(...)}). */
     public Builder bindAddress(InetAddress address) {
-      this.bindAddress = Objects.requireNonNull(address, "address");
+      door.bindAddress(address);
       return this;
     }
 
     /** Timeouts and connection limits (default: {@link DoorConfig#defaults()}). */
     public Builder door(DoorConfig config) {
-      this.config = Objects.requireNonNull(config, "config");
+      door.door(config);
       return this;
-    }
-
-    /** Builds the door without listening yet. */
-    MeshInbound build() {
-      if (backend == null) {
-        throw new IllegalStateException("the door on port " + port + " needs a backend(...) to relay to");
-      }
-      return new MeshInbound(this);
     }
 
     /**
@@ -223,9 +125,13 @@ public final class MeshInbound implements AutoCloseable {
      * gRPC requires, and requests count as {@code request_protocol="grpc"}.
      */
     public Builder grpc() {
-      this.protocol = "grpc";
-      this.applicationProtocols = java.util.List.of("h2");
+      door.grpc();
       return this;
+    }
+
+    /** Builds the door without listening yet. */
+    MeshInbound build() {
+      return new MeshInbound(door.build());
     }
 
     /** Binds the public port and starts accepting. */
@@ -233,17 +139,6 @@ public final class MeshInbound implements AutoCloseable {
       MeshInbound inbound = build();
       inbound.door.start();
       return inbound;
-    }
-
-    private InetAddress bindAddress() {
-      if (bindAddress != null) {
-        return bindAddress;
-      }
-      try {
-        return InetAddress.getByName(mesh.config().address());
-      } catch (UnknownHostException e) {
-        throw new UncheckedIOException("the workload address " + mesh.config().address() + " does not resolve", e);
-      }
     }
   }
 }

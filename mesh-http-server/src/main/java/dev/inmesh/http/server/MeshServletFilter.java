@@ -1,7 +1,8 @@
 package dev.inmesh.http.server;
 
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.RequestHead;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
 import jakarta.servlet.Filter;
@@ -34,7 +35,7 @@ public final class MeshServletFilter implements Filter {
 
   public MeshServletFilter(MeshInbound door) {
     this.door = door;
-    this.gate = door.gate();
+    this.gate = door.engine().gate();
   }
 
   static RequestHead head(HttpServletRequest request) {
@@ -66,7 +67,7 @@ public final class MeshServletFilter implements Filter {
     InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
     request.setAttribute(PeerInfo.ATTRIBUTE, admitted.peer());
     int status = 500;
-    ServedRequest served = new ServedRequest(door, admitted, head(request), request::getHeader);
+    ServedRequest served = new ServedRequest(door.engine(), admitted, head(request), request::getHeader);
     served.answerMetadata().ifPresent(value -> response.setHeader(PeerMetadata.HEADER, value));
     try (TraceContext.Scope scope = served.attach()) {
       chain.doFilter(request, response);

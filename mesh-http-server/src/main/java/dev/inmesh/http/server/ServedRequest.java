@@ -1,36 +1,36 @@
 package dev.inmesh.http.server;
 
-import dev.inmesh.http.server.internal.InboundGate;
-import dev.inmesh.http.server.internal.RequestHead;
-import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.spi.InboundDoor;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
 import dev.inmesh.telemetry.PeerMetadata;
 import dev.inmesh.telemetry.TraceContext;
-import dev.inmesh.telemetry.Tracing;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Function;
 
 /**
  * One request an inbound adapter lets through: the caller's {@link PeerMetadata}, its server span
  * (current on the handler's thread while {@link #attach() attached}), then, at {@link #complete},
- * Istio's metrics, the span's tags and end, and the access log line.
+ * Istio's metrics, the span's tags and end, and the access log line, all on the request's
+ * {@link CallRecorder.Call}.
  */
 final class ServedRequest {
-  private final MeshInbound door;
+  private final InboundDoor door;
   private final InboundGate.Admitted admitted;
   private final RequestHead head;
   private final Function<String, String> requestHeader;
-  private final Tracing.Span span;
+  private final CallRecorder.Call call;
   private final Optional<PeerMetadata> caller;
-  private final long start = System.nanoTime();
 
   /** @param requestHeader a request header by lower-case name, null when absent */
-  ServedRequest(MeshInbound door, InboundGate.Admitted admitted, RequestHead head, Function<String, String> requestHeader) {
+  ServedRequest(InboundDoor door, InboundGate.Admitted admitted, RequestHead head, Function<String, String> requestHeader) {
     this.door = door;
     this.admitted = admitted;
     this.head = head;
     this.requestHeader = requestHeader;
-    this.span = door.tracing().startServer(door.operation(), TraceContext.fromHeaders(requestHeader));
+    this.call = admitted.call().traceServer(door.operation(), TraceContext.fromHeaders(requestHeader));
     this.caller = PeerMetadata.decode(requestHeader.apply(PeerMetadata.HEADER));
   }
 
@@ -43,11 +43,11 @@ final class ServedRequest {
   }
 
   TraceContext.Scope attach() {
-    return span.attach();
+    return call.attach();
   }
 
   void failed(Throwable error) {
-    span.error(error);
+    call.failed(error);
   }
 
   /**
@@ -56,23 +56,18 @@ final class ServedRequest {
    */
   void complete(String protocol, int status, long requestBytes, long responseBytes, Function<String, String> responseHeader) {
     admitted.complete(caller, status, requestBytes, responseBytes);
-    span.http(head.method(), "http://" + head.host() + head.path(), status, "-");
-    span.end();
-    AccessLog log = door.accessLog();
-    if (log.enabled()) {
-      long nanos = System.nanoTime() - start;
-      PeerInfo peer = admitted.peer();
-      log.log(new AccessLog.Entry(Instant.now().minusNanos(nanos), protocol, status, "-",
-          Math.max(0, requestBytes), Math.max(0, responseBytes), nanos / 1_000_000, null, null,
-          peer.source().getAddress().getHostAddress() + ":" + peer.source().getPort(),
-          peer.principal().map(Object::toString).orElse(null), null,
-          name -> switch (name) {
-            case ":method" -> head.method();
-            case ":path" -> head.path();
-            case ":authority" -> head.host();
-            default -> requestHeader.apply(name);
-          },
-          responseHeader));
-    }
+    call.span().ifPresent(span -> span.http(head.method(), "http://" + head.host() + head.path(), status, "-"));
+    call.end();
+    PeerInfo peer = admitted.peer();
+    call.log(new CallRecorder.LogLine(protocol, status, "-", Math.max(0, requestBytes), Math.max(0, responseBytes), null,
+        peer.source().getAddress().getHostAddress() + ":" + peer.source().getPort(),
+        peer.principal().map(Object::toString).orElse(null),
+        name -> switch (name) {
+          case ":method" -> head.method();
+          case ":path" -> head.path();
+          case ":authority" -> head.host();
+          default -> requestHeader.apply(name);
+        },
+        responseHeader));
   }
 }

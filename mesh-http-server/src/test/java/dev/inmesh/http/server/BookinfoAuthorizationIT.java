@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.Mesh;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;

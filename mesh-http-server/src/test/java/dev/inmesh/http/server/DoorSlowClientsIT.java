@@ -3,8 +3,9 @@ package dev.inmesh.http.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.InboundMetrics;
+import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.internal.inbound.InboundMetrics;
 import com.sun.net.httpserver.HttpExchange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -7,8 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.http.server.internal.InboundMetrics;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import io.micrometer.core.instrument.Counter;

@@ -7,6 +7,7 @@ import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.ca.Credential;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.security.CertificateRequest;
 import dev.inmesh.security.Credentials;
 import dev.inmesh.security.SpiffeId;

@@ -7,6 +7,7 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.IstioSamples;
 import java.io.IOException;

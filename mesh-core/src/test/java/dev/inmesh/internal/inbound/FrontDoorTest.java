@@ -1,17 +1,17 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.DoorConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.security.authz.AuthorizationEngine;
-import dev.inmesh.testing.Await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -64,7 +64,7 @@ class FrontDoorTest {
         Duration.ofSeconds(1));
     door = new FrontDoor(new FrontDoor.Settings(port, InetAddress.getLoopbackAddress(),
         (InetSocketAddress) backend.getLocalSocketAddress(), p -> policy.get(), Optional.empty(),
-        new InboundMetrics(registry, mesh, Optional.empty(), "http"), Clock.systemUTC(), Ticker.system(), config,
+        new InboundMetrics(DoorGateTest.recorder(registry, mesh), "http"), Clock.systemUTC(), Ticker.system(), config,
         java.util.List.of()));
     door.start();
   }
@@ -173,7 +173,7 @@ class FrontDoorTest {
       // the answer written after it came back
       assertThat(answer).isEqualTo("hello|true|NONE " + client.getLocalPort());
     }
-    Await.until(() -> door.connections().size() == 0, Duration.ofSeconds(5), "the relay to leave the table");
+    await("the relay to leave the table").atMost(Duration.ofSeconds(10)).until(() -> door.connections().size() == 0);
     assertThat(registry.get(InboundMetrics.CONNECTIONS).tags("security_policy", "none", "reason", "accepted").counter().count())
         .isEqualTo(1);
   }
@@ -212,7 +212,7 @@ class FrontDoorTest {
     try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
       client.setSoTimeout(5000);
       client.getOutputStream().write("hold\n\n".getBytes(StandardCharsets.UTF_8));
-      Await.until(() -> door.connections().size() == 1, Duration.ofSeconds(5), "the relay to start");
+      await("the relay to start").atMost(Duration.ofSeconds(10)).until(() -> door.connections().size() == 1);
 
       door.close();
 
@@ -233,8 +233,7 @@ class FrontDoorTest {
 
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(250));
     }
-    Await.until(() -> closed("header_timeout") == 1 && door.connections().size() == 0, Duration.ofSeconds(5),
-        "the slow connection to be counted and gone");
+    await("the slow connection to be counted and gone").atMost(Duration.ofSeconds(10)).until(() -> closed("header_timeout") == 1 && door.connections().size() == 0);
   }
 
   @Test
@@ -249,7 +248,7 @@ class FrontDoorTest {
       // the head ended the header timeout; the idle timeout closed it
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(550));
     }
-    Await.until(() -> closed("idle_timeout") == 1, Duration.ofSeconds(5), "the idle connection to be counted");
+    await("the idle connection to be counted").atMost(Duration.ofSeconds(10)).until(() -> closed("idle_timeout") == 1);
     assertThat(closed("header_timeout")).isZero();
   }
 
@@ -261,8 +260,7 @@ class FrontDoorTest {
       for (int i = 0; i < DOOR.maxConnectionsPerSource(); i++) {
         held.add(connect("127.0.0.2", "hold\n\n"));
       }
-      Await.until(() -> door.connections().size() == DOOR.maxConnectionsPerSource(), Duration.ofSeconds(5),
-          "the relays to start");
+      await("the relays to start").atMost(Duration.ofSeconds(10)).until(() -> door.connections().size() == DOOR.maxConnectionsPerSource());
 
       try (Socket another = connect("127.0.0.2", "one too many\n")) {
         assertThat(another.getInputStream().read()).isEqualTo(-1);
@@ -285,7 +283,7 @@ class FrontDoorTest {
 
       client.getOutputStream().write('\n');
 
-      Await.until(() -> door.connections().size() == 1, Duration.ofSeconds(5), "the relay to start");
+      await("the relay to start").atMost(Duration.ofSeconds(10)).until(() -> door.connections().size() == 1);
     }
   }
 }

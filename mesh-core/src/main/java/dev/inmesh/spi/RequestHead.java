@@ -1,6 +1,6 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.spi;
 
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.security.authz.AuthzRequest;
 import java.util.List;
 import java.util.Locale;

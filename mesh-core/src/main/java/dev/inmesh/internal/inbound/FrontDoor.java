@@ -1,8 +1,8 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
-import dev.inmesh.http.server.DoorConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.security.BufferedSocket;
 import dev.inmesh.security.CertificateManager;

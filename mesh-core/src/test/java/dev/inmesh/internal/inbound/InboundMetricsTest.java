@@ -1,19 +1,24 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.security.SpiffeId;
+import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.Tracing;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** What Istio's dashboards query is what Micrometer's Prometheus registry renders. */
@@ -28,13 +33,29 @@ class InboundMetricsTest {
   private static final PeerInfo PLAINTEXT = new PeerInfo(new InetSocketAddress("127.0.0.1", 40001),
       new InetSocketAddress("127.0.0.1", 9080), PeerInfo.Security.NONE, Optional.empty(), Optional.empty());
 
+  private final AtomicLong nanos = new AtomicLong();
+
+  private InboundMetrics metrics(PrometheusMeterRegistry registry) {
+    CallRecorder recorder = CallRecorder.unbound(CONFIG, Optional.of(SELF), AccessLog.envoyDefault(), Tracing.NONE,
+        nanos::get, Clock.systemUTC());
+    recorder.bindTo(registry);
+    return new InboundMetrics(recorder, "http");
+  }
+
+  /** A request that took {@code millis} by the recorder's ticker. */
+  private void request(InboundMetrics metrics, PeerInfo peer, int code, String flags, double millis) {
+    CallRecorder.Call call = metrics.start();
+    nanos.addAndGet((long) (millis * 1_000_000));
+    metrics.request(call, Optional.of(peer), Optional.empty(), code, Optional.empty(), flags, -1, -1);
+  }
+
   @Test
   void requestsRenderUnderIstiosNamesAndTellMutualTlsFromPlaintext() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF), "http");
+    InboundMetrics metrics = metrics(registry);
 
-    metrics.request(Optional.of(MTLS), 200, "-", 12.5);
-    metrics.request(Optional.of(PLAINTEXT), 403, "RBAC", 0.2);
+    request(metrics, MTLS, 200, "-", 12.5);
+    request(metrics, PLAINTEXT, 403, "RBAC", 0.2);
     String text = registry.scrape();
 
     assertThat(text).containsPattern("istio_requests_total\\{[^}]*connection_security_policy=\"mutual_tls\"[^}]*"
@@ -47,6 +68,8 @@ class InboundMetricsTest {
         "destination_workload_namespace=\"bookinfo\"", "destination_version=\"v2\"", "reporter=\"destination\"",
         "request_protocol=\"http\"");
     assertThat(text).containsPattern("istio_request_duration_milliseconds_bucket\\{[^}]*connection_security_policy=\"mutual_tls\""
+        + "[^}]*le=\"10\\.0\"[^}]*\\} 0");
+    assertThat(text).containsPattern("istio_request_duration_milliseconds_bucket\\{[^}]*connection_security_policy=\"mutual_tls\""
         + "[^}]*le=\"25\\.0\"[^}]*\\} 1");
     assertThat(text).contains("istio_request_duration_milliseconds_sum{", "istio_request_duration_milliseconds_count{");
   }
@@ -54,7 +77,7 @@ class InboundMetricsTest {
   @Test
   void doorConnectionsRenderWithTheirSecurityPolicyAndReason() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    InboundMetrics metrics = new InboundMetrics(registry, CONFIG, Optional.of(SELF), "http");
+    InboundMetrics metrics = metrics(registry);
 
     metrics.connectionAccepted(9080, PeerInfo.Security.MUTUAL_TLS);
     metrics.connectionRefused(9080, RefusalReason.PLAINTEXT_UNDER_STRICT);

@@ -1,6 +1,6 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.inmesh.http.server;
+package dev.inmesh.inbound;
 
 import dev.inmesh.security.SpiffeId;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import java.time.Clock;
 import java.time.Duration;

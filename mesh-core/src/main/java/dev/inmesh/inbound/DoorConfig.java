@@ -1,4 +1,4 @@
-package dev.inmesh.http.server;
+package dev.inmesh.inbound;
 
 import java.time.Duration;
 import java.util.Objects;

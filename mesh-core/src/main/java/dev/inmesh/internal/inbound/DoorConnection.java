@@ -1,6 +1,6 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
-import dev.inmesh.http.server.DoorConfig;
+import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.model.Ticker;
 import java.net.InetAddress;
 import java.net.Socket;

@@ -1,8 +1,8 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.security.authz.AuthzRequest;
 import java.net.InetSocketAddress;

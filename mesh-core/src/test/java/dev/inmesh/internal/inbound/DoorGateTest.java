@@ -1,17 +1,23 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.DoorConfig;
-import dev.inmesh.http.server.PeerInfo;
+import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.model.Locality;
 import dev.inmesh.model.ServicePort;
 import dev.inmesh.model.Ticker;
 import dev.inmesh.security.SpiffeId;
 import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
+import dev.inmesh.telemetry.AccessLog;
+import dev.inmesh.telemetry.Tracing;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -25,7 +31,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The per-request decisions, with the door's table filled by the test. */
-class InboundGateTest {
+class DoorGateTest {
   private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
   private static final InetSocketAddress BACKEND_SIDE = new InetSocketAddress(LOOPBACK, 50000);
   private final DoorConnection connection = new DoorConnection(new Socket(), LOOPBACK, Ticker.system());
@@ -34,10 +40,16 @@ class InboundGateTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final ConnectionTable table = new ConnectionTable();
   private final AtomicReference<Optional<InboundPolicy>> policy = new AtomicReference<>(Optional.empty());
-  private final InboundGate gate = new InboundGate(9080, table, p -> policy.get(), new InboundMetrics(registry,
+  private final InboundGate gate = new DoorGate(9080, table, p -> policy.get(), new InboundMetrics(recorder(registry,
       new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("reviews"), "reviews", Map.of(), Locality.UNKNOWN,
-          "127.0.0.1", List.of(new ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(1)),
-      Optional.empty(), "http"), Clock.systemUTC());
+          "127.0.0.1", List.of(new ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(1))),
+      "http"), Clock.systemUTC());
+
+  static CallRecorder recorder(MeterRegistry registry, MeshConfig config) {
+    CallRecorder recorder = CallRecorder.unbound(config, Optional.empty(), AccessLog.envoyDefault(), Tracing.NONE);
+    recorder.bindTo(registry);
+    return recorder;
+  }
 
   private static PeerInfo peer(boolean mtls) {
     return new PeerInfo(new InetSocketAddress("10.0.0.7", 41000), new InetSocketAddress(LOOPBACK, 9080),

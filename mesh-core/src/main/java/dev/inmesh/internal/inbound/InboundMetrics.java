@@ -1,8 +1,7 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
-import dev.inmesh.MeshConfig;
-import dev.inmesh.http.server.PeerInfo;
-import dev.inmesh.security.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.telemetry.IstioMetrics;
 import dev.inmesh.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Counter;
@@ -12,7 +11,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * The inbound meters: Istio's request metrics through {@link IstioMetrics} (reporter
+ * The inbound meters: Istio's request metrics through the door's {@link CallRecorder} (reporter
  * destination), and the door's own counters ({@code inmesh.inbound.connections}).
  *
  * <p>The caller's workload labels come from its {@link PeerMetadata} only when its certificate
@@ -30,13 +29,16 @@ public final class InboundMetrics {
   public static final String SHADOW_DENIED = "inmesh.authz.shadow.denied";
 
   private final MeterRegistry registry;
-  private final IstioMetrics istio;
+  private final CallRecorder recorder;
   private final String protocol;
 
-  /** @param protocol Istio's {@code request_protocol} of what the server behind the door speaks: {@code http} or {@code grpc} */
-  public InboundMetrics(MeterRegistry registry, MeshConfig config, Optional<SpiffeId> identity, String protocol) {
-    this.registry = registry;
-    this.istio = new IstioMetrics(registry, config, identity);
+  /**
+   * @param recorder the door's request telemetry, bound to the registry the door's own meters go to
+   * @param protocol Istio's {@code request_protocol} of what the server behind the door speaks: {@code http} or {@code grpc}
+   */
+  public InboundMetrics(CallRecorder recorder, String protocol) {
+    this.registry = recorder.registry();
+    this.recorder = recorder;
     this.protocol = protocol;
   }
 
@@ -44,33 +46,25 @@ public final class InboundMetrics {
     return registry;
   }
 
+  /** The record of a request that has just reached the server behind the door; its span, if any, the adapter opens. */
+  public CallRecorder.Call start() {
+    return recorder.startUntraced();
+  }
+
   /**
-   * One request answered on this workload.
+   * One request answered on this workload, timed from {@code call}'s start.
    *
    * @param peer the connection's peer; empty when the request did not come through the door
+   * @param caller the caller's {@link PeerMetadata}, when it sent it
+   * @param grpcStatus the call's status when it was a gRPC call (then {@code responseCode} is 200)
    * @param responseFlags Envoy's response flags: {@code -} for none, {@code RBAC} when denied
+   * @param requestBytes the request body's size, negative when unknown
+   * @param responseBytes the response body's size, negative when unknown
    */
-  public void request(Optional<PeerInfo> peer, int responseCode, String responseFlags, double millis) {
-    request(peer, responseCode, Optional.empty(), responseFlags, millis);
-  }
-
-  /** One request answered, with its gRPC status when it was a gRPC call. */
-  public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
-      double millis) {
-    request(peer, responseCode, grpcStatus, responseFlags, millis, -1, -1);
-  }
-
-  /** One request answered, with its body sizes when known (negative: unknown). */
-  public void request(Optional<PeerInfo> peer, int responseCode, Optional<Integer> grpcStatus, String responseFlags,
-      double millis, long requestBytes, long responseBytes) {
-    request(peer, Optional.empty(), responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes);
-  }
-
-  /** One request answered, from a caller that sent its {@link PeerMetadata}. */
-  public void request(Optional<PeerInfo> peer, Optional<PeerMetadata> caller, int responseCode, Optional<Integer> grpcStatus,
-      String responseFlags, double millis, long requestBytes, long responseBytes) {
-    istio.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
-        caller, new IstioMetrics.Outcome(protocol, responseCode, grpcStatus, responseFlags, millis, requestBytes, responseBytes));
+  public void request(CallRecorder.Call call, Optional<PeerInfo> peer, Optional<PeerMetadata> caller, int responseCode,
+      Optional<Integer> grpcStatus, String responseFlags, long requestBytes, long responseBytes) {
+    call.served(peer.flatMap(PeerInfo::principal), peer.map(p -> p.security().istioName()).orElse(IstioMetrics.UNKNOWN),
+        caller, new CallRecorder.Response(protocol, responseCode, grpcStatus, responseFlags, requestBytes, responseBytes));
   }
 
   /** The dry-run ({@code istio.io/dry-run}) policies of {@code port} would have allowed or denied a request. */

@@ -1,8 +1,8 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.http.server.DoorConfig;
+import dev.inmesh.inbound.DoorConfig;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package dev.inmesh.http.server.internal;
+package dev.inmesh.internal.inbound;
 
 /** Why the door closed a connection without relaying it; {@link #tag()} is the metric's label. */
 public enum RefusalReason {

@@ -1,0 +1,7 @@
+/**
+ * What transport adapters implement or call. Inbound: an adapter builds an {@link
+ * dev.inmesh.spi.InboundDoor} for its public port, reads each request's {@link
+ * dev.inmesh.spi.RequestHead} and asks the door's {@link dev.inmesh.spi.InboundGate} whether to
+ * serve it.
+ */
+package dev.inmesh.spi;
