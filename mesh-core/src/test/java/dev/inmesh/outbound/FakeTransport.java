@@ -36,6 +36,8 @@ final class FakeTransport implements Transport<FakeTransport.Response> {
   final List<Attempt> attempts = new ArrayList<>();
   final List<Response> discarded = new ArrayList<>();
   final List<Attempt> mirrored = new ArrayList<>();
+  /** Counts down at the first mirror copy, which arrives on a mirror thread. */
+  final java.util.concurrent.CountDownLatch mirrorArrived = new java.util.concurrent.CountDownLatch(1);
 
   private FakeTransport(Upstream upstream, boolean replayable) {
     this.upstream = upstream;
@@ -93,5 +95,6 @@ final class FakeTransport implements Transport<FakeTransport.Response> {
   @Override
   public synchronized void mirror(Attempt attempt) {
     mirrored.add(attempt);
+    mirrorArrived.countDown();
   }
 }

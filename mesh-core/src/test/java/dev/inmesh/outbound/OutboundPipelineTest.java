@@ -158,6 +158,29 @@ class OutboundPipelineTest {
     assertThat(byCluster.get(V2)).isBetween(300L, 500L);
   }
 
+  @Test
+  void mirrorsACopyToTheShadowAuthorityAndAnswersFromTheRoutesCluster() throws Exception {
+    RouteAction.Forward mirrored = new RouteAction.Forward(List.of(new RouteAction.WeightedCluster(V1, 100, HeaderMutations.NONE)),
+        Duration.ZERO, Optional.empty(), Optional.empty(), Optional.empty(), HeaderMutations.NONE, HeaderMutations.NONE,
+        List.of(new RouteAction.Mirror(V2, 1_000_000)), List.of());
+    scene.route("reviews", "/", mirrored).cluster(V1, A).cluster(V2, B);
+    FakeTransport transport = FakeTransport.answering(attempt -> 200);
+
+    FakeTransport.Response response = call(get("/reviews/1"), transport);
+
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(transport.attempts).singleElement().extracting(Attempt::endpoint).isEqualTo(A);
+    assertThat(transport.mirrorArrived.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    synchronized (transport) {
+      assertThat(transport.mirrored).singleElement().satisfies(copy -> {
+        assertThat(copy.cluster()).isEqualTo(V2);
+        assertThat(copy.endpoint()).isEqualTo(B);
+        assertThat(copy.authority()).isEqualTo("reviews-shadow:9080");
+        assertThat(copy.path()).isEqualTo("/reviews/1");
+      });
+    }
+  }
+
   // fault
 
   @Test
