@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 /**
- * The outbound path of every mesh call, as a list of stages that {@link #stages} writes down in
+ * The outbound path of every mesh call, as a list of stages that {@code stages(...)} writes down in
  * order: <b>route</b> → <b>fault</b> → <b>cluster</b> → <b>mirror</b> → <b>retry and timeout</b>
  * → <b>admission</b> (mTLS certificate, connection limits) → <b>balance</b> → <b>endpoint</b>. Each
  * stage either answers the call or hands it on; the retry stage runs the last three once per attempt.
@@ -70,6 +70,11 @@ public final class OutboundPipeline implements AutoCloseable {
     };
   }
 
+  /**
+   * Runs one call through the stages: the upstream's response, or the mesh's own answer. Waits for
+   * the first complete config when none has arrived, and throws a {@link MeshException} ("call not
+   * sent: ...") when it does not arrive in time.
+   */
   public <R> R execute(RequestView request, Transport<R> transport, CallOptions options) throws IOException {
     // before the first config arrives no one knows which hosts are the mesh's, so every call waits
     return new OutboundCall<>(stages, ready(), request, transport, options).proceed();
