@@ -99,7 +99,7 @@ public final class Mesh implements AutoCloseable {
     }
     this.ads = new AdsClient(config.controlServers(), node, sync, channels,
         this::publish, new SplittableRandom(random.nextLong()), reconnectHold);
-    this.outbound = new OutboundPipeline(this, ticker, random);
+    this.outbound = new OutboundPipeline(snapshotSource(), ticker, random);
     // load reports go on the ADS stream's channel (one connection to the control server, as
     // grpc-java's xDS client keeps): after a fail-over, to the replica that serves this workload now
     this.loadReporter = new dev.inmesh.xds.LoadReporter(ads::channel, node, () -> snapshot.get().clusters(), sync);
@@ -199,6 +199,27 @@ public final class Mesh implements AutoCloseable {
 
   public OutboundPipeline outbound() {
     return outbound;
+  }
+
+  /** What the outbound pipeline reads from this Mesh: the config once ready (waiting for it first), the address, the certificate. */
+  private dev.inmesh.outbound.SnapshotSource snapshotSource() {
+    return new dev.inmesh.outbound.SnapshotSource() {
+      @Override
+      public MeshSnapshot ready() {
+        MeshSnapshot current = snapshot.get();
+        return current.isReady() ? current : awaitReady(config.readyTimeout());
+      }
+
+      @Override
+      public String sourceAddress() {
+        return config.address();
+      }
+
+      @Override
+      public boolean hasMeshCertificate() {
+        return certificates.isPresent();
+      }
+    };
   }
 
   /**

@@ -44,7 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * How many P-256 CSRs one core signs per second with JDK 17's SunEC and with BouncyCastle: the
- * figure that decides which provider mesh-ca-server signs with (issue 4).
+ * figure that decides which provider mesh-ca-server signs with.
  *
  * <ul>
  *   <li>{@code ecdsaSign}: the bare ECDSA P-256 signature over a certificate-sized message;

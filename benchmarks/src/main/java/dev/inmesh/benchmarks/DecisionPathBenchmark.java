@@ -56,9 +56,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The in-process decision path (issue 9, P1): route matching over 1,000 routes and picking among 10
- * endpoints, as every mesh call does before it touches the network. Run with {@code -prof gc} for
- * the allocation per operation.
+ * The in-process decision path (P1 in BENCHMARKS.md): route matching over 1,000 routes and
+ * picking among 10 endpoints, as every mesh call does before it touches the network. Run with
+ * {@code -prof gc} for the allocation per operation.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)

@@ -69,6 +69,9 @@ public class InterceptorBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws IOException {
+    // the JDK server writes the headers and the body apart: without TCP_NODELAY the body waits for
+    // the client's delayed ACK (40 ms), which would hide everything else in the figure
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", PORT), 64);
     server.createContext("/", exchange -> {
       if (exchange.getRequestURI().getPath().equals("/mesh-server")) {
@@ -91,6 +94,9 @@ public class InterceptorBenchmark {
         .meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
     Await.until(() -> control.workloads().size() == 1, Duration.ofSeconds(10), "the backend to register");
     mesh.awaitReady(Duration.ofSeconds(10));
+    // ready means a complete config, which may predate the backend's registration
+    Await.until(() -> mesh.snapshot().listener("backend", 8080, 80).isPresent(), Duration.ofSeconds(10),
+        "the mesh to know backend:8080");
     plain = new OkHttpClient.Builder().build();
     inmesh = MeshHttp.client(mesh);
     plainRequest = new Request.Builder().url("http://127.0.0.1:" + PORT + "/").build();

@@ -77,7 +77,13 @@ public record Endpoint(String address, int port, Locality locality, int weight, 
 
   @Override
   public int hashCode() {
-    return Objects.hash(address, port, locality, weight, meshTls);
+    // Objects.hash(address, port, locality, weight, meshTls) without its array and boxes: every
+    // call looks its endpoint up in several maps (requests in flight, outliers, load stats)
+    int hash = 31 + address.hashCode();
+    hash = 31 * hash + port;
+    hash = 31 * hash + locality.hashCode();
+    hash = 31 * hash + weight;
+    return 31 * hash + Boolean.hashCode(meshTls);
   }
 
   @Override

@@ -7,17 +7,17 @@ import org.junit.jupiter.api.Test;
 class ShadowAuthorityTest {
   @Test
   void addsShadowToTheHostBeforeThePort() {
-    assertThat(OutboundPipeline.shadow("httpbin:8000")).isEqualTo("httpbin-shadow:8000");
+    assertThat(MirrorStage.shadow("httpbin:8000")).isEqualTo("httpbin-shadow:8000");
   }
 
   @Test
   void addsShadowToAnAuthorityWithoutPort() {
-    assertThat(OutboundPipeline.shadow("cluster-1")).isEqualTo("cluster-1-shadow");
+    assertThat(MirrorStage.shadow("cluster-1")).isEqualTo("cluster-1-shadow");
   }
 
   @Test
   void keepsAnIpv6LiteralsBracketsAndPort() {
-    assertThat(OutboundPipeline.shadow("[::1]:8000")).isEqualTo("[::1]-shadow:8000");
-    assertThat(OutboundPipeline.shadow("[::1]")).isEqualTo("[::1]-shadow");
+    assertThat(MirrorStage.shadow("[::1]:8000")).isEqualTo("[::1]-shadow:8000");
+    assertThat(MirrorStage.shadow("[::1]")).isEqualTo("[::1]-shadow");
   }
 }

@@ -1,2 +1,6 @@
-/** Shared test fixtures. */
+/**
+ * Shared fixtures for the other modules' tests (test scope only, not published): real greeter gRPC
+ * servers and unmodified grpc-xds clients, a real etcd cluster, a small openssl PKI, headless
+ * Chromium, a recording tracer, access log capture, a hand-moved clock and bounded waiting.
+ */
 package dev.inmesh.testing;

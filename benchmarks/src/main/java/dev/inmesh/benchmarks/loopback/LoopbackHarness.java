@@ -36,9 +36,9 @@ import okhttp3.Response;
 import org.HdrHistogram.Histogram;
 
 /**
- * The end-to-end comparison (issue 9, P2–P5), one command, every variant against the same nginx
- * backend (a 1 KB body) on loopback, in alternating rounds (ABCD ABCD …) so that a noisy machine
- * hurts every variant alike:
+ * The end-to-end comparison (P2–P5 in BENCHMARKS.md), one command, every variant against the
+ * same nginx backend (a 1 KB body) on loopback, in alternating rounds (ABCD ABCD …) so that a
+ * noisy machine hurts every variant alike:
  * <ul>
  *   <li>{@code plain}: OkHttp straight to nginx;
  *   <li>{@code inmesh}: OkHttp through Inmesh (routing, balancing, retries, Istio metrics into a

@@ -66,7 +66,8 @@ final class ClusterClients {
     }
   }
 
-  private record Entry(Settings settings, OkHttpClient base, OkHttpClient client) {
+  /** A cluster's client, the settings and base it was made of, and the config object they were last read from. */
+  private record Entry(Settings settings, OkHttpClient base, OkHttpClient client, ClusterConfig config) {
     boolean madeOf(Settings settings, OkHttpClient base) {
       return this.settings.equals(settings) && this.base == base;
     }
@@ -86,21 +87,28 @@ final class ClusterClients {
    */
   OkHttpClient client(String cluster, Optional<UpstreamTls> tls, OkHttpClient base) {
     Optional<ClusterConfig> config = mesh.snapshot().cluster(cluster).map(runtime -> runtime.config());
-    Settings settings = config.map(c -> Settings.of(c.connectTimeout(), c.limits()))
-        .orElse(Settings.of(Duration.ofSeconds(10), ConnectionLimits.defaults()));
     Key key = new Key(cluster, tls);
     Entry entry = clients.get(key);
-    if (entry != null && entry.madeOf(settings, base)) {
+    if (entry != null && config.isPresent() && entry.config() == config.get() && entry.base() == base) {
+      // the config object it was made from: nothing changed, and nothing to compare (the call's hot path)
       return entry.client();
     }
+    Settings settings = config.map(c -> Settings.of(c.connectTimeout(), c.limits()))
+        .orElse(Settings.of(Duration.ofSeconds(10), ConnectionLimits.defaults()));
+    if (entry != null && entry.madeOf(settings, base) && entry.config() == config.orElse(null)) {
+      return entry.client();
+    }
+    ClusterConfig read = config.orElse(null);
     Entry made = clients.compute(key, (k, current) -> {
       if (current != null && current.madeOf(settings, base)) {
-        return current;
+        // a new config with the same settings keeps the client and its connections
+        return current.config() == read ? current : new Entry(settings, base, current.client(), read);
       }
       if (current != null) {
         current.client().connectionPool().evictAll();
       }
-      return new Entry(settings, base, build(base, settings, () -> mesh.snapshot().cluster(cluster).map(r -> r.limiter())));
+      return new Entry(settings, base, build(base, settings, () -> mesh.snapshot().cluster(cluster).map(r -> r.limiter())),
+          read);
     });
     if (entry == null) {
       forgetClustersThatLeft();
@@ -178,8 +186,12 @@ final class ClusterClients {
       implements Interceptor {
     @Override
     public Response intercept(Chain chain) throws IOException {
+      // an idle connection first: most calls find one, and need not look the cluster up
+      if (pool.idleConnectionCount() > 0) {
+        return chain.proceed(chain.request());
+      }
       Optional<ConnectionLimiter> cluster = limiter.get();
-      if (cluster.isEmpty() || pool.idleConnectionCount() > 0) {
+      if (cluster.isEmpty()) {
         return chain.proceed(chain.request());
       }
       Optional<Admission.Refusal> refused = cluster.get().startConnecting();

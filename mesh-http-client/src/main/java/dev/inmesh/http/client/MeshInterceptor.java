@@ -2,7 +2,6 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
-import dev.inmesh.MeshSnapshot;
 import dev.inmesh.model.DestinationService;
 import dev.inmesh.outbound.CallOptions;
 import dev.inmesh.outbound.OutboundPipeline;
@@ -35,6 +34,7 @@ final class MeshInterceptor implements Interceptor {
   private final ClusterClients clusterClients;
   private final OkHttpClient plaintext;
   private final CallRecorder recorder;
+  private final KnownHosts hosts;
   private static final String CLUSTER_LOCAL = ".svc.cluster.local";
   /** Istio's metadata exchange headers, the same on every call: built (and checked by OkHttp) once. */
   private final Headers peerMetadata;
@@ -52,6 +52,7 @@ final class MeshInterceptor implements Interceptor {
     this.peerMetadata = new Headers.Builder().add(PeerMetadata.HEADER, self.encode()).add(PeerMetadata.ID_HEADER, self.id())
         .build();
     this.recorder = CallRecorder.of(mesh);
+    this.hosts = new KnownHosts(mesh, recorder);
   }
 
   @Override
@@ -75,9 +76,9 @@ final class MeshInterceptor implements Interceptor {
         added.set(TraceContext.B3, span.context().b3());
       }
     }
-    Optional<DestinationService> destination = destination(request.url().host(), request.url().port());
-    boolean inMesh = destination.isPresent() ? !destination.get().meshExternal()
-        : recorder.destinationService(request.url().host()).endsWith(CLUSTER_LOCAL);
+    KnownHosts.Host dialled = hosts.get(request.url().host(), request.url().port(), request.isHttps() ? 443 : 80);
+    Optional<DestinationService> destination = dialled.destination();
+    boolean inMesh = destination.isPresent() ? !destination.get().meshExternal() : dialled.serviceName().endsWith(CLUSTER_LOCAL);
     if (request.header(PeerMetadata.HEADER) == null && inMesh) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
       added = (added == null ? request.headers().newBuilder() : added).removeAll(PeerMetadata.ID_HEADER).addAll(peerMetadata);
@@ -118,20 +119,6 @@ final class MeshInterceptor implements Interceptor {
     }
   }
 
-  /**
-   * The service the called host and port lead to, as its whole-service cluster's metadata names it
-   * (a ServiceEntry's location among it); empty for a host the mesh does not know by that name.
-   */
-  private Optional<DestinationService> destination(String host, int port) {
-    // a ServiceEntry's host as written (partner.example is no short name), else a service's FQDN
-    MeshSnapshot snapshot = mesh.snapshot();
-    Optional<dev.inmesh.outbound.ClusterRuntime> cluster = snapshot.cluster("outbound|" + port + "||" + host);
-    if (cluster.isEmpty()) {
-      cluster = snapshot.cluster("outbound|" + port + "||" + recorder.destinationService(host));
-    }
-    return cluster.flatMap(c -> c.config().service());
-  }
-
   /** A client span, child of the B3 context the caller's request carries if any, else of the request this thread serves. */
   private CallRecorder.Call startClient(Request request) {
     String name = request.url().host() + ":" + request.url().port() + "/*";
@@ -151,7 +138,8 @@ final class MeshInterceptor implements Interceptor {
   private void record(OkHttpRequestView request, Response response, Optional<PeerMetadata> peer,
       Optional<DestinationService> destination, CallRecorder.Call call) {
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
-    if (mesh.snapshot().listener(request.host(), request.port(), defaultPort).isEmpty()) {
+    KnownHosts.Host now = hosts.get(request.host(), request.port(), defaultPort);
+    if (!now.routed()) {
       return;
     }
     Optional<SpiffeId> server = Optional.ofNullable(response.handshake())
@@ -164,12 +152,11 @@ final class MeshInterceptor implements Interceptor {
     long responseBytes = response.body().contentLength();
     CallRecorder.Response outcome = CallRecorder.Response.of("http", response.code(), flags, requestBytes, responseBytes);
     // looked up again if the call began before its cluster arrived: the config that routed it is in force now
-    Optional<DestinationService> service = destination.isPresent() ? destination
-        : destination(request.host(), request.port());
+    Optional<DestinationService> service = destination.isPresent() ? destination : now.destination();
     if (service.isPresent()) {
       call.sent(service.get(), server, peer, outcome);
     } else {
-      call.sent(recorder.destinationService(request.host()), server, peer, outcome);
+      call.sent(now.serviceName(), server, peer, outcome);
     }
     if (call.logging()) {
       call.log(new CallRecorder.LogLine(protocol(response), response.code(), flags, Math.max(0, requestBytes),
@@ -222,6 +209,9 @@ final class MeshInterceptor implements Interceptor {
     CallOptions tagged = request.tag(CallOptions.class);
     if (tagged != null) {
       return tagged;
+    }
+    if (!explain && idempotent.isEmpty() && timeout.isEmpty()) {
+      return CallOptions.DEFAULTS;
     }
     return new CallOptions(idempotent, timeout, explain);
   }

@@ -7,6 +7,8 @@ import okhttp3.Request;
 /** An OkHttp request as routing sees it. */
 final class OkHttpRequestView implements RequestView {
   private final Request request;
+  /** Routing reads the path once per route it tries; OkHttp makes a new string each time it is asked. */
+  private String path;
 
   OkHttpRequestView(Request request) {
     this.request = request;
@@ -34,7 +36,12 @@ final class OkHttpRequestView implements RequestView {
 
   @Override
   public String path() {
-    return request.url().encodedPath();
+    String known = path;
+    if (known == null) {
+      known = request.url().encodedPath();
+      path = known;
+    }
+    return known;
   }
 
   @Override

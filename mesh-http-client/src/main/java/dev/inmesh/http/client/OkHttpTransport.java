@@ -34,6 +34,15 @@ final class OkHttpTransport implements Transport<Response> {
 
   private record EndpointKey(boolean tls, String address, int port) {}
 
+  /**
+   * Endpoint URLs with a path, for requests without query, fragment or user info (most calls, and
+   * their paths recur); forgotten past 4,096.
+   */
+  private static final Memo<EndpointPath, HttpUrl> ENDPOINT_PATHS = new Memo<>(4096, key -> ENDPOINT_URLS.apply(key.endpoint())
+      .newBuilder().encodedPath(key.path()).build());
+
+  private record EndpointPath(EndpointKey endpoint, String path) {}
+
   private final Interceptor.Chain chain;
   private final Request original;
   private final OkHttpClient mirrorClient;
@@ -102,20 +111,35 @@ final class OkHttpTransport implements Transport<Response> {
 
   private Request toEndpoint(Attempt attempt) {
     // the endpoint's scheme, host and port, canonicalized once (OkHttp's host check is costly per call)
-    HttpUrl base = ENDPOINT_URLS.apply(new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(),
-        attempt.endpoint().port()));
-    HttpUrl url = base.newBuilder()
-        .encodedPath(attempt.path())
-        .encodedQuery(original.url().encodedQuery())
-        .encodedFragment(original.url().encodedFragment())
-        .encodedUsername(original.url().encodedUsername())
-        .encodedPassword(original.url().encodedPassword())
-        .build();
+    EndpointKey endpoint = new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(), attempt.endpoint().port());
+    HttpUrl source = original.url();
+    HttpUrl url;
+    if (source.query() == null && source.fragment() == null && source.username().isEmpty() && source.password().isEmpty()) {
+      url = ENDPOINT_PATHS.apply(new EndpointPath(endpoint, attempt.path()));
+    } else {
+      url = ENDPOINT_URLS.apply(endpoint).newBuilder()
+          .encodedPath(attempt.path())
+          .encodedQuery(source.encodedQuery())
+          .encodedFragment(source.encodedFragment())
+          .encodedUsername(source.encodedUsername())
+          .encodedPassword(source.encodedPassword())
+          .build();
+    }
     Request.Builder request = original.newBuilder().url(url).header("Host", attempt.authority());
+    // loops, not forEach: a capturing lambda per list per call
     for (HeaderMutations mutations : attempt.headerMutations()) {
-      mutations.remove().forEach(request::removeHeader);
-      mutations.set().forEach(e -> request.header(e.getKey(), e.getValue()));
-      mutations.add().forEach(e -> request.addHeader(e.getKey(), e.getValue()));
+      if (mutations.isEmpty()) {
+        continue;
+      }
+      for (String name : mutations.remove()) {
+        request.removeHeader(name);
+      }
+      for (Map.Entry<String, String> header : mutations.set()) {
+        request.header(header.getKey(), header.getValue());
+      }
+      for (Map.Entry<String, String> header : mutations.add()) {
+        request.addHeader(header.getKey(), header.getValue());
+      }
     }
     return request.build();
   }
