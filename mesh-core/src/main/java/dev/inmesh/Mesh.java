@@ -1,15 +1,15 @@
 package dev.inmesh;
 
-import dev.inmesh.model.Locality;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.model.Ticker;
-import dev.inmesh.outbound.OutboundPipeline;
-import dev.inmesh.xds.AdsClient;
+import dev.inmesh.Locality;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.Ticker;
+import dev.inmesh.internal.outbound.OutboundPipeline;
+import dev.inmesh.internal.xds.AdsClient;
 import dev.inmesh.commons.internal.NettyJfr;
-import dev.inmesh.xds.AdsNode;
-import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.XdsResources;
-import dev.inmesh.xds.ControlPlaneChannels;
+import dev.inmesh.internal.xds.AdsNode;
+import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.XdsResources;
+import dev.inmesh.internal.xds.ControlPlaneChannels;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,19 +43,19 @@ public final class Mesh implements AutoCloseable {
   private final AtomicReference<MeshSnapshot> snapshot;
   private final OutboundPipeline outbound;
   private final Object readyLock = new Object();
-  private final java.util.Optional<dev.inmesh.security.CertificateManager> certificates;
-  private final java.util.Optional<dev.inmesh.security.CaClient> caClient;
+  private final java.util.Optional<dev.inmesh.internal.security.CertificateManager> certificates;
+  private final java.util.Optional<dev.inmesh.internal.security.CaClient> caClient;
 
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
-  private final dev.inmesh.telemetry.Tracing tracing;
-  private final dev.inmesh.telemetry.AccessLog accessLog;
-  private final dev.inmesh.outbound.ClusterRuntimes runtimes;
-  private final dev.inmesh.xds.LoadReporter loadReporter;
+  private final dev.inmesh.tracing.Tracing tracing;
+  private final dev.inmesh.internal.telemetry.AccessLog accessLog;
+  private final dev.inmesh.internal.outbound.ClusterRuntimes runtimes;
+  private final dev.inmesh.internal.xds.LoadReporter loadReporter;
   private final String nodeId;
 
   private Mesh(MeshConfig config, Ticker ticker, RandomGenerator random, java.util.Optional<CaSettings> ca,
-      io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.telemetry.Tracing tracing,
-      dev.inmesh.telemetry.AccessLog accessLog, Duration reconnectHold) {
+      io.micrometer.core.instrument.MeterRegistry meterRegistry, dev.inmesh.tracing.Tracing tracing,
+      dev.inmesh.internal.telemetry.AccessLog accessLog, Duration reconnectHold) {
     NettyJfr.off();
     this.config = config;
     this.meterRegistry = meterRegistry;
@@ -70,16 +70,16 @@ public final class Mesh implements AutoCloseable {
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
     this.sync = executor;
-    this.runtimes = new dev.inmesh.outbound.ClusterRuntimes(ticker, random, meterRegistry);
+    this.runtimes = new dev.inmesh.internal.outbound.ClusterRuntimes(ticker, random, meterRegistry);
     this.snapshot = new AtomicReference<>(MeshSnapshot.empty(runtimes));
     AdsNode node = AdsNode.of(config, ca.isPresent());
     this.nodeId = node.id();
-    AtomicReference<dev.inmesh.security.CertificateManager> manager = new AtomicReference<>();
+    AtomicReference<dev.inmesh.internal.security.CertificateManager> manager = new AtomicReference<>();
     java.util.function.Function<String, io.grpc.ManagedChannel> channels;
     // the root this workload was given, and the mesh's trust bundle as its certificates bring it
     java.util.function.Supplier<List<java.security.cert.X509Certificate>> meshRoots;
     if (ca.isPresent()) {
-      List<java.security.cert.X509Certificate> given = dev.inmesh.security.CaClient.readPem(ca.get().rootCertPem());
+      List<java.security.cert.X509Certificate> given = dev.inmesh.internal.security.CaClient.readPem(ca.get().rootCertPem());
       meshRoots = () -> {
         List<java.security.cert.X509Certificate> roots = new ArrayList<>(given);
         if (manager.get() != null) {
@@ -93,7 +93,7 @@ public final class Mesh implements AutoCloseable {
     if (ca.isPresent()) {
       // mutual TLS to mesh-control: this workload's certificate, and the server's checked by name against the mesh roots
       channels = server -> ControlPlaneChannels.mutualTls(server, manager.get().keyManager(),
-          new dev.inmesh.security.RootsTrustManager(meshRoots));
+          new dev.inmesh.internal.security.RootsTrustManager(meshRoots));
     } else {
       channels = ControlPlaneChannels::plaintext;
     }
@@ -102,19 +102,19 @@ public final class Mesh implements AutoCloseable {
     this.outbound = new OutboundPipeline(snapshotSource(), ticker, random);
     // load reports go on the ADS stream's channel (one connection to the control server, as
     // grpc-java's xDS client keeps): after a fail-over, to the replica that serves this workload now
-    this.loadReporter = new dev.inmesh.xds.LoadReporter(ads::channel, node, () -> snapshot.get().clusters(), sync);
+    this.loadReporter = new dev.inmesh.internal.xds.LoadReporter(ads::channel, node, () -> snapshot.get().clusters(), sync);
     if (ca.isPresent()) {
       dev.inmesh.identity.SpiffeId identity = new dev.inmesh.identity.SpiffeId(ca.get().trustDomain(), config.namespace(),
           config.serviceAccount());
       // the CA's own certificate is checked against the mesh roots as they rotate, as mesh-control's is
-      dev.inmesh.security.CaClient client = new dev.inmesh.security.CaClient(ca.get().targets(), meshRoots,
+      dev.inmesh.internal.security.CaClient client = new dev.inmesh.internal.security.CaClient(ca.get().targets(), meshRoots,
           () -> java.util.Optional.ofNullable(ca.get().joinToken()),
           () -> manager.get() == null ? java.util.Optional.empty() : manager.get().credentials());
-      manager.set(new dev.inmesh.security.CertificateManager(identity, client, ca.get().ttl(), java.time.Clock.systemUTC(),
-          dev.inmesh.security.CertificateManager.Scheduler.of(sync)));
+      manager.set(new dev.inmesh.internal.security.CertificateManager(identity, client, ca.get().ttl(), java.time.Clock.systemUTC(),
+          dev.inmesh.internal.security.CertificateManager.Scheduler.of(sync)));
       this.caClient = java.util.Optional.of(client);
       this.certificates = java.util.Optional.of(manager.get());
-      new dev.inmesh.telemetry.CertificateMetrics(manager.get()).bindTo(meterRegistry);
+      new dev.inmesh.internal.telemetry.CertificateMetrics(manager.get()).bindTo(meterRegistry);
     } else {
       this.caClient = java.util.Optional.empty();
       this.certificates = java.util.Optional.empty();
@@ -132,13 +132,13 @@ public final class Mesh implements AutoCloseable {
     return meterRegistry;
   }
 
-  /** Where the adapters' spans go; {@link dev.inmesh.telemetry.Tracing#NONE} (propagation only) by default. */
-  public dev.inmesh.telemetry.Tracing tracing() {
+  /** Where the adapters' spans go; {@link dev.inmesh.tracing.Tracing#NONE} (propagation only) by default. */
+  public dev.inmesh.tracing.Tracing tracing() {
     return tracing;
   }
 
   /** The access log every adapter writes, one line per request, on the SLF4J logger {@code inmesh.access}. */
-  public dev.inmesh.telemetry.AccessLog accessLog() {
+  public dev.inmesh.internal.telemetry.AccessLog accessLog() {
     return accessLog;
   }
 
@@ -154,7 +154,7 @@ public final class Mesh implements AutoCloseable {
   }
 
   /** This workload's certificates, when the Mesh was built with a CA. */
-  public java.util.Optional<dev.inmesh.security.CertificateManager> certificates() {
+  public java.util.Optional<dev.inmesh.internal.security.CertificateManager> certificates() {
     return certificates;
   }
 
@@ -202,8 +202,8 @@ public final class Mesh implements AutoCloseable {
   }
 
   /** What the outbound pipeline reads from this Mesh: the config once ready (waiting for it first), the address, the certificate. */
-  private dev.inmesh.outbound.SnapshotSource snapshotSource() {
-    return new dev.inmesh.outbound.SnapshotSource() {
+  private dev.inmesh.internal.outbound.SnapshotSource snapshotSource() {
+    return new dev.inmesh.internal.outbound.SnapshotSource() {
       @Override
       public MeshSnapshot ready() {
         MeshSnapshot current = snapshot.get();
@@ -296,8 +296,8 @@ public final class Mesh implements AutoCloseable {
 
   @Override
   public void close() {
-    certificates.ifPresent(dev.inmesh.security.CertificateManager::close);
-    caClient.ifPresent(dev.inmesh.security.CaClient::close);
+    certificates.ifPresent(dev.inmesh.internal.security.CertificateManager::close);
+    caClient.ifPresent(dev.inmesh.internal.security.CaClient::close);
     loadReporter.close();
     ads.close();
     outbound.close();
@@ -327,14 +327,14 @@ public final class Mesh implements AutoCloseable {
     private RandomGenerator random = new java.util.Random();
     private CaSettings ca;
     private io.micrometer.core.instrument.MeterRegistry meterRegistry = io.micrometer.core.instrument.Metrics.globalRegistry;
-    private dev.inmesh.telemetry.Tracing tracing = dev.inmesh.telemetry.Tracing.NONE;
-    private dev.inmesh.telemetry.AccessLog accessLog = dev.inmesh.telemetry.AccessLog.envoyDefault();
+    private dev.inmesh.tracing.Tracing tracing = dev.inmesh.tracing.Tracing.NONE;
+    private dev.inmesh.internal.telemetry.AccessLog accessLog = dev.inmesh.internal.telemetry.AccessLog.envoyDefault();
 
     private Builder() {}
 
     /** Where meters go (default: Micrometer's global registry); e.g. a PrometheusMeterRegistry. */
     /** Spans for every call in and out, e.g. {@code new MicrometerTracing(tracer)}; none by default. */
-    public Builder tracing(dev.inmesh.telemetry.Tracing tracing) {
+    public Builder tracing(dev.inmesh.tracing.Tracing tracing) {
       this.tracing = java.util.Objects.requireNonNull(tracing, "tracing");
       return this;
     }
@@ -346,7 +346,7 @@ public final class Mesh implements AutoCloseable {
      * @throws IllegalArgumentException naming a command that is not supported
      */
     public Builder accessLogFormat(String format) {
-      this.accessLog = dev.inmesh.telemetry.AccessLog.of(format);
+      this.accessLog = dev.inmesh.internal.telemetry.AccessLog.of(format);
       return this;
     }
 

@@ -1,8 +1,8 @@
 package dev.inmesh;
 
-import dev.inmesh.model.Locality;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.Locality;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,11 +1,11 @@
 package dev.inmesh;
 
 import dev.inmesh.inbound.InboundPolicy;
-import dev.inmesh.model.ListenerConfig;
-import dev.inmesh.outbound.ClusterRuntime;
-import dev.inmesh.outbound.ClusterRuntimes;
-import dev.inmesh.routing.RouteTable;
-import dev.inmesh.xds.XdsResources;
+import dev.inmesh.internal.model.ListenerConfig;
+import dev.inmesh.internal.outbound.ClusterRuntime;
+import dev.inmesh.internal.outbound.ClusterRuntimes;
+import dev.inmesh.internal.routing.RouteTable;
+import dev.inmesh.internal.xds.XdsResources;
 import java.util.Map;
 import java.util.Optional;
 

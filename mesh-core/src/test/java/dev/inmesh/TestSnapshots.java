@@ -1,7 +1,7 @@
 package dev.inmesh;
 
-import dev.inmesh.outbound.ClusterRuntimes;
-import dev.inmesh.xds.XdsResources;
+import dev.inmesh.internal.outbound.ClusterRuntimes;
+import dev.inmesh.internal.xds.XdsResources;
 
 /** Snapshots for tests of code that reads them, without an ADS stream. */
 public final class TestSnapshots {

@@ -1,41 +1,41 @@
 package dev.inmesh.benchmarks;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.outbound.ClusterRuntime;
-import dev.inmesh.outbound.ClusterRuntimes;
-import dev.inmesh.resilience.Admission;
-import dev.inmesh.resilience.ConnectionLimits;
-import dev.inmesh.resilience.OutlierDetectionConfig;
-import dev.inmesh.resilience.Outcome;
-import dev.inmesh.security.authz.AuthorizationEngine;
-import dev.inmesh.security.authz.AuthzRequest;
-import dev.inmesh.security.authz.Permission;
-import dev.inmesh.security.authz.Policy;
-import dev.inmesh.security.authz.Principal;
-import dev.inmesh.security.authz.RbacEngine;
-import dev.inmesh.telemetry.IstioMetrics;
-import dev.inmesh.xds.XdsResources;
+import dev.inmesh.internal.model.ClusterConfig;
+import dev.inmesh.internal.outbound.ClusterRuntime;
+import dev.inmesh.internal.outbound.ClusterRuntimes;
+import dev.inmesh.internal.resilience.Admission;
+import dev.inmesh.internal.resilience.ConnectionLimits;
+import dev.inmesh.internal.resilience.OutlierDetectionConfig;
+import dev.inmesh.internal.resilience.Outcome;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.authz.Permission;
+import dev.inmesh.internal.security.authz.Policy;
+import dev.inmesh.internal.security.authz.Principal;
+import dev.inmesh.internal.security.authz.RbacEngine;
+import dev.inmesh.internal.telemetry.IstioMetrics;
+import dev.inmesh.internal.xds.XdsResources;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import dev.inmesh.balancing.BalancerConfig;
-import dev.inmesh.balancing.EndpointState;
-import dev.inmesh.balancing.LoadBalancer;
-import dev.inmesh.balancing.LoadBalancers;
-import dev.inmesh.balancing.PickRequest;
-import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.Locality;
-import dev.inmesh.routing.RequestView;
-import dev.inmesh.routing.Route;
-import dev.inmesh.routing.RouteAction;
-import dev.inmesh.routing.RouteMatch;
-import dev.inmesh.routing.RouteTable;
-import dev.inmesh.routing.StringMatcher;
-import dev.inmesh.routing.VirtualHost;
+import dev.inmesh.internal.balancing.BalancerConfig;
+import dev.inmesh.internal.balancing.EndpointState;
+import dev.inmesh.internal.balancing.LoadBalancer;
+import dev.inmesh.internal.balancing.LoadBalancers;
+import dev.inmesh.internal.balancing.PickRequest;
+import dev.inmesh.internal.model.Endpoint;
+import dev.inmesh.Locality;
+import dev.inmesh.spi.RequestView;
+import dev.inmesh.internal.routing.Route;
+import dev.inmesh.internal.routing.RouteAction;
+import dev.inmesh.internal.routing.RouteMatch;
+import dev.inmesh.internal.routing.RouteTable;
+import dev.inmesh.internal.routing.StringMatcher;
+import dev.inmesh.internal.routing.VirtualHost;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -123,7 +123,7 @@ public class DecisionPathBenchmark {
         Map.of(), Map.of(), Map.of(), configs, Map.of(V1, endpoints, V2, endpoints), Map.of(), Map.of(), true));
     MeshConfig self = new MeshConfig(List.of("127.0.0.1:15010"), "default", Optional.of("productpage"), "productpage",
         Map.of("app", "productpage", "version", "v1"), Locality.UNKNOWN, "127.0.0.1",
-        List.of(new dev.inmesh.model.ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(10));
+        List.of(new dev.inmesh.internal.model.ServicePort("http", 9080, 9080, "HTTP")), Duration.ofSeconds(10));
     metrics = new IstioMetrics(registry, self, Optional.empty());
 
     // the inbound side: ten DENY principals, then an ALLOW on method and path prefix
@@ -135,7 +135,7 @@ public class DecisionPathBenchmark {
     authorization = new AuthorizationEngine(List.of(
         new RbacEngine(RbacEngine.Action.DENY, denied),
         new RbacEngine(RbacEngine.Action.ALLOW, List.of(new Policy("reviews-readers", new Permission.And(List.of(
-            new Permission.Header(dev.inmesh.security.authz.HeaderMatch.of(":method", new StringMatcher.Exact("GET", false))),
+            new Permission.Header(dev.inmesh.internal.security.authz.HeaderMatch.of(":method", new StringMatcher.Exact("GET", false))),
             new Permission.UrlPath(new StringMatcher.Prefix("/api/", false)))),
             new Principal.Authenticated(Optional.of(new StringMatcher.Prefix("spiffe://cluster.local/ns/default/", false))))))),
         List.of());

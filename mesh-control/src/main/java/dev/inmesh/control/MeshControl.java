@@ -220,7 +220,7 @@ public final class MeshControl implements AutoCloseable {
       return XdsServer.Ports.insecure(address);
     }
     String trustDomain = options.ca().get().trustDomain();
-    var trust = new dev.inmesh.security.SpiffeTrustManager(() -> ca.trustBundle().roots(),
+    var trust = new dev.inmesh.internal.security.SpiffeTrustManager(() -> ca.trustBundle().roots(),
         peer -> peer.trustDomain().equals(trustDomain), clock);
     try {
       var tls = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(
@@ -744,7 +744,7 @@ public final class MeshControl implements AutoCloseable {
       for (String profileKey : profileKeys) {
         Translation translation = translator.translate(state, ClientProfile.parse(profileKey));
         warnings.addAll(translation.warnings());
-        List<dev.inmesh.xds.XdsDecoder.Refusal> refused = Preflight.refusals(translation);
+        List<dev.inmesh.internal.xds.XdsDecoder.Refusal> refused = Preflight.refusals(translation);
         if (!refused.isEmpty()) {
           // applies were checked before they took effect; a workload coming or going was not
           translation = Preflight.keepingLastGood(translation, refused, published(profileKey));

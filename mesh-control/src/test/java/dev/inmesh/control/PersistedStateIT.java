@@ -2,7 +2,7 @@ package dev.inmesh.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import java.io.IOException;

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
-import dev.inmesh.security.CaClient;
-import dev.inmesh.security.Credentials;
+import dev.inmesh.internal.security.CaClient;
+import dev.inmesh.internal.security.Credentials;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.security.SpiffeTrustManager;
+import dev.inmesh.internal.security.SpiffeTrustManager;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;

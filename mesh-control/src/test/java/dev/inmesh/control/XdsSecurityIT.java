@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
-import dev.inmesh.model.ServicePort;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.ControlPlaneAccess;
-import dev.inmesh.xds.ControlPlaneChannels;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.ControlPlaneChannels;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -163,10 +163,10 @@ class XdsSecurityIT {
   @Test
   void aClientWithoutACertificateIsToldWhereItMayReadConfig() throws Exception {
     // TLS that checks the server but presents no certificate: what grpc-java's bootstrap "tls" credentials do
-    var roots = dev.inmesh.security.CaClient.readPem(mesh.control.ca().orElseThrow().trustBundle().toPem());
+    var roots = dev.inmesh.internal.security.CaClient.readPem(mesh.control.ca().orElseThrow().trustBundle().toPem());
     ManagedChannel anonymous = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(mesh.xdsAddress())
         .sslContext(io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
-            .trustManager(new dev.inmesh.security.RootsTrustManager(() -> roots)).build())
+            .trustManager(new dev.inmesh.internal.security.RootsTrustManager(() -> roots)).build())
         .build();
     try {
       Node client = Node.newBuilder().setId("grpc-client").setMetadata(com.google.protobuf.Struct.newBuilder()

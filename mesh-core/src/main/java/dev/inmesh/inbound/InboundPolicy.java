@@ -1,6 +1,6 @@
 package dev.inmesh.inbound;
 
-import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
 import java.util.Objects;
 
 /**

@@ -1,7 +1,7 @@
 package dev.inmesh.spi;
 
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import java.net.InetAddress;
 import java.util.Objects;
 import java.util.Optional;

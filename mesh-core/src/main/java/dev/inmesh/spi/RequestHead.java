@@ -1,7 +1,7 @@
 package dev.inmesh.spi;
 
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.authz.AuthzRequest;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.authz.AuthzRequest;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;

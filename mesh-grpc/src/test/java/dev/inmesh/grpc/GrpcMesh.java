@@ -100,11 +100,11 @@ final class GrpcMesh implements AutoCloseable {
   }
 
   Backend backend(String service, String version, boolean certificate) throws IOException {
-    return backend(service, version, certificate, dev.inmesh.model.Locality.UNKNOWN);
+    return backend(service, version, certificate, dev.inmesh.Locality.UNKNOWN);
   }
 
   /** A greeter workload that runs in {@code locality}. */
-  Backend backend(String service, String version, boolean certificate, dev.inmesh.model.Locality locality)
+  Backend backend(String service, String version, boolean certificate, dev.inmesh.Locality locality)
       throws IOException {
     int port = freePort();
     Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
@@ -120,11 +120,11 @@ final class GrpcMesh implements AutoCloseable {
   }
 
   Mesh client(String serviceAccount, boolean certificate) {
-    return client(serviceAccount, certificate, dev.inmesh.model.Locality.UNKNOWN);
+    return client(serviceAccount, certificate, dev.inmesh.Locality.UNKNOWN);
   }
 
   /** A client Mesh that runs in {@code locality}; its gRPC channels tell grpc-xds so in their node. */
-  Mesh client(String serviceAccount, boolean certificate, dev.inmesh.model.Locality locality) {
+  Mesh client(String serviceAccount, boolean certificate, dev.inmesh.Locality locality) {
     Mesh.Builder builder = Mesh.builder().controlServers(xds()).namespace("default").meterRegistry(registry)
         .locality(locality)
         .serviceAccount(serviceAccount);

@@ -4,7 +4,7 @@ import static dev.inmesh.grpc.GrpcMesh.call;
 import static dev.inmesh.grpc.GrpcMesh.split;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import dev.inmesh.testing.Await;
 import io.grpc.ManagedChannel;
 import java.util.Map;

@@ -3,7 +3,7 @@ package dev.inmesh.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

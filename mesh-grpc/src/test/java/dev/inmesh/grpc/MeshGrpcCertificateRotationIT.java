@@ -3,7 +3,7 @@ package dev.inmesh.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.security.CertificateManager;
+import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Greeter;
 import io.grpc.ManagedChannel;

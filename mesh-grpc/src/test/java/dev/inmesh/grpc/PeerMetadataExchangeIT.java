@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.Mesh;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.http.server.MeshHttpServer;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Greeter;
 import io.grpc.ManagedChannel;

@@ -1,10 +1,10 @@
 package dev.inmesh.testing;
 
-import dev.inmesh.security.CaClient;
-import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.RootsTrustManager;
+import dev.inmesh.internal.security.CaClient;
+import dev.inmesh.internal.security.CertificateManager;
+import dev.inmesh.internal.security.RootsTrustManager;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.xds.ControlPlaneChannels;
+import dev.inmesh.internal.xds.ControlPlaneChannels;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,7 @@
 package dev.inmesh.testing;
 
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;

@@ -51,9 +51,9 @@ public final class XdsGreeterServer implements AutoCloseable {
     // makes for registered workloads
     ControlPlaneAccess.Channel channel = control.channel(namespace, service);
     var registration = WorkloadRegistration.start(List.of(channel.channel()),
-        new dev.inmesh.xds.WorkloadMetadata(service, namespace, service, service + "-" + version,
+        new dev.inmesh.internal.xds.WorkloadMetadata(service, namespace, service, service + "-" + version,
             Map.of("app", service, "version", version), "127.0.0.1",
-            List.of(dev.inmesh.model.ServicePort.of("grpc", servicePort, port)), null));
+            List.of(dev.inmesh.internal.model.ServicePort.of("grpc", servicePort, port)), null));
     Server server = XdsServerBuilder.forPort(port, InsecureServerCredentials.create())
         .overrideBootstrapForTest(bootstrap)
         .addService(Greeter.service(version, Duration.ZERO))

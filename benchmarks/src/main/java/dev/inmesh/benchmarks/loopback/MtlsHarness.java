@@ -8,7 +8,7 @@ import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.http.server.MeshHttpServer;
 import dev.inmesh.internal.inbound.InboundMetrics;
-import dev.inmesh.security.Credentials;
+import dev.inmesh.internal.security.Credentials;
 import dev.inmesh.testing.Await;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

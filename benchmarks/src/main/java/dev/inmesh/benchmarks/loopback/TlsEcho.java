@@ -1,7 +1,7 @@
 package dev.inmesh.benchmarks.loopback;
 
 import com.sun.management.OperatingSystemMXBean;
-import dev.inmesh.security.BufferedSocket;
+import dev.inmesh.internal.security.BufferedSocket;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

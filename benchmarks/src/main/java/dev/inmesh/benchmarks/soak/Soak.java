@@ -382,7 +382,7 @@ public final class Soak implements AutoCloseable {
   }
 
   private static String serial(Mesh mesh) {
-    return mesh.certificates().flatMap(dev.inmesh.security.CertificateManager::credentials)
+    return mesh.certificates().flatMap(dev.inmesh.internal.security.CertificateManager::credentials)
         .map(c -> c.chain().get(0).getSerialNumber().toString(16)).orElse("none");
   }
 

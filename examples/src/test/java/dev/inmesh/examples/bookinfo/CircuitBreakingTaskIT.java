@@ -6,7 +6,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.http.client.MeshHttp;
-import dev.inmesh.telemetry.IstioMetrics;
+import dev.inmesh.internal.telemetry.IstioMetrics;
 import dev.inmesh.testing.IstioSamples;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
-import dev.inmesh.model.ServicePort;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Chromium;
-import dev.inmesh.xds.ControlPlaneChannels;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.ControlPlaneChannels;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.testing.WorkloadRegistration;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterStats;

@@ -4,14 +4,14 @@ import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.xds.ClientStatus;
 import dev.inmesh.control.xds.XdsServer;
 import dev.inmesh.inbound.InboundPolicy;
-import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.UpstreamTls;
-import dev.inmesh.security.authz.AuthzDecision;
-import dev.inmesh.security.authz.AuthzRequest;
-import dev.inmesh.security.authz.Policy;
-import dev.inmesh.security.authz.RbacEngine;
-import dev.inmesh.xds.XdsResources;
+import dev.inmesh.internal.model.ClusterConfig;
+import dev.inmesh.internal.model.Endpoint;
+import dev.inmesh.internal.model.UpstreamTls;
+import dev.inmesh.internal.security.authz.AuthzDecision;
+import dev.inmesh.internal.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.authz.Policy;
+import dev.inmesh.internal.security.authz.RbacEngine;
+import dev.inmesh.internal.xds.XdsResources;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
 /**
  * The destination's side of an explanation: for each endpoint the request may go to, what the
  * workload serving it decides, with the engine its server runs ({@link
- * dev.inmesh.security.authz.AuthorizationEngine}) over the server listener it holds (the version
+ * dev.inmesh.internal.security.authz.AuthorizationEngine}) over the server listener it holds (the version
  * it ACKed). So the explanation cannot drift from the enforcement: DENY policies first and any
  * match refuses, then every ALLOW policy must match, no policy allows; AUDIT and dry-run
  * policies decide nothing and are reported as notes.

@@ -1,6 +1,6 @@
 package dev.inmesh.control.explain;
 
-import dev.inmesh.routing.RequestView;
+import dev.inmesh.spi.RequestView;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;

@@ -1,14 +1,14 @@
 package dev.inmesh.control.explain;
 
-import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.model.Endpoint;
-import dev.inmesh.model.ListenerConfig;
-import dev.inmesh.resilience.FaultConfig;
-import dev.inmesh.routing.Route;
-import dev.inmesh.routing.RouteAction;
-import dev.inmesh.routing.RouteTable;
-import dev.inmesh.routing.VirtualHost;
-import dev.inmesh.xds.XdsResources;
+import dev.inmesh.internal.model.ClusterConfig;
+import dev.inmesh.internal.model.Endpoint;
+import dev.inmesh.internal.model.ListenerConfig;
+import dev.inmesh.internal.resilience.FaultConfig;
+import dev.inmesh.internal.routing.Route;
+import dev.inmesh.internal.routing.RouteAction;
+import dev.inmesh.internal.routing.RouteTable;
+import dev.inmesh.internal.routing.VirtualHost;
+import dev.inmesh.internal.xds.XdsResources;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,7 +17,7 @@ import java.util.Optional;
  * Explains a request against the config one client holds, with the client's own code: the same
  * listener lookup ({@link XdsResources#listener}), the same route table and first-match rule
  * ({@link RouteTable#route}) that {@code OutboundPipeline} runs. The reasons why earlier routes did
- * not match come from {@link dev.inmesh.routing.RouteMatch#mismatch}, which only explanations call.
+ * not match come from {@link dev.inmesh.internal.routing.RouteMatch#mismatch}, which only explanations call.
  */
 public final class RequestExplainer {
   private RequestExplainer() {}
@@ -113,7 +113,7 @@ public final class RequestExplainer {
         ? "TLS originated by the client (" + (tls.origination().get().clientCertificate().isPresent() ? "MUTUAL" : "SIMPLE")
             + "), server trusted by " + tls.origination().get().trust()
             + (tls.identities().isEmpty() ? "" : ", server must name one of " + tls.identities())
-        : (tls.scope() == dev.inmesh.model.UpstreamTls.Scope.MARKED_ENDPOINTS
+        : (tls.scope() == dev.inmesh.internal.model.UpstreamTls.Scope.MARKED_ENDPOINTS
             ? "mutual TLS to the endpoints marked tlsMode: istio (plaintext to the rest), server must be one of "
             : "mutual TLS, server must be one of ") + tls.identities()).orElse("plaintext"));
     policies.add("connect timeout " + config.connectTimeout().toMillis() + " ms");

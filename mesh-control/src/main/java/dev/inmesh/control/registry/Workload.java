@@ -1,6 +1,6 @@
 package dev.inmesh.control.registry;
 
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.time.Instant;
 import java.util.Objects;
 

@@ -3,7 +3,7 @@ package dev.inmesh.control.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Optional;

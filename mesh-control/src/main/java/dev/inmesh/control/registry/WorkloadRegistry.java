@@ -1,7 +1,7 @@
 package dev.inmesh.control.registry;
 
 import dev.inmesh.control.store.RegistryStore;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;

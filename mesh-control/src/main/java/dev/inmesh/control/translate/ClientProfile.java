@@ -1,6 +1,6 @@
 package dev.inmesh.control.translate;
 
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -22,7 +22,7 @@ public record ClientProfile(String namespace, boolean proxylessGrpc, boolean mes
   /** The user agent Inmesh's own ADS client sends; every other client is taken for proxyless gRPC. */
   public static final String INMESH_USER_AGENT = "inmesh";
   /** Node metadata a client sets to {@code "true"} when it holds a mesh certificate. */
-  public static final String MTLS_METADATA = dev.inmesh.xds.WorkloadMetadata.MTLS;
+  public static final String MTLS_METADATA = dev.inmesh.internal.xds.WorkloadMetadata.MTLS;
   private static final String GRPC_SUFFIX = ";grpc";
   private static final String MTLS_SUFFIX = ";mtls";
   private static final String LOCALITY_PART = ";locality=";
@@ -40,7 +40,7 @@ public record ClientProfile(String namespace, boolean proxylessGrpc, boolean mes
   public static ClientProfile of(Node node) {
     var mtls = node.getMetadata().getFieldsMap().get(MTLS_METADATA);
     boolean certificates = mtls != null && ("true".equals(mtls.getStringValue()) || mtls.getBoolValue());
-    return new ClientProfile(dev.inmesh.xds.WorkloadMetadata.namespaceOf(node),
+    return new ClientProfile(dev.inmesh.internal.xds.WorkloadMetadata.namespaceOf(node),
         !INMESH_USER_AGENT.equals(node.getUserAgentName()), certificates,
         new Locality(node.getLocality().getRegion(), node.getLocality().getZone(), node.getLocality().getSubZone()));
   }

@@ -9,7 +9,7 @@ import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
 import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
 import dev.inmesh.control.config.networking.DestinationRule.Simple;
 import dev.inmesh.control.config.networking.DestinationRule.TrafficPolicy;
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;

@@ -3,7 +3,7 @@ package dev.inmesh.control.translate;
 import dev.inmesh.control.config.networking.DestinationRule.Distribute;
 import dev.inmesh.control.config.networking.DestinationRule.Failover;
 import dev.inmesh.control.config.networking.DestinationRule.LocalityLbSetting;
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

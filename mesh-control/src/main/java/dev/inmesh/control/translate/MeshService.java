@@ -1,6 +1,6 @@
 package dev.inmesh.control.translate;
 
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

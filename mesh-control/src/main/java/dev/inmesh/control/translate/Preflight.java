@@ -8,7 +8,7 @@ import dev.inmesh.control.config.networking.VirtualService;
 import dev.inmesh.control.config.security.AuthorizationPolicy;
 import dev.inmesh.control.config.security.PeerAuthentication;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.xds.XdsDecoder;
+import dev.inmesh.internal.xds.XdsDecoder;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;

@@ -41,8 +41,8 @@ public record ClientConfig(ClientStatus client, Map<String, Held> types) {
    *
    * @throws IllegalStateException when a type's ACKed version is no longer remembered
    */
-  public dev.inmesh.xds.XdsDecoder.Decoded decode() {
-    return dev.inmesh.xds.XdsDecoder.decode(
+  public dev.inmesh.internal.xds.XdsDecoder.Decoded decode() {
+    return dev.inmesh.internal.xds.XdsDecoder.decode(
         cast(resources("LDS"), io.envoyproxy.envoy.config.listener.v3.Listener.class),
         cast(lenient("RDS"), io.envoyproxy.envoy.config.route.v3.RouteConfiguration.class),
         cast(resources("CDS"), io.envoyproxy.envoy.config.cluster.v3.Cluster.class),
@@ -62,8 +62,8 @@ public record ClientConfig(ClientStatus client, Map<String, Held> types) {
       var listener = (io.envoyproxy.envoy.config.listener.v3.Listener) message;
       if (listener.getName().equals(name)) {
         try {
-          return Optional.of(dev.inmesh.xds.XdsDecoder.inbound(listener));
-        } catch (dev.inmesh.xds.XdsParseException e) {
+          return Optional.of(dev.inmesh.internal.xds.XdsDecoder.inbound(listener));
+        } catch (dev.inmesh.internal.xds.XdsParseException e) {
           throw new IllegalStateException("client " + client.nodeId() + " holds a listener " + name
               + " its server would refuse: " + e.getMessage(), e);
         }

@@ -2,7 +2,7 @@ package dev.inmesh.control.xds;
 
 import dev.inmesh.control.registry.WorkloadRegistry;
 import dev.inmesh.control.translate.ClientProfile;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.config.core.v3.Node;

@@ -32,7 +32,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
   /**
    * One client's traffic to one cluster: totals since it connected, and the last interval's rate.
    * {@code owner} is the node of the workload the traffic is of ({@link
-   * dev.inmesh.xds.WorkloadMetadata#ownerOf}: a grpc-xds channel's is its Mesh's node), and
+   * dev.inmesh.internal.xds.WorkloadMetadata#ownerOf}: a grpc-xds channel's is its Mesh's node), and
    * {@code namespace} the reporter's (proven by its certificate when reports come over mutual TLS).
    */
   public record Edge(String client, String owner, String namespace, String cluster, String service, long succeeded, long failed, long inFlight,
@@ -70,7 +70,7 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
     return new StreamObserver<>() {
       private String client = "unknown";
       private String owner = "unknown";
-      private String namespace = dev.inmesh.xds.WorkloadMetadata.DEFAULT_NAMESPACE;
+      private String namespace = dev.inmesh.internal.xds.WorkloadMetadata.DEFAULT_NAMESPACE;
       private boolean configured;
 
       private boolean refused;
@@ -83,18 +83,18 @@ public final class LoadReports extends LoadReportingServiceGrpc.LoadReportingSer
         if (request.hasNode()) {
           if (verified) {
             XdsPeer peer = XdsPeer.current();
-            String namespace = dev.inmesh.xds.WorkloadMetadata.namespaceOf(request.getNode());
+            String namespace = dev.inmesh.internal.xds.WorkloadMetadata.namespaceOf(request.getNode());
             if (peer.identity().isEmpty() || !peer.identity().get().namespace().equals(namespace)) {
               refused = true;
               responses.onError(io.grpc.Status.PERMISSION_DENIED.withDescription("load reports of node "
-                  + request.getNode().getId() + " (" + dev.inmesh.xds.WorkloadMetadata.NAMESPACE + "=" + namespace
+                  + request.getNode().getId() + " (" + dev.inmesh.internal.xds.WorkloadMetadata.NAMESPACE + "=" + namespace
                   + ") need a certificate of that namespace").asRuntimeException());
               return;
             }
           }
           client = request.getNode().getId();
-          owner = dev.inmesh.xds.WorkloadMetadata.ownerOf(request.getNode());
-          namespace = dev.inmesh.xds.WorkloadMetadata.namespaceOf(request.getNode());
+          owner = dev.inmesh.internal.xds.WorkloadMetadata.ownerOf(request.getNode());
+          namespace = dev.inmesh.internal.xds.WorkloadMetadata.namespaceOf(request.getNode());
         }
         if (!configured) {
           configured = true;

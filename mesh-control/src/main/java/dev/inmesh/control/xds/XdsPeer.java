@@ -45,7 +45,7 @@ public record XdsPeer(Optional<SpiffeId> identity, Optional<InetAddress> address
    * chain is verified again with {@code trust} for every call: a resumed TLS session skips the
    * handshake's check, and the certificate may have expired or its root been retired since.
    */
-  static ServerInterceptor recorder(Port port, Optional<dev.inmesh.security.SpiffeTrustManager> trust) {
+  static ServerInterceptor recorder(Port port, Optional<dev.inmesh.internal.security.SpiffeTrustManager> trust) {
     return new ServerInterceptor() {
       @Override
       public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -57,7 +57,7 @@ public record XdsPeer(Optional<SpiffeId> identity, Optional<InetAddress> address
     };
   }
 
-  private static Optional<SpiffeId> identity(SSLSession session, Optional<dev.inmesh.security.SpiffeTrustManager> trust) {
+  private static Optional<SpiffeId> identity(SSLSession session, Optional<dev.inmesh.internal.security.SpiffeTrustManager> trust) {
     if (session == null || trust.isEmpty()) {
       return Optional.empty();
     }

@@ -61,7 +61,7 @@ public final class XdsServer implements AutoCloseable {
    *     takes no load reports and registers no one
    */
   public record Ports(InetSocketAddress address, java.util.Optional<io.grpc.netty.shaded.io.netty.handler.ssl.SslContext> tls,
-      java.util.Optional<dev.inmesh.security.SpiffeTrustManager> clients, java.util.Optional<InetSocketAddress> readOnly) {
+      java.util.Optional<dev.inmesh.internal.security.SpiffeTrustManager> clients, java.util.Optional<InetSocketAddress> readOnly) {
     public Ports {
       java.util.Objects.requireNonNull(address, "address");
       java.util.Objects.requireNonNull(tls, "tls");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.xds.LoadReports;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

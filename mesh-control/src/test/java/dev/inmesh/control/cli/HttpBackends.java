@@ -2,9 +2,9 @@ package dev.inmesh.control.cli;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.inmesh.Mesh;
-import dev.inmesh.outbound.Attempt;
-import dev.inmesh.outbound.Transport;
-import dev.inmesh.routing.RouteAction;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.Transport;
+import dev.inmesh.internal.routing.RouteAction;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -63,7 +63,7 @@ final class HttpBackends {
   /** What the client got: the status, the body and the headers the mesh added (flags, explanation). */
   record Answer(int status, String body, Map<String, String> headers) {
     Optional<String> explained(String part) {
-      String explanation = headers.getOrDefault(dev.inmesh.outbound.OutboundPipeline.EXPLAIN_HEADER, "");
+      String explanation = headers.getOrDefault(dev.inmesh.internal.outbound.OutboundPipeline.EXPLAIN_HEADER, "");
       for (String item : explanation.split("; ")) {
         if (item.startsWith(part + "=")) {
           return Optional.of(item.substring(part.length() + 1));
@@ -118,7 +118,7 @@ final class HttpBackends {
     @Override
     public Answer finish(Answer response, RouteAction.HeaderMutations responseHeaders, Optional<String> explanation) {
       Map<String, String> headers = new LinkedHashMap<>(response.headers());
-      explanation.ifPresent(e -> headers.put(dev.inmesh.outbound.OutboundPipeline.EXPLAIN_HEADER, e));
+      explanation.ifPresent(e -> headers.put(dev.inmesh.internal.outbound.OutboundPipeline.EXPLAIN_HEADER, e));
       return new Answer(response.status(), response.body(), headers);
     }
 

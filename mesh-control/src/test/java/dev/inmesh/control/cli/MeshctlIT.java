@@ -8,7 +8,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.control.explain.ExplainRequest;
-import dev.inmesh.outbound.CallOptions;
+import dev.inmesh.spi.CallOptions;
 import dev.inmesh.testing.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

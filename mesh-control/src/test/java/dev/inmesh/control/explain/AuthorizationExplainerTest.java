@@ -10,10 +10,10 @@ import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.MeshState;
 import dev.inmesh.control.translate.Translation;
 import dev.inmesh.control.translate.XdsTranslator;
-import dev.inmesh.model.Locality;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
-import dev.inmesh.xds.XdsDecoder;
+import dev.inmesh.Locality;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.XdsDecoder;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import java.net.InetAddress;
 import java.time.Instant;
@@ -79,7 +79,7 @@ class AuthorizationExplainerTest {
           try {
             return Optional.of(new AuthorizationExplainer.Destination("reviews-1", Optional.of(XdsDecoder.inbound(listener)),
                 name, ""));
-          } catch (dev.inmesh.xds.XdsParseException e) {
+          } catch (dev.inmesh.internal.xds.XdsParseException e) {
             throw new AssertionError(e);
           }
         });

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.model.Locality;
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.Locality;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -297,7 +297,7 @@ class MutualTlsTranslationTest {
   }
 
   private static List<String> decodeErrors(Translation translation) {
-    return dev.inmesh.xds.XdsDecoder.decode(translation.listeners(), translation.routes(), translation.clusters(),
+    return dev.inmesh.internal.xds.XdsDecoder.decode(translation.listeners(), translation.routes(), translation.clusters(),
         translation.endpoints()).errors();
   }
 

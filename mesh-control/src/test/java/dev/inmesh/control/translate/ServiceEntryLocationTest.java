@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
-import dev.inmesh.model.DestinationService;
-import dev.inmesh.xds.XdsDecoder;
+import dev.inmesh.internal.model.DestinationService;
+import dev.inmesh.internal.xds.XdsDecoder;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
-import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.model.TlsOrigination;
-import dev.inmesh.xds.XdsDecoder;
+import dev.inmesh.internal.model.ClusterConfig;
+import dev.inmesh.internal.model.TlsOrigination;
+import dev.inmesh.internal.xds.XdsDecoder;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;

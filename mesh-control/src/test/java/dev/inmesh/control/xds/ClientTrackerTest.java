@@ -10,7 +10,7 @@ import dev.inmesh.control.registry.WorkloadRegistry;
 import dev.inmesh.control.store.Stores;
 import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.testing.MutableClock;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.config.core.v3.Node;

@@ -2,13 +2,13 @@ package dev.inmesh.internal.inbound;
 
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.security.authz.AuthzDecision;
-import dev.inmesh.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.authz.AuthzDecision;
+import dev.inmesh.internal.security.authz.AuthzRequest;
 import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.telemetry.AuthorizationLog;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.AuthorizationLog;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import java.net.InetAddress;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -2,8 +2,8 @@ package dev.inmesh.internal.inbound;
 
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.spi.CallRecorder;
-import dev.inmesh.telemetry.IstioMetrics;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.IstioMetrics;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

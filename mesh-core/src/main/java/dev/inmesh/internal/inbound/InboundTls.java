@@ -1,8 +1,8 @@
 package dev.inmesh.internal.inbound;
 
-import dev.inmesh.security.CertificateManager;
+import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.security.SpiffeTrustManager;
+import dev.inmesh.internal.security.SpiffeTrustManager;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.Socket;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
-import dev.inmesh.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 

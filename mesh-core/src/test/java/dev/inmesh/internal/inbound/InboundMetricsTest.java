@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.MeshConfig;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.model.Locality;
-import dev.inmesh.model.ServicePort;
+import dev.inmesh.Locality;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.spi.CallRecorder;
-import dev.inmesh.telemetry.AccessLog;
-import dev.inmesh.telemetry.Tracing;
+import dev.inmesh.internal.telemetry.AccessLog;
+import dev.inmesh.tracing.Tracing;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;

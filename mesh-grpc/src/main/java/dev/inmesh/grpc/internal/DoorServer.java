@@ -5,7 +5,7 @@ import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;

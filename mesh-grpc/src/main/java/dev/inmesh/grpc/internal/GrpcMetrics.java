@@ -2,10 +2,10 @@ package dev.inmesh.grpc.internal;
 
 import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.spi.CallRecorder;
-import dev.inmesh.telemetry.AccessLog;
-import dev.inmesh.telemetry.IstioMetrics;
-import dev.inmesh.telemetry.PeerMetadata;
-import dev.inmesh.telemetry.Tracing;
+import dev.inmesh.internal.telemetry.AccessLog;
+import dev.inmesh.internal.telemetry.IstioMetrics;
+import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.tracing.Tracing;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;

@@ -1,7 +1,7 @@
 package dev.inmesh.grpc.internal;
 
-import dev.inmesh.telemetry.TraceContext;
-import dev.inmesh.telemetry.Tracing;
+import dev.inmesh.tracing.TraceContext;
+import dev.inmesh.tracing.Tracing;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;

@@ -1,7 +1,7 @@
 package dev.inmesh.grpc.internal;
 
-import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.Credentials;
+import dev.inmesh.internal.security.CertificateManager;
+import dev.inmesh.internal.security.Credentials;
 import io.grpc.Status;
 import io.grpc.xds.internal.security.certprovider.CertificateProvider;
 import io.grpc.xds.internal.security.certprovider.CertificateProviderProvider;

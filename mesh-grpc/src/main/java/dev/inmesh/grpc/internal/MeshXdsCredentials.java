@@ -1,7 +1,7 @@
 package dev.inmesh.grpc.internal;
 
-import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.RootsTrustManager;
+import dev.inmesh.internal.security.CertificateManager;
+import dev.inmesh.internal.security.RootsTrustManager;
 import io.grpc.ChannelCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.xds.XdsCredentialsProvider;

@@ -3,7 +3,7 @@ package dev.inmesh.grpc.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.security.CertificateManager;
+import dev.inmesh.internal.security.CertificateManager;
 import java.time.Clock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,12 @@
 package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.model.ClusterConfig;
-import dev.inmesh.model.UpstreamTls;
-import dev.inmesh.outbound.UpstreamOverflowException;
-import dev.inmesh.resilience.Admission;
-import dev.inmesh.resilience.ConnectionLimiter;
-import dev.inmesh.resilience.ConnectionLimits;
+import dev.inmesh.internal.model.ClusterConfig;
+import dev.inmesh.internal.model.UpstreamTls;
+import dev.inmesh.spi.UpstreamOverflowException;
+import dev.inmesh.internal.resilience.Admission;
+import dev.inmesh.internal.resilience.ConnectionLimiter;
+import dev.inmesh.internal.resilience.ConnectionLimits;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -41,7 +41,7 @@ import okhttp3.Response;
  *       that uses up a connection goes with {@code Connection: close}, and the connection closes
  *       after its response;
  *   <li>{@code max_connections} ({@code tcp.maxConnections}): the pipeline's
- *       {@link dev.inmesh.resilience.ConnectionLimiter} lets no more requests be in flight than
+ *       {@link dev.inmesh.internal.resilience.ConnectionLimiter} lets no more requests be in flight than
  *       that, one per HTTP/1.1 connection; here the pool keeps no more idle ones, and a new
  *       connection that would pass the limit first closes the idle ones.
  * </ul>

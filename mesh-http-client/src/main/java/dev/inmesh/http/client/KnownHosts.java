@@ -2,8 +2,8 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshSnapshot;
-import dev.inmesh.model.DestinationService;
-import dev.inmesh.outbound.ClusterRuntime;
+import dev.inmesh.internal.model.DestinationService;
+import dev.inmesh.internal.outbound.ClusterRuntime;
 import dev.inmesh.spi.CallRecorder;
 import java.util.Map;
 import java.util.Optional;

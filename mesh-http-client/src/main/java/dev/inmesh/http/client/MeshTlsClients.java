@@ -1,12 +1,12 @@
 package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.model.TlsOrigination;
-import dev.inmesh.model.UpstreamTls;
-import dev.inmesh.security.BufferedSocket;
-import dev.inmesh.security.CertificateManager;
-import dev.inmesh.security.OriginatedTls;
-import dev.inmesh.security.SpiffeTrustManager;
+import dev.inmesh.internal.model.TlsOrigination;
+import dev.inmesh.internal.model.UpstreamTls;
+import dev.inmesh.internal.security.BufferedSocket;
+import dev.inmesh.internal.security.CertificateManager;
+import dev.inmesh.internal.security.OriginatedTls;
+import dev.inmesh.internal.security.SpiffeTrustManager;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

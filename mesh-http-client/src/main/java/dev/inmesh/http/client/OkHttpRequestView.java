@@ -1,6 +1,6 @@
 package dev.inmesh.http.client;
 
-import dev.inmesh.routing.RequestView;
+import dev.inmesh.spi.RequestView;
 import java.util.Optional;
 import okhttp3.Request;
 

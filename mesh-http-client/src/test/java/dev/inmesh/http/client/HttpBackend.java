@@ -1,7 +1,7 @@
 package dev.inmesh.http.client;
 
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.testing.WorkloadRegistration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -34,12 +34,12 @@ final class HttpBackend implements AutoCloseable {
    */
   HttpBackend(dev.inmesh.testing.ControlPlaneAccess access, List<String> controlAddresses, String service, int servicePort,
       String version) throws IOException {
-    this(access, controlAddresses, service, servicePort, version, dev.inmesh.model.Locality.UNKNOWN);
+    this(access, controlAddresses, service, servicePort, version, dev.inmesh.Locality.UNKNOWN);
   }
 
   /** A backend that registers as running in {@code locality}. */
   HttpBackend(dev.inmesh.testing.ControlPlaneAccess access, List<String> controlAddresses, String service, int servicePort,
-      String version, dev.inmesh.model.Locality locality) throws IOException {
+      String version, dev.inmesh.Locality locality) throws IOException {
     this.version = version;
     this.behaviour = request -> new MockResponse.Builder().code(200).body(version + " " + request.getUrl().encodedPath()).build();
     server.setServerSocketFactory(new NoDelayServerSockets());

@@ -119,14 +119,14 @@ final class HttpMesh implements AutoCloseable {
   }
 
   /** A backend of {@code reviews} that runs in {@code locality}. */
-  HttpBackend backend(String version, dev.inmesh.model.Locality locality) throws IOException {
+  HttpBackend backend(String version, dev.inmesh.Locality locality) throws IOException {
     HttpBackend backend = new HttpBackend(access(), List.of(xdsAddress()), "reviews", 9080, version, locality);
     backends.add(backend);
     return backend;
   }
 
   /** A client that runs in {@code locality}. */
-  Mesh client(dev.inmesh.model.Locality locality) {
+  Mesh client(dev.inmesh.Locality locality) {
     Mesh mesh = withIdentity(Mesh.builder().controlServers(xdsAddress()), control, "default", "default")
         .locality(locality).readyTimeout(Duration.ofSeconds(10)).build();
     closeables.add(mesh);
@@ -201,10 +201,10 @@ final class HttpMesh implements AutoCloseable {
   }
 
   /** A server-side TLS context from a workload's certificate that takes any mesh peer. */
-  static javax.net.ssl.SSLContext serverContext(dev.inmesh.security.CertificateManager certificates) throws Exception {
+  static javax.net.ssl.SSLContext serverContext(dev.inmesh.internal.security.CertificateManager certificates) throws Exception {
     javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
     context.init(new javax.net.ssl.KeyManager[] {certificates.keyManager()},
-        new javax.net.ssl.TrustManager[] {new dev.inmesh.security.SpiffeTrustManager(certificates::trustAnchors,
+        new javax.net.ssl.TrustManager[] {new dev.inmesh.internal.security.SpiffeTrustManager(certificates::trustAnchors,
             peer -> true, java.time.Clock.systemUTC())}, null);
     return context;
   }

@@ -2,7 +2,7 @@ package dev.inmesh.http.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.model.Locality;
+import dev.inmesh.Locality;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;

@@ -6,7 +6,7 @@ import dev.inmesh.Mesh;
 import dev.inmesh.ca.CertificateAuthority;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
-import dev.inmesh.security.CertificateManager;
+import dev.inmesh.internal.security.CertificateManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;

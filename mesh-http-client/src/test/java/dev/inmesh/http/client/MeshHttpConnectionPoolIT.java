@@ -2,9 +2,9 @@ package dev.inmesh.http.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.model.ServicePort;
-import dev.inmesh.telemetry.IstioMetrics;
-import dev.inmesh.xds.WorkloadMetadata;
+import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.internal.telemetry.IstioMetrics;
+import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.testing.WorkloadRegistration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;

@@ -3,8 +3,8 @@ package dev.inmesh.http.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
-import dev.inmesh.telemetry.PeerMetadata;
-import dev.inmesh.telemetry.TraceContext;
+import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.tracing.TraceContext;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -262,7 +262,7 @@ class MeshHttpFeaturesIT {
         + " mirror threads%n", calls, sent, dropped, mostThreads.get());
     assertThat(sent + dropped).as("every copy is sent or counted as dropped").isEqualTo(calls);
     assertThat(dropped).isPositive();
-    assertThat(mostThreads.get()).isBetween(1, dev.inmesh.outbound.OutboundPipeline.MIRROR_THREADS);
+    assertThat(mostThreads.get()).isBetween(1, dev.inmesh.internal.outbound.OutboundPipeline.MIRROR_THREADS);
     HttpMesh.await(() -> v2.requests.get() - receivedBefore == (int) sent, Duration.ofSeconds(30),
         "every copy sent to reach the mirror (" + sent + ")");
   }

@@ -108,7 +108,7 @@ class MeshHttpMetricsIT {
 
       mockwebserver3.RecordedRequest recorded = partner.takeRequest(5, java.util.concurrent.TimeUnit.SECONDS);
       assertThat(recorded.getHandshake()).as("plaintext: no auto-mTLS to a MESH_EXTERNAL service").isNull();
-      assertThat(recorded.getHeaders().get(dev.inmesh.telemetry.PeerMetadata.HEADER)).isNull();
+      assertThat(recorded.getHeaders().get(dev.inmesh.internal.telemetry.PeerMetadata.HEADER)).isNull();
       List<String> series = registry.scrape().lines().filter(l -> l.startsWith("istio_requests_total{")).toList();
       assertThat(series).singleElement().satisfies(line -> assertThat(line)
           .contains("reporter=\"source\"", "response_code=\"200\"",

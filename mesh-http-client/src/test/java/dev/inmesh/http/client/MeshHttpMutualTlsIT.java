@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.Mesh;
 import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
-import dev.inmesh.security.CertificateManager;
+import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.identity.SpiffeId;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -130,7 +130,7 @@ class TlsOriginationIT {
 
     try (Response response = call("/status")) {
       assertThat(response.code()).isEqualTo(503);
-      assertThat(response.header(dev.inmesh.outbound.OutboundPipeline.FLAGS_HEADER)).isEqualTo("UF");
+      assertThat(response.header(dev.inmesh.internal.outbound.OutboundPipeline.FLAGS_HEADER)).isEqualTo("UF");
       assertThat(response.body().string()).contains("connection failure").contains("TLS error")
           .contains("does not chain with any of the trust anchors");
     }

@@ -5,8 +5,8 @@ import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.telemetry.PeerMetadata;
-import dev.inmesh.telemetry.TraceContext;
+import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.tracing.TraceContext;
 import java.util.Optional;
 import java.util.function.Function;
 

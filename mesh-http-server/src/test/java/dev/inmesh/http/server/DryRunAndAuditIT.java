@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inmesh.Mesh;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.internal.inbound.InboundMetrics;
-import dev.inmesh.telemetry.AuthorizationLog;
+import dev.inmesh.internal.telemetry.AuthorizationLog;
 import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.IstioSamples;

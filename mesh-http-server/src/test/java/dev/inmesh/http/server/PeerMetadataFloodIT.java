@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.inbound.MtlsMode;
-import dev.inmesh.telemetry.IstioMetrics;
-import dev.inmesh.telemetry.PeerMetadata;
+import dev.inmesh.internal.telemetry.IstioMetrics;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

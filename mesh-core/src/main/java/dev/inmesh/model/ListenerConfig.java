@@ -1,7 +1,0 @@
-package dev.inmesh.model;
-
-import dev.inmesh.routing.RouteTable;
-import java.util.Optional;
-
-/** An API listener: the name a client dials, and where its routes come from (RDS or inline). */
-public record ListenerConfig(String name, String routeConfigName, Optional<RouteTable> inlineRoutes) {}
