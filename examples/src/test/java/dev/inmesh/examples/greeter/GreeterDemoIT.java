@@ -7,7 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs the demo as {@code bin/demo} does, in this JVM. It must stay the only integration test in
- * this module: grpc-xds reads its bootstrap once per JVM, and failsafe gives each module one JVM.
+ * this module that dials {@code xds:///} through the process-wide bootstrap: grpc-xds reads it once
+ * per JVM, and failsafe gives each module one JVM ({@code MeshGrpc} channels bring their own).
  */
 class GreeterDemoIT {
 

@@ -1,8 +1,9 @@
-package dev.inmesh.grpc;
+package dev.inmesh.examples.httpgrpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.grpc.MeshGrpc;
 import dev.inmesh.http.client.MeshHttp;
 import dev.inmesh.http.server.MeshHttpServer;
 import dev.inmesh.testing.AccessLogCapture;
