@@ -74,13 +74,6 @@ public final class CallRecorder implements MeterBinder {
         accessLog, tracing, ticker, clock);
   }
 
-  /** A recorder reporting through {@code reporter}, and so bound to its registry: for adapters that share one reporter. */
-  public static CallRecorder of(IstioMetrics reporter, AccessLog accessLog, Tracing tracing) {
-    CallRecorder recorder = new CallRecorder(null, null, accessLog, tracing, Ticker.system(), Clock.systemUTC());
-    recorder.metrics = Objects.requireNonNull(reporter, "reporter");
-    return recorder;
-  }
-
   /** Istio's request meters go to {@code registry}; a recorder is bound once. */
   @Override
   public synchronized void bindTo(MeterRegistry registry) {

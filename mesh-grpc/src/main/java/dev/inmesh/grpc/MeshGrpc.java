@@ -4,14 +4,13 @@ import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
 import dev.inmesh.grpc.internal.ControlServersResolverProvider;
 import dev.inmesh.grpc.internal.DoorServer;
-import dev.inmesh.grpc.internal.GrpcMetrics;
-import dev.inmesh.grpc.internal.GrpcTracing;
+import dev.inmesh.grpc.internal.GrpcTelemetry;
 import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.grpc.internal.MeshXdsCredentials;
 import dev.inmesh.grpc.internal.PerMeshBootstrapHooks;
-import dev.inmesh.internal.telemetry.IstioMetrics;
 import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.spi.CallRecorder;
 import io.grpc.BindableService;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -89,7 +88,7 @@ public final class MeshGrpc {
     // one resolver (one bootstrap, one xDS node) per Mesh, however many channels it opens
     String scheme = perMesh(mesh).scheme();
     return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
-        .intercept(metrics(mesh).client(target), GrpcTracing.client(mesh.tracing()));
+        .intercept(telemetry(mesh).client(target));
   }
 
   /**
@@ -142,8 +141,7 @@ public final class MeshGrpc {
     XdsServerBuilder builder = XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()));
     return PerMeshBootstrapHooks.withBootstrap(builder, perMesh(mesh).serverBootstrap())
         .intercept(new dev.inmesh.grpc.internal.GrpcAuthorizationLog(mesh, port))
-        .intercept(metrics(mesh).server())
-        .intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port)));
+        .intercept(telemetry(mesh).server(mesh.inboundOperation(port)));
   }
 
   private static PerMesh perMesh(Mesh mesh) {
@@ -152,10 +150,9 @@ public final class MeshGrpc {
     }
   }
 
-  /** Istio's request metrics into the Mesh's meter registry. */
-  private static GrpcMetrics metrics(Mesh mesh) {
-    return new GrpcMetrics(new IstioMetrics(mesh.meterRegistry(), mesh.config(),
-        mesh.certificates().map(c -> c.identity())), mesh.accessLog(), PeerMetadata.of(mesh.config()));
+  /** Each call's Istio metrics (into the Mesh's meter registry), access log line and span, on one recorder. */
+  private static GrpcTelemetry telemetry(Mesh mesh) {
+    return new GrpcTelemetry(CallRecorder.of(mesh), PeerMetadata.of(mesh.config()));
   }
 
   /**

@@ -7,11 +7,18 @@ import dev.inmesh.Mesh;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Greeter;
+import dev.inmesh.testing.RecordingTracer;
+import dev.inmesh.tracing.MicrometerTracing;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCalls;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -25,11 +32,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * PERMISSIVE for gRPC on one port, which proxyless gRPC with Istio lacks: a
  * {@link MeshGrpc#permissiveServer} serves a mesh client over mTLS and a plaintext client on the
- * same port, tells them apart in its metrics, then follows STRICT and an AuthorizationPolicy.
+ * same port, tells them apart in its metrics, records a server span per call, then follows STRICT
+ * and an AuthorizationPolicy.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MeshGrpcPermissiveIT {
+  final RecordingTracer tracer = new RecordingTracer();
   GrpcMesh mesh;
   Mesh greeterMesh;
   Server server;
@@ -44,7 +53,7 @@ class MeshGrpcPermissiveIT {
     port = GrpcMesh.freePort();
     greeterMesh = mesh.withCertificate(Mesh.builder().controlServers(mesh.xds()).namespace("default")
         .meterRegistry(mesh.registry).service("greeter").serviceAccount("greeter").label("app", "greeter")
-        .servePort("http2", 9000, port), "greeter").build();
+        .servePort("http2", 9000, port).tracing(new MicrometerTracing(tracer.tracer())), "greeter").build();
     ServerServiceDefinition greeter = ServerServiceDefinition.builder(Greeter.SERVICE)
         .addMethod(Greeter.SAY_HELLO, ServerCalls.asyncUnaryCall((name, response) -> {
           var peer = MeshGrpc.PEER.get();
@@ -95,6 +104,26 @@ class MeshGrpcPermissiveIT {
 
   @Test
   @Order(2)
+  void theDoorRecordsAServerSpanThatContinuesTheCallersTrace() {
+    String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    assertThat(Greeter.sayHello(plaintext, "x", Map.of("traceparent", "00-" + trace + "-00f067aa0ba902b7-01"),
+        Duration.ofSeconds(5))).isEqualTo("none: -");
+    Await.until(() -> spans(trace).size() == 1, GrpcMesh.WAIT, "the greeter's server span");
+
+    SpanData served = spans(trace).get(0);
+    assertThat(served.getKind()).isEqualTo(SpanKind.SERVER);
+    assertThat(served.getName()).isEqualTo("greeter.default.svc.cluster.local:9000/*");
+    assertThat(served.getParentSpanId()).isEqualTo("00f067aa0ba902b7");
+    assertThat(served.getAttributes().get(AttributeKey.stringKey("grpc.path"))).isEqualTo("/inmesh.testing.Greeter/SayHello");
+    assertThat(served.getAttributes().get(AttributeKey.stringKey("grpc.status_code"))).isEqualTo("0");
+  }
+
+  private List<SpanData> spans(String traceId) {
+    return tracer.spans().stream().filter(span -> span.getTraceId().equals(traceId)).toList();
+  }
+
+  @Test
+  @Order(3)
   void strictRefusesPlaintextAndAuthorizationRefusesRatings() {
     mesh.apply("""
         apiVersion: security.istio.io/v1

@@ -2,10 +2,12 @@ package dev.inmesh.grpc.internal;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
 import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.tracing.TraceContext;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
@@ -53,7 +55,7 @@ public final class DoorServer extends Server {
     this.doorBuilder = InboundDoor.builder(mesh, port).grpc();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     services.forEach(builder::addService);
-    this.backend = builder.intercept(GrpcTracing.server(mesh.tracing(), mesh.inboundOperation(port))).intercept(new Gate()).build();
+    this.backend = builder.intercept(new Gate()).build();
   }
 
   @Override
@@ -133,27 +135,31 @@ public final class DoorServer extends Server {
         return new ServerCall.Listener<>() {};
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
-      Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcMetrics.PEER_METADATA));
+      Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcTelemetry.PEER_METADATA));
+      CallRecorder.Call callRecord = admitted.call().traceServer(door.operation(),
+          TraceContext.fromHeaders(name -> headers.get(GrpcTelemetry.key(name))));
       ServerCall<Q, A> recorded = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
         @Override
         public void sendHeaders(Metadata responseHeaders) {
-          if (caller.isPresent() && !responseHeaders.containsKey(GrpcMetrics.PEER_METADATA)) {
-            responseHeaders.put(GrpcMetrics.PEER_METADATA, door.peerMetadata());
+          if (caller.isPresent() && !responseHeaders.containsKey(GrpcTelemetry.PEER_METADATA)) {
+            responseHeaders.put(GrpcTelemetry.PEER_METADATA, door.peerMetadata());
           }
           super.sendHeaders(responseHeaders);
         }
 
         @Override
         public void close(Status status, Metadata trailers) {
+          GrpcTelemetry.end(callRecord, call.getAuthority(), call.getMethodDescriptor(), status);
           admitted.completeGrpc(caller, status.getCode().value());
           PeerInfo peer = admitted.peer();
-          GrpcMetrics.log(admitted.call(), status, "-", authority, call.getMethodDescriptor(), headers, null,
-              GrpcMetrics.address(peer.source()), peer.principal());
+          GrpcTelemetry.log(callRecord, status, "-", authority, call.getMethodDescriptor(), headers, null,
+              GrpcTelemetry.address(peer.source()), peer.principal());
           super.close(status, trailers);
         }
       };
+      // the span is current inside the call's gRPC Context, in the service's start and every callback
       ServerCall.Listener<Q> listener = Contexts.interceptCall(Context.current().withValue(PEER, admitted.peer()), recorded,
-          headers, next);
+          headers, (traced, tracedHeaders) -> GrpcTelemetry.attached(callRecord, () -> next.startCall(traced, tracedHeaders)));
       return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
         @Override
         public void onCancel() {

@@ -46,7 +46,7 @@ public final class GrpcAuthorizationLog implements ServerInterceptor {
     if (!audits && engine.shadowEngines().isEmpty()) {
       return next.startCall(call, headers);
     }
-    Optional<String> principal = GrpcMetrics.peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION))
+    Optional<String> principal = GrpcTelemetry.peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION))
         .map(Object::toString);
     SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
     String path = "/" + call.getMethodDescriptor().getFullMethodName();
