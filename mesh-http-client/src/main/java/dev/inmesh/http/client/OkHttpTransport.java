@@ -36,12 +36,15 @@ final class OkHttpTransport implements Transport<Response> {
 
   /**
    * Endpoint URLs with a path, for requests without query, fragment or user info (most calls, and
-   * their paths recur); forgotten past 4,096.
+   * their paths recur); forgotten past 4,096. Paths longer than {@value #MEMO_PATH_CHARS} characters
+   * are not kept, so the memo holds at most about 4 MB whatever paths callers send.
    */
   private static final Memo<EndpointPath, HttpUrl> ENDPOINT_PATHS = new Memo<>(4096, key -> ENDPOINT_URLS.apply(key.endpoint())
       .newBuilder().encodedPath(key.path()).build());
 
   private record EndpointPath(EndpointKey endpoint, String path) {}
+
+  private static final int MEMO_PATH_CHARS = 256;
 
   private final Interceptor.Chain chain;
   private final Request original;
@@ -114,7 +117,8 @@ final class OkHttpTransport implements Transport<Response> {
     EndpointKey endpoint = new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(), attempt.endpoint().port());
     HttpUrl source = original.url();
     HttpUrl url;
-    if (source.query() == null && source.fragment() == null && source.username().isEmpty() && source.password().isEmpty()) {
+    if (source.query() == null && source.fragment() == null && source.username().isEmpty() && source.password().isEmpty()
+        && attempt.path().length() <= MEMO_PATH_CHARS) {
       url = ENDPOINT_PATHS.apply(new EndpointPath(endpoint, attempt.path()));
     } else {
       url = ENDPOINT_URLS.apply(endpoint).newBuilder()
