@@ -1,15 +1,15 @@
 package dev.inmesh;
 
 import dev.inmesh.Locality;
-import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.Ticker;
+import dev.inmesh.commons.internal.NettyJfr;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.outbound.OutboundPipeline;
 import dev.inmesh.internal.xds.AdsClient;
-import dev.inmesh.commons.internal.NettyJfr;
 import dev.inmesh.internal.xds.AdsNode;
+import dev.inmesh.internal.xds.ControlPlaneChannels;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.internal.xds.XdsResources;
-import dev.inmesh.internal.xds.ControlPlaneChannels;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.internal.security.CaClient;
 import dev.inmesh.internal.security.Credentials;
-import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.internal.security.SpiffeTrustManager;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;

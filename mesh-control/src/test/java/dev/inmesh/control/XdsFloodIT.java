@@ -3,10 +3,10 @@ package dev.inmesh.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.control.xds.XdsServer;
-import dev.inmesh.testing.Await;
-import dev.inmesh.testing.ControlPlaneAccess;
 import dev.inmesh.internal.xds.ControlPlaneChannels;
 import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.testing.Await;
+import dev.inmesh.testing.ControlPlaneAccess;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;

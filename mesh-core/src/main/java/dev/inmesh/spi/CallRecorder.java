@@ -2,9 +2,9 @@ package dev.inmesh.spi;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
-import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.Ticker;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.internal.telemetry.AccessLog;
 import dev.inmesh.internal.telemetry.IstioMetrics;
 import dev.inmesh.internal.telemetry.PeerMetadata;

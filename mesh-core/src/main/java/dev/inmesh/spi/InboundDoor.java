@@ -1,13 +1,13 @@
 package dev.inmesh.spi;
 
 import dev.inmesh.Mesh;
+import dev.inmesh.Ticker;
 import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.inbound.DoorGate;
 import dev.inmesh.internal.inbound.FrontDoor;
 import dev.inmesh.internal.inbound.InboundMetrics;
 import dev.inmesh.internal.model.ServicePort;
-import dev.inmesh.Ticker;
 import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.internal.telemetry.PeerMetadata;
 import io.micrometer.core.instrument.MeterRegistry;

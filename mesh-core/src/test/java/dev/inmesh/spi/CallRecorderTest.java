@@ -3,11 +3,11 @@ package dev.inmesh.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.inmesh.MeshConfig;
-import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.Locality;
-import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.MeshConfig;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.model.DestinationService;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.telemetry.AccessLog;
 import dev.inmesh.internal.telemetry.IstioMetrics;
 import dev.inmesh.internal.telemetry.PeerMetadata;

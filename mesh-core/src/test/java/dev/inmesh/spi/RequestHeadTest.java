@@ -2,8 +2,8 @@ package dev.inmesh.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.security.authz.AuthzRequest;
 import java.net.InetSocketAddress;
 import java.util.List;

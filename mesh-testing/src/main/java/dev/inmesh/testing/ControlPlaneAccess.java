@@ -1,9 +1,9 @@
 package dev.inmesh.testing;
 
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.internal.security.CaClient;
 import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.internal.security.RootsTrustManager;
-import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.internal.xds.ControlPlaneChannels;
 import io.grpc.ManagedChannel;
 import java.io.IOException;

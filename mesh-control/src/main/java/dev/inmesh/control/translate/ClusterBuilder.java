@@ -3,13 +3,13 @@ package dev.inmesh.control.translate;
 import static dev.inmesh.control.translate.XdsTranslator.u32;
 
 import com.google.protobuf.util.Durations;
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.networking.DestinationRule;
 import dev.inmesh.control.config.networking.DestinationRule.ConnectionPool;
 import dev.inmesh.control.config.networking.DestinationRule.OutlierDetection;
 import dev.inmesh.control.config.networking.DestinationRule.Simple;
 import dev.inmesh.control.config.networking.DestinationRule.TrafficPolicy;
-import dev.inmesh.Locality;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;

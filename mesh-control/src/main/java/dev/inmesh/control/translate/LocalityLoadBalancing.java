@@ -1,9 +1,9 @@
 package dev.inmesh.control.translate;
 
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.networking.DestinationRule.Distribute;
 import dev.inmesh.control.config.networking.DestinationRule.Failover;
 import dev.inmesh.control.config.networking.DestinationRule.LocalityLbSetting;
-import dev.inmesh.Locality;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

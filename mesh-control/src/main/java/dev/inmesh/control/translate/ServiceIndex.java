@@ -1,10 +1,10 @@
 package dev.inmesh.control.translate;
 
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.networking.ServiceEntry;
 import dev.inmesh.control.config.networking.WorkloadEntry;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import java.util.ArrayList;

@@ -2,9 +2,9 @@ package dev.inmesh.control.cli;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.inmesh.Mesh;
+import dev.inmesh.internal.routing.RouteAction;
 import dev.inmesh.spi.Attempt;
 import dev.inmesh.spi.Transport;
-import dev.inmesh.internal.routing.RouteAction;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -3,6 +3,7 @@ package dev.inmesh.control.explain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.registry.Workload;
@@ -10,7 +11,6 @@ import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.control.translate.MeshState;
 import dev.inmesh.control.translate.Translation;
 import dev.inmesh.control.translate.XdsTranslator;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.internal.xds.XdsDecoder;

@@ -2,10 +2,10 @@ package dev.inmesh.control.translate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;

@@ -2,6 +2,7 @@ package dev.inmesh.control.translate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.ParseResult;
@@ -10,7 +11,6 @@ import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.source.ApplyResult;
 import dev.inmesh.control.source.ConfigController;
 import dev.inmesh.control.store.InMemoryConfigStore;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.internal.xds.XdsDecoder;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.Durations;
+import dev.inmesh.Locality;
 import dev.inmesh.control.config.ConfigParser;
 import dev.inmesh.control.config.ParseResult;
 import dev.inmesh.control.config.Problem;
 import dev.inmesh.control.registry.Workload;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;

@@ -2,8 +2,8 @@ package dev.inmesh.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.Locality;
+import dev.inmesh.control.translate.ClientProfile;
 import dev.inmesh.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package dev.inmesh.internal.inbound;
 
-import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.Ticker;
+import dev.inmesh.inbound.DoorConfig;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package dev.inmesh.internal.inbound;
 
+import dev.inmesh.Ticker;
 import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.Ticker;
 import dev.inmesh.internal.security.BufferedSocket;
 import dev.inmesh.internal.security.CertificateManager;
 import io.micrometer.core.instrument.Gauge;

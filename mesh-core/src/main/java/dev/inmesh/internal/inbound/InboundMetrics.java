@@ -1,9 +1,9 @@
 package dev.inmesh.internal.inbound;
 
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.internal.telemetry.IstioMetrics;
 import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.spi.CallRecorder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,7 +1,7 @@
 package dev.inmesh.internal.inbound;
 
-import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.internal.security.SpiffeTrustManager;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -1,7 +1,6 @@
 package dev.inmesh.internal.model;
 
 import dev.inmesh.Locality;
-
 import java.util.List;
 import java.util.Objects;
 

@@ -1,11 +1,11 @@
 package dev.inmesh.internal.outbound;
 
+import dev.inmesh.Ticker;
 import dev.inmesh.internal.balancing.EndpointState;
 import dev.inmesh.internal.balancing.LoadBalancer;
 import dev.inmesh.internal.balancing.LoadBalancers;
 import dev.inmesh.internal.model.ClusterConfig;
 import dev.inmesh.internal.model.Endpoint;
-import dev.inmesh.Ticker;
 import dev.inmesh.internal.resilience.Admission;
 import dev.inmesh.internal.resilience.ConnectionLimiter;
 import dev.inmesh.internal.resilience.OutlierDetectionConfig;

@@ -1,7 +1,7 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.internal.model.ClusterConfig;
 import dev.inmesh.Ticker;
+import dev.inmesh.internal.model.ClusterConfig;
 import dev.inmesh.internal.xds.XdsResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;

@@ -1,13 +1,11 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.UpstreamOverflowException;
-
-import dev.inmesh.spi.Attempt;
-
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Ticker;
+import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.internal.model.UpstreamTls;
 import dev.inmesh.internal.resilience.Outcome;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.UpstreamOverflowException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;

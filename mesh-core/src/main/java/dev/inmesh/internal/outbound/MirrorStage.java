@@ -1,12 +1,10 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.Attempt;
-
-import dev.inmesh.spi.Transport;
-
 import dev.inmesh.internal.balancing.PickRequest;
 import dev.inmesh.internal.model.UpstreamTls;
 import dev.inmesh.internal.routing.RouteAction;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.Transport;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

@@ -1,16 +1,14 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.CallOptions;
-
-import dev.inmesh.spi.Transport;
-
 import dev.inmesh.MeshSnapshot;
 import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.internal.resilience.Outcome;
-import dev.inmesh.spi.RequestView;
 import dev.inmesh.internal.routing.RouteAction;
 import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
 import dev.inmesh.internal.routing.RouteTable;
+import dev.inmesh.spi.CallOptions;
+import dev.inmesh.spi.RequestView;
+import dev.inmesh.spi.Transport;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;

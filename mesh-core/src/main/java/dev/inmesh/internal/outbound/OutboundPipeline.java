@@ -1,13 +1,11 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.CallOptions;
-
-import dev.inmesh.spi.Transport;
-
 import dev.inmesh.MeshException;
 import dev.inmesh.MeshSnapshot;
 import dev.inmesh.Ticker;
+import dev.inmesh.spi.CallOptions;
 import dev.inmesh.spi.RequestView;
+import dev.inmesh.spi.Transport;
 import java.io.IOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;

@@ -8,8 +8,6 @@
  */
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.CallOptions;
-
 import dev.inmesh.spi.Attempt;
-
+import dev.inmesh.spi.CallOptions;
 import dev.inmesh.spi.Transport;

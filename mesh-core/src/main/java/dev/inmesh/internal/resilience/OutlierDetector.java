@@ -1,7 +1,7 @@
 package dev.inmesh.internal.resilience;
 
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Ticker;
+import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.internal.resilience.OutlierEvent.Cause;
 import java.time.Duration;
 import java.util.Collection;

@@ -1,7 +1,6 @@
 package dev.inmesh.internal.routing;
 
 import dev.inmesh.spi.RequestView;
-
 import java.util.List;
 import java.util.Optional;
 

@@ -1,8 +1,8 @@
 package dev.inmesh.internal.telemetry;
 
 import dev.inmesh.MeshConfig;
-import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.model.DestinationService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;

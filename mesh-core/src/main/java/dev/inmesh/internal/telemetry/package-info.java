@@ -7,8 +7,6 @@
  */
 package dev.inmesh.internal.telemetry;
 
-import dev.inmesh.tracing.TraceContext;
-
 import dev.inmesh.tracing.MicrometerTracing;
-
+import dev.inmesh.tracing.TraceContext;
 import dev.inmesh.tracing.Tracing;

@@ -2,10 +2,10 @@ package dev.inmesh.internal.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.inmesh.Locality;
 import dev.inmesh.internal.balancing.BalancerConfig;
 import dev.inmesh.internal.model.ClusterConfig;
 import dev.inmesh.internal.model.Endpoint;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.UpstreamTls;
 import dev.inmesh.internal.resilience.ConnectionLimits;
 import dev.inmesh.internal.resilience.OutlierDetectionConfig;

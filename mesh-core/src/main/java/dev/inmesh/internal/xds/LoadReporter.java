@@ -1,8 +1,8 @@
 package dev.inmesh.internal.xds;
 
 import com.google.protobuf.util.Durations;
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Locality;
+import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.internal.outbound.ClusterRuntime;
 import dev.inmesh.internal.outbound.LoadStats;
 import io.envoyproxy.envoy.config.core.v3.Address;

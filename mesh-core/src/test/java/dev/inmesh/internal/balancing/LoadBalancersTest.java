@@ -6,9 +6,9 @@ import static dev.inmesh.internal.balancing.Picks.hashed;
 import static dev.inmesh.internal.balancing.Picks.pick;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import dev.inmesh.internal.balancing.BalancerConfig.Policy;
 import dev.inmesh.internal.model.Endpoint;
-import dev.inmesh.Locality;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

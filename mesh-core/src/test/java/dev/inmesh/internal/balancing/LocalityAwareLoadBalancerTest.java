@@ -9,8 +9,8 @@ import static dev.inmesh.internal.balancing.Picks.share;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Locality;
+import dev.inmesh.internal.model.Endpoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -4,8 +4,8 @@ import static dev.inmesh.internal.balancing.Picks.endpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Locality;
+import dev.inmesh.internal.model.Endpoint;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,7 @@
 package dev.inmesh.internal.balancing;
 
-import dev.inmesh.internal.model.Endpoint;
 import dev.inmesh.Locality;
+import dev.inmesh.internal.model.Endpoint;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.OptionalLong;

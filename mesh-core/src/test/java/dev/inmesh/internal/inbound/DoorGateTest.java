@@ -2,20 +2,20 @@ package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.Ticker;
+import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
-import dev.inmesh.Ticker;
-import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.telemetry.AccessLog;
 import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.internal.telemetry.AccessLog;
 import dev.inmesh.tracing.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

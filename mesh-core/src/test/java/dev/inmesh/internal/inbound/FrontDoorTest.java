@@ -3,14 +3,14 @@ package dev.inmesh.internal.inbound;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.inmesh.Locality;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.Ticker;
 import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.model.ServicePort;
-import dev.inmesh.Ticker;
 import dev.inmesh.internal.security.authz.AuthorizationEngine;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.BufferedReader;

@@ -2,13 +2,13 @@ package dev.inmesh.internal.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.MeshConfig;
-import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.Locality;
-import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.MeshConfig;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.telemetry.AccessLog;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.tracing.Tracing;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

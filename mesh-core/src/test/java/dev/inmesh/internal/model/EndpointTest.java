@@ -1,9 +1,8 @@
 package dev.inmesh.internal.model;
 
-import dev.inmesh.Locality;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import java.util.Objects;
 import org.junit.jupiter.api.Test;
 

@@ -2,14 +2,14 @@ package dev.inmesh.internal.outbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.Locality;
 import dev.inmesh.internal.balancing.BalancerConfig;
 import dev.inmesh.internal.model.ClusterConfig;
 import dev.inmesh.internal.model.Endpoint;
-import dev.inmesh.Locality;
 import dev.inmesh.internal.resilience.Admission;
 import dev.inmesh.internal.resilience.ConnectionLimits;
-import dev.inmesh.internal.resilience.OutlierDetectionConfig;
 import dev.inmesh.internal.resilience.Outcome;
+import dev.inmesh.internal.resilience.OutlierDetectionConfig;
 import dev.inmesh.internal.xds.XdsResources;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;

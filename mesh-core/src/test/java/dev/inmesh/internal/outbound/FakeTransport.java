@@ -1,10 +1,8 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.Attempt;
-
-import dev.inmesh.spi.Transport;
-
 import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.Transport;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

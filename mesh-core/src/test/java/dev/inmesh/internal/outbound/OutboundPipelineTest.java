@@ -1,11 +1,5 @@
 package dev.inmesh.internal.outbound;
 
-import dev.inmesh.spi.UpstreamOverflowException;
-
-import dev.inmesh.spi.CallOptions;
-
-import dev.inmesh.spi.Attempt;
-
 import static dev.inmesh.internal.outbound.Scene.V1;
 import static dev.inmesh.internal.outbound.Scene.V2;
 import static dev.inmesh.internal.outbound.Scene.forward;
@@ -23,6 +17,9 @@ import dev.inmesh.internal.resilience.FaultConfig;
 import dev.inmesh.internal.resilience.OutlierDetectionConfig;
 import dev.inmesh.internal.routing.RouteAction;
 import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.CallOptions;
+import dev.inmesh.spi.UpstreamOverflowException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;

@@ -1,9 +1,8 @@
 package dev.inmesh.internal.routing;
 
-import dev.inmesh.spi.RequestView;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.inmesh.spi.RequestView;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,10 +2,10 @@ package dev.inmesh.internal.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.MeshConfig;
 import dev.inmesh.Locality;
-import dev.inmesh.internal.model.ServicePort;
+import dev.inmesh.MeshConfig;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.model.ServicePort;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;

@@ -2,11 +2,11 @@ package dev.inmesh.grpc.internal;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.tracing.TraceContext;
 import io.grpc.Context;
 import io.grpc.Contexts;

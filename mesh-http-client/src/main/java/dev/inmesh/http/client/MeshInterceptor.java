@@ -2,12 +2,12 @@ package dev.inmesh.http.client;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshException;
-import dev.inmesh.internal.model.DestinationService;
-import dev.inmesh.spi.CallOptions;
-import dev.inmesh.internal.outbound.OutboundPipeline;
 import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.internal.model.DestinationService;
+import dev.inmesh.internal.outbound.OutboundPipeline;
 import dev.inmesh.internal.telemetry.PeerMetadata;
+import dev.inmesh.spi.CallOptions;
+import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.tracing.TraceContext;
 import dev.inmesh.tracing.Tracing;
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package dev.inmesh.http.client;
 
 import dev.inmesh.internal.model.Memo;
-import dev.inmesh.spi.Attempt;
 import dev.inmesh.internal.outbound.OutboundPipeline;
-import dev.inmesh.spi.Transport;
 import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
+import dev.inmesh.spi.Attempt;
+import dev.inmesh.spi.Transport;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Optional;

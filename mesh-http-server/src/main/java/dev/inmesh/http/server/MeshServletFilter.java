@@ -1,9 +1,9 @@
 package dev.inmesh.http.server;
 
 import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.tracing.TraceContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;

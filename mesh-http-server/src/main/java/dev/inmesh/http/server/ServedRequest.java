@@ -1,11 +1,11 @@
 package dev.inmesh.http.server;
 
 import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
-import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.tracing.TraceContext;
 import java.util.Optional;
 import java.util.function.Function;

@@ -2,11 +2,11 @@ package dev.inmesh.http.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpExchange;
 import dev.inmesh.Mesh;
 import dev.inmesh.inbound.DoorConfig;
 import dev.inmesh.inbound.MtlsMode;
 import dev.inmesh.internal.inbound.InboundMetrics;
-import com.sun.net.httpserver.HttpExchange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
