@@ -67,17 +67,25 @@ public record TraceContext(String traceId, String spanId, boolean sampled, Strin
    */
   public java.util.Map<String, String> headers() {
     java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
-    headers.put(TRACEPARENT, traceparent());
-    if (!tracestate.isEmpty()) {
-      headers.put(TRACESTATE, tracestate);
-    }
-    headers.put(B3_TRACE_ID, b3TraceId());
-    headers.put(B3_SPAN_ID, spanId);
-    if (!parentSpanId.isEmpty()) {
-      headers.put(B3_PARENT_SPAN_ID, parentSpanId);
-    }
-    headers.put(B3_SAMPLED, sampled ? "1" : "0");
+    forEachHeader(headers::put);
     return headers;
+  }
+
+  /**
+   * Hands each of {@link #headers()} to {@code header}, in the same order, without building a map:
+   * what a transport calls on every outbound call.
+   */
+  public void forEachHeader(java.util.function.BiConsumer<String, String> header) {
+    header.accept(TRACEPARENT, traceparent());
+    if (!tracestate.isEmpty()) {
+      header.accept(TRACESTATE, tracestate);
+    }
+    header.accept(B3_TRACE_ID, b3TraceId());
+    header.accept(B3_SPAN_ID, spanId);
+    if (!parentSpanId.isEmpty()) {
+      header.accept(B3_PARENT_SPAN_ID, parentSpanId);
+    }
+    header.accept(B3_SAMPLED, sampled ? "1" : "0");
   }
 
   /** B3's single-header form: {@code traceid-spanid-sampled[-parentspanid]}. */

@@ -60,9 +60,10 @@ final class ClusterClients {
 
   /** What a cluster's client is made of; the cluster's other limits are the pipeline's. */
   private record Settings(Duration connectTimeout, int maxConnections, int maxRequestsPerConnection,
-      Optional<Duration> idleTimeout) {
+      Optional<Duration> idleTimeout, boolean pendingLimited) {
     static Settings of(Duration connectTimeout, ConnectionLimits limits) {
-      return new Settings(connectTimeout, limits.maxConnections(), limits.maxRequestsPerConnection(), limits.idleTimeout());
+      return new Settings(connectTimeout, limits.maxConnections(), limits.maxRequestsPerConnection(), limits.idleTimeout(),
+          limits.maxPendingRequests() < Integer.MAX_VALUE);
     }
   }
 
@@ -124,9 +125,12 @@ final class ClusterClients {
         .connectionPool(pool)
         .connectTimeout(limits.connectTimeout())
         .socketFactory(new CappedSockets(base.socketFactory(), pool, limits.maxConnections()))
-        .addInterceptor(new AttemptTimeouts(millis(limits.connectTimeout())))
-        .addInterceptor(new PendingWhileConnecting(pool, limiter))
-        .addNetworkInterceptor(Connecting.CONNECTED);
+        .addInterceptor(new AttemptTimeouts(millis(limits.connectTimeout())));
+    if (limits.pendingLimited()) {
+      // a cluster without http1MaxPendingRequests (Istio's unlimited) counts no pending requests:
+      // two interceptors fewer on every call
+      builder.addInterceptor(new PendingWhileConnecting(pool, limiter)).addNetworkInterceptor(Connecting.CONNECTED);
+    }
     if (limits.maxRequestsPerConnection() > 0) {
       builder.addNetworkInterceptor(new RequestsPerConnection(limits.maxRequestsPerConnection()));
     }

@@ -65,23 +65,32 @@ final class MeshInterceptor implements Interceptor {
     // the caller's headers and the mesh's, in one new request
     Headers.Builder added = null;
     if (span != null) {
-      added = request.headers().newBuilder();
-      for (var header : span.context().headers().entrySet()) {
-        if (!header.getKey().equals(TraceContext.TRACESTATE) || request.header(TraceContext.TRACESTATE) == null) {
-          added.set(header.getKey(), header.getValue());
+      Headers.Builder traced = request.headers().newBuilder();
+      Headers callers = request.headers();
+      // most requests carry none of these: set (a scan and a removal) only the ones the caller sent
+      span.context().forEachHeader((name, value) -> {
+        if (callers.get(name) == null) {
+          traced.add(name, value);
+        } else if (!name.equals(TraceContext.TRACESTATE)) {
+          traced.set(name, value);
         }
-      }
-      if (request.header(TraceContext.B3) != null) {
+      });
+      if (callers.get(TraceContext.B3) != null) {
         // one context in both B3 forms
-        added.set(TraceContext.B3, span.context().b3());
+        traced.set(TraceContext.B3, span.context().b3());
       }
+      added = traced;
     }
     KnownHosts.Host dialled = hosts.get(request.url().host(), request.url().port(), request.isHttps() ? 443 : 80);
     Optional<DestinationService> destination = dialled.destination();
     boolean inMesh = destination.isPresent() ? !destination.get().meshExternal() : dialled.serviceName().endsWith(CLUSTER_LOCAL);
     if (request.header(PeerMetadata.HEADER) == null && inMesh) {
       // Istio's metadata exchange, with mesh services only: external hosts never see it
-      added = (added == null ? request.headers().newBuilder() : added).removeAll(PeerMetadata.ID_HEADER).addAll(peerMetadata);
+      added = added == null ? request.headers().newBuilder() : added;
+      if (request.header(PeerMetadata.ID_HEADER) != null) {
+        added.removeAll(PeerMetadata.ID_HEADER);
+      }
+      added.addAll(peerMetadata);
     }
     if (added != null) {
       request = request.newBuilder().headers(added.build()).build();

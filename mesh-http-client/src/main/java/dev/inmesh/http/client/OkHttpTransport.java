@@ -78,12 +78,12 @@ final class OkHttpTransport implements Transport<Response> {
     if (attempt.tls().isPresent()) {
       return sendTls(attempt);
     }
-    Request request = toEndpoint(attempt);
+    Request.Builder request = toEndpoint(attempt);
     if (!attempt.timeout().isZero()) {
       int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, attempt.timeout().toMillis()));
-      request = request.newBuilder().tag(ClusterClients.AttemptTimeout.class, new ClusterClients.AttemptTimeout(millis)).build();
+      request.tag(ClusterClients.AttemptTimeout.class, new ClusterClients.AttemptTimeout(millis));
     }
-    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), plaintext).newCall(request);
+    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), plaintext).newCall(request.build());
     if (chain.call().isCanceled()) {
       call.cancel();
     }
@@ -102,7 +102,7 @@ final class OkHttpTransport implements Transport<Response> {
   private Response sendTls(Attempt attempt) throws IOException {
     // an originating client changes with its SNI and when its files change: the cluster's client follows it
     OkHttpClient tls = tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority()));
-    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), tls).newCall(toEndpoint(attempt));
+    Call call = clusterClients.client(attempt.cluster(), attempt.tls(), tls).newCall(toEndpoint(attempt).build());
     if (!attempt.timeout().isZero()) {
       call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
     }
@@ -112,7 +112,7 @@ final class OkHttpTransport implements Transport<Response> {
     return call.execute();
   }
 
-  private Request toEndpoint(Attempt attempt) {
+  private Request.Builder toEndpoint(Attempt attempt) {
     // the endpoint's scheme, host and port, canonicalized once (OkHttp's host check is costly per call)
     EndpointKey endpoint = new EndpointKey(attempt.tls().isPresent(), attempt.endpoint().address(), attempt.endpoint().port());
     HttpUrl source = original.url();
@@ -145,7 +145,7 @@ final class OkHttpTransport implements Transport<Response> {
         request.addHeader(header.getKey(), header.getValue());
       }
     }
-    return request.build();
+    return request;
   }
 
   @Override
@@ -194,7 +194,7 @@ final class OkHttpTransport implements Transport<Response> {
    */
   @Override
   public void mirror(Attempt attempt) {
-    Request copy = toEndpoint(attempt);
+    Request copy = toEndpoint(attempt).build();
     try {
       OkHttpClient client = attempt.tls().isPresent()
           ? tlsClients.client(attempt.tls().get(), authorityHost(attempt.authority())) : mirrorClient;
