@@ -60,11 +60,10 @@ public final class ProcessXdsBootstrap implements XdsBootstraps {
     String json = toJson(bootstrap);
     if (owner != null) {
       throw new MeshException("the Mesh of workload " + workload + " cannot use grpc-xds in this process: grpc-xds"
-          + " reads one bootstrap per process, and this one holds the bootstrap of workload " + owner + " (read once"
-          + " and kept for the life of the process, even after that Mesh is closed). A channel of " + workload
-          + " would speak for " + owner + " and present its certificate. Run one workload per JVM, or, for"
-          + " several in one JVM (demos, tests), put a dev.inmesh.grpc.spi.XdsBootstraps implementation on the"
-          + " class path; see " + DOCS);
+          + " reads one bootstrap per process and keeps it for the life of the process, and this process's is the"
+          + " bootstrap of workload " + owner + ", so this Mesh's channels and servers would speak for that workload"
+          + " and present its certificate. Run one workload per JVM, or, for several in one JVM (demos, tests), put"
+          + " a dev.inmesh.grpc.spi.XdsBootstraps implementation on the class path; see " + DOCS);
     }
     Optional<Setting> existing = setting();
     if (existing.isPresent() && !sameBootstrap(existing.get(), json)) {
