@@ -2,7 +2,6 @@ package dev.inmesh.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inmesh.testing.XdsGreeterServer;
 import io.grpc.ManagedChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;

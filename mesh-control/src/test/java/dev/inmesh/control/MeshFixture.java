@@ -2,7 +2,6 @@ package dev.inmesh.control;
 
 import dev.inmesh.testing.Greeter;
 import dev.inmesh.testing.GreeterBackend;
-import dev.inmesh.testing.XdsClients;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;

@@ -3,7 +3,6 @@ package dev.inmesh.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.testing.Greeter;
-import dev.inmesh.testing.XdsClients;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;

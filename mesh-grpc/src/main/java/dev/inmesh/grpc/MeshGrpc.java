@@ -2,12 +2,14 @@ package dev.inmesh.grpc;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.MeshConfig;
+import dev.inmesh.MeshException;
 import dev.inmesh.grpc.internal.ControlServersResolverProvider;
 import dev.inmesh.grpc.internal.DoorServer;
 import dev.inmesh.grpc.internal.GrpcTelemetry;
 import dev.inmesh.grpc.internal.MeshCertificateProviders;
 import dev.inmesh.grpc.internal.MeshXdsCredentials;
-import dev.inmesh.grpc.internal.PerMeshBootstrapHooks;
+import dev.inmesh.grpc.internal.ProcessXdsBootstrap;
+import dev.inmesh.grpc.spi.XdsBootstraps;
 import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.internal.xds.WorkloadMetadata;
 import dev.inmesh.spi.CallRecorder;
@@ -17,28 +19,32 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.NameResolverProvider;
-import io.grpc.NameResolverRegistry;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.xds.XdsChannelCredentials;
 import io.grpc.xds.XdsServerBuilder;
 import io.grpc.xds.XdsServerCredentials;
 import java.lang.ref.Cleaner;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.UUID;
 import java.util.WeakHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 /**
- * Proxyless gRPC on the mesh, configured from a {@link Mesh}: the grpc-xds bootstrap is made in
- * memory (mesh-control's addresses, this workload's namespace and locality, and a certificate
- * provider fed by the Mesh's CertificateManager), so the application writes no file and sets no
- * environment variable.
+ * Proxyless gRPC on the mesh, configured from a {@link Mesh}: the grpc-xds bootstrap is made from
+ * the Mesh (mesh-control's addresses, this workload's namespace and locality, and a certificate
+ * provider fed by the Mesh's CertificateManager) and installed as the process's grpc-xds
+ * bootstrap (the system property {@code io.grpc.xds.bootstrapConfig}) before grpc-xds reads it, so
+ * the application writes no file and sets no environment variable.
+ *
+ * <p>grpc-xds reads one bootstrap per process, so a process serves one workload through MeshGrpc:
+ * its Mesh may open any number of channels and servers, and another workload's Mesh, or a
+ * bootstrap set by hand that is not the Mesh's, gets a {@link MeshException} naming both. A process
+ * that holds several workloads (a demo, a test suite) puts a
+ * {@link dev.inmesh.grpc.spi.XdsBootstraps} on the class path.
  *
  * <pre>{@code
  * ManagedChannel channel = MeshGrpc.channel(mesh, "reviews:9080");         // routes, balances, mTLS from xDS
@@ -54,24 +60,15 @@ import java.util.stream.Collectors;
  */
 public final class MeshGrpc {
   static final String LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
-  private static final AtomicInteger SCHEMES = new AtomicInteger();
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeshGrpc.class);
   /**
-   * What each live Mesh's channels and servers share: weak keys, so an entry goes with its Mesh,
-   * and a cleaner takes the Mesh's resolver out of gRPC's process-wide registry then.
+   * Each live Mesh's way to its bootstrap, shared by all its channels and servers: weak keys, so
+   * an entry goes with its Mesh, and a cleaner releases the binding then.
    */
-  private static final Map<Mesh, PerMesh> PER_MESH = new WeakHashMap<>();
+  private static final Map<Mesh, XdsBootstraps.Binding> PER_MESH = new WeakHashMap<>();
   private static final Cleaner CLEANER = Cleaner.create();
-
-  /** One resolver scheme (one bootstrap, one xDS node) for a Mesh's channels, and one bootstrap for its servers. */
-  private record PerMesh(String scheme, Map<String, Object> serverBootstrap) {
-    static PerMesh of(Mesh mesh) {
-      String scheme = "inmesh-xds-" + SCHEMES.incrementAndGet();
-      NameResolverProvider resolver = PerMeshBootstrapHooks.resolverProvider(scheme, bootstrap(mesh, "grpc-client"));
-      NameResolverRegistry.getDefaultRegistry().register(resolver);
-      CLEANER.register(mesh, () -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
-      return new PerMesh(scheme, bootstrap(mesh, "grpc-server"));
-    }
-  }
+  /** Where bootstraps come from, chosen on first use; guarded by {@link #PER_MESH}. */
+  private static XdsBootstraps bootstraps;
 
   private MeshGrpc() {}
 
@@ -85,9 +82,9 @@ public final class MeshGrpc {
     if (target.contains("://")) {
       throw new IllegalArgumentException("target is host:port as clients dial it, e.g. reviews:9080; got " + target);
     }
-    // one resolver (one bootstrap, one xDS node) per Mesh, however many channels it opens
-    String scheme = perMesh(mesh).scheme();
-    return Grpc.newChannelBuilder(scheme + ":///" + target, XdsChannelCredentials.create(InsecureChannelCredentials.create()))
+    // one bootstrap (one xDS node) per Mesh, however many channels it opens
+    return Grpc.newChannelBuilder(binding(mesh).channelTarget(target),
+            XdsChannelCredentials.create(InsecureChannelCredentials.create()))
         .intercept(telemetry(mesh).client(target));
   }
 
@@ -139,15 +136,56 @@ public final class MeshGrpc {
           + ". Register it with servePort(...)");
     }
     XdsServerBuilder builder = XdsServerBuilder.forPort(port, XdsServerCredentials.create(InsecureServerCredentials.create()));
-    return PerMeshBootstrapHooks.withBootstrap(builder, perMesh(mesh).serverBootstrap())
+    return binding(mesh).configure(builder)
         .intercept(new dev.inmesh.grpc.internal.GrpcAuthorizationLog(mesh, port))
         .intercept(telemetry(mesh).server(mesh.inboundOperation(port)));
   }
 
-  private static PerMesh perMesh(Mesh mesh) {
+  /**
+   * The Mesh's binding to its bootstrap, made on its first channel or server. A Mesh that cannot
+   * have its own bootstrap in this process fails here, before grpc-xds could speak for the wrong
+   * workload.
+   */
+  private static XdsBootstraps.Binding binding(Mesh mesh) {
     synchronized (PER_MESH) {
-      return PER_MESH.computeIfAbsent(mesh, PerMesh::of);
+      XdsBootstraps.Binding binding = PER_MESH.get(mesh);
+      if (binding == null) {
+        binding = bootstraps().bind(workload(mesh), bootstrap(mesh));
+        PER_MESH.put(mesh, binding);
+        CLEANER.register(mesh, binding::release);
+      }
+      return binding;
     }
+  }
+
+  /**
+   * An {@link XdsBootstraps} on the class path if there is one (a process that holds several
+   * workloads), else grpc-xds's process-wide bootstrap.
+   */
+  private static XdsBootstraps bootstraps() {
+    if (bootstraps == null) {
+      List<XdsBootstraps> found = ServiceLoader.load(XdsBootstraps.class, MeshGrpc.class.getClassLoader()).stream()
+          .map(ServiceLoader.Provider::get).toList();
+      if (found.size() > 1) {
+        throw new MeshException("more than one " + XdsBootstraps.class.getName() + " on the class path: "
+            + found.stream().map(b -> b.getClass().getName()).toList() + "; keep one");
+      }
+      if (found.isEmpty()) {
+        bootstraps = ProcessXdsBootstrap.system();
+      } else {
+        bootstraps = found.get(0);
+        log.info("gRPC channels and servers of each Mesh read their own grpc-xds bootstrap through {}, found on the"
+            + " class path, instead of the process's", bootstraps.getClass().getName());
+      }
+    }
+    return bootstraps;
+  }
+
+  /** The Mesh's workload as errors name it. */
+  private static String workload(Mesh mesh) {
+    MeshConfig config = mesh.config();
+    return config.service().orElse("client") + "." + config.namespace() + " (service account "
+        + config.serviceAccount() + ", node " + mesh.nodeId() + ")";
   }
 
   /** Each call's Istio metrics (into the Mesh's meter registry), access log line and span, on one recorder. */
@@ -164,7 +202,7 @@ public final class MeshGrpc {
    * when the Mesh holds a certificate, {@code INMESH_MTLS} so that mesh-control sends mTLS clusters
    * and listeners.
    */
-  static Map<String, Object> bootstrap(Mesh mesh, String role) {
+  static Map<String, Object> bootstrap(Mesh mesh) {
     MeshConfig config = mesh.config();
     // several replicas go in as one server whose channel fails over between them: grpc-xds would
     // otherwise stay on a dead first server with its cached config and take no updates (gRFC A71)
@@ -200,7 +238,7 @@ public final class MeshGrpc {
           "config", Map.of(MeshCertificateProviders.MANAGER_KEY, key))));
     }
     bootstrap.put("node", Map.of(
-        "id", workload + "~" + role + "~" + UUID.randomUUID(),
+        "id", workload + "~grpc~" + UUID.randomUUID(),
         "metadata", metadata,
         "locality", locality));
     return bootstrap;

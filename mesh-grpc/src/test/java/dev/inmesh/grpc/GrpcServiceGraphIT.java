@@ -59,7 +59,7 @@ class GrpcServiceGraphIT {
         List<String> clients = new ArrayList<>();
         get(mesh, "/debug/clients").forEach(c -> clients.add(c.get("node").asText()));
         assertThat(clients).as("the channel's xDS node is named for its workload")
-            .anyMatch(node -> node.startsWith("reviews~grpc-client~"))
+            .anyMatch(node -> node.startsWith("reviews~grpc~"))
             .noneMatch(node -> node.startsWith("grpc-client"));
 
         Counter sent = reviewsMeters.find("istio.requests").tag("reporter", "source").tag("request_protocol", "grpc")

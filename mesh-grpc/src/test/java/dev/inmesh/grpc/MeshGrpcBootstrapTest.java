@@ -22,8 +22,8 @@ class MeshGrpcBootstrapTest {
             .servePort("grpc", 9080, 9080).build();
         Mesh ratings = Mesh.builder().controlServers("127.0.0.1:1").service("ratings").namespace("books")
             .servePort("grpc", 9081, 9081).build()) {
-      Map<String, Object> forReviews = metadata(MeshGrpc.bootstrap(reviews, "grpc-client"));
-      Map<String, Object> forRatings = metadata(MeshGrpc.bootstrap(ratings, "grpc-client"));
+      Map<String, Object> forReviews = metadata(MeshGrpc.bootstrap(reviews));
+      Map<String, Object> forRatings = metadata(MeshGrpc.bootstrap(ratings));
 
       assertThat(forReviews).containsEntry(WorkloadMetadata.OWNER, reviews.nodeId())
           .containsEntry(WorkloadMetadata.NAMESPACE, "shop").containsEntry(WorkloadMetadata.WORKLOAD_NAME, "reviews");

@@ -85,7 +85,7 @@ class MeshGrpcRoutingIT {
         failover.shutdownNow();
       }
       assertThat(mesh.control.clients()).as("grpc-xds's stream registered nothing, and was let in with its certificate")
-          .anyMatch(c -> c.nodeId().contains("~grpc-client~"));
+          .anyMatch(c -> c.nodeId().contains("~grpc~"));
     } finally {
       twoServers.close();
     }

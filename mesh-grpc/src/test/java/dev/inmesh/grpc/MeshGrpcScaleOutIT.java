@@ -73,7 +73,7 @@ class MeshGrpcScaleOutIT {
       ManagedChannel channel = MeshGrpc.channel(mesh, "greeter:9000");
       try {
         Await.until(() -> answer(channel).equals("v1"), Duration.ofSeconds(20), "an answer from v1");
-        assertThat(a.clients()).anyMatch(c -> c.nodeId().contains("~grpc-client~"));
+        assertThat(a.clients()).anyMatch(c -> c.nodeId().contains("~grpc~"));
 
         AtomicInteger calls = new AtomicInteger();
         List<String> failures = new CopyOnWriteArrayList<>();
@@ -107,7 +107,7 @@ class MeshGrpcScaleOutIT {
         System.out.println("scale-out (grpc-xds): replica A closed under load; " + calls.get() + " calls, " + failures.size()
             + " failed; replica B's config reached the channel " + millis + " ms after it was applied");
         assertThat(failures).isEmpty();
-        assertThat(b.clients()).anyMatch(c -> c.nodeId().contains("~grpc-client~"));
+        assertThat(b.clients()).anyMatch(c -> c.nodeId().contains("~grpc~"));
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }

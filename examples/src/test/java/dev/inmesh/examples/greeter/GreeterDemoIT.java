@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the demo as {@code bin/demo} does, in this JVM. It must stay the only integration test in
  * this module that dials {@code xds:///} through the process-wide bootstrap: grpc-xds reads it once
- * per JVM, and failsafe gives each module one JVM ({@code MeshGrpc} channels bring their own).
+ * per JVM, and failsafe gives each module one JVM ({@code MeshGrpc} channels bring their own, through
+ * mesh-grpc's test jar: docs/grpc.md, "One bootstrap per process").
  */
 class GreeterDemoIT {
 

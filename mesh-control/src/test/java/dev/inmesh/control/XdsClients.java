@@ -1,4 +1,4 @@
-package dev.inmesh.testing;
+package dev.inmesh.control;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Unmodified grpc-java xDS clients pointed at a mesh-control. Each bootstrap gets its own target
  * scheme, because grpc-xds reads the process-wide bootstrap only once; the scheme is the only
- * difference from a plain {@code xds:///host:port} channel.
+ * difference from a plain {@code xds:///host:port} channel. Test code: grpc-xds keeps the
+ * per-channel bootstrap hook for tests, and no main code calls it (mesh-grpc's
+ * {@code GrpcXdsTestHooksStayInTestsTest}).
  */
 public final class XdsClients {
   private static final AtomicInteger SCHEMES = new AtomicInteger();

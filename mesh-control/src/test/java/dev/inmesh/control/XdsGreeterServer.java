@@ -1,5 +1,8 @@
-package dev.inmesh.testing;
+package dev.inmesh.control;
 
+import dev.inmesh.testing.ControlPlaneAccess;
+import dev.inmesh.testing.Greeter;
+import dev.inmesh.testing.WorkloadRegistration;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.xds.XdsServerBuilder;
@@ -15,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * takes its inbound listener (and so its authorization) from mesh-control over its own ADS
  * stream, which has no certificate, so it reads from the read-only port (or the plaintext port of
  * a mesh-control without a CA); the workload is registered beside it over mutual TLS, as a sidecar
- * agent would register it.
+ * agent would register it. Test code: grpc-xds keeps the per-server bootstrap hook for tests,
+ * and no main code calls it (mesh-grpc's {@code GrpcXdsTestHooksStayInTestsTest}).
  */
 public final class XdsGreeterServer implements AutoCloseable {
   public static final String LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
