@@ -10,7 +10,8 @@ import java.util.Optional;
  * What a server adapter asks for each request that reaches the server behind the door: serve it
  * ({@link Admitted}) or answer for the mesh ({@link Refused}). The gate finds the peer the door
  * recorded, checks that the connection's transport is still one the port's current policy
- * accepts, evaluates the AuthorizationPolicy, and records Istio's request metrics once the adapter
+ * accepts, verifies the end user's JWT (RequestAuthentication; an invalid one is refused with 401
+ * and Envoy's reason), evaluates the AuthorizationPolicy, and records Istio's request metrics once the adapter
  * reports the response. Anything it cannot place is refused.
  */
 public interface InboundGate {
@@ -33,6 +34,15 @@ public interface InboundGate {
    */
   non-sealed interface Admitted extends Verdict {
     PeerInfo peer();
+
+    /**
+     * The headers the handler must see changed: a verified token taken off
+     * ({@code forwardOriginalToken: false}), its payload or claims added. The adapter applies them
+     * to the request it hands on.
+     */
+    default RequestHeaderChanges headerChanges() {
+      return RequestHeaderChanges.NONE;
+    }
 
     /** The request's telemetry handle: the adapter opens its server span and writes its access log line on it. */
     CallRecorder.Call call();
