@@ -67,7 +67,7 @@ public final class JwksResolver implements AutoCloseable {
   private final Runnable onChange;
   private final Optional<ScheduledExecutorService> refresher;
 
-  private JwksResolver(Clock clock, Runnable onChange, Optional<ScheduledExecutorService> refresher) {
+  JwksResolver(Clock clock, Runnable onChange, Optional<ScheduledExecutorService> refresher) {
     this.http = HttpClient.newBuilder()
         .connectTimeout(DEFAULT_TIMEOUT)
         .followRedirects(HttpClient.Redirect.NEVER)
