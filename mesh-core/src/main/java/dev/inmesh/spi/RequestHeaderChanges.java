@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * Changes the mesh makes to a request's headers before the application sees it: first every header
- * in {@link #removed} goes, then every header in {@link #set} is written with one value (replacing
+ * in {@code removed} goes, then every header in {@code set} is written with one value (replacing
  * any the caller sent). End-user authentication uses them to take a verified token off the request
  * ({@code forwardOriginalToken: false}) and to hand its payload or claims on
  * ({@code outputPayloadToHeader}, {@code outputClaimToHeaders}).
