@@ -60,10 +60,19 @@ public interface InboundGate {
     void abandoned();
   }
 
-  /** Answer {@code status} with {@code body} (text/plain) and do not call the handler. */
-  record Refused(int status, String body) implements Verdict {
+  /**
+   * Answer {@code status} with {@code body} (text/plain) and {@code headers}, and do not call the
+   * handler. A 401 of end-user authentication carries Envoy's {@code www-authenticate}.
+   */
+  record Refused(int status, String body, java.util.Map<String, String> headers) implements Verdict {
     public Refused {
       Objects.requireNonNull(body, "body");
+      headers = java.util.Map.copyOf(headers);
+    }
+
+    /** A refusal without headers of its own. */
+    public Refused(int status, String body) {
+      this(status, body, java.util.Map.of());
     }
   }
 }

@@ -47,6 +47,7 @@ final class JdkInboundFilter extends Filter {
     if (verdict instanceof InboundGate.Refused refused) {
       byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/plain");
+      refused.headers().forEach(exchange.getResponseHeaders()::set);
       exchange.sendResponseHeaders(refused.status(), body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);

@@ -61,6 +61,7 @@ public final class MeshServletFilter implements Filter {
       byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
       response.setStatus(refused.status());
       response.setContentType("text/plain");
+      refused.headers().forEach(response::setHeader);
       response.setContentLength(body.length);
       response.getOutputStream().write(body);
       return;

@@ -211,6 +211,19 @@ class JwtAuthenticationIT {
   }
 
   @Test
+  @Order(2)
+  void a401CarriesEnvoysChallenge() throws Exception {
+    String token = rs256(claims(ISSUER).audience("other").build());
+    List<String> command = List.of("curl", "-sS", "--max-time", "10", "-D", "-", "-o", "/dev/null",
+        "-H", "Authorization: Bearer " + token, "http://127.0.0.1:" + port + "/productpage?x=1");
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String headers = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(headers).containsIgnoringCase("www-authenticate: Bearer realm=\"http://127.0.0.1:" + port
+        + "/productpage\", error=\"invalid_token\"");
+  }
+
+  @Test
   @Order(3)
   void aJwksThatCannotBeFetchedRejectsItsTokensAndSaysSo() throws Exception {
     RSAKey downKey = new RSAKeyGenerator(2048).keyID("down").generate();

@@ -5,6 +5,7 @@ import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.Problem;
 import dev.inmesh.control.config.security.RequestAuthentication;
 import dev.inmesh.control.config.security.RequestAuthentication.JwtRule;
+import dev.inmesh.control.translate.authz.AuthorizationTranslator;
 import dev.inmesh.internal.xds.JwtAuthnParser;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
@@ -37,7 +38,7 @@ public final class RequestAuthnTranslator {
   public static final String PAYLOAD_IN_METADATA = "payload";
   /** Istio splits these claims at spaces for authorization, besides those a rule names. */
   static final List<String> SPACE_DELIMITED = List.of("scope", "permission");
-  private static final String ROOT_NAMESPACE = "istio-system";
+  private static final String ROOT_NAMESPACE = AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
 
   private final JwksResolver jwks;
 
