@@ -4,7 +4,6 @@ import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.security.authz.AuthzDecision;
 import dev.inmesh.internal.security.authz.AuthzRequest;
-import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import dev.inmesh.internal.security.jwt.JwtOutcome;
 import dev.inmesh.internal.telemetry.AuthorizationLog;
 import dev.inmesh.internal.telemetry.PeerMetadata;
@@ -160,7 +159,8 @@ public final class DoorGate implements InboundGate {
       log.debug("port {} (listener {}) rejected the end-user token of {} {} from {}: {}", port, policy.listener(),
           head.method(), head.path(), peer.source(), rejected.reason());
       metrics.request(call, found, Optional.empty(), 401, Optional.empty(), "-", -1, -1);
-      return new Stop(new Refused(401, rejected.reason(), Map.of("www-authenticate", challenge(peer, head, rejected))));
+      return new Stop(new Refused(401, rejected.reason(), Map.of("www-authenticate",
+          rejected.challenge(peer.isMutualTls() ? "https" : "http", head.host(), head.path()))));
     }
     AuthzRequest request = head.toAuthzRequest(peer, port, authenticated.jwt());
     AuthzDecision decision = policy.authorization().evaluate(request);
@@ -182,15 +182,6 @@ public final class DoorGate implements InboundGate {
       return new Stop(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
     }
     return new Pass(authenticated.headerChanges());
-  }
-
-  /** Envoy's challenge: the request's URI without its query as the realm, and invalid_token unless the token was missing. */
-  private static String challenge(PeerInfo peer, RequestHead head, JwtOutcome.Rejected rejected) {
-    String path = head.path();
-    int query = path.indexOf('?');
-    String uri = (peer.isMutualTls() ? "https://" : "http://") + head.host() + (query < 0 ? path : path.substring(0, query));
-    String value = "Bearer realm=\"" + uri.replace("\"", "%22") + "\"";
-    return rejected.reason().equals(JwtAuthentication.MISSING) ? value : value + ", error=\"invalid_token\"";
   }
 
   private Refused refuse(Optional<PeerInfo> peer, int status, String body, String flags, CallRecorder.Call call) {

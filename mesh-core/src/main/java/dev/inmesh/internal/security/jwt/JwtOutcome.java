@@ -51,5 +51,20 @@ public sealed interface JwtOutcome {
     public RequestHeaderChanges headerChanges() {
       return RequestHeaderChanges.NONE;
     }
+
+    /**
+     * Envoy's {@code www-authenticate} for this refusal: the request's URI without its query as
+     * the realm, and {@code error="invalid_token"} unless the token was missing.
+     *
+     * @param scheme {@code http} or {@code https}, as the caller connected
+     * @param host the request's {@code :authority}
+     * @param path the request's {@code :path}, query included or not
+     */
+    public String challenge(String scheme, String host, String path) {
+      int query = path.indexOf('?');
+      String uri = scheme + "://" + host + (query < 0 ? path : path.substring(0, query));
+      String value = "Bearer realm=\"" + uri.replace("\"", "%22") + "\"";
+      return reason.equals(JwtAuthentication.MISSING) ? value : value + ", error=\"invalid_token\"";
+    }
   }
 }

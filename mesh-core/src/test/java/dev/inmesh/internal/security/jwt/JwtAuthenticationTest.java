@@ -118,6 +118,10 @@ class JwtAuthenticationTest {
     assertThat(check(authn(provider("origins-0", ISSUER, List.of())), none)).isInstanceOf(JwtOutcome.Anonymous.class);
     JwtAuthentication required = new JwtAuthentication(List.of(provider("origins-0", ISSUER, List.of())), false, true);
     assertThat(rejection(check(required, none))).isEqualTo("Jwt is missing");
+    assertThat(((JwtOutcome.Rejected) check(required, none)).challenge("http", "h:9080", "/p?q=1"))
+        .isEqualTo("Bearer realm=\"http://h:9080/p\"");
+    assertThat(new JwtOutcome.Rejected("Jwt is expired").challenge("https", "h", "/p"))
+        .isEqualTo("Bearer realm=\"https://h/p\", error=\"invalid_token\"");
   }
 
   @Test
