@@ -67,6 +67,7 @@ public final class MeshControl implements AutoCloseable {
     return thread;
   });
   private final Stores stores;
+  private final dev.inmesh.control.translate.authn.JwksResolver jwks;
   private final ConfigStore configStore;
   private final RegistryStore registryStore;
   private final ConfigController config;
@@ -103,7 +104,15 @@ public final class MeshControl implements AutoCloseable {
     this.configStore = stores.config();
     this.registryStore = stores.registry();
     this.config = new ConfigController(configStore, ConfigParser.defaults(), clock);
-    this.translator = new XdsTranslator(HostResolver.system(), options.trustDomain(), options.trustDomainAliases());
+    // the keys behind RequestAuthentication jwksUris: fetched on first use, refreshed on a thread of their own
+    this.jwks = dev.inmesh.control.translate.authn.JwksResolver.refreshing(clock,
+        Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread thread = new Thread(r, "inmesh-control-jwks");
+          thread.setDaemon(true);
+          return thread;
+        }), this::requestRebuild);
+    this.translator = new XdsTranslator(HostResolver.system(), options.trustDomain(), options.trustDomainAliases(),
+        jwks);
     this.preflight = new Preflight(translator);
   }
 
@@ -571,6 +580,11 @@ public final class MeshControl implements AutoCloseable {
     return config.statuses();
   }
 
+  /** Each RequestAuthentication jwksUri mesh-control has fetched: when, or why it could not. */
+  public java.util.Map<String, String> jwksStatus() {
+    return jwks.status();
+  }
+
   public List<Problem> translationWarnings() {
     return translationWarnings;
   }
@@ -923,6 +937,7 @@ public final class MeshControl implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
+    jwks.close();
     stores.close();
     if (temporaryCredentialDir != null) {
       try {

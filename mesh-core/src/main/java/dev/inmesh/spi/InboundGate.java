@@ -10,7 +10,8 @@ import java.util.Optional;
  * What a server adapter asks for each request that reaches the server behind the door: serve it
  * ({@link Admitted}) or answer for the mesh ({@link Refused}). The gate finds the peer the door
  * recorded, checks that the connection's transport is still one the port's current policy
- * accepts, evaluates the AuthorizationPolicy, and records Istio's request metrics once the adapter
+ * accepts, verifies the end user's JWT (RequestAuthentication; an invalid one is refused with 401
+ * and Envoy's reason), evaluates the AuthorizationPolicy, and records Istio's request metrics once the adapter
  * reports the response. Anything it cannot place is refused.
  */
 public interface InboundGate {
@@ -34,6 +35,15 @@ public interface InboundGate {
   non-sealed interface Admitted extends Verdict {
     PeerInfo peer();
 
+    /**
+     * The headers the handler must see changed: a verified token taken off
+     * ({@code forwardOriginalToken: false}), its payload or claims added. The adapter applies them
+     * to the request it hands on.
+     */
+    default RequestHeaderChanges headerChanges() {
+      return RequestHeaderChanges.NONE;
+    }
+
     /** The request's telemetry handle: the adapter opens its server span and writes its access log line on it. */
     CallRecorder.Call call();
 
@@ -50,10 +60,19 @@ public interface InboundGate {
     void abandoned();
   }
 
-  /** Answer {@code status} with {@code body} (text/plain) and do not call the handler. */
-  record Refused(int status, String body) implements Verdict {
+  /**
+   * Answer {@code status} with {@code body} (text/plain) and {@code headers}, and do not call the
+   * handler. A 401 of end-user authentication carries Envoy's {@code www-authenticate}.
+   */
+  record Refused(int status, String body, java.util.Map<String, String> headers) implements Verdict {
     public Refused {
       Objects.requireNonNull(body, "body");
+      headers = java.util.Map.copyOf(headers);
+    }
+
+    /** A refusal without headers of its own. */
+    public Refused(int status, String body) {
+      this(status, body, java.util.Map.of());
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.inmesh.spi;
 
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.jwt.VerifiedJwt;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -32,8 +33,13 @@ public record RequestHead(String method, String host, String path, Function<Stri
     return rawQuery == null ? path : path + "?" + rawQuery;
   }
 
-  /** What the RBAC engine sees of this request arriving on {@code port} from {@code peer}. */
+  /** What the RBAC engine sees of this request arriving on {@code port} from {@code peer}, without an end-user token. */
   public AuthzRequest toAuthzRequest(PeerInfo peer, int port) {
+    return toAuthzRequest(peer, port, Optional.empty());
+  }
+
+  /** As {@link #toAuthzRequest(PeerInfo, int)}, with the end-user token that authentication verified. */
+  public AuthzRequest toAuthzRequest(PeerInfo peer, int port, Optional<VerifiedJwt> jwt) {
     return new AuthzRequest(
         peer.principal().map(Object::toString),
         peer.source().getAddress(),
@@ -43,7 +49,8 @@ public record RequestHead(String method, String host, String path, Function<Stri
         host,
         path,
         this::header,
-        peer.sni());
+        peer.sni(),
+        jwt);
   }
 
   /** A header's values joined with {@code ,}, as Envoy joins repeated headers. */

@@ -479,6 +479,7 @@ public final class AdminServer implements AutoCloseable {
     status.put("sources", sources);
     status.put("translation", lines(control.translationWarnings()));
     status.put("heldBack", lines(control.heldBack()));
+    status.put("jwks", control.jwksStatus());
     return status;
   }
 

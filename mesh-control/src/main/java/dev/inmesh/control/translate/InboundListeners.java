@@ -4,9 +4,12 @@ import com.google.protobuf.Any;
 import dev.inmesh.control.config.ConfigResource;
 import dev.inmesh.control.config.security.AuthorizationPolicy;
 import dev.inmesh.control.config.security.PeerAuthentication.Mode;
+import dev.inmesh.control.config.security.RequestAuthentication;
 import dev.inmesh.control.registry.Workload;
 import dev.inmesh.control.translate.authz.AuthorizationConfig;
 import dev.inmesh.control.translate.authz.AuthorizationFilters;
+import dev.inmesh.control.translate.authn.JwksResolver;
+import dev.inmesh.control.translate.authn.RequestAuthnTranslator;
 import dev.inmesh.control.translate.authz.AuthorizationTranslator;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.WorkloadMetadata;
@@ -27,12 +30,14 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Inbound listeners for the workloads of a namespace, in the shape proxyless gRPC servers take
  * (gRFC A36): one per address a server may bind ({@code grpc/server?xds.resource.listening_address=
  * <ip>:<port>}, also for 0.0.0.0 and [::]), with an inline route that only accepts the request
- * (non_forwarding_action) and the RBAC filters that the workload's AuthorizationPolicies make for
+ * (non_forwarding_action), the JWT filter that the workload's RequestAuthentications make (Inmesh's
+ * servers only: grpc-java has none) and the RBAC filters that its AuthorizationPolicies make for
  * the clients' RBAC engine (proxyless gRPC's or Inmesh's).
  * Servers bound to all interfaces share one name per port within a namespace; when two workloads
  * of a namespace listen on the same port with different policies the first wins and a warning
@@ -54,10 +59,15 @@ final class InboundListeners {
   private InboundListeners() {}
 
   static List<Listener> build(MeshState state, ClientProfile profile, String trustDomain, List<String> trustDomainAliases,
-      XdsTranslator.Warnings warnings) {
+      JwksResolver jwks, XdsTranslator.Warnings warnings) {
     String namespace = profile.namespace();
     PeerAuthentications peerAuthentications = PeerAuthentications.of(state);
     List<ConfigResource> policies = state.ofKind(AuthorizationPolicy.class);
+    List<ConfigResource> authentications = state.ofKind(RequestAuthentication.class);
+    RequestAuthnTranslator authn = new RequestAuthnTranslator(jwks);
+    RequestAuthnTranslator.notEnforced(authentications).forEach(w -> authentications.stream()
+        .filter(p -> p.key().toString().equals(w.resource())).findFirst()
+        .ifPresent(p -> warnings.add(p, w.field(), w.message())));
     // what the servers of this profile cannot evaluate is translated fail-closed
     AuthorizationTranslator authz = AuthorizationTranslator.of(AuthorizationConfig.of(
         trustDomain, trustDomainAliases,
@@ -75,6 +85,21 @@ final class InboundListeners {
       AuthorizationFilters filters = authz.translate(applying);
       filters.warnings().forEach(w -> applying.stream().filter(p -> p.key().toString().equals(w.resource())).findFirst()
           .ifPresent(p -> warnings.add(p, w.field(), w.message())));
+      List<ConfigResource> authenticating = authentications.stream()
+          .filter(p -> RequestAuthnTranslator.appliesTo(p, meta.namespace(), meta.labels()))
+          .toList();
+      Optional<HttpFilter> jwt = Optional.empty();
+      if (profile.proxylessGrpc()) {
+        // grpc-java has no JWT filter: its servers would NACK one, so they get none and JWT conditions fail closed
+        authenticating.forEach(p -> warnings.add(p, "spec.jwtRules", "not enforced on proxyless gRPC servers"
+            + " (grpc-java has no JWT filter): tokens are not checked there, and AuthorizationPolicy rules on request"
+            + " principals or request.auth.* match no request; serve gRPC through MeshGrpc's door to enforce it"));
+      } else {
+        RequestAuthnTranslator.Result authnResult = authn.translate(authenticating);
+        authnResult.warnings().forEach(w -> authenticating.stream().filter(p -> p.key().toString().equals(w.resource()))
+            .findFirst().ifPresent(p -> warnings.add(p, w.field(), w.message())));
+        jwt = authnResult.filter();
+      }
       for (ServicePort port : meta.ports()) {
         Mode mode = peerAuthentications.mode(namespace, meta.labels(), port.targetPort());
         if (mode == Mode.PERMISSIVE && profile.proxylessGrpc()) {
@@ -87,7 +112,7 @@ final class InboundListeners {
         }
         for (String address : List.of(meta.address(), "0.0.0.0", "[::]")) {
           String name = TEMPLATE + address + ":" + port.targetPort();
-          Listener listener = listener(name, address, port.targetPort(), filters, mode);
+          Listener listener = listener(name, address, port.targetPort(), jwt, filters, mode);
           Listener previous = listeners.putIfAbsent(name, listener);
           if (previous != null && !previous.equals(listener)) {
             applying.stream().findFirst().ifPresent(p -> warnings.add(p, "inbound listener " + name + " is shared with "
@@ -100,7 +125,8 @@ final class InboundListeners {
     return List.copyOf(listeners.values());
   }
 
-  private static Listener listener(String name, String address, int port, AuthorizationFilters authz, Mode mode) {
+  private static Listener listener(String name, String address, int port, Optional<HttpFilter> jwt,
+      AuthorizationFilters authz, Mode mode) {
     RouteConfiguration routes = RouteConfiguration.newBuilder()
         .setName("inbound|" + port)
         .addVirtualHosts(VirtualHost.newBuilder()
@@ -113,8 +139,10 @@ final class InboundListeners {
         .build();
     HttpConnectionManager.Builder manager = HttpConnectionManager.newBuilder()
         .setStatPrefix("inbound_" + port)
-        .setRouteConfig(routes)
-        .addAllHttpFilters(authz.httpFilters())
+        .setRouteConfig(routes);
+    // end-user authentication first, so that authorization sees the verified claims (istiod's order)
+    jwt.ifPresent(manager::addHttpFilters);
+    manager.addAllHttpFilters(authz.httpFilters())
         .addHttpFilters(HttpFilter.newBuilder()
             .setName(XdsTranslator.ROUTER_FILTER)
             .setTypedConfig(Any.pack(Router.getDefaultInstance())));

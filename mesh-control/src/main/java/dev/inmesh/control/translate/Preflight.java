@@ -7,6 +7,7 @@ import dev.inmesh.control.config.networking.ServiceEntry;
 import dev.inmesh.control.config.networking.VirtualService;
 import dev.inmesh.control.config.security.AuthorizationPolicy;
 import dev.inmesh.control.config.security.PeerAuthentication;
+import dev.inmesh.control.config.security.RequestAuthentication;
 import dev.inmesh.control.registry.Workload;
 import dev.inmesh.internal.xds.XdsDecoder;
 import java.util.ArrayList;
@@ -188,6 +189,9 @@ public final class Preflight {
     }
     if (key.type().equals("LDS") && spec instanceof PeerAuthentication) {
       return "spec.mtls";
+    }
+    if (key.type().equals("LDS") && spec instanceof RequestAuthentication) {
+      return "spec.jwtRules";
     }
     return "spec";
   }

@@ -1,5 +1,6 @@
 package dev.inmesh.control.translate;
 
+import dev.inmesh.control.translate.authn.JwksResolver;
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import dev.inmesh.control.config.ConfigResource;
@@ -52,6 +53,7 @@ public final class XdsTranslator {
   private final HostResolver resolver;
   private final String trustDomain;
   private final List<String> trustDomainAliases;
+  private final JwksResolver jwks;
 
   public XdsTranslator(HostResolver resolver) {
     this(resolver, "cluster.local");
@@ -69,9 +71,15 @@ public final class XdsTranslator {
    *     treats as the same as {@code trustDomain}
    */
   public XdsTranslator(HostResolver resolver, String trustDomain, List<String> trustDomainAliases) {
+    this(resolver, trustDomain, trustDomainAliases, JwksResolver.onDemand());
+  }
+
+  /** @param jwks where the keys behind a RequestAuthentication's {@code jwksUri} come from */
+  public XdsTranslator(HostResolver resolver, String trustDomain, List<String> trustDomainAliases, JwksResolver jwks) {
     this.resolver = resolver;
     this.trustDomain = trustDomain;
     this.trustDomainAliases = List.copyOf(trustDomainAliases);
+    this.jwks = jwks;
   }
 
   /** The resources for Inmesh clients of {@code clientNamespace} that hold no mesh certificate. */
@@ -127,7 +135,7 @@ public final class XdsTranslator {
         clusters.addService(service, port.number());
       }
     }
-    listeners.addAll(InboundListeners.build(state, profile, trustDomain, trustDomainAliases, warnings));
+    listeners.addAll(InboundListeners.build(state, profile, trustDomain, trustDomainAliases, jwks, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
   }
 

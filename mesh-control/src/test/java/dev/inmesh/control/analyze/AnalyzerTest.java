@@ -121,12 +121,10 @@ class AnalyzerTest {
   @Test
   void policiesInmeshCannotEvaluateAreReportedAsEnforcedFailClosed() throws Exception {
     assertThat(analyze("fail-closed")).extracting(Finding::code, Finding::resource, Finding::field).containsExactly(
-        org.assertj.core.groups.Tuple.tuple(AnalysisCode.IM0004, "AuthorizationPolicy/default/ext-authz", "spec.action"),
-        org.assertj.core.groups.Tuple.tuple(AnalysisCode.IM0004, "AuthorizationPolicy/default/require-jwt",
-            "spec.rules[0].from[0].source.notRequestPrincipals"));
+        org.assertj.core.groups.Tuple.tuple(AnalysisCode.IM0004, "AuthorizationPolicy/default/ext-authz", "spec.action"));
+    // require-jwt's notRequestPrincipals is enforced now that Inmesh's servers verify JWTs
     assertThat(analyze("fail-closed")).extracting(Finding::message).satisfiesExactly(
-        custom -> assertThat(custom).contains("opa", "denied"),
-        jwt -> assertThat(jwt).contains("verified JWT", "denies as if this field were not there"));
+        custom -> assertThat(custom).contains("opa", "denied"));
   }
 
   @Test

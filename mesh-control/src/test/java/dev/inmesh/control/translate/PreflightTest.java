@@ -73,6 +73,27 @@ class PreflightTest {
   }
 
   @Test
+  void aRequestAuthenticationWhoseKeysServersWouldNackIsRefusedNamingItsRules() {
+    ApplyResult result = controller.apply("request", """
+        apiVersion: security.istio.io/v1
+        kind: RequestAuthentication
+        metadata: {name: jwt, namespace: default}
+        spec:
+          selector: {matchLabels: {app: reviews}}
+          jwtRules:
+          - issuer: https://issuer.example.com
+            jwks: '{"keys": [{"kty": "RSA", "kid": "no-modulus"}]}'
+        """);
+
+    assertThat(result.accepted()).isFalse();
+    Problem error = result.errors().get(0);
+    assertThat(error.resource()).isEqualTo("RequestAuthentication/default/jwt");
+    assertThat(error.field()).isEqualTo("spec.jwtRules");
+    assertThat(error.message()).contains("Inmesh servers").contains("local_jwks").contains("not a JWK Set");
+    assertThat(store.list()).isEmpty();
+  }
+
+  @Test
   void istiosMtlsRuleWithSubsetsThatHaveNoWorkloadIsApplied() {
     ApplyResult result = controller.apply("request", ALL_MTLS);
 

@@ -4,12 +4,15 @@ import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.security.authz.AuthzDecision;
 import dev.inmesh.internal.security.authz.AuthzRequest;
+import dev.inmesh.internal.security.jwt.JwtOutcome;
 import dev.inmesh.internal.telemetry.AuthorizationLog;
 import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
+import dev.inmesh.spi.RequestHeaderChanges;
 import java.net.InetAddress;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
@@ -30,6 +33,7 @@ public final class DoorGate implements InboundGate {
   private final InboundMetrics metrics;
   private final RateLimitedLog refusals;
   private final AuthorizationLog authorizationLog = AuthorizationLog.defaults();
+  private final java.time.Clock clock;
 
   public DoorGate(int port, ConnectionTable connections, IntFunction<Optional<InboundPolicy>> policies,
       InboundMetrics metrics, java.time.Clock logClock) {
@@ -38,19 +42,35 @@ public final class DoorGate implements InboundGate {
     this.policies = policies;
     this.metrics = metrics;
     this.refusals = new RateLimitedLog(log, logClock, java.time.Duration.ofMinutes(1));
+    this.clock = logClock;
   }
+
+  /** What the gate decided for a request it lets through: the headers the application must see changed. */
+  private sealed interface Decision {}
+
+  private record Pass(RequestHeaderChanges headerChanges) implements Decision {}
+
+  private record Stop(Refused refused) implements Decision {}
 
   /** A request let through: in flight on its connection until completed or abandoned. */
   private final class Admission implements Admitted {
     private final PeerInfo peer;
     private final DoorConnection connection;
     private final CallRecorder.Call call;
+    private final RequestHeaderChanges headerChanges;
     private final AtomicBoolean ended = new AtomicBoolean();
 
-    private Admission(PeerInfo peer, DoorConnection connection, CallRecorder.Call call) {
+    private Admission(PeerInfo peer, DoorConnection connection, CallRecorder.Call call,
+        RequestHeaderChanges headerChanges) {
       this.peer = peer;
       this.connection = connection;
       this.call = call;
+      this.headerChanges = headerChanges;
+    }
+
+    @Override
+    public RequestHeaderChanges headerChanges() {
+      return headerChanges;
     }
 
     @Override
@@ -107,22 +127,22 @@ public final class DoorGate implements InboundGate {
     PeerInfo peer = found.get();
     DoorConnection connection = relay.get().connection();
     connection.requestStarted();
-    Optional<Refused> refused = refusal(peer, head, call);
-    if (refused.isPresent()) {
+    Decision decision = decide(peer, head, call);
+    if (decision instanceof Stop stop) {
       connection.requestEnded();
-      return refused.get();
+      return stop.refused();
     }
-    return new Admission(peer, connection, call);
+    return new Admission(peer, connection, call, ((Pass) decision).headerChanges());
   }
 
-  /** Why a request on a connection that came through the door may not be served, if it may not. */
-  private Optional<Refused> refusal(PeerInfo peer, RequestHead head, CallRecorder.Call call) {
+  /** Whether a request on a connection that came through the door may be served, and how it must look then. */
+  private Decision decide(PeerInfo peer, RequestHead head, CallRecorder.Call call) {
     Optional<PeerInfo> found = Optional.of(peer);
     Optional<InboundPolicy> current = policies.apply(port);
     if (current.isEmpty()) {
       refusals.log(RefusalReason.NO_POLICY, "no inbound policy for port " + port + " from mesh-control any more;"
           + " refusing requests until it arrives");
-      return Optional.of(refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", call));
+      return new Stop(refuse(found, 503, "no inbound policy for port " + port + " from mesh-control", "NR", call));
     }
     InboundPolicy policy = current.get();
     boolean transportAccepted = peer.isMutualTls() ? policy.mode().acceptsTls() : policy.mode().acceptsPlaintext();
@@ -131,9 +151,18 @@ public final class DoorGate implements InboundGate {
       refusals.log("transport-" + policy.mode(), "port " + port + " is " + policy.mode() + " now (listener "
           + policy.listener() + "): refused a request on a " + peer.security().istioName() + " connection from "
           + peer.source() + " accepted under the previous mode");
-      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
+      return new Stop(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
     }
-    AuthzRequest request = head.toAuthzRequest(peer, port);
+    // end-user authentication (RequestAuthentication) before authorization, as Istio orders Envoy's filters
+    JwtOutcome authenticated = policy.authentication().authenticate(head, clock);
+    if (authenticated instanceof JwtOutcome.Rejected rejected) {
+      log.debug("port {} (listener {}) rejected the end-user token of {} {} from {}: {}", port, policy.listener(),
+          head.method(), head.path(), peer.source(), rejected.reason());
+      metrics.request(call, found, Optional.empty(), 401, Optional.empty(), "-", -1, -1);
+      return new Stop(new Refused(401, rejected.reason(), Map.of("www-authenticate",
+          rejected.challenge(peer.isMutualTls() ? "https" : "http", head.host(), head.path()))));
+    }
+    AuthzRequest request = head.toAuthzRequest(peer, port, authenticated.jwt());
     AuthzDecision decision = policy.authorization().evaluate(request);
     // AUDIT and dry-run policies decide nothing: their outcome is logged (and dry-run counted), as Envoy's RBAC does
     Optional<String> audit = policy.authorization().auditPolicy(request);
@@ -150,9 +179,9 @@ public final class DoorGate implements InboundGate {
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("port {} (listener {}) denied {} {} from {}: {}", port, policy.listener(), head.method(), head.path(),
           peer.principal().map(Object::toString).orElse("plaintext " + peer.source()), denied.policyOrReason());
-      return Optional.of(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
+      return new Stop(refuse(found, 403, RBAC_DENIED_BODY, "RBAC", call));
     }
-    return Optional.empty();
+    return new Pass(authenticated.headerChanges());
   }
 
   private Refused refuse(Optional<PeerInfo> peer, int status, String body, String flags, CallRecorder.Call call) {

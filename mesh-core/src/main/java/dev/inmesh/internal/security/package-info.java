@@ -4,6 +4,6 @@
  * goes to the CA through {@link CaClient}); {@link SpiffeTrustManager} trusts mesh peers by SPIFFE
  * ID, {@link RootsTrustManager} control servers by name, and {@link OriginatedTls} checks servers
  * outside the mesh as a DestinationRule's SIMPLE or MUTUAL mode says. Authorization is in
- * {@code authz}.
+ * {@code authz}; end-user authentication (JWTs) in {@code jwt}.
  */
 package dev.inmesh.internal.security;

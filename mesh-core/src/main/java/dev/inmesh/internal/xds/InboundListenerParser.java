@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.inmesh.inbound.InboundPolicy;
 import dev.inmesh.inbound.MtlsMode;
+import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -14,18 +15,24 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Reads a server listener ({@code grpc/server?…}) into an {@link InboundPolicy}. The mTLS mode is
  * the shape of its filter chains: one TLS chain is STRICT, one plaintext chain is DISABLE, and a
  * TLS chain matching {@code transport_protocol: tls} beside a plaintext one matching
  * {@code raw_buffer} is PERMISSIVE. Every chain must run the same HTTP filters: RBAC filters, then
- * the router. Anything else is refused with its field.
+ * the router, with an optional {@code jwt_authn} filter (end-user authentication) before the RBAC
+ * filters, as istiod orders them. Anything else is refused with its field.
  */
 final class InboundListenerParser {
   static final String TLS_SOCKET = "envoy.transport_sockets.tls";
   private static final String RBAC_TYPE = TypedConfigs.url(TypedConfigs.RBAC);
   private static final String ROUTER_TYPE = TypedConfigs.url(TypedConfigs.ROUTER);
+  private static final String JWT_TYPE = TypedConfigs.url(JwtAuthnParser.TYPE);
+
+  /** The HTTP filters of one chain that in-process servers run. */
+  private record Filters(List<RBAC> rbac, Optional<JwtAuthentication> jwt) {}
 
   private InboundListenerParser() {}
 
@@ -45,7 +52,7 @@ final class InboundListenerParser {
     boolean tls = false;
     boolean plaintext = false;
     boolean tlsMatched = false;
-    List<RBAC> rbac = null;
+    Filters filters = null;
     for (int i = 0; i < chains.size(); i++) {
       FilterChain chain = chains.get(i);
       String field = i < listener.getFilterChainsCount() ? "filter_chains[" + i + "]" : "default_filter_chain";
@@ -66,12 +73,12 @@ final class InboundListenerParser {
         }
         plaintext = true;
       }
-      List<RBAC> chainRbac = httpFilters(resource, field, chain);
-      if (rbac != null && !rbac.equals(chainRbac)) {
+      Filters chainFilters = httpFilters(resource, field, chain);
+      if (filters != null && !filters.equals(chainFilters)) {
         throw new XdsParseException(resource, field, "every filter chain of a server listener must carry the same"
-            + " authorization filters; this one differs from the first");
+            + " authentication and authorization filters; this one differs from the first");
       }
-      rbac = chainRbac;
+      filters = chainFilters;
     }
     MtlsMode mode;
     if (tls && plaintext) {
@@ -83,7 +90,8 @@ final class InboundListenerParser {
     } else {
       mode = tls ? MtlsMode.STRICT : MtlsMode.DISABLE;
     }
-    return new InboundPolicy(listener.getName(), port, mode, Rbac.parse(listener.getName(), rbac));
+    return new InboundPolicy(listener.getName(), port, mode, Rbac.parse(listener.getName(), filters.rbac()),
+        filters.jwt().orElse(JwtAuthentication.NONE));
   }
 
   private static String transportProtocol(String resource, String field, FilterChainMatch match)
@@ -119,7 +127,7 @@ final class InboundListenerParser {
     }
   }
 
-  private static List<RBAC> httpFilters(String resource, String field, FilterChain chain) throws XdsParseException {
+  private static Filters httpFilters(String resource, String field, FilterChain chain) throws XdsParseException {
     if (chain.getFiltersCount() != 1) {
       throw new XdsParseException(resource, field + ".filters", "a server chain must have exactly one network filter,"
           + " the HTTP connection manager; got " + chain.getFiltersCount());
@@ -132,11 +140,17 @@ final class InboundListenerParser {
       throw new XdsParseException(resource, field + ".filters[0].typed_config", "not an HttpConnectionManager: " + e.getMessage());
     }
     List<RBAC> rbac = new ArrayList<>();
+    Optional<JwtAuthentication> jwt = Optional.empty();
     for (int i = 0; i < manager.getHttpFiltersCount(); i++) {
       HttpFilter http = manager.getHttpFilters(i);
       String at = field + ".filters[0].http_filters[" + i + "]";
       Any config = http.getTypedConfig();
-      if (config.getTypeUrl().equals(RBAC_TYPE)) {
+      if (config.getTypeUrl().equals(JWT_TYPE)) {
+        if (jwt.isPresent() || !rbac.isEmpty()) {
+          throw new XdsParseException(resource, at, "one jwt_authn filter, before the RBAC filters, is supported");
+        }
+        jwt = Optional.of(JwtAuthnParser.parse(resource, at + ".typed_config", config));
+      } else if (config.getTypeUrl().equals(RBAC_TYPE)) {
         try {
           rbac.add(TypedConfigs.unpack(config, TypedConfigs.RBAC, RBAC.parser()));
         } catch (InvalidProtocolBufferException e) {
@@ -148,9 +162,9 @@ final class InboundListenerParser {
         }
       } else if (!http.getIsOptional()) {
         throw new XdsParseException(resource, at, "HTTP filter '" + http.getName() + "' (" + config.getTypeUrl()
-            + ") is not supported by in-process servers (supported: RBAC, router)");
+            + ") is not supported by in-process servers (supported: jwt_authn, RBAC, router)");
       }
     }
-    return rbac;
+    return new Filters(rbac, jwt);
   }
 }

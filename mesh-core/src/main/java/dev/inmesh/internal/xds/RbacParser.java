@@ -9,12 +9,14 @@ import dev.inmesh.internal.security.authz.Permission;
 import dev.inmesh.internal.security.authz.Policy;
 import dev.inmesh.internal.security.authz.Principal;
 import dev.inmesh.internal.security.authz.RbacEngine;
+import dev.inmesh.internal.security.authz.ValueMatch;
 import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
 import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -175,7 +177,7 @@ final class RbacParser {
       case REMOTE_IP -> new Principal.RemoteIp(cidr(resource, field + ".remote_ip", id.getRemoteIp()));
       case HEADER -> new Principal.Header(header(resource, field + ".header", id.getHeader()));
       case URL_PATH -> new Principal.UrlPath(path(resource, field + ".url_path", id.getUrlPath()));
-      case METADATA -> throw metadata(resource, field + ".metadata", id.getMetadata());
+      case METADATA -> jwtClaim(resource, field + ".metadata", id.getMetadata());
       case SOURCED_METADATA -> throw metadata(resource, field + ".sourced_metadata", id.getSourcedMetadata().getMetadataMatcher());
       case FILTER_STATE -> throw new XdsParseException(resource, field + ".filter_state",
           "filter state '" + id.getFilterState().getKey() + "' is not available to Inmesh");
@@ -197,10 +199,66 @@ final class RbacParser {
     return parsed;
   }
 
+  /** The claims of the verified end-user token, which the JWT filter of the same listener puts in its metadata. */
+  private static Principal jwtClaim(String resource, String field, MetadataMatcher matcher) throws XdsParseException {
+    if (!matcher.getFilter().equals(JWT_FILTER)) {
+      throw metadata(resource, field, matcher);
+    }
+    List<String> path = new ArrayList<>();
+    for (int i = 0; i < matcher.getPathCount(); i++) {
+      if (!matcher.getPath(i).hasKey() || matcher.getPath(i).getKey().isEmpty()) {
+        throw new XdsParseException(resource, field + ".path[" + i + "].key", "must be a non-empty key");
+      }
+      path.add(matcher.getPath(i).getKey());
+    }
+    if (path.isEmpty()) {
+      throw new XdsParseException(resource, field + ".path", "needs at least one key");
+    }
+    if (!matcher.hasValue()) {
+      throw new XdsParseException(resource, field + ".value", "is required");
+    }
+    return new Principal.JwtClaim(path, value(resource, field + ".value", matcher.getValue()), matcher.getInvert());
+  }
+
+  private static ValueMatch value(String resource, String field, ValueMatcher matcher) throws XdsParseException {
+    return switch (matcher.getMatchPatternCase()) {
+      case STRING_MATCH -> new ValueMatch.StringValue(
+          Matchers.stringMatcher(resource, field + ".string_match", matcher.getStringMatch()));
+      case BOOL_MATCH -> new ValueMatch.BoolValue(matcher.getBoolMatch());
+      case PRESENT_MATCH -> {
+        if (!matcher.getPresentMatch()) {
+          throw new XdsParseException(resource, field + ".present_match", "must be true");
+        }
+        yield new ValueMatch.Present();
+      }
+      case LIST_MATCH -> {
+        if (!matcher.getListMatch().hasOneOf()) {
+          throw new XdsParseException(resource, field + ".list_match.one_of", "is required");
+        }
+        yield new ValueMatch.ListOneOf(value(resource, field + ".list_match.one_of", matcher.getListMatch().getOneOf()));
+      }
+      case OR_MATCH -> {
+        List<ValueMatcher> each = matcher.getOrMatch().getValueMatchersList();
+        if (each.isEmpty()) {
+          throw new XdsParseException(resource, field + ".or_match.value_matchers", "needs at least one matcher");
+        }
+        List<ValueMatch> parsed = new ArrayList<>();
+        for (int i = 0; i < each.size(); i++) {
+          parsed.add(value(resource, field + ".or_match.value_matchers[" + i + "]", each.get(i)));
+        }
+        yield new ValueMatch.AnyOf(parsed);
+      }
+      case NULL_MATCH, DOUBLE_MATCH -> throw new XdsParseException(resource, field,
+          "only string, bool, present, list and or matchers are supported on JWT claims, got "
+              + matcher.getMatchPatternCase().name().toLowerCase(Locale.ROOT));
+      case MATCHPATTERN_NOT_SET -> throw new XdsParseException(resource, field, "no match pattern is set");
+    };
+  }
+
   private static XdsParseException metadata(String resource, String field, MetadataMatcher matcher) {
     if (matcher.getFilter().equals(JWT_FILTER)) {
-      return new XdsParseException(resource, field, "request principals and request.auth conditions need JWT claims ("
-          + JWT_FILTER + "), and Inmesh does not authenticate JWTs yet");
+      return new XdsParseException(resource, field, "JWT claims (" + JWT_FILTER + ") are matched as principals only,"
+          + " as Istio writes them");
     }
     return new XdsParseException(resource, field, "metadata of filter '" + matcher.getFilter() + "' is not available to Inmesh");
   }

@@ -78,7 +78,7 @@ class InboundListenerParserTest {
     FilterChain open = plainChain("raw_buffer").toBuilder().clearFilters().addFilters(manager(false)).build();
 
     assertThatThrownBy(() -> InboundListenerParser.parse(listener(tlsChain("tls", true), open)))
-        .hasMessageContaining("filter_chains[1]").hasMessageContaining("same authorization filters");
+        .hasMessageContaining("filter_chains[1]").hasMessageContaining("same authentication and authorization filters");
   }
 
   @Test

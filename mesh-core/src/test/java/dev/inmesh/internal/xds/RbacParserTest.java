@@ -271,18 +271,63 @@ class RbacParserTest {
 
   @SuppressWarnings("deprecation") // Istio still emits the deprecated metadata field
   @Test
-  void refusesRequestPrincipalsBecauseJwtsAreNotAuthenticatedYet() {
-    Principal jwt = Principal.newBuilder().setMetadata(MetadataMatcher.newBuilder()
+  void requestPrincipalsMatchTheClaimsOfTheVerifiedTokenOnly() throws Exception {
+    Principal iss = jwtClaim("iss", io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder()
+        .setStringMatch(exact("https://issuer")).build());
+    Principal sub = jwtClaim("sub", io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder()
+        .setStringMatch(StringMatcher.newBuilder().setPrefix("al")).build());
+    AuthorizationEngine engine = parse(allow("p", policy(anyRule(), andIds(iss, sub))));
+
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("iss", "https://issuer", "sub", "alice")).build()).isAllowed())
+        .isTrue();
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("iss", "https://other", "sub", "alice")).build()).isAllowed())
+        .isFalse();
+    assertThat(engine.evaluate(request().build()).isAllowed()).as("no token").isFalse();
+  }
+
+  @Test
+  void listClaimsAndNestedClaimsMatchAsEnvoysValueMatchersDo() throws Exception {
+    var value = io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder().setStringMatch(exact("admins")).build();
+    var listOrString = io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder().setOrMatch(
+        io.envoyproxy.envoy.type.matcher.v3.OrMatcher.newBuilder()
+            .addValueMatchers(io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder().setListMatch(
+                io.envoyproxy.envoy.type.matcher.v3.ListMatcher.newBuilder().setOneOf(value)))
+            .addValueMatchers(value)).build();
+    Principal groups = Principal.newBuilder().setMetadata(MetadataMatcher.newBuilder()
         .setFilter("envoy.filters.http.jwt_authn")
         .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("payload"))
-        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("iss"))
-        .setValue(io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder().setStringMatch(exact("https://issuer"))))
-        .build();
-    XdsParseException e = refusal(policy(anyRule(), andIds(anyId(), orIds(andIds(jwt)))));
+        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("org"))
+        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("groups"))
+        .setValue(listOrString)).build();
+    AuthorizationEngine engine = parse(allow("p", policy(anyRule(), groups)));
 
-    assertThat(e.resource()).isEqualTo(LISTENER);
-    assertThat(e.field()).isEqualTo("rbac[0].rules.policies[p].principals[0].and_ids.ids[1].or_ids.ids[0].and_ids.ids[0].metadata");
-    assertThat(e).hasMessageContaining("does not authenticate JWTs yet");
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("org", java.util.Map.of("groups", List.of("dev", "admins"))))
+        .build()).isAllowed()).isTrue();
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("org", java.util.Map.of("groups", "admins"))).build())
+        .isAllowed()).isTrue();
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("org", java.util.Map.of("groups", List.of("dev")))).build())
+        .isAllowed()).isFalse();
+    assertThat(engine.evaluate(request().jwt(java.util.Map.of("groups", List.of("admins"))).build()).isAllowed())
+        .as("the claim at another path").isFalse();
+  }
+
+  @Test
+  void anInvertedClaimMatcherStillNeedsAToken() throws Exception {
+    Principal notAlice = Principal.newBuilder().setNotId(jwtClaim("sub",
+        io.envoyproxy.envoy.type.matcher.v3.ValueMatcher.newBuilder().setStringMatch(exact("alice")).build())).build();
+    AuthorizationEngine deny = parse(deny("p", policy(anyRule(), notAlice)));
+    assertThat(deny.evaluate(request().jwt(java.util.Map.of("sub", "bob")).build()).isAllowed()).isFalse();
+    assertThat(deny.evaluate(request().jwt(java.util.Map.of("sub", "alice")).build()).isAllowed()).isTrue();
+    assertThat(deny.evaluate(request().build()).isAllowed()).as("notRequestPrincipals denies a request without token")
+        .isFalse();
+  }
+
+  private static Principal jwtClaim(String claim, io.envoyproxy.envoy.type.matcher.v3.ValueMatcher value) {
+    return Principal.newBuilder().setMetadata(MetadataMatcher.newBuilder()
+        .setFilter("envoy.filters.http.jwt_authn")
+        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("payload"))
+        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey(claim))
+        .setValue(value)).build();
   }
 
   @SuppressWarnings("deprecation") // Istio still emits the deprecated metadata field
@@ -408,8 +453,10 @@ class RbacParserTest {
     JsonFormat.parser().usingTypeRegistry(types).merge(json, builder);
     RBAC filter = builder.build().unpack(RBAC.class);
 
-    if (json.contains("\"metadata\"")) {
-      // requestPrincipals, request.auth.* and experimental.* conditions read Envoy metadata.
+    boolean otherMetadata = java.util.regex.Pattern.compile("\"filter\":\"(?!envoy\\.filters\\.http\\.jwt_authn\")")
+        .matcher(json).find();
+    if (otherMetadata) {
+      // experimental.* conditions read other filters' metadata; JWT claims are read from the verified token
       assertThatThrownBy(() -> parse(filter)).isInstanceOf(XdsParseException.class)
           .extracting(e -> ((XdsParseException) e).field()).asString().endsWith(".metadata");
     } else {
@@ -417,6 +464,7 @@ class RbacParserTest {
       assertThat(engine.engines().size() + engine.shadowEngines().size()).isPositive();
       engine.evaluate(request().build());
       engine.evaluateShadow(request().plaintext().build());
+      engine.evaluate(request().jwt(java.util.Map.of("iss", "https://example.com", "sub", "alice")).build());
     }
   }
 }

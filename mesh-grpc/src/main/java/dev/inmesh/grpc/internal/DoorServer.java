@@ -7,6 +7,7 @@ import dev.inmesh.spi.CallRecorder;
 import dev.inmesh.spi.InboundDoor;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
+import dev.inmesh.spi.RequestHeaderChanges;
 import dev.inmesh.tracing.TraceContext;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -35,8 +36,10 @@ import java.util.concurrent.TimeUnit;
  * plaintext by the first byte and takes what the port's PeerAuthentication mode allows (so
  * PERMISSIVE takes both on one port), terminates mesh mTLS (negotiating {@code h2}) and relays to
  * a plain gRPC server on loopback. Every call is authorized with the port's AuthorizationPolicies
- * by Inmesh's RBAC engine, with the caller's SPIFFE ID and address as the door saw them; a refused
- * call ends with PERMISSION_DENIED ({@code RBAC: access denied}) before the service sees it.
+ * by Inmesh's RBAC engine, with the caller's SPIFFE ID and address as the door saw them, after the
+ * end user's JWT (in the {@code authorization} metadata by default) is verified; an invalid token
+ * ends the call with UNAUTHENTICATED (Envoy's reason, such as {@code Jwt is expired}), a refused
+ * call with PERMISSION_DENIED ({@code RBAC: access denied}), before the service sees it.
  */
 public final class DoorServer extends Server {
   /** The caller, for services: {@code DoorServer.PEER.get()} inside a call. */
@@ -130,11 +133,17 @@ public final class DoorServer extends Server {
           name -> values(headers, name));
       InboundGate.Verdict verdict = door.gate().admit(remote.getAddress(), remote.getPort(), head);
       if (verdict instanceof InboundGate.Refused refused) {
-        Status status = refused.status() == 403 ? Status.PERMISSION_DENIED : Status.UNAVAILABLE;
+        // Envoy's mapping of a local reply to a gRPC status: 401 UNAUTHENTICATED, 403 PERMISSION_DENIED
+        Status status = switch (refused.status()) {
+          case 401 -> Status.UNAUTHENTICATED;
+          case 403 -> Status.PERMISSION_DENIED;
+          default -> Status.UNAVAILABLE;
+        };
         call.close(status.withDescription(refused.body()), new Metadata());
         return new ServerCall.Listener<>() {};
       }
       InboundGate.Admitted admitted = (InboundGate.Admitted) verdict;
+      change(headers, admitted.headerChanges());
       Optional<PeerMetadata> caller = PeerMetadata.decode(headers.get(GrpcTelemetry.PEER_METADATA));
       CallRecorder.Call callRecord = admitted.call().traceServer(door.operation(),
           TraceContext.fromHeaders(name -> headers.get(GrpcTelemetry.key(name))));
@@ -169,6 +178,20 @@ public final class DoorServer extends Server {
         }
       };
     }
+  }
+
+  /** The metadata as the service must see it: a verified token taken off, its payload or claims added. */
+  private static void change(Metadata headers, RequestHeaderChanges changes) {
+    for (String name : changes.removed()) {
+      if (!name.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+        headers.removeAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+      }
+    }
+    changes.set().forEach((name, value) -> {
+      Metadata.Key<String> key = Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
+      headers.removeAll(key);
+      headers.put(key, value);
+    });
   }
 
   private static List<String> values(Metadata headers, String name) {

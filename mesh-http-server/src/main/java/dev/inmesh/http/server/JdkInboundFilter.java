@@ -13,7 +13,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-/** Authorization and metrics for one context of the JDK server behind a door. */
+/**
+ * End-user authentication, authorization and metrics for one context of the JDK server behind a
+ * door; the handler sees the request headers as the gate changed them.
+ */
 final class JdkInboundFilter extends Filter {
   private final MeshInbound door;
   private final InboundGate gate;
@@ -44,6 +47,7 @@ final class JdkInboundFilter extends Filter {
     if (verdict instanceof InboundGate.Refused refused) {
       byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/plain");
+      refused.headers().forEach(exchange.getResponseHeaders()::set);
       exchange.sendResponseHeaders(refused.status(), body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
@@ -55,8 +59,10 @@ final class JdkInboundFilter extends Filter {
     int status = 500;
     ServedRequest served = new ServedRequest(door.engine(), admitted, head, name -> exchange.getRequestHeaders().getFirst(name));
     served.answerMetadata().ifPresent(value -> exchange.getResponseHeaders().set(PeerMetadata.HEADER, value));
+    HttpExchange handed = admitted.headerChanges().isEmpty() ? exchange
+        : new ChangedHeadersExchange(exchange, admitted.headerChanges());
     try (TraceContext.Scope scope = served.attach()) {
-      chain.doFilter(exchange);
+      chain.doFilter(handed);
       status = exchange.getResponseCode() > 0 ? exchange.getResponseCode() : 500;
     } catch (IOException | RuntimeException e) {
       served.failed(e);

@@ -4,6 +4,7 @@ import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.telemetry.PeerMetadata;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
+import dev.inmesh.spi.RequestHeaderChanges;
 import dev.inmesh.tracing.TraceContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -60,6 +61,7 @@ public final class MeshServletFilter implements Filter {
       byte[] body = refused.body().getBytes(StandardCharsets.UTF_8);
       response.setStatus(refused.status());
       response.setContentType("text/plain");
+      refused.headers().forEach(response::setHeader);
       response.setContentLength(body.length);
       response.getOutputStream().write(body);
       return;
@@ -69,14 +71,59 @@ public final class MeshServletFilter implements Filter {
     int status = 500;
     ServedRequest served = new ServedRequest(door.engine(), admitted, head(request), request::getHeader);
     served.answerMetadata().ifPresent(value -> response.setHeader(PeerMetadata.HEADER, value));
+    HttpServletRequest handed = admitted.headerChanges().isEmpty() ? request
+        : new ChangedHeaders(request, admitted.headerChanges());
     try (TraceContext.Scope scope = served.attach()) {
-      chain.doFilter(request, response);
+      chain.doFilter(handed, response);
       status = response.getStatus();
     } catch (IOException | ServletException | RuntimeException e) {
       served.failed(e);
       throw e;
     } finally {
       served.complete(request.getProtocol(), status, request.getContentLengthLong(), contentLength(response), response::getHeader);
+    }
+  }
+
+  /** The request as the application must see it after the gate changed its headers (a verified token taken off). */
+  private static final class ChangedHeaders extends jakarta.servlet.http.HttpServletRequestWrapper {
+    private final RequestHeaderChanges changes;
+
+    ChangedHeaders(HttpServletRequest request, RequestHeaderChanges changes) {
+      super(request);
+      this.changes = changes;
+    }
+
+    @Override
+    public String getHeader(String name) {
+      List<String> values = values(name);
+      return values.isEmpty() ? null : values.get(0);
+    }
+
+    @Override
+    public Enumeration<String> getHeaders(String name) {
+      return Collections.enumeration(values(name));
+    }
+
+    @Override
+    public Enumeration<String> getHeaderNames() {
+      Enumeration<String> names = super.getHeaderNames();
+      return Collections.enumeration(changes.names(names == null ? List.of() : Collections.list(names)));
+    }
+
+    @Override
+    public int getIntHeader(String name) {
+      String value = getHeader(name);
+      return value == null ? -1 : Integer.parseInt(value);
+    }
+
+    @Override
+    public long getDateHeader(String name) {
+      return changes.touches(name) && getHeader(name) == null ? -1 : super.getDateHeader(name);
+    }
+
+    private List<String> values(String name) {
+      Enumeration<String> sent = super.getHeaders(name);
+      return changes.apply(name, sent == null ? List.of() : Collections.list(sent));
     }
   }
 

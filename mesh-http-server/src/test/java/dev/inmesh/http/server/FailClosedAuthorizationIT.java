@@ -18,8 +18,9 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * Policies that Inmesh cannot evaluate fail closed on a real {@link MeshHttpServer}, as Istio's
- * do: a CUSTOM policy (there is no ext_authz) denies what its rules match, a DENY rule on JWT
- * claims (no JWT is verified) denies by its other fields, and such an ALLOW rule allows nothing.
+ * do: a CUSTOM policy (there is no ext_authz) denies what its rules match, a DENY rule on another
+ * Envoy filter's metadata (which Inmesh's servers do not have) denies by its other fields, and such
+ * an ALLOW rule allows nothing. (JWT claims are evaluated: {@code JwtAuthenticationIT}.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FailClosedAuthorizationIT {
@@ -101,28 +102,28 @@ class FailClosedAuthorizationIT {
   }
 
   @Test
-  void aDenyOnRequestPrincipalsDeniesWhatItsOtherFieldsMatch() throws IOException {
+  void aDenyOnFilterMetadataDeniesWhatItsOtherFieldsMatch() throws IOException {
     apply("DENY", """
         rules:
-        - from:
-          - source:
-              requestPrincipals: ["https://accounts.example.com/*"]
-          to:
+        - to:
           - operation:
               paths: ["/reviews/*"]
-        """, "spec.rules[0].from[0].source.requestPrincipals");
+          when:
+          - key: experimental.envoy.filters.network.mysql_proxy[db.table]
+            values: ["[update]"]
+        """, "spec.rules[0].when[0].key");
 
     assertThat(get("/reviews/1")).isEqualTo("403 RBAC: access denied");
     assertThat(get("/health")).isEqualTo("200 GET /health");
   }
 
   @Test
-  void anAllowRuleOnJwtClaimsAllowsNothing() throws IOException {
+  void anAllowRuleOnFilterMetadataAllowsNothing() throws IOException {
     apply("ALLOW", """
         rules:
         - when:
-          - key: request.auth.claims[groups]
-            values: ["reviewers"]
+          - key: experimental.envoy.filters.network.mysql_proxy[db.table]
+            values: ["[update]"]
         """, "spec.rules[0].when[0].key");
 
     assertThat(get("/reviews/1")).isEqualTo("403 RBAC: access denied");

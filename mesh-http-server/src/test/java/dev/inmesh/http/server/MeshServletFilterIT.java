@@ -57,6 +57,17 @@ class MeshServletFilterIT {
     }
   }
 
+  /** Echoes the headers end-user authentication changes. */
+  static final class HeadersServlet extends HttpServlet {
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+      response.setContentType("text/plain");
+      response.getWriter().print("authorization=" + request.getHeader("Authorization") + " x-user="
+          + java.util.Collections.list(request.getHeaders("x-user")) + " names-authorization="
+          + java.util.Collections.list(request.getHeaderNames()).stream().anyMatch("authorization"::equalsIgnoreCase));
+    }
+  }
+
   @BeforeAll
   void start() throws Exception {
     mesh = new InboundFixture();
@@ -76,6 +87,7 @@ class MeshServletFilterIT {
     ServletContextHandler context = new ServletContextHandler();
     context.addFilter(new FilterHolder(new MeshServletFilter(door)), "/*", EnumSet.of(DispatcherType.REQUEST));
     context.addServlet(new ServletHolder(new PeerServlet()), "/*");
+    context.addServlet(new ServletHolder(new HeadersServlet()), "/headers/*");
     jetty.setHandler(context);
     jetty.start();
   }
@@ -151,6 +163,55 @@ class MeshServletFilterIT {
     assertThat(details0.body()).isEqualTo("none - GET /details/0");
     InboundFixture.awaitCount(() -> requests("none", "403"), deniedBefore + 1, "requests(\"none\", \"403\")");
     InboundFixture.awaitCount(() -> requests("none", "200"), servedBefore + 1, "requests(\"none\", \"200\")");
+  }
+
+  @Test
+  void theServletSeesTheRequestAsEndUserAuthenticationChangedIt() throws Exception {
+    mesh.mtlsMode(details, port, MtlsMode.PERMISSIVE);
+    com.nimbusds.jose.jwk.RSAKey key = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID("k").generate();
+    mesh.apply("""
+        apiVersion: security.istio.io/v1
+        kind: RequestAuthentication
+        metadata:
+          name: details-jwt
+          namespace: default
+        spec:
+          selector:
+            matchLabels:
+              app: details
+          jwtRules:
+          - issuer: https://issuer.inmesh.test
+            jwks: '%s'
+            outputClaimToHeaders:
+            - header: x-user
+              claim: sub
+        """.formatted(new com.nimbusds.jose.jwk.JWKSet(key.toPublicJWK()).toString(true)));
+    try {
+      InboundFixture.awaitPolicy(details, port, p -> !p.authentication().isEmpty(), "the JWT filter");
+      com.nimbusds.jwt.SignedJWT jwt = new com.nimbusds.jwt.SignedJWT(
+          new com.nimbusds.jose.JWSHeader.Builder(com.nimbusds.jose.JWSAlgorithm.RS256).keyID("k").build(),
+          new com.nimbusds.jwt.JWTClaimsSet.Builder().issuer("https://issuer.inmesh.test").subject("alice").build());
+      jwt.sign(new com.nimbusds.jose.crypto.RSASSASigner(key));
+      java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + port + "/headers/x"))
+          .header("Authorization", "Bearer " + jwt.serialize()).header("x-user", "forged").build();
+      HttpResponse<String> verified = plaintextHttp().send(request, HttpResponse.BodyHandlers.ofString());
+      assertThat(verified.statusCode()).isEqualTo(200);
+      assertThat(verified.body()).isEqualTo("authorization=null x-user=[alice] names-authorization=false");
+
+      java.net.http.HttpRequest forged = java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + port + "/headers/x")).header("x-user", "admin").build();
+      assertThat(plaintextHttp().send(forged, HttpResponse.BodyHandlers.ofString()).body())
+          .as("a claim header the caller sent itself does not reach the servlet")
+          .isEqualTo("authorization=null x-user=[] names-authorization=false");
+      java.net.http.HttpRequest invalid = java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + port + "/headers/x")).header("Authorization", "Bearer a.b.c").build();
+      HttpResponse<String> rejected = plaintextHttp().send(invalid, HttpResponse.BodyHandlers.ofString());
+      assertThat(rejected.statusCode()).isEqualTo(401);
+      assertThat(rejected.body()).isEqualTo("Jwt header is an invalid JSON");
+    } finally {
+      mesh.delete("RequestAuthentication", "details-jwt");
+    }
   }
 
   @Test

@@ -34,7 +34,6 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
   private static final Pattern PATH_LITERAL = Pattern.compile("([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})+");
   private static final String MATCH_ONE = "{*}";
   private static final String MATCH_ANY = "{**}";
-  private static final String NO_JWT = ", and Inmesh verifies none (RequestAuthentication is not enforced)";
 
   public AuthorizationPolicyParser() {}
 
@@ -169,12 +168,6 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
           source.error(field, "is currently not supported with the CUSTOM action");
         }
       }
-    } else {
-      for (String field : new String[] {"requestPrincipals", "notRequestPrincipals"}) {
-        if (source.has(field)) {
-          unevaluable(source, field, action, field + " needs the claims of a verified JWT" + NO_JWT);
-        }
-      }
     }
     return new Source(principals, notPrincipals, requestPrincipals, notRequestPrincipals, namespaces,
         notNamespaces, ipBlocks, notIpBlocks, remoteIpBlocks, notRemoteIpBlocks, serviceAccounts,
@@ -302,8 +295,6 @@ public final class AuthorizationPolicyParser implements SpecParser<Authorization
     if (action == Action.CUSTOM && (key.equals("source.namespace") || key.equals("source.principal")
         || key.startsWith("request.auth."))) {
       condition.error("key", key + " is currently not supported with the CUSTOM action");
-    } else if (key.startsWith("request.auth.")) {
-      unevaluable(condition, "key", action, key + " needs the claims of a verified JWT" + NO_JWT);
     } else if (key.startsWith("experimental.envoy.filters.")) {
       unevaluable(condition, "key", action, key + " reads another Envoy filter's dynamic metadata, which"
           + " Inmesh's servers and proxyless gRPC do not have");

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 
 /**
  * Reads {@code security.istio.io} RequestAuthentication with Istio's CRD, CEL and webhook rules.
- * Inmesh does not validate JWTs yet, so a policy with rules is accepted with a warning that says so.
+ * The translator turns the rules into the JWT filter of each selected workload's inbound listener.
  */
 public final class RequestAuthenticationParser implements SpecParser<RequestAuthentication> {
   /** Istio's CRD pattern for outputClaimToHeaders[].header. */
@@ -43,12 +43,6 @@ public final class RequestAuthenticationParser implements SpecParser<RequestAuth
     for (SpecReader rule : spec.list("jwtRules")) {
       readRule(rule).ifPresent(rules::add);
       rule.finish();
-    }
-    if (spec.has("jwtRules")) {
-      // a later release validates tokens; until then nothing rejects a bad token, so say so loudly
-      spec.warn("jwtRules", "accepted but not enforced by Inmesh: JWT validation comes in a later release;"
-          + " until then requests are not checked against these rules, and AuthorizationPolicy rules on"
-          + " requestPrincipals or request.auth.* see no authenticated principal");
     }
     return new RequestAuthentication(selector, targetRef, targetRefs, rules);
   }

@@ -25,7 +25,7 @@ public record AuthorizationConfig(String trustDomain, List<String> trustDomainAl
   public enum DataPlane {
     /**
      * Inmesh's own engine (mesh-core, behind Inmesh's HTTP servers and gRPC's permissive server):
-     * no JWT claims and no other filter's metadata; of the pseudo-headers only {@code :method},
+     * the claims of the JWT its own filter verified and no other filter's metadata; of the pseudo-headers only {@code :method},
      * {@code :authority} and {@code :path}.
      */
     INMESH("Inmesh's servers"),
@@ -48,8 +48,8 @@ public record AuthorizationConfig(String trustDomain, List<String> trustDomainAl
 
     /** Why these servers cannot evaluate {@code field}, which reads the claims of a verified JWT. */
     Optional<String> jwtClaims(String field) {
-      return this == ENVOY ? Optional.empty() : Optional.of(field + " needs the claims of a verified JWT, and "
-          + servers + " have none: Inmesh verifies no JWTs (RequestAuthentication is not enforced)");
+      return this != PROXYLESS_GRPC ? Optional.empty() : Optional.of(field + " needs the claims of a verified JWT, and "
+          + servers + " have none: grpc-java has no JWT filter (RequestAuthentication is not enforced there)");
     }
 
     /** Why these servers cannot evaluate {@code key}, which reads another Envoy filter's dynamic metadata. */

@@ -533,7 +533,10 @@ class AuthorizationTranslatorTest {
     }
   }
 
-  /** What the servers cannot evaluate: Istio's rule for it, a DENY matches more and an ALLOW less. */
+  /**
+   * What the servers cannot evaluate (JWT claims on proxyless gRPC servers, other filters' metadata):
+   * Istio's rule for it, a DENY matches more and an ALLOW less.
+   */
   @Nested
   class FailClosed {
     private static final Principal ANY_PEER = Principal.newBuilder()
@@ -562,7 +565,7 @@ class AuthorizationTranslatorTest {
 
     @Test
     void aDenyRuleOnJwtFieldsDeniesAsIfTheyWereNotThere() {
-      AuthorizationFilters filters = translate(jwtPolicy("DENY"));
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(jwtPolicy("DENY")));
       Policy deny = filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[jwt]-rule[0]");
       // the first source keeps its namespace, the second had only notRequestPrincipals: any peer
       assertThat(deny.getPrincipalsList()).hasSize(2);
@@ -580,7 +583,7 @@ class AuthorizationTranslatorTest {
 
     @Test
     void anAllowRuleOnJwtFieldsIsDroppedSoItAllowsNothing() {
-      AuthorizationFilters filters = translate(jwtPolicy("ALLOW"));
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(jwtPolicy("ALLOW")));
       assertThat(filters.allow()).isPresent();
       assertThat(filters.allow().get().hasRules()).isTrue();
       assertThat(filters.allow().get().getRules().getPoliciesMap()).isEmpty();
@@ -590,40 +593,40 @@ class AuthorizationTranslatorTest {
 
     @Test
     void anAllowPolicyKeepsItsRulesThatNeedNoJwt() {
-      AuthorizationFilters filters = translate(policy("p", """
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(policy("p", """
           rules:
           - from:
             - source: {requestPrincipals: ["*"]}
           - from:
             - source: {namespaces: ["shop"]}
-          """));
+          """)));
       assertThat(filters.allow().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[p]-rule[1]");
       assertThat(filters.warnings()).extracting(Problem::field).containsExactly("spec.rules[0].from[0].source.requestPrincipals");
     }
 
     @Test
     void aDenyOfRequestsWithoutAJwtDeniesEveryRequest() {
-      // Istio's "require a JWT": DENY notRequestPrincipals ["*"]; no request here carries a verified one
-      AuthorizationFilters filters = translate(policy("require-jwt", """
+      // Istio's "require a JWT": DENY notRequestPrincipals ["*"]; no request to a proxyless gRPC server carries a verified one
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(policy("require-jwt", """
           action: DENY
           rules:
           - from:
             - source:
                 notRequestPrincipals: ["*"]
-          """));
+          """)));
       Policy deny = filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[require-jwt]-rule[0]");
       assertThat(deny.getPrincipalsList()).containsExactly(ANY_PEER);
     }
 
     @Test
     void anAuditRuleOnJwtFieldsAuditsAsIfTheyWereNotThere() {
-      AuthorizationFilters filters = translate(jwtPolicy("AUDIT"));
+      AuthorizationFilters filters = FOR_GRPC.translate(policies(jwtPolicy("AUDIT")));
       assertThat(filters.audit().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[jwt]-rule[0]");
       assertThat(filters.audit().get().toString()).doesNotContain(RbacMatchers.JWT_FILTER);
     }
 
     @Test
-    void noServerOfInmeshIsSentAJwtOrFilterMetadataMatcher() {
+    void inmeshServersGetJwtMatchersAndNoServerGetsOtherFiltersMetadata() {
       String policies = jwtPolicy("DENY") + jwtPolicy("ALLOW").replace("name: jwt", "name: jwt-allow")
           + policy("meta", """
               action: DENY
@@ -632,9 +635,13 @@ class AuthorizationTranslatorTest {
                 - key: experimental.envoy.filters.network.mysql_proxy[db.table]
                   values: ["[update]"]
               """);
+      AuthorizationFilters inmesh = TRANSLATOR.translate(policies(policies));
+      assertThat(inmesh.httpFilters().toString()).contains(RbacMatchers.JWT_FILTER).doesNotContain("mysql_proxy");
+      assertThat(inmesh.allow().get().getRules().getPoliciesMap()).containsOnlyKeys("ns[shop]-policy[jwt-allow]-rule[0]");
+      assertThat(inmesh.warnings()).extracting(Problem::resource).allSatisfy(r -> assertThat(r).contains("meta"));
+      assertThat(FOR_GRPC.translate(policies(policies)).httpFilters().toString()).doesNotContain("metadata");
       for (AuthorizationTranslator translator : List.of(TRANSLATOR, FOR_GRPC)) {
         AuthorizationFilters filters = translator.translate(policies(policies));
-        assertThat(filters.httpFilters().toString()).doesNotContain("metadata");
         assertThat(filters.deny().get().getRules().getPoliciesOrThrow("ns[shop]-policy[meta]-rule[0]").getPermissionsList())
             .containsExactly(Permission.newBuilder().setAndRules(Permission.Set.newBuilder()
                 .addRules(Permission.newBuilder().setAny(true))).build());

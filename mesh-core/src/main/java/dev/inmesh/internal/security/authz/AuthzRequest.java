@@ -1,5 +1,6 @@
 package dev.inmesh.internal.security.authz;
 
+import dev.inmesh.internal.security.jwt.VerifiedJwt;
 import java.net.InetAddress;
 import java.util.Locale;
 import java.util.Objects;
@@ -20,6 +21,7 @@ import java.util.function.Function;
  * @param headers a header's value by lower-case name, several values joined with {@code ,} as
  *     Envoy joins them; a function so that the transport needs not copy its header map per request
  * @param sni the TLS server name the client asked for; empty for plaintext or when it sent none
+ * @param jwt the end user's token that end-user authentication verified; empty when it found none
  */
 public record AuthzRequest(
     Optional<String> principal,
@@ -30,7 +32,8 @@ public record AuthzRequest(
     String host,
     String path,
     Function<String, Optional<String>> headers,
-    Optional<String> sni) {
+    Optional<String> sni,
+    Optional<VerifiedJwt> jwt) {
 
   public AuthzRequest {
     Objects.requireNonNull(principal, "principal");
@@ -44,6 +47,13 @@ public record AuthzRequest(
     Objects.requireNonNull(path, "path");
     Objects.requireNonNull(headers, "headers");
     Objects.requireNonNull(sni, "sni");
+    Objects.requireNonNull(jwt, "jwt");
+  }
+
+  /** A request without an end-user token. */
+  public AuthzRequest(Optional<String> principal, InetAddress sourceIp, InetAddress destinationIp, int destinationPort,
+      String method, String host, String path, Function<String, Optional<String>> headers, Optional<String> sni) {
+    this(principal, sourceIp, destinationIp, destinationPort, method, host, path, headers, sni, Optional.empty());
   }
 
   /**

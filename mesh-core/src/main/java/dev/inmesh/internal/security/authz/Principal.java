@@ -141,6 +141,33 @@ public sealed interface Principal {
     }
   }
 
+  /**
+   * Envoy's metadata matcher on the {@code envoy.filters.http.jwt_authn} filter: a claim of the
+   * verified end-user token at {@code path} ({@code [payload, iss]}, {@code [payload, a, b]}), which is
+   * how Istio writes {@code requestPrincipals} and {@code request.auth.*}. A request without a
+   * verified token never matches, so that {@code invert} too needs a token, as in Envoy.
+   */
+  record JwtClaim(List<String> path, ValueMatch value, boolean invert) implements Principal {
+    public JwtClaim {
+      path = List.copyOf(path);
+      if (path.isEmpty()) {
+        throw new IllegalArgumentException("a JWT claim matcher needs a path");
+      }
+      Objects.requireNonNull(value, "value");
+    }
+
+    @Override
+    public boolean matches(AuthzRequest request) {
+      if (request.jwt().isEmpty()) {
+        // Envoy's metadata matcher with invert still sees no metadata: an absent value matches only when inverted
+        return invert;
+      }
+      Optional<Object> claim = request.jwt().get().metadata(path);
+      boolean matched = claim.isPresent() && value.matches(claim.get());
+      return matched != invert;
+    }
+  }
+
   private static <T> List<T> nonEmpty(List<T> ids, String what) {
     List<T> copy = List.copyOf(ids);
     if (copy.isEmpty()) {

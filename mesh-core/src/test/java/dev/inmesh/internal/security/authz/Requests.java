@@ -1,5 +1,6 @@
 package dev.inmesh.internal.security.authz;
 
+import dev.inmesh.internal.security.jwt.VerifiedJwt;
 import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,6 +20,7 @@ public final class Requests {
   private String path = "/reviews/1";
   private final Map<String, String> headers = new HashMap<>();
   private Optional<String> sni = Optional.empty();
+  private Optional<VerifiedJwt> jwt = Optional.empty();
 
   private Requests() {}
 
@@ -76,10 +78,16 @@ public final class Requests {
     return this;
   }
 
+  /** An end-user token with these claims, verified, its claims under {@code payload} as Istio's filter puts them. */
+  public Requests jwt(Map<String, Object> claims) {
+    jwt = Optional.of(new VerifiedJwt("origins-0", "payload", claims));
+    return this;
+  }
+
   public AuthzRequest build() {
     Map<String, String> copy = Map.copyOf(headers);
     return new AuthzRequest(principal, sourceIp, destinationIp, destinationPort, method, host, path,
-        name -> Optional.ofNullable(copy.get(name)), sni);
+        name -> Optional.ofNullable(copy.get(name)), sni, jwt);
   }
 
   @Override
