@@ -1,0 +1,191 @@
+package dev.inmesh.gateway.internal;
+
+import dev.inmesh.internal.outbound.OutboundPipeline;
+import dev.inmesh.spi.CallOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.internal.http.HttpMethod;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends a gateway request into the mesh: on a bounded worker pool, as a call of the gateway's mesh
+ * OkHttp client (mesh-http-client) tagged with the server's route configuration, so that
+ * mesh-core's outbound pipeline routes it (routes, faults, retries, timeouts, balancing, outlier
+ * detection, mesh mTLS) exactly as it routes any mesh client's call. The request's headers are
+ * sanitized on the way in, as an edge Envoy does: hop-by-hop headers, the mesh's own headers and
+ * a client certificate header an outside client could forge are dropped; {@code x-forwarded-for},
+ * {@code x-forwarded-proto} and {@code x-request-id} are set.
+ */
+public final class Forwarder implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
+  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
+      "transfer-encoding", "upgrade", "host", "content-length", "http2-settings", "expect");
+  private static final String FLAGS = OutboundPipeline.FLAGS_HEADER;
+
+  /** A request as the event loop copied it. */
+  record Incoming(String method, String uri, List<Map.Entry<String, String>> headers, byte[] body, String scheme,
+      int gatewayPort, String routeConfigName, String clientAddress, String protocol) {
+    String header(String name) {
+      for (Map.Entry<String, String> header : headers) {
+        if (header.getKey().equalsIgnoreCase(name)) {
+          return header.getValue();
+        }
+      }
+      return null;
+    }
+  }
+
+  /** What the client is answered. */
+  record Answer(int status, List<Map.Entry<String, String>> headers, byte[] body) {
+    static Answer local(int status, String body) {
+      return new Answer(status, List.of(Map.entry("content-type", "text/plain")), RequestHandler.text(body));
+    }
+
+    static Answer flagged(int status, String body, String flag) {
+      return new Answer(status, List.of(Map.entry("content-type", "text/plain"), Map.entry(FLAGS, flag)),
+          RequestHandler.text(body));
+    }
+  }
+
+  private final OkHttpClient client;
+  private final ThreadPoolExecutor workers;
+  private final int maxResponseBytes;
+
+  /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
+  public Forwarder(OkHttpClient client, int workers, int queued, int maxResponseBytes) {
+    this.client = client;
+    this.maxResponseBytes = maxResponseBytes;
+    this.workers = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queued), r -> {
+      Thread thread = new Thread(r, "inmesh-gateway-worker");
+      thread.setDaemon(true);
+      return thread;
+    });
+    this.workers.allowCoreThreadTimeOut(true);
+  }
+
+  /** Queues the request; false when the pool and its queue are full (the caller answers 503). */
+  boolean submit(Incoming request, Consumer<Answer> done) {
+    try {
+      workers.execute(() -> done.accept(forward(request)));
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
+  }
+
+  Answer forward(Incoming incoming) {
+    Request request;
+    try {
+      request = request(incoming);
+    } catch (IllegalArgumentException e) {
+      return Answer.local(400, "Bad Request: " + e.getMessage());
+    }
+    try (Response response = client.newCall(request).execute()) {
+      List<Map.Entry<String, String>> headers = new ArrayList<>();
+      response.headers().forEach(h -> {
+        if (!HOP_BY_HOP.contains(h.getFirst().toLowerCase(Locale.ROOT))) {
+          headers.add(Map.entry(h.getFirst(), h.getSecond()));
+        }
+      });
+      byte[] body = read(response);
+      if (body == null) {
+        return Answer.flagged(502, "upstream response body is larger than " + maxResponseBytes + " bytes", "UMSDR");
+      }
+      return new Answer(response.code(), headers, body);
+    } catch (IOException | RuntimeException e) {
+      // the pipeline answers upstream failures itself; what escapes it is the mesh not being ready
+      log.debug("gateway call {} {} failed", incoming.method(), incoming.uri(), e);
+      return Answer.flagged(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+          + e.getMessage(), "UF");
+    }
+  }
+
+  private byte[] read(Response response) throws IOException {
+    try (InputStream in = response.body().byteStream()) {
+      byte[] body = in.readNBytes(maxResponseBytes + 1);
+      return body.length > maxResponseBytes ? null : body;
+    }
+  }
+
+  private static Request request(Incoming incoming) {
+    String authority = incoming.header("host");
+    if (authority == null || authority.isEmpty()) {
+      throw new IllegalArgumentException("no Host header");
+    }
+    if (!incoming.uri().startsWith("/")) {
+      throw new IllegalArgumentException("the request target must be a path");
+    }
+    HttpUrl url = HttpUrl.parse(incoming.scheme() + "://" + hostOf(authority) + ":" + incoming.gatewayPort() + incoming.uri());
+    if (url == null) {
+      throw new IllegalArgumentException("cannot make a URL of host '" + authority + "' and path '" + incoming.uri() + "'");
+    }
+    Request.Builder builder = new Request.Builder().url(url);
+    String forwardedFor = null;
+    for (Map.Entry<String, String> header : incoming.headers()) {
+      String name = header.getKey().toLowerCase(Locale.ROOT);
+      if (HOP_BY_HOP.contains(name) || name.startsWith("x-http2-") || name.startsWith("x-inmesh-")
+          || name.startsWith("x-envoy-") || name.equals("x-forwarded-client-cert") || name.equals("x-forwarded-proto")) {
+        continue;
+      }
+      if (name.equals("x-forwarded-for")) {
+        forwardedFor = header.getValue();
+        continue;
+      }
+      builder.addHeader(header.getKey(), header.getValue());
+    }
+    builder.header("x-forwarded-for", forwardedFor == null ? incoming.clientAddress() : forwardedFor + ", " + incoming.clientAddress());
+    builder.header("x-forwarded-proto", incoming.scheme());
+    if (incoming.header("x-request-id") == null) {
+      builder.header("x-request-id", UUID.randomUUID().toString());
+    }
+    RequestBody body = null;
+    if (incoming.body().length > 0 || HttpMethod.requiresRequestBody(incoming.method())) {
+      if (!HttpMethod.permitsRequestBody(incoming.method())) {
+        throw new IllegalArgumentException(incoming.method() + " carries no body");
+      }
+      String type = incoming.header("content-type");
+      body = RequestBody.create(incoming.body(), type == null ? null : MediaType.parse(type));
+    }
+    builder.method(incoming.method(), body);
+    builder.tag(CallOptions.class, CallOptions.DEFAULTS.withGatewayRoutes(incoming.routeConfigName()));
+    return builder.build();
+  }
+
+  /** The host of a Host header: without its port; an IPv6 literal keeps its brackets. */
+  static String hostOf(String authority) {
+    if (authority.startsWith("[")) {
+      int end = authority.indexOf(']');
+      return end < 0 ? authority : authority.substring(0, end + 1);
+    }
+    int colon = authority.lastIndexOf(':');
+    return colon < 0 ? authority : authority.substring(0, colon);
+  }
+
+  @Override
+  public void close() {
+    workers.shutdownNow();
+  }
+
+  static String utf8(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+}
