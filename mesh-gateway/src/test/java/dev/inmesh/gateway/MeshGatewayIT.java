@@ -186,6 +186,32 @@ class MeshGatewayIT {
     assertThat(headers).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("x-inmesh-explain");
   }
 
+  @Test
+  void closesConnectionsPastTheBoundAndConnectionsThatStayIdle() throws Exception {
+    Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
+    try (mesh; MeshGateway small = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
+        .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
+        .withLimits(2, MAX_HEADER_BYTES, MAX_BODY_BYTES)
+        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1)))) {
+      Await.until(() -> small.localPort(8080).isPresent(), Duration.ofSeconds(30), "the second gateway's port 8080");
+      int port = small.localPort(8080).getAsInt();
+      try (java.net.Socket first = new java.net.Socket("127.0.0.1", port);
+           java.net.Socket second = new java.net.Socket("127.0.0.1", port);
+           java.net.Socket third = new java.net.Socket("127.0.0.1", port)) {
+        third.setSoTimeout(10_000);
+        assertThat(third.getInputStream().read()).as("the third connection is closed at once").isEqualTo(-1);
+        first.setSoTimeout(10_000);
+        assertThat(first.getInputStream().read()).as("an idle connection is closed after the idle timeout").isEqualTo(-1);
+      }
+      // the slots are free again
+      Await.until(() -> curlQuiet(port).equals("200"), Duration.ofSeconds(10), "a new connection to be served");
+    }
+  }
+
+  private static String curlQuiet(int port) {
+    return curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + port + "/productpage");
+  }
+
   private String url(int gatewayPort, String path) {
     return "http://127.0.0.1:" + gateway.localPort(gatewayPort).getAsInt() + path;
   }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -69,6 +70,7 @@ public final class Forwarder implements AutoCloseable {
   private final OkHttpClient client;
   private final ThreadPoolExecutor workers;
   private final int maxResponseBytes;
+  private final RequestCheck check = RequestCheck.NONE;
 
   /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
   public Forwarder(OkHttpClient client, int workers, int queued, int maxResponseBytes) {
@@ -93,6 +95,10 @@ public final class Forwarder implements AutoCloseable {
   }
 
   Answer forward(Incoming incoming) {
+    Optional<Answer> refused = check.check(incoming);
+    if (refused.isPresent()) {
+      return refused.get();
+    }
     Request request;
     try {
       request = request(incoming);
