@@ -31,6 +31,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // before any logger exists: the standalone jar's own logging setup
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "inmesh-gateway-logback.xml");
+    }
     int status = run(args, System.err);
     if (status >= 0) {
       System.exit(status);

@@ -50,6 +50,8 @@ class MeshGatewayIT {
   private MockWebServer productpage;
   private MockWebServer reviews;
   private MeshGateway gateway;
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private OpensslPki serverPki;
   private OpensslPki clientPki;
   private OpensslPki.Pair client;
@@ -72,7 +74,7 @@ class MeshGatewayIT {
     productpage = workload("productpage", "productpage body");
     reviews = workload("reviews", "reviews body");
     Mesh gatewayMesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway")
-        .label("istio", "ingressgateway").gateway().build();
+        .label("istio", "ingressgateway").gateway().meterRegistry(registry).build();
     closeables.add(gatewayMesh);
     gateway = MeshGateway.start(gatewayMesh, GatewayOptions.defaults().withCredentialsDir(credentials)
         .withBindAddress("127.0.0.1")
@@ -113,6 +115,30 @@ class MeshGatewayIT {
     assertThat(recorded.getHeaders().get("x-forwarded-proto")).isEqualTo("http");
     assertThat(recorded.getHeaders().get("x-forwarded-for")).isEqualTo("127.0.0.1");
     assertThat(recorded.getHeaders().get("x-request-id")).isNotBlank();
+  }
+
+  @Test
+  void reportsIstioSourceMetricsWithTheGatewayAsSourceAndTheRoutedServiceAsDestination() {
+    String explained = curl("-s", "-D", "-", "-o", "/dev/null", url(8080, "/reviews/metrics"));
+    assertThat(explained).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("x-inmesh-");
+
+    Await.until(() -> requests("reviews.default.svc.cluster.local", "200") >= 1, Duration.ofSeconds(10),
+        "a source-reported request to reviews");
+    io.micrometer.core.instrument.Counter counter = registry.find("istio.requests")
+        .tags("reporter", "source", "destination_service", "reviews.default.svc.cluster.local", "response_code", "200")
+        .counter();
+    assertThat(counter.getId().getTag("source_workload_namespace")).isEqualTo("istio-system");
+    assertThat(counter.getId().getTag("source_principal")).isEqualTo(GATEWAY_ID);
+    assertThat(counter.getId().getTag("destination_principal")).as("the server's SPIFFE ID from the mTLS handshake")
+        .isEqualTo("spiffe://cluster.local/ns/default/sa/reviews");
+
+    curl("-o", "/dev/null", url(8080, "/not-routed"));
+    Await.until(() -> requests("unknown", "404") >= 1, Duration.ofSeconds(10), "the 404 reported with destination unknown");
+  }
+
+  private double requests(String destination, String code) {
+    return registry.find("istio.requests").tags("reporter", "source", "destination_service", destination,
+        "response_code", code).counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
   }
 
   @Test

@@ -1,6 +1,13 @@
 package dev.inmesh.gateway.internal;
 
+import dev.inmesh.Mesh;
+import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.internal.outbound.OutboundPipeline;
+import dev.inmesh.spi.CallRecorder;
+import dev.inmesh.tracing.TraceContext;
+import java.security.cert.X509Certificate;
+import java.util.Objects;
 import dev.inmesh.spi.CallOptions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,6 +48,9 @@ public final class Forwarder implements AutoCloseable {
   private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
       "transfer-encoding", "upgrade", "host", "content-length", "http2-settings", "expect");
   private static final String FLAGS = OutboundPipeline.FLAGS_HEADER;
+  private static final String EXPLAIN = OutboundPipeline.EXPLAIN_HEADER;
+  private static final String UNKNOWN = "unknown";
+  private static final CallOptions GATEWAY_CALL = new CallOptions(Optional.empty(), Optional.empty(), true);
 
   /** A request as the event loop copied it. */
   record Incoming(String method, String uri, List<Map.Entry<String, String>> headers, byte[] body, String scheme,
@@ -67,13 +77,17 @@ public final class Forwarder implements AutoCloseable {
     }
   }
 
+  private final Mesh mesh;
+  private final CallRecorder recorder;
   private final OkHttpClient client;
   private final ThreadPoolExecutor workers;
   private final int maxResponseBytes;
   private final RequestCheck check = RequestCheck.NONE;
 
   /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
-  public Forwarder(OkHttpClient client, int workers, int queued, int maxResponseBytes) {
+  public Forwarder(Mesh mesh, OkHttpClient client, int workers, int queued, int maxResponseBytes) {
+    this.mesh = mesh;
+    this.recorder = CallRecorder.of(mesh);
     this.client = client;
     this.maxResponseBytes = maxResponseBytes;
     this.workers = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queued), r -> {
@@ -99,30 +113,116 @@ public final class Forwarder implements AutoCloseable {
     if (refused.isPresent()) {
       return refused.get();
     }
+    CallRecorder.Call call = start(incoming);
+    try {
+      return send(incoming, call);
+    } finally {
+      call.end();
+    }
+  }
+
+  /** The gateway's span: a child of the trace the client sent, else the start of a new one, as Istio's gateway does. */
+  private CallRecorder.Call start(Incoming incoming) {
+    String name = hostOf(Objects.requireNonNullElse(incoming.header("host"), "")) + ":" + incoming.gatewayPort() + "/*";
+    Optional<TraceContext> caller = TraceContext.fromHeaders(incoming::header);
+    if (caller.isEmpty()) {
+      return recorder.startClient(name);
+    }
+    try (TraceContext.Scope scope = TraceContext.attach(caller.get())) {
+      return recorder.startClient(name);
+    }
+  }
+
+  private Answer send(Incoming incoming, CallRecorder.Call call) {
     Request request;
     try {
-      request = request(incoming);
+      request = request(incoming, call);
     } catch (IllegalArgumentException e) {
-      return Answer.local(400, "Bad Request: " + e.getMessage());
+      Answer answer = Answer.local(400, "Bad Request: " + e.getMessage());
+      record(incoming, call, answer.status(), "-", Optional.empty(), Optional.empty(), answer.body().length, null);
+      return answer;
     }
     try (Response response = client.newCall(request).execute()) {
       List<Map.Entry<String, String>> headers = new ArrayList<>();
       response.headers().forEach(h -> {
-        if (!HOP_BY_HOP.contains(h.getFirst().toLowerCase(Locale.ROOT))) {
+        String name = h.getFirst().toLowerCase(Locale.ROOT);
+        // the routing explanation and response flags are the mesh's own: an outside client sees neither
+        if (!HOP_BY_HOP.contains(name) && !name.equals(EXPLAIN) && !name.equals(FLAGS)) {
           headers.add(Map.entry(h.getFirst(), h.getSecond()));
         }
       });
       byte[] body = read(response);
+      String flags = Optional.ofNullable(response.header(FLAGS)).orElse("-");
+      Optional<String> cluster = clusterOf(response.header(EXPLAIN));
+      Optional<SpiffeId> server = Optional.ofNullable(response.handshake())
+          .flatMap(h -> h.peerCertificates().stream().findFirst())
+          .filter(X509Certificate.class::isInstance)
+          .flatMap(c -> SpiffeId.of((X509Certificate) c));
+      String upstream = response.networkResponse() == null ? null
+          : response.networkResponse().request().url().host() + ":" + response.networkResponse().request().url().port();
       if (body == null) {
-        return Answer.flagged(502, "upstream response body is larger than " + maxResponseBytes + " bytes", "UMSDR");
+        Answer answer = Answer.flagged(502, "upstream response body is larger than " + maxResponseBytes + " bytes", "UMSDR");
+        record(incoming, call, 502, "UMSDR", cluster, server, answer.body().length, upstream);
+        return answer;
       }
+      record(incoming, call, response.code(), flags, cluster, server, body.length, upstream);
       return new Answer(response.code(), headers, body);
     } catch (IOException | RuntimeException e) {
       // the pipeline answers upstream failures itself; what escapes it is the mesh not being ready
       log.debug("gateway call {} {} failed", incoming.method(), incoming.uri(), e);
-      return Answer.flagged(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+      call.failed(e);
+      Answer answer = Answer.flagged(503, "upstream connect error or disconnect/reset before headers. reset reason: "
           + e.getMessage(), "UF");
+      record(incoming, call, 503, "UF", Optional.empty(), Optional.empty(), answer.body().length, null);
+      return answer;
     }
+  }
+
+  /**
+   * Istio's {@code reporter="source"} metrics with the gateway as the source and the service of the
+   * cluster the route chose as the destination ({@code unknown} when none was), and the access log line.
+   */
+  private void record(Incoming incoming, CallRecorder.Call call, int status, String flags, Optional<String> cluster,
+      Optional<SpiffeId> server, long responseBytes, String upstream) {
+    try {
+      CallRecorder.Response outcome = CallRecorder.Response.of("http", status, flags, incoming.body().length, responseBytes);
+      Optional<DestinationService> service = cluster.flatMap(mesh.snapshot()::cluster).flatMap(c -> c.config().service());
+      if (service.isPresent()) {
+        call.sent(service.get(), server, Optional.empty(), outcome);
+      } else {
+        call.sent(UNKNOWN, server, Optional.empty(), outcome);
+      }
+      call.span().ifPresent(span -> span.http(incoming.method(), incoming.scheme() + "://"
+          + Objects.requireNonNullElse(incoming.header("host"), "") + incoming.uri(), status, flags));
+      if (call.logging()) {
+        call.log(new CallRecorder.LogLine(incoming.protocol(), status, flags, incoming.body().length, responseBytes, upstream,
+            incoming.clientAddress(), null,
+            name -> switch (name) {
+              case ":method" -> incoming.method();
+              case ":path" -> incoming.uri();
+              case ":authority" -> incoming.header("host");
+              default -> incoming.header(name);
+            },
+            name -> null));
+      }
+    } catch (RuntimeException e) {
+      // telemetry never costs the client its answer
+      log.warn("recording the gateway call {} {} failed", incoming.method(), incoming.uri(), e);
+    }
+  }
+
+  /** The cluster the pipeline's explanation names ({@code cluster=<name>;}), if the route chose one. */
+  static Optional<String> clusterOf(String explanation) {
+    if (explanation == null) {
+      return Optional.empty();
+    }
+    int at = explanation.indexOf("cluster=");
+    if (at < 0) {
+      return Optional.empty();
+    }
+    int end = explanation.indexOf(';', at);
+    String cluster = explanation.substring(at + "cluster=".length(), end < 0 ? explanation.length() : end).strip();
+    return cluster.isEmpty() || cluster.equals("-") || cluster.equals("none") ? Optional.empty() : Optional.of(cluster);
   }
 
   private byte[] read(Response response) throws IOException {
@@ -132,7 +232,7 @@ public final class Forwarder implements AutoCloseable {
     }
   }
 
-  private static Request request(Incoming incoming) {
+  private static Request request(Incoming incoming, CallRecorder.Call call) {
     String authority = incoming.header("host");
     if (authority == null || authority.isEmpty()) {
       throw new IllegalArgumentException("no Host header");
@@ -160,6 +260,8 @@ public final class Forwarder implements AutoCloseable {
     }
     builder.header("x-forwarded-for", forwardedFor == null ? incoming.clientAddress() : forwardedFor + ", " + incoming.clientAddress());
     builder.header("x-forwarded-proto", incoming.scheme());
+    // the gateway's span is the parent of what the mesh sends (the mesh client then starts none of its own)
+    call.span().ifPresent(span -> span.context().headers().forEach(builder::header));
     if (incoming.header("x-request-id") == null) {
       builder.header("x-request-id", UUID.randomUUID().toString());
     }
@@ -172,7 +274,8 @@ public final class Forwarder implements AutoCloseable {
       body = RequestBody.create(incoming.body(), type == null ? null : MediaType.parse(type));
     }
     builder.method(incoming.method(), body);
-    builder.tag(CallOptions.class, CallOptions.DEFAULTS.withGatewayRoutes(incoming.routeConfigName()));
+    // the explanation names the cluster the route chose, which the metrics' destination comes from; it never reaches the client
+    builder.tag(CallOptions.class, GATEWAY_CALL.withGatewayRoutes(incoming.routeConfigName()));
     return builder.build();
   }
 
