@@ -234,7 +234,8 @@ final class GatewayTranslator {
     for (ConfigResource resource : virtualServices) {
       VirtualService vs = resource.spec(VirtualService.class);
       boolean binds = vs.gateways().stream().anyMatch(g -> bindingName(g, resource.namespace()).equals(bound.gatewayKey()));
-      if (!binds) {
+      // exportTo governs gateways too: the gateway workload's namespace must see the VirtualService
+      if (!binds || !MeshService.isExported(vs.exportTo(), resource.namespace(), profile.namespace())) {
         continue;
       }
       List<Route> vsRoutes = null;

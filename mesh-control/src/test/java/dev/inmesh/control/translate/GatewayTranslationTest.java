@@ -252,6 +252,39 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void aVirtualServiceNotExportedToTheGatewaysNamespaceIsNotServedThere() {
+    String gateway = FRONT_DOOR.substring(0, FRONT_DOOR.indexOf("---"));
+    Translation translation = translate(INGRESS, gateway, """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: private
+        spec:
+          hosts: ["private.example.com"]
+          gateways: [shop-gateway]
+          exportTo: ["."]
+          http:
+          - route:
+            - destination: {host: catalog, port: {number: 9080}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: public
+        spec:
+          hosts: ["public.example.com"]
+          gateways: [shop-gateway]
+          exportTo: ["istio-system"]
+          http:
+          - route:
+            - destination: {host: catalog, port: {number: 9080}}
+        """);
+
+    assertThat(route(translation, "http.8080").getVirtualHostsList()).extracting(h -> h.getDomains(0))
+        .containsExactly("public.example.com");
+  }
+
+  @Test
   void aServerTheGatewayCannotServeIsLeftOutWithAWarningNamingTheField() {
     Translation translation = translate(INGRESS, """
         apiVersion: networking.istio.io/v1

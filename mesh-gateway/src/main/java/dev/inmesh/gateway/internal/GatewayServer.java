@@ -43,6 +43,8 @@ public final class GatewayServer implements AutoCloseable {
   });
   private final Map<Integer, PortServer> ports = new HashMap<>();
   private volatile Map<Integer, GatewayListener> applied = Map.of();
+  /** Ports that could not be bound, logged once each until they are. */
+  private final java.util.Set<Integer> unbound = new java.util.HashSet<>();
 
   public GatewayServer(Mesh mesh, GatewayOptions options, Forwarder forwarder) {
     this.mesh = mesh;
@@ -74,7 +76,8 @@ public final class GatewayServer implements AutoCloseable {
         return;
       }
       apply(wanted);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // whatever happens, the check runs again: an exception would end the scheduled task
       log.error("applying the gateway's listeners failed; the ports keep what they served", e);
     }
   }
@@ -104,13 +107,16 @@ public final class GatewayServer implements AutoCloseable {
             server.update(config);
           }
           nowApplied.put(listener.port(), listener);
+          unbound.remove(listener.port());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
         } catch (RuntimeException e) {
-          // a port we cannot bind is tried again at the next check
-          log.error("gateway port {} (local {}) cannot be opened: {}", listener.port(), options.localPortFor(listener.port()),
-              e.toString());
+          // a port we cannot bind is tried again at the next check, and logged the first time
+          if (unbound.add(listener.port())) {
+            log.error("gateway port {} (local {}) cannot be opened, trying again: {}", listener.port(),
+                options.localPortFor(listener.port()), e.toString());
+          }
         }
       }
     }

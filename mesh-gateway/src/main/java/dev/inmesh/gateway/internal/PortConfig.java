@@ -24,7 +24,7 @@ final class PortConfig {
   private final GatewayListener listener;
   private final List<Binding> bindings;
 
-  private PortConfig(GatewayListener listener, List<Binding> bindings) {
+  PortConfig(GatewayListener listener, List<Binding> bindings) {
     this.listener = listener;
     this.bindings = List.copyOf(bindings);
   }

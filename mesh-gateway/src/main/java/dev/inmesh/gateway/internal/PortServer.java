@@ -78,7 +78,12 @@ final class PortServer implements AutoCloseable {
           }
         })
         .bind(options.bindAddress(), options.localPortFor(gatewayPort))
-        .sync();
+        .await();
+    if (!bound.isSuccess()) {
+      // Netty rethrows a BindException undeclared from sync(); a named, unchecked failure instead
+      throw new GatewayConfigException("cannot listen on " + options.bindAddress() + ":" + options.localPortFor(gatewayPort)
+          + ": " + bound.cause(), bound.cause());
+    }
     this.channel = bound.channel();
     log.info("gateway port {} listening on {}", gatewayPort, channel.localAddress());
   }
