@@ -81,6 +81,46 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void istiosUnmodifiedBookinfoGatewayGivesTheIngressGatewayPort8080RoutingItsPathsToProductpage() throws Exception {
+    var file = dev.inmesh.testing.IstioSamples.file("bookinfo-networking/bookinfo-gateway.yaml");
+    org.junit.jupiter.api.Assumptions.assumeTrue(file.isPresent(), "shared/istio-samples not found beside the repository");
+    ParseResult parsed = ConfigParser.defaults().parse("bookinfo-gateway.yaml", java.nio.file.Files.readString(file.get()));
+    assertThat(parsed.errors()).isEmpty();
+    Translation translation = translator.translate(new MeshState(parsed.resources(),
+        List.of(workload("productpage", 9001))), INGRESS);
+
+    assertThat(listener(translation, "0.0.0.0_8080").getFilterChainsCount()).isEqualTo(1);
+    RouteConfiguration routes = route(translation, "http.8080");
+    assertThat(routes.getVirtualHostsList()).singleElement().satisfies(host -> {
+      assertThat(host.getDomainsList()).containsExactly("*");
+      assertThat(host.getRoutesList()).hasSize(5).allSatisfy(r ->
+          assertThat(r.getRoute().getCluster()).isEqualTo("outbound|9080||productpage.default.svc.cluster.local"));
+    });
+    assertThat(translation.warnings()).as("nothing of it left out").isEmpty();
+    assertThat(XdsDecoder.refusals(translation.listeners(), translation.routes(), translation.clusters(), translation.endpoints()))
+        .isEmpty();
+  }
+
+  @Test
+  void istiosSecureIngressGatewayWithTwoHostsGetsAFilterChainPerCredential() throws Exception {
+    var file = dev.inmesh.testing.IstioSamples.file("istio-io-tasks/traffic-secure-ingress.yaml");
+    org.junit.jupiter.api.Assumptions.assumeTrue(file.isPresent(), "shared/istio-samples not found beside the repository");
+    String twoHosts = java.util.Arrays.stream(java.nio.file.Files.readString(file.get()).split("\n---\n"))
+        .filter(doc -> doc.contains("https-helloworld")).findFirst().orElseThrow();
+    ParseResult parsed = ConfigParser.defaults().parse("secure-ingress.yaml", twoHosts);
+    assertThat(parsed.errors()).isEmpty();
+    Translation translation = translator.translate(new MeshState(parsed.resources(), workloads), INGRESS);
+
+    var decoded = XdsDecoder.decode(translation.listeners(), translation.routes(), translation.clusters(), translation.endpoints());
+    assertThat(decoded.errors()).isEmpty();
+    GatewayListener https = decoded.resources().listeners().get("0.0.0.0_443").gateway().orElseThrow();
+    assertThat(https.servers()).extracting(GatewayListener.Server::serverNames)
+        .containsExactly(List.of("httpbin.example.com"), List.of("helloworld.example.com"));
+    assertThat(https.servers()).extracting(server -> server.tls().orElseThrow().credentialName().orElseThrow())
+        .containsExactly("httpbin-credential", "helloworld-credential");
+  }
+
+  @Test
   void theDataPlaneReadsTheGatewayListenerAsAPortWithItsRouteConfiguration() {
     Translation translation = translate(INGRESS, FRONT_DOOR);
 
