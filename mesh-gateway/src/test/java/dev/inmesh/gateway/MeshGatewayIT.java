@@ -45,6 +45,7 @@ class MeshGatewayIT {
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
   private Path work;
+  private Path credentials;
   private MeshControl control;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private MockWebServer productpage;
@@ -60,7 +61,7 @@ class MeshGatewayIT {
   void start() throws Exception {
     work = Files.createTempDirectory("mesh-gateway-it");
     Path config = Files.createDirectories(work.resolve("config"));
-    Path credentials = Files.createDirectories(work.resolve("credentials"));
+    credentials = Files.createDirectories(work.resolve("credentials"));
     serverPki = OpensslPki.create(Files.createDirectories(work.resolve("server-pki")));
     clientPki = OpensslPki.create(Files.createDirectories(work.resolve("client-pki")));
     credential(credentials, "shop-credential", serverPki.serverFor("shop.example.com"), null);
@@ -231,6 +232,48 @@ class MeshGatewayIT {
       }
       // the slots are free again
       Await.until(() -> curlQuiet(port).equals("200"), Duration.ofSeconds(10), "a new connection to be served");
+    }
+  }
+
+  @Test
+  void theStandaloneJarJoinsTheMeshWithAJoinTokenAndServesTheGateway() throws Exception {
+    Path jar = Path.of("target", "mesh-gateway.jar");
+    assertThat(jar).as("the shaded jar, built in the package phase").exists();
+    var authority = control.ca().orElseThrow();
+    Path root = Files.writeString(work.resolve("root-cert.pem"), authority.trustBundle().toPem());
+    Path token = Files.writeString(work.resolve("gateway.token"),
+        authority.joinTokens().create("istio-system", "istio-ingressgateway", Duration.ofMinutes(10)).value());
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString(), "--control-servers", "127.0.0.1:" + control.xdsPort(),
+        "--ca", "127.0.0.1:" + control.caGrpcPort(), "--ca-root", root.toString(), "--join-token-file", token.toString(),
+        "--credentials-dir", credentials.toString(), "--bind", "127.0.0.1"));
+    for (int port : List.of(8080, 8081, 8082, 8443, 9443)) {
+      command.addAll(List.of("--port", port + "=0"));
+    }
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      java.util.concurrent.CompletableFuture<Integer> port = new java.util.concurrent.CompletableFuture<>();
+      Thread reader = new Thread(() -> {
+        java.util.regex.Pattern listening = java.util.regex.Pattern.compile("gateway port 8080 listening on .*:(\\d+)");
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+          for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+            var matcher = listening.matcher(line);
+            if (matcher.find()) {
+              port.complete(Integer.parseInt(matcher.group(1)));
+            }
+          }
+        } catch (IOException e) {
+          port.completeExceptionally(e);
+        }
+      });
+      reader.setDaemon(true);
+      reader.start();
+      int local = port.get(60, TimeUnit.SECONDS);
+      Await.until(() -> curl("http://127.0.0.1:" + local + "/productpage").equals("productpage body"), Duration.ofSeconds(30),
+          "the jar's gateway to route /productpage");
+    } finally {
+      process.destroy();
+      process.waitFor(20, TimeUnit.SECONDS);
     }
   }
 
