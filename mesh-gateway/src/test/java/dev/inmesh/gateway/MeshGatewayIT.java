@@ -74,6 +74,14 @@ class MeshGatewayIT {
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
     productpage = workload("productpage", "productpage body");
     reviews = workload("reviews", "reviews body");
+    // a workload whose port nothing listens on: calls to it cannot connect
+    int closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    Mesh ghost = identity(Mesh.builder(), "default", "ghost").service("ghost").label("app", "ghost")
+        .servePort("http", 9080, closed).build();
+    closeables.add(ghost);
     Mesh gatewayMesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway")
         .label("istio", "ingressgateway").gateway().meterRegistry(registry).build();
     closeables.add(gatewayMesh);
@@ -82,7 +90,7 @@ class MeshGatewayIT {
         .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
         .withLimits(1000, MAX_HEADER_BYTES, MAX_BODY_BYTES));
     Await.until(() -> List.of(8080, 8081, 8082, 8443, 9443).stream().allMatch(p -> gateway.localPort(p).isPresent())
-        && control.workloads().size() == 2 && control.converged(), Duration.ofSeconds(30), "the gateway's ports and both workloads");
+        && control.workloads().size() == 3 && control.converged(), Duration.ofSeconds(30), "the gateway's ports and the three workloads");
     Await.until(() -> curl("-o", "/dev/null", "-w", "%{http_code}", url(8080, "/productpage")).equals("200"),
         Duration.ofSeconds(30), "the gateway to route /productpage");
   }
@@ -148,6 +156,14 @@ class MeshGatewayIT {
     assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: unknown.example.com", url(8081, "/anything")))
         .isEqualTo("404");
     assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", url(8080, "/not-routed"))).isEqualTo("404");
+  }
+
+  @Test
+  void answersEnvoysStatusesWhenTheMeshCannotAnswer() {
+    assertThat(curl("-w", " %{http_code}", url(8080, "/slow"))).as("the route's 1 s timeout")
+        .isEqualTo("upstream request timeout 504");
+    assertThat(curl("-w", " %{http_code}", url(8080, "/ghost"))).as("no endpoint of ghost takes a connection")
+        .startsWith("upstream connect error").endsWith(" 503");
   }
 
   @Test
@@ -329,6 +345,25 @@ class MeshGatewayIT {
                 host: reviews
                 port:
                   number: 9080
+          - match:
+            - uri:
+                prefix: /slow
+            timeout: 1s
+            retries:
+              attempts: 0
+            route:
+            - destination:
+                host: reviews
+                port:
+                  number: 9080
+          - match:
+            - uri:
+                prefix: /ghost
+            route:
+            - destination:
+                host: ghost
+                port:
+                  number: 9080
         ---
         apiVersion: networking.istio.io/v1
         kind: Gateway
@@ -411,6 +446,9 @@ class MeshGatewayIT {
     server.setDispatcher(new Dispatcher() {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
+        if (request.getUrl().encodedPath().startsWith("/slow")) {
+          return new MockResponse.Builder().headersDelay(5, TimeUnit.SECONDS).body(body).build();
+        }
         return new MockResponse.Builder().body(body).build();
       }
     });
