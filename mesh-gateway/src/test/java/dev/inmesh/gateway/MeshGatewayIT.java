@@ -293,6 +293,41 @@ class MeshGatewayIT {
     }
   }
 
+  @Test
+  void answers503WhenEveryWorkerIsBusyAndTheQueueIsFull() throws Exception {
+    Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
+    try (mesh; MeshGateway small = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
+        .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
+        .withWorkers(1, 1))) {
+      Await.until(() -> small.localPort(8080).isPresent(), Duration.ofSeconds(30), "the small gateway's port 8080");
+      Await.until(() -> curlQuiet(small.localPort(8080).getAsInt()).equals("200"), Duration.ofSeconds(30),
+          "the small gateway to route");
+      int port = small.localPort(8080).getAsInt();
+      List<java.net.Socket> sockets = new ArrayList<>();
+      try {
+        // one call runs for the route's 1 s timeout, one waits in the queue, the third finds no room
+        for (int i = 0; i < 3; i++) {
+          java.net.Socket socket = new java.net.Socket("127.0.0.1", port);
+          socket.setSoTimeout(20_000);
+          socket.getOutputStream().write(("GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+          sockets.add(socket);
+        }
+        List<String> statusLines = new ArrayList<>();
+        for (java.net.Socket socket : sockets) {
+          statusLines.add(new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+              StandardCharsets.US_ASCII)).readLine());
+        }
+        assertThat(statusLines).as("the refused call answered at once, the others by the timeout")
+            .contains("HTTP/1.1 503 Service Unavailable", "HTTP/1.1 504 Gateway Timeout");
+      } finally {
+        for (java.net.Socket socket : sockets) {
+          socket.close();
+        }
+      }
+    }
+  }
+
   private static String curlQuiet(int port) {
     return curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + port + "/productpage");
   }
