@@ -121,6 +121,47 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void everyGatewayInIstiosSamplesTranslatesToWhatAGatewayAccepts() throws Exception {
+    var root = dev.inmesh.testing.IstioSamples.root();
+    org.junit.jupiter.api.Assumptions.assumeTrue(root.isPresent(), "shared/istio-samples not found beside the repository");
+    List<java.nio.file.Path> files;
+    try (var walk = java.nio.file.Files.walk(root.get())) {
+      files = walk.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+    }
+    int gateways = 0;
+    List<String> refused = new java.util.ArrayList<>();
+    for (java.nio.file.Path file : files) {
+      List<dev.inmesh.control.config.ConfigResource> virtualServices = new java.util.ArrayList<>();
+      List<dev.inmesh.control.config.ConfigResource> found = new java.util.ArrayList<>();
+      for (String doc : java.nio.file.Files.readString(file).split("\\n---\\n")) {
+        ParseResult parsed = ConfigParser.defaults().parse(file.getFileName().toString(), doc);
+        if (!parsed.errors().isEmpty() || parsed.resources().size() != 1) {
+          continue;
+        }
+        var resource = parsed.resources().get(0);
+        if (resource.kind().equals("Gateway")) {
+          found.add(resource);
+        } else if (resource.kind().equals("VirtualService")) {
+          virtualServices.add(resource);
+        }
+      }
+      for (var gateway : found) {
+        gateways++;
+        Map<String, String> selector = gateway.spec(dev.inmesh.control.config.networking.Gateway.class).selector();
+        ClientProfile profile = new ClientProfile(gateway.namespace(), false, true, Locality.UNKNOWN,
+            selector.isEmpty() ? Map.of("app", "gateway") : selector);
+        List<dev.inmesh.control.config.ConfigResource> state = new java.util.ArrayList<>(virtualServices);
+        state.add(gateway);
+        Translation translation = translator.translate(new MeshState(state, workloads), profile);
+        XdsDecoder.refusals(translation.listeners(), translation.routes(), translation.clusters(), translation.endpoints())
+            .forEach(r -> refused.add(file.getFileName() + " " + gateway.key() + ": " + r));
+      }
+    }
+    assertThat(gateways).as("Gateways in the samples").isPositive();
+    assertThat(refused).isEmpty();
+  }
+
+  @Test
   void theDataPlaneReadsTheGatewayListenerAsAPortWithItsRouteConfiguration() {
     Translation translation = translate(INGRESS, FRONT_DOOR);
 
