@@ -323,6 +323,7 @@ public final class Mesh implements AutoCloseable {
     private final List<ServicePort> ports = new ArrayList<>();
     private Duration readyTimeout = Duration.ofSeconds(10);
     private Duration reconnectHold = AdsClient.RECONNECT_HOLD;
+    private MeshConfig.Role role = MeshConfig.Role.WORKLOAD;
     private Ticker ticker = Ticker.system();
     private RandomGenerator random = new java.util.Random();
     private CaSettings ca;
@@ -465,6 +466,16 @@ public final class Mesh implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Makes this Mesh an Istio gateway (mesh-gateway does): mesh-control sends it, besides the
+     * mesh's routes and clusters, the listeners and routes of the Gateways whose {@code selector}
+     * its {@linkplain #label labels} match.
+     */
+    public Builder gateway() {
+      this.role = MeshConfig.Role.GATEWAY;
+      return this;
+    }
+
     public Builder random(RandomGenerator random) {
       this.random = random;
       return this;
@@ -476,7 +487,7 @@ public final class Mesh implements AutoCloseable {
         labels.putIfAbsent(TLS_MODE_LABEL, "istio");
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,
-          locality, address, ports, readyTimeout);
+          locality, address, ports, readyTimeout, role);
       return new Mesh(config, ticker, random, java.util.Optional.ofNullable(ca), meterRegistry, tracing, accessLog,
           reconnectHold).start();
     }

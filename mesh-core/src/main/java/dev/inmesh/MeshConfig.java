@@ -22,9 +22,23 @@ public record MeshConfig(
     Locality locality,
     String address,
     List<ServicePort> ports,
-    Duration readyTimeout) {
+    Duration readyTimeout,
+    Role role) {
+
+  /**
+   * What the workload is to the control plane: a mesh workload, or an Istio gateway, whose labels
+   * Gateways' {@code selector}s pick and which is sent their listeners and routes.
+   */
+  public enum Role { WORKLOAD, GATEWAY }
+
+  /** A mesh workload's (or a pure client's) config. */
+  public MeshConfig(List<String> controlServers, String namespace, Optional<String> service, String serviceAccount,
+      Map<String, String> labels, Locality locality, String address, List<ServicePort> ports, Duration readyTimeout) {
+    this(controlServers, namespace, service, serviceAccount, labels, locality, address, ports, readyTimeout, Role.WORKLOAD);
+  }
 
   public MeshConfig {
+    Objects.requireNonNull(role, "role");
     controlServers = List.copyOf(controlServers);
     if (controlServers.isEmpty()) {
       throw new IllegalArgumentException("at least one control server is needed, e.g. 127.0.0.1:15010");

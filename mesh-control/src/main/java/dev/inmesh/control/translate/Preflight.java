@@ -63,6 +63,12 @@ public final class Preflight {
       profiles.add(new ClientProfile(namespace, false, false));
       profiles.add(new ClientProfile(namespace, true, true));
     }
+    // a gateway each Gateway selects, connected yet or not: a change a gateway would NACK is refused too
+    for (ConfigResource gateway : state.ofKind(dev.inmesh.control.config.networking.Gateway.class)) {
+      var selector = gateway.spec(dev.inmesh.control.config.networking.Gateway.class).selector();
+      profiles.add(new ClientProfile(gateway.namespace(), false, true, null,
+          selector.isEmpty() ? java.util.Map.of("app", "gateway") : selector));
+    }
     connected.stream().map(ClientProfile::parse).forEach(profiles::add);
     return profiles;
   }

@@ -75,6 +75,22 @@ final class RouteBuilder {
   }
 
   List<Route> fromVirtualService(ConfigResource resource, MeshService service, int port) {
+    return fromVirtualService(resource, port, VirtualService::matchAppliesToMesh);
+  }
+
+  /**
+   * The routes of a VirtualService bound to a gateway, for that gateway's server on {@code port}:
+   * a match whose own {@code gateways} leave this gateway out is not taken, as on Istio's gateways.
+   *
+   * @param gateway the Gateway's {@code namespace/name}
+   */
+  List<Route> fromGatewayVirtualService(ConfigResource resource, String gateway, int port) {
+    return fromVirtualService(resource, port, match -> match.gateways().isEmpty()
+        || match.gateways().stream().anyMatch(name -> GatewayTranslator.bindingName(name, resource.namespace()).equals(gateway)));
+  }
+
+  private List<Route> fromVirtualService(ConfigResource resource, int port,
+      java.util.function.Predicate<Match> applies) {
     VirtualService vs = resource.spec(VirtualService.class);
     List<Route> routes = new ArrayList<>();
     for (int i = 0; i < vs.http().size(); i++) {
@@ -82,7 +98,7 @@ final class RouteBuilder {
       String field = "spec.http[" + i + "]";
       String name = http.name().isEmpty() ? resource.name() + "." + i : http.name();
       if (http.match().isEmpty()) {
-        routes.add(route(resource, field, name, http, RouteMatch.newBuilder().setPrefix("/").build(), service, port));
+        routes.add(route(resource, field, name, http, RouteMatch.newBuilder().setPrefix("/").build(), port));
         continue;
       }
       for (int m = 0; m < http.match().size(); m++) {
@@ -93,8 +109,8 @@ final class RouteBuilder {
         if (match.sourceNamespace().isPresent() && !match.sourceNamespace().get().equals(clientNamespace)) {
           continue;
         }
-        if (!VirtualService.matchAppliesToMesh(match)) {
-          continue; // its own gateways leave out "mesh": a match for gateways only, as on an Istio sidecar
+        if (!applies.test(match)) {
+          continue; // its own gateways leave this client out, as on an Istio sidecar or gateway
         }
         if (!match.sourceLabels().isEmpty()) {
           warnings.add(resource, field + ".match[" + m + "].sourceLabels",
@@ -106,7 +122,7 @@ final class RouteBuilder {
           continue;
         }
         String matchName = match.name().isEmpty() ? name : name + "." + match.name();
-        routes.add(route(resource, field, matchName, http, routeMatch(taken.get()), service, port));
+        routes.add(route(resource, field, matchName, http, routeMatch(taken.get()), port));
       }
     }
     return routes;
@@ -139,8 +155,7 @@ final class RouteBuilder {
         match.sourceNamespace(), match.ignoreUriCase(), match.gateways()));
   }
 
-  private Route route(ConfigResource resource, String field, String name, HttpRoute http, RouteMatch match,
-      MeshService service, int port) {
+  private Route route(ConfigResource resource, String field, String name, HttpRoute http, RouteMatch match, int port) {
     Route.Builder route = Route.newBuilder().setName(name).setMatch(match);
     http.headers().ifPresent(headers -> {
       headers.request().ifPresent(ops -> {
@@ -165,7 +180,7 @@ final class RouteBuilder {
     RouteAction.Builder action = RouteAction.newBuilder();
     List<RouteDestination> destinations = http.route();
     if (destinations.size() == 1) {
-      action.setCluster(clusterFor(resource, field + ".route[0]", destinations.get(0).destination(), service, port));
+      action.setCluster(clusterFor(resource, field + ".route[0]", destinations.get(0).destination(), port));
       destinations.get(0).headers().ifPresent(h -> {
         h.request().ifPresent(ops -> {
           route.addAllRequestHeadersToAdd(headerOptions(ops));
@@ -184,7 +199,7 @@ final class RouteBuilder {
           continue;
         }
         WeightedCluster.ClusterWeight.Builder weight = WeightedCluster.ClusterWeight.newBuilder()
-            .setName(clusterFor(resource, field + ".route[" + d + "]", destination.destination(), service, port))
+            .setName(clusterFor(resource, field + ".route[" + d + "]", destination.destination(), port))
             .setWeight(u32(destination.weight()));
         destination.headers().ifPresent(h -> {
           h.request().ifPresent(ops -> {
@@ -219,16 +234,15 @@ final class RouteBuilder {
       VirtualService.Mirror mirror = http.mirrors().get(m);
       String mirrorField = field + (http.mirrors().size() == 1 ? ".mirror" : ".mirrors[" + m + "]");
       action.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
-          .setCluster(clusterFor(resource, mirrorField, mirror.destination(), service, port))
+          .setCluster(clusterFor(resource, mirrorField, mirror.destination(), port))
           .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(percent(mirror.percentage()))));
     }
-    hashPolicy(destinations, service, port).ifPresent(action::addHashPolicy);
+    hashPolicy(destinations, resource.namespace(), port).ifPresent(action::addHashPolicy);
     return route.setRoute(action).build();
   }
 
   /** Resolves a destination to its cluster name, warning when the cluster cannot exist yet. */
-  private String clusterFor(ConfigResource resource, String field, VirtualService.Destination destination,
-      MeshService current, int port) {
+  private String clusterFor(ConfigResource resource, String field, VirtualService.Destination destination, int port) {
     String hostname = Hosts.resolve(destination.host(), resource.namespace());
     Optional<MeshService> target = services.find(hostname);
     int targetPort = destination.port().orElseGet(() -> target
@@ -252,9 +266,9 @@ final class RouteBuilder {
     return ClusterNames.outbound(targetPort, destination.subset(), hostname);
   }
 
-  private Optional<RouteAction.HashPolicy> hashPolicy(List<RouteDestination> destinations, MeshService service, int port) {
+  private Optional<RouteAction.HashPolicy> hashPolicy(List<RouteDestination> destinations, String namespace, int port) {
     for (RouteDestination destination : destinations) {
-      String hostname = Hosts.resolve(destination.destination().host(), service.namespace());
+      String hostname = Hosts.resolve(destination.destination().host(), namespace);
       Optional<RouteAction.HashPolicy> policy = hashPolicy(hostname, port, destination.destination().subset());
       if (policy.isPresent()) {
         return policy;

@@ -135,6 +135,9 @@ public final class XdsTranslator {
         clusters.addService(service, port.number());
       }
     }
+    if (profile.gateway()) {
+      new GatewayTranslator(warnings, routes, profile).translate(state, listeners, routeConfigs);
+    }
     listeners.addAll(InboundListeners.build(state, profile, trustDomain, trustDomainAliases, jwks, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
   }

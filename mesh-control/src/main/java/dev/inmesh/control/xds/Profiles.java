@@ -79,7 +79,8 @@ final class Profiles {
 
   private static String withoutLocality(String key) {
     ClientProfile profile = ClientProfile.parse(key);
-    return new ClientProfile(profile.namespace(), profile.proxylessGrpc(), profile.meshCertificates()).key();
+    return new ClientProfile(profile.namespace(), profile.proxylessGrpc(), profile.meshCertificates(), null,
+        profile.gatewayLabels()).key();
   }
 
   synchronized void release(String key) {

@@ -3,6 +3,7 @@ package dev.inmesh.internal.outbound;
 import dev.inmesh.internal.model.ListenerConfig;
 import dev.inmesh.internal.routing.RouteAction;
 import dev.inmesh.internal.routing.RouteTable;
+import dev.inmesh.internal.routing.VirtualHost;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +23,9 @@ final class RouteStage implements Stage {
 
   @Override
   public <R> R handle(OutboundCall<R> call) throws IOException {
+    if (call.options.gatewayRoutes().isPresent()) {
+      return gateway(call, call.options.gatewayRoutes().get());
+    }
     var request = call.request;
     int defaultPort = request.scheme().equals("https") ? 443 : 80;
     Optional<ListenerConfig> listener = call.snapshot.listener(request.host(), request.port(), defaultPort);
@@ -37,8 +41,37 @@ final class RouteStage implements Stage {
     if (matched.isEmpty()) {
       return call.fail(404, "NR", "no route matched");
     }
-    call.explain.route(matched.get().route().name());
-    RouteAction action = matched.get().route().action();
+    return act(call, matched.get());
+  }
+
+  /**
+   * A request that arrived on a gateway server: its route configuration, the virtual host for the
+   * request's host (the port stripped, as Istio's gateways do), and the host's TLS requirement.
+   * Nothing passes through: a host no virtual host names is answered 404, as Envoy does.
+   */
+  private <R> R gateway(OutboundCall<R> call, String routeConfigName) throws IOException {
+    var request = call.request;
+    call.explain.listener(routeConfigName);
+    Optional<RouteTable> table = Optional.ofNullable(call.snapshot.resources().routes().get(routeConfigName));
+    if (table.isEmpty()) {
+      return call.fail(404, "NR", "route configuration " + routeConfigName + " has not arrived");
+    }
+    Optional<RouteTable.Matched> matched = table.get().route(request.host(), request);
+    if (matched.isEmpty()) {
+      return call.fail(404, "NR", "no route matched");
+    }
+    if (matched.get().virtualHost().tlsRequirement() == VirtualHost.TlsRequirement.ALL && !request.scheme().equals("https")) {
+      // Envoy's require_tls: the same authority and path, over https
+      String authority = request.header("host").orElse(request.host());
+      return call.respond(301, "", Map.of("location", "https://" + authority + request.path()), "-");
+    }
+    return act(call, matched.get());
+  }
+
+  private <R> R act(OutboundCall<R> call, RouteTable.Matched matched) throws IOException {
+    var request = call.request;
+    call.explain.route(matched.route().name());
+    RouteAction action = matched.route().action();
     if (action instanceof RouteAction.DirectResponse direct) {
       return call.respond(direct.status(), direct.body(), Map.of(), "DR");
     }
@@ -46,7 +79,7 @@ final class RouteStage implements Stage {
       String location = redirect.location(request.scheme(), request.host(), request.port(), request.path());
       return call.respond(redirect.status(), "", Map.of("location", location), "RD");
     }
-    call.matched = matched.get();
+    call.matched = matched;
     call.route = (RouteAction.Forward) action;
     call.target = pickWeighted(call.route);
     call.explain.cluster(call.target.name());

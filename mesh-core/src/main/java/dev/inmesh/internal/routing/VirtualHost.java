@@ -15,12 +15,28 @@ public final class VirtualHost {
   private final List<String> domains;
   private final List<Route> routes;
   private final RoutePathIndex index;
+  private final TlsRequirement tlsRequirement;
+
+  /**
+   * Envoy's {@code require_tls}: with {@code ALL} (Istio's {@code httpsRedirect}), a request that
+   * did not come over TLS gets a 301 to the same URL with {@code https}.
+   */
+  public enum TlsRequirement { NONE, ALL }
 
   public VirtualHost(String name, List<String> domains, List<Route> routes) {
+    this(name, domains, routes, TlsRequirement.NONE);
+  }
+
+  public VirtualHost(String name, List<String> domains, List<Route> routes, TlsRequirement tlsRequirement) {
     this.name = Objects.requireNonNull(name, "name");
     this.domains = List.copyOf(domains);
     this.routes = List.copyOf(routes);
     this.index = RoutePathIndex.of(this.routes);
+    this.tlsRequirement = Objects.requireNonNull(tlsRequirement, "tlsRequirement");
+  }
+
+  public TlsRequirement tlsRequirement() {
+    return tlsRequirement;
   }
 
   public String name() {
@@ -62,16 +78,16 @@ public final class VirtualHost {
   @Override
   public boolean equals(Object other) {
     return other instanceof VirtualHost host && name.equals(host.name) && domains.equals(host.domains)
-        && routes.equals(host.routes);
+        && routes.equals(host.routes) && tlsRequirement == host.tlsRequirement;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, domains, routes);
+    return Objects.hash(name, domains, routes, tlsRequirement);
   }
 
   @Override
   public String toString() {
-    return "VirtualHost[name=" + name + ", domains=" + domains + ", routes=" + routes + "]";
+    return "VirtualHost[name=" + name + ", domains=" + domains + ", routes=" + routes + (tlsRequirement == TlsRequirement.NONE ? "" : ", requireTls=" + tlsRequirement) + "]";
   }
 }

@@ -297,7 +297,9 @@ public final class AdsClient implements AutoCloseable {
       case LDS -> {
         Listener listener = TypedConfigs.unpack(any, TypedConfigs.LISTENER, Listener.parser());
         // server listeners (gRFC A36) of every workload of the namespace come with the wildcard
-        if (!listener.getName().startsWith(INBOUND_LISTENER_PREFIX)) {
+        if (GatewayListenerParser.isGatewayListener(listener)) {
+          into.put(listener.getName(), GatewayListenerParser.parse(listener));
+        } else if (!listener.getName().startsWith(INBOUND_LISTENER_PREFIX)) {
           into.put(listener.getName(), ListenerParser.parse(listener));
         } else if (ownInboundPrefixes.stream().anyMatch(listener.getName()::startsWith)) {
           into.put(listener.getName(), InboundListenerParser.parse(listener));
@@ -349,7 +351,13 @@ public final class AdsClient implements AutoCloseable {
    */
   private List<String> updateSubscriptions() {
     Set<String> routeNames = new TreeSet<>();
-    listeners.values().stream().filter(l -> l.inlineRoutes().isEmpty()).forEach(l -> routeNames.add(l.routeConfigName()));
+    for (ListenerConfig listener : listeners.values()) {
+      if (listener.gateway().isPresent()) {
+        listener.gateway().get().servers().forEach(server -> routeNames.add(server.routeConfigName()));
+      } else if (listener.inlineRoutes().isEmpty()) {
+        routeNames.add(listener.routeConfigName());
+      }
+    }
     Set<String> endpointNames = new TreeSet<>();
     clusters.values().stream().filter(c -> !c.edsServiceName().isEmpty()).forEach(c -> endpointNames.add(c.edsServiceName()));
     List<String> ask = new ArrayList<>(2);

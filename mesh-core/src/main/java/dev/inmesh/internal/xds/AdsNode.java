@@ -29,6 +29,13 @@ public final class AdsNode {
     Node node = config.workload()
         .map(w -> w.toNode(w.workloadName() + "~" + UUID.randomUUID()))
         .orElseGet(() -> clientNode(config));
+    if (config.role() == MeshConfig.Role.GATEWAY) {
+      Struct.Builder labels = Struct.newBuilder();
+      config.labels().forEach((k, v) -> labels.putFields(k, Value.newBuilder().setStringValue(v).build()));
+      node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
+          .putFields(WorkloadMetadata.GATEWAY, Value.newBuilder().setStringValue("true").build())
+          .putFields(WorkloadMetadata.LABELS, Value.newBuilder().setStructValue(labels).build())).build();
+    }
     if (holdsCertificate) {
       // mesh-control sends mutual TLS clusters only to clients that can present a certificate
       node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()

@@ -46,7 +46,13 @@ final class RouteParser {
         String field = "virtual_hosts[" + h + "].routes[" + r + "]";
         routes.add(route(resource, field, host.getRoutes(r)));
       }
-      hosts.add(new VirtualHost(host.getName(), host.getDomainsList(), routes));
+      hosts.add(new VirtualHost(host.getName(), host.getDomainsList(), routes, switch (host.getRequireTls()) {
+        case NONE -> VirtualHost.TlsRequirement.NONE;
+        // a client inside the mesh is never "external" to an in-process gateway, so both mean every request
+        case ALL, EXTERNAL_ONLY -> VirtualHost.TlsRequirement.ALL;
+        default -> throw new XdsParseException(resource, "virtual_hosts[" + h + "].require_tls",
+            "require_tls " + host.getRequireTlsValue() + " is not supported");
+      }));
     }
     return new RouteTable(config.getName(), hosts);
   }

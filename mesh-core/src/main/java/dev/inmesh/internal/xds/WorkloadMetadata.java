@@ -49,6 +49,11 @@ public record WorkloadMetadata(
    * that does, the process's own Mesh: its load reports are that workload's traffic.
    */
   public static final String OWNER = "INMESH_OWNER";
+  /**
+   * Set to {@code "true"} by a gateway (mesh-gateway): mesh-control matches its {@link #LABELS}
+   * against Gateways' selectors, as Istio matches a gateway pod's labels.
+   */
+  public static final String GATEWAY = "INMESH_GATEWAY";
 
   public static final String DEFAULT_NAMESPACE = "default";
 

@@ -51,6 +51,8 @@ public final class XdsDecoder {
       try {
         if (listener.getName().startsWith(AdsClient.INBOUND_LISTENER_PREFIX)) {
           InboundListenerParser.parse(listener);
+        } else if (GatewayListenerParser.isGatewayListener(listener)) {
+          GatewayListenerParser.parse(listener);
         } else {
           ListenerParser.parse(listener);
         }
@@ -91,7 +93,8 @@ public final class XdsDecoder {
         continue;
       }
       try {
-        listenerConfigs.put(listener.getName(), ListenerParser.parse(listener));
+        listenerConfigs.put(listener.getName(), GatewayListenerParser.isGatewayListener(listener)
+            ? GatewayListenerParser.parse(listener) : ListenerParser.parse(listener));
       } catch (XdsParseException e) {
         errors.add("LDS: " + e.getMessage());
       }

@@ -17,6 +17,7 @@ import dev.inmesh.internal.resilience.FaultConfig;
 import dev.inmesh.internal.resilience.OutlierDetectionConfig;
 import dev.inmesh.internal.routing.RouteAction;
 import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
+import dev.inmesh.internal.routing.VirtualHost;
 import dev.inmesh.spi.Attempt;
 import dev.inmesh.spi.CallOptions;
 import dev.inmesh.spi.UpstreamOverflowException;
@@ -118,6 +119,53 @@ class OutboundPipelineTest {
     assertThat(response.status()).isEqualTo(503);
     assertThat(response.flag()).isEqualTo("NR");
     assertThat(response.body()).isEqualTo("route configuration reviews-routes has not arrived");
+  }
+
+  @Test
+  void routesAGatewayCallByItsServersRouteConfigurationChoosingTheVirtualHostByTheRequestsHost() throws IOException {
+    scene.gatewayRoutes("http.8080",
+        gatewayHost("shop.example.com", VirtualHost.TlsRequirement.NONE, V1),
+        gatewayHost("*.example.com", VirtualHost.TlsRequirement.NONE, V2))
+        .cluster(V1, A).cluster(V2, B);
+    FakeTransport transport = FakeTransport.answering(attempt -> 200);
+    CallOptions gateway = EXPLAIN.withGatewayRoutes("http.8080");
+
+    call(new Scene.Request("GET", "shop.example.com", 8080, "/cart", Map.of()), transport, gateway);
+    call(new Scene.Request("GET", "api.example.com", 8080, "/cart", Map.of()), transport, gateway);
+
+    assertThat(transport.attempts).extracting(Attempt::cluster).containsExactly(V1, V2);
+  }
+
+  @Test
+  void answers404ForAGatewayCallToAHostNoVirtualHostNamesAndNeverPassesItThrough() throws IOException {
+    scene.gatewayRoutes("http.8080", gatewayHost("shop.example.com", VirtualHost.TlsRequirement.NONE, V1)).cluster(V1, A);
+    FakeTransport transport = FakeTransport.answering(attempt -> 200);
+
+    FakeTransport.Response response = call(new Scene.Request("GET", "reviews", 9080, "/", Map.of()), transport,
+        EXPLAIN.withGatewayRoutes("http.8080"));
+
+    assertThat(response.status()).isEqualTo(404);
+    assertThat(response.flag()).isEqualTo("NR");
+    assertThat(transport.attempts).as("not even the mesh listener reviews:9080 is used").isEmpty();
+  }
+
+  @Test
+  void redirectsAPlaintextGatewayCallToHttpsWhenItsVirtualHostRequiresTls() throws IOException {
+    scene.gatewayRoutes("http.8080", gatewayHost("shop.example.com", VirtualHost.TlsRequirement.ALL, V1)).cluster(V1, A);
+    FakeTransport transport = FakeTransport.answering(attempt -> 200);
+
+    FakeTransport.Response response = call(new Scene.Request("GET", "shop.example.com", 8080, "/cart", Map.of()), transport,
+        EXPLAIN.withGatewayRoutes("http.8080"));
+
+    assertThat(response.status()).isEqualTo(301);
+    assertThat(response.headers()).containsEntry("location", "https://shop.example.com/cart");
+    assertThat(transport.attempts).isEmpty();
+  }
+
+  private static VirtualHost gatewayHost(String domain, VirtualHost.TlsRequirement tls, String cluster) {
+    return new VirtualHost(domain + ":8080", List.of(domain),
+        List.of(new dev.inmesh.internal.routing.Route("to-" + domain, new dev.inmesh.internal.routing.RouteMatch(
+            new dev.inmesh.internal.routing.StringMatcher.Prefix("/", false), List.of(), List.of()), forward(cluster))), tls);
   }
 
   @Test

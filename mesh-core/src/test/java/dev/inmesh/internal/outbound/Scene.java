@@ -45,6 +45,7 @@ final class Scene {
   private final List<Route> routes = new ArrayList<>();
   private final Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
   private final Map<String, List<Endpoint>> endpoints = new LinkedHashMap<>();
+  private final Map<String, RouteTable> gatewayRoutes = new LinkedHashMap<>();
   private boolean routesArrived = true;
   private boolean certificate;
   private MeshSnapshot snapshot;
@@ -79,6 +80,12 @@ final class Scene {
     return this;
   }
 
+  /** A gateway server's route configuration, which gateway calls name in their options. */
+  Scene gatewayRoutes(String name, VirtualHost... hosts) {
+    gatewayRoutes.put(name, new RouteTable(name, List.of(hosts)));
+    return this;
+  }
+
   /** The listener names a route configuration that RDS has not delivered yet. */
   Scene withoutRouteConfiguration() {
     routesArrived = false;
@@ -93,9 +100,13 @@ final class Scene {
   OutboundPipeline pipeline() {
     ClusterRuntimes runtimes = new ClusterRuntimes(ticker, random, new SimpleMeterRegistry());
     RouteTable table = new RouteTable("reviews-routes", List.of(new VirtualHost("reviews", List.of(LISTENER, "reviews"), routes)));
+    Map<String, RouteTable> tables = new LinkedHashMap<>(gatewayRoutes);
+    if (routesArrived) {
+      tables.put("reviews-routes", table);
+    }
     XdsResources resources = new XdsResources(
         Map.of(LISTENER, new ListenerConfig(LISTENER, "reviews-routes", Optional.empty())), Map.of(),
-        routesArrived ? Map.of("reviews-routes", table) : Map.of(), clusters, endpoints, Map.of(), Map.of(), true);
+        tables, clusters, endpoints, Map.of(), Map.of(), true);
     snapshot = TestSnapshots.of(resources, runtimes);
     MeshSnapshot config = snapshot;
     boolean hasCertificate = certificate;

@@ -87,7 +87,22 @@ final class OkHttpTransport implements Transport<Response> {
     if (chain.call().isCanceled()) {
       call.cancel();
     }
-    return call.execute();
+    try {
+      return call.execute();
+    } catch (java.net.SocketTimeoutException e) {
+      throw e;
+    } catch (java.io.InterruptedIOException e) {
+      // OkHttp's call timeout ends the call with InterruptedIOException("timeout"); it is the per-try
+      // timeout passing, as the pipeline's contract names it (504 UT), unless the caller cancelled or
+      // the thread was interrupted, which the pipeline must see as they are
+      if (attempt.timeout().isZero() || chain.call().isCanceled() || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      java.net.SocketTimeoutException timeout = new java.net.SocketTimeoutException(
+          "no answer within the per-try timeout of " + attempt.timeout().toMillis() + " ms");
+      timeout.initCause(e);
+      throw timeout;
+    }
   }
 
   /**
@@ -109,7 +124,22 @@ final class OkHttpTransport implements Transport<Response> {
     if (chain.call().isCanceled()) {
       call.cancel();
     }
-    return call.execute();
+    try {
+      return call.execute();
+    } catch (java.net.SocketTimeoutException e) {
+      throw e;
+    } catch (java.io.InterruptedIOException e) {
+      // OkHttp's call timeout ends the call with InterruptedIOException("timeout"); it is the per-try
+      // timeout passing, as the pipeline's contract names it (504 UT), unless the caller cancelled or
+      // the thread was interrupted, which the pipeline must see as they are
+      if (attempt.timeout().isZero() || chain.call().isCanceled() || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      java.net.SocketTimeoutException timeout = new java.net.SocketTimeoutException(
+          "no answer within the per-try timeout of " + attempt.timeout().toMillis() + " ms");
+      timeout.initCause(e);
+      throw timeout;
+    }
   }
 
   private Request.Builder toEndpoint(Attempt attempt) {

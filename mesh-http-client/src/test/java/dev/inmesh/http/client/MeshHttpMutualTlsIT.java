@@ -43,6 +43,7 @@ class MeshHttpMutualTlsIT {
   Path configDir;
   MeshControl control;
   MockWebServer reviewsServer;
+  int reviewsPort;
   Mesh reviews;
   Mesh productpage;
 
@@ -51,6 +52,7 @@ class MeshHttpMutualTlsIT {
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(configDir).withXdsReadOnlyPort(0)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
     int port = HttpMesh.freePort();
+    reviewsPort = port;
     reviews = workload("reviews", "reviews-sa").service("reviews").label("app", "reviews").servePort("http", 9080, port).build();
     reviewsServer = new MockWebServer();
     reviewsServer.useHttps(HttpMesh.serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
@@ -162,6 +164,40 @@ class MeshHttpMutualTlsIT {
 
       assertThat(status(client, "http://ratings:9080/after")).as("a call after the server closed the pooled connections")
           .isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aRouteTimeoutOverMutualTlsIsAnswered504UtNotThrown() throws Exception {
+    Files.writeString(configDir.resolve("reviews-timeout.yaml"), """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: reviews
+        spec:
+          hosts: [reviews]
+          http:
+          - timeout: 500ms
+            retries:
+              attempts: 0
+            route:
+            - destination: {host: reviews}
+        """);
+    control.rescan();
+    HttpMesh.await(control::converged, Duration.ofSeconds(10), "every client to hold the timeout");
+    reviewsServer.close();
+    // a server that takes the handshake and never answers in time
+    try (MockWebServer slow = new MockWebServer()) {
+      slow.useHttps(HttpMesh.serverContext(reviews.certificates().orElseThrow()).getSocketFactory());
+      slow.requireClientAuth();
+      slow.enqueue(new MockResponse.Builder().headersDelay(5, TimeUnit.SECONDS).body("late").build());
+      slow.start(reviewsPort);
+      OkHttpClient client = MeshHttp.client(productpage);
+
+      try (Response response = client.newCall(new Request.Builder().url("http://reviews:9080/reviews/1").build()).execute()) {
+        assertThat(response.code()).isEqualTo(504);
+        assertThat(response.header("x-inmesh-flags")).isEqualTo("UT");
+      }
     }
   }
 

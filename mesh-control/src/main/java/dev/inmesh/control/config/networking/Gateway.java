@@ -8,8 +8,8 @@ import java.util.Optional;
 
 /**
  * Istio's Gateway: the ports, hosts and TLS settings of an edge proxy picked by {@code selector}.
- * Proxyless clients have no edge proxy, so Inmesh validates and keeps a Gateway (VirtualServices
- * name it in {@code gateways}) but serves nothing from it.
+ * mesh-gateway is that proxy: a gateway workload whose labels the selector matches is sent the
+ * Gateway's listeners and routes.
  */
 public record Gateway(Map<String, String> selector, List<Server> servers) implements IstioSpec {
   public Gateway {

@@ -20,8 +20,8 @@ import java.util.Set;
 
 /**
  * Reads a Gateway with Istio's rules (CRD schema and the admission webhook's server, port, bind,
- * host and TLS checks), then warns once that Inmesh does not serve it: there is no edge proxy in a
- * proxyless mesh. Validating anyway means a Gateway that Istio would reject is rejected here too.
+ * host and TLS checks). mesh-gateway serves it ({@code translate.GatewayTranslator}); what a
+ * gateway cannot serve is warned about when it is translated for one.
  */
 public final class GatewayParser implements SpecParser<Gateway> {
   private static final String UNIX_PREFIX = "unix://";
@@ -48,8 +48,6 @@ public final class GatewayParser implements SpecParser<Gateway> {
       readServer(server, portNames).ifPresent(servers::add);
       server.finish();
     }
-    spec.warn(null, "accepted but not enforced by Inmesh: a Gateway configures an edge proxy, and proxyless"
-        + " clients have none; it is kept so that VirtualServices can name it");
     return new Gateway(selector, servers);
   }
 

@@ -55,7 +55,8 @@ public final class VirtualServiceParser implements SpecParser<VirtualService> {
       }
     }
     if (!mesh) {
-      spec.warn("gateways", "bound only to gateways " + gateways + "; proxyless clients are not gateways, so Inmesh ignores this VirtualService");
+      spec.warn("gateways", "bound only to gateways " + gateways + ": served by the mesh-gateways those Gateways"
+          + " select; mesh clients do not take these routes, as Istio sidecars do not");
     }
     List<HttpRoute> http = new ArrayList<>();
     for (SpecReader route : spec.list("http")) {

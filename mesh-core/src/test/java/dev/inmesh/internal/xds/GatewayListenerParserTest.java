@@ -1,0 +1,131 @@
+package dev.inmesh.internal.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import dev.inmesh.internal.model.GatewayListener;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class GatewayListenerParserTest {
+  @Test
+  void readsEachFilterChainAsAServerWithItsSniNamesTlsAndRoutes() throws Exception {
+    Listener listener = listener(8443,
+        chain("https.8443.a", List.of("shop.example.com"), tls(credential("shop"), null, false)),
+        chain("https.8443.b", List.of("admin.example.com"), tls(files("/c.pem", "/k.pem"), "/ca.pem", true)));
+
+    GatewayListener parsed = GatewayListenerParser.parse(listener).gateway().orElseThrow();
+
+    assertThat(parsed.port()).isEqualTo(8443);
+    assertThat(parsed.servers()).extracting(GatewayListener.Server::routeConfigName).containsExactly("https.8443.a", "https.8443.b");
+    assertThat(parsed.servers().get(0).tls().orElseThrow().credentialName()).hasValue("shop");
+    GatewayListener.ServerTls mutual = parsed.servers().get(1).tls().orElseThrow();
+    assertThat(mutual.mode()).isEqualTo(GatewayListener.Mode.MUTUAL);
+    assertThat(mutual.caCertificates()).hasValue("/ca.pem");
+  }
+
+  @Test
+  void refusesAnHttpFilterTheGatewayCannotRunNamingIt() {
+    HttpConnectionManager manager = manager("http.8080").toBuilder()
+        .addHttpFilters(0, HttpFilter.newBuilder().setName("envoy.filters.http.jwt_authn")).build();
+    Listener listener = listener(8080, FilterChain.newBuilder()
+        .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(manager)))
+        .build());
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("filter_chains[0].filters[0].http_filters[0]").hasMessageContaining("jwt_authn");
+  }
+
+  @Test
+  void refusesACredentialNameThatIsNotOnePathSegment() {
+    Listener listener = listener(8443, chain("https.8443.a", List.of("shop.example.com"), tls(credential("../../etc"), null, false)));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("tls_certificate_sds_secret_configs[0].name");
+  }
+
+  @Test
+  void refusesTlsSettingsItWouldNotEnforce() {
+    DownstreamTlsContext context = tls(credential("shop"), null, false);
+    context = context.toBuilder().setCommonTlsContext(context.getCommonTlsContext().toBuilder()
+        .setTlsParams(TlsParameters.newBuilder().setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3))).build();
+    Listener listener = listener(8443, chain("https.8443.a", List.of(), context));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("common_tls_context.tls_params");
+  }
+
+  @Test
+  void refusesAPortThatMixesTlsAndPlaintextChains() {
+    Listener listener = listener(8443, chain("a", List.of("shop.example.com"), tls(credential("shop"), null, false)),
+        chain("b", List.of(), null));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("mixes both");
+  }
+
+  private static Listener listener(int port, FilterChain... chains) {
+    return Listener.newBuilder().setName(GatewayListenerParser.PREFIX + port)
+        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(port)))
+        .addAllFilterChains(List.of(chains)).build();
+  }
+
+  private static FilterChain chain(String routes, List<String> names, DownstreamTlsContext tls) {
+    FilterChain.Builder chain = FilterChain.newBuilder()
+        .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names))
+        .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+            .setTypedConfig(Any.pack(manager(routes))));
+    if (tls != null) {
+      chain.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));
+    }
+    return chain.build();
+  }
+
+  private static HttpConnectionManager manager(String routes) {
+    return HttpConnectionManager.newBuilder()
+        .setRds(Rds.newBuilder().setRouteConfigName(routes)
+            .setConfigSource(ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())))
+        .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router").setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+  }
+
+  private static CommonTlsContext.Builder credential(String name) {
+    return CommonTlsContext.newBuilder().addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder().setName("kubernetes://" + name));
+  }
+
+  private static CommonTlsContext.Builder files(String certificate, String key) {
+    return CommonTlsContext.newBuilder().addTlsCertificates(TlsCertificate.newBuilder()
+        .setCertificateChain(DataSource.newBuilder().setFilename(certificate))
+        .setPrivateKey(DataSource.newBuilder().setFilename(key)));
+  }
+
+  private static DownstreamTlsContext tls(CommonTlsContext.Builder common, String ca, boolean mutual) {
+    if (ca != null) {
+      common.setValidationContext(CertificateValidationContext.newBuilder().setTrustedCa(DataSource.newBuilder().setFilename(ca)));
+    }
+    return DownstreamTlsContext.newBuilder().setCommonTlsContext(common.addAlpnProtocols("h2"))
+        .setRequireClientCertificate(BoolValue.of(mutual)).build();
+  }
+}

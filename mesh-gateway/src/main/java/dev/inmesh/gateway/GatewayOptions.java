@@ -1,0 +1,109 @@
+package dev.inmesh.gateway;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How a {@link MeshGateway} serves: where {@code credentialName}s are found, the address and the
+ * local ports it binds, and the bounds on what a client can make it hold.
+ *
+ * @param credentialsDir where a Gateway's {@code credentialName: X} is read from:
+ *     {@code <credentialsDir>/X/tls.crt} and {@code tls.key} (PEM; the key PKCS#8), and for MUTUAL
+ *     {@code ca.crt} (or {@code <credentialsDir>/X-cacert/ca.crt}), the keys of Istio's secrets
+ * @param bindAddress the address every port listens on
+ * @param localPorts a Gateway port to the local port that serves it (0: any free port); a port not
+ *     listed is served on its own number, as a gateway pod serves its container ports
+ * @param maxConnections open client connections, in all; a connection past it is closed at once
+ * @param maxHeaderBytes a request's headers (HTTP/1.1) or header list (HTTP/2); Envoy's default is 60 KiB
+ * @param maxBodyBytes a request body the gateway buffers; larger ones get 413
+ * @param maxResponseBytes an upstream response body the gateway buffers; larger ones get 502
+ * @param idleTimeout a connection with no traffic for this long is closed
+ * @param handshakeTimeout a TLS client must finish its handshake in this time
+ * @param workers threads that run calls into the mesh (the event loops never block)
+ * @param queuedRequests requests waiting for a worker; past it a request gets 503
+ * @param maxConcurrentStreams HTTP/2 streams per connection
+ */
+public record GatewayOptions(
+    Path credentialsDir,
+    String bindAddress,
+    Map<Integer, Integer> localPorts,
+    int maxConnections,
+    int maxHeaderBytes,
+    int maxBodyBytes,
+    int maxResponseBytes,
+    Duration idleTimeout,
+    Duration handshakeTimeout,
+    int workers,
+    int queuedRequests,
+    int maxConcurrentStreams) {
+
+  public GatewayOptions {
+    Objects.requireNonNull(credentialsDir, "credentialsDir");
+    Objects.requireNonNull(bindAddress, "bindAddress");
+    localPorts = Map.copyOf(localPorts);
+    positive("maxConnections", maxConnections);
+    positive("maxHeaderBytes", maxHeaderBytes);
+    positive("maxBodyBytes", maxBodyBytes);
+    positive("maxResponseBytes", maxResponseBytes);
+    positive("workers", workers);
+    positive("queuedRequests", queuedRequests);
+    positive("maxConcurrentStreams", maxConcurrentStreams);
+    if (idleTimeout.isNegative() || idleTimeout.isZero() || handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+      throw new IllegalArgumentException("idleTimeout and handshakeTimeout must be positive, got " + idleTimeout
+          + " and " + handshakeTimeout);
+    }
+  }
+
+  private static void positive(String name, int value) {
+    if (value < 1) {
+      throw new IllegalArgumentException(name + " must be at least 1, got " + value);
+    }
+  }
+
+  /** Every address, credentials under {@code /etc/inmesh/gateway-credentials}, Envoy-like bounds. */
+  public static GatewayOptions defaults() {
+    return new GatewayOptions(Path.of("/etc/inmesh/gateway-credentials"), "0.0.0.0", Map.of(), 10_000, 60 * 1024,
+        16 * 1024 * 1024, 64 * 1024 * 1024, Duration.ofMinutes(5), Duration.ofSeconds(10), 64, 1024, 100);
+  }
+
+  public GatewayOptions withCredentialsDir(Path dir) {
+    return new GatewayOptions(dir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  public GatewayOptions withBindAddress(String address) {
+    return new GatewayOptions(credentialsDir, address, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  /** Serves the Gateway port {@code gatewayPort} on {@code localPort} (0: any free port, see {@link MeshGateway#localPort}). */
+  public GatewayOptions withLocalPort(int gatewayPort, int localPort) {
+    Map<Integer, Integer> ports = new HashMap<>(localPorts);
+    ports.put(gatewayPort, localPort);
+    return new GatewayOptions(credentialsDir, bindAddress, ports, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  public GatewayOptions withLimits(int maxConnections, int maxHeaderBytes, int maxBodyBytes) {
+    return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  public GatewayOptions withTimeouts(Duration idleTimeout, Duration handshakeTimeout) {
+    return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  public GatewayOptions withWorkers(int workers, int queuedRequests) {
+    return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+  }
+
+  /** The local port that serves a Gateway port: its mapping, else the port's own number. */
+  public int localPortFor(int gatewayPort) {
+    return localPorts.getOrDefault(gatewayPort, gatewayPort);
+  }
+}

@@ -1,0 +1,90 @@
+package dev.inmesh.gateway.internal;
+
+import dev.inmesh.internal.model.GatewayListener;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Makes the server TLS context of a gateway server: its key pair from the files the listener names
+ * or from the credential directory ({@code <dir>/<credentialName>/tls.crt, tls.key, ca.crt}, the
+ * keys of an Istio TLS secret), ALPN as the listener offers it, and for MUTUAL a required client
+ * certificate verified against the server's CA.
+ */
+public final class TlsContexts {
+  static final String CERTIFICATE = "tls.crt";
+  static final String KEY = "tls.key";
+  static final String CA = "ca.crt";
+  /** Istio's separate secret for a MUTUAL credential's client CA: {@code <credentialName>-cacert}. */
+  static final String CA_CREDENTIAL_SUFFIX = "-cacert";
+
+  private final Path credentialsDir;
+
+  public TlsContexts(Path credentialsDir) {
+    this.credentialsDir = credentialsDir;
+  }
+
+  /** @throws GatewayConfigException naming the file that is missing or unreadable */
+  public SslContext context(GatewayListener.ServerTls tls) {
+    File certificate;
+    File key;
+    File ca = null;
+    if (tls.credentialName().isPresent()) {
+      String name = tls.credentialName().get();
+      Path dir = credential(name);
+      certificate = existing(dir.resolve(CERTIFICATE), "credentialName " + name);
+      key = existing(dir.resolve(KEY), "credentialName " + name);
+      if (tls.mode() == GatewayListener.Mode.MUTUAL) {
+        Path own = dir.resolve(CA);
+        Path separate = credential(name + CA_CREDENTIAL_SUFFIX).resolve(CA);
+        ca = existing(Files.exists(own) ? own : separate, "credentialName " + name + " (MUTUAL needs ca.crt)");
+      }
+    } else {
+      certificate = existing(Path.of(tls.certificateChain().orElseThrow()), "serverCertificate");
+      key = existing(Path.of(tls.privateKey().orElseThrow()), "privateKey");
+      if (tls.mode() == GatewayListener.Mode.MUTUAL) {
+        ca = existing(Path.of(tls.caCertificates().orElseThrow()), "caCertificates");
+      }
+    }
+    List<String> alpn = tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
+    try {
+      SslContextBuilder builder = SslContextBuilder.forServer(certificate, key)
+          .sslProvider(SslProvider.JDK)
+          .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+          .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+              ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+              ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
+      if (ca != null) {
+        builder.trustManager(ca).clientAuth(ClientAuth.REQUIRE);
+      }
+      return builder.build();
+    } catch (Exception | Error e) {
+      throw new GatewayConfigException("cannot load the TLS key pair " + certificate + " / " + key
+          + (ca == null ? "" : " with client CA " + ca) + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Path credential(String name) {
+    Path dir = credentialsDir.resolve(name).normalize();
+    if (!dir.getParent().equals(credentialsDir.normalize())) {
+      throw new GatewayConfigException("credentialName '" + name + "' is not a directory name under " + credentialsDir);
+    }
+    return dir;
+  }
+
+  private static File existing(Path path, String what) {
+    if (!Files.isReadable(path)) {
+      throw new GatewayConfigException(what + ": no readable file " + path);
+    }
+    return path.toFile();
+  }
+}
