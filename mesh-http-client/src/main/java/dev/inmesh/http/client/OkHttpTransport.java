@@ -84,25 +84,7 @@ final class OkHttpTransport implements Transport<Response> {
       request.tag(ClusterClients.AttemptTimeout.class, new ClusterClients.AttemptTimeout(millis));
     }
     Call call = clusterClients.client(attempt.cluster(), attempt.tls(), plaintext).newCall(request.build());
-    if (chain.call().isCanceled()) {
-      call.cancel();
-    }
-    try {
-      return call.execute();
-    } catch (java.net.SocketTimeoutException e) {
-      throw e;
-    } catch (java.io.InterruptedIOException e) {
-      // OkHttp's call timeout ends the call with InterruptedIOException("timeout"); it is the per-try
-      // timeout passing, as the pipeline's contract names it (504 UT), unless the caller cancelled or
-      // the thread was interrupted, which the pipeline must see as they are
-      if (attempt.timeout().isZero() || chain.call().isCanceled() || Thread.currentThread().isInterrupted()) {
-        throw e;
-      }
-      java.net.SocketTimeoutException timeout = new java.net.SocketTimeoutException(
-          "no answer within the per-try timeout of " + attempt.timeout().toMillis() + " ms");
-      timeout.initCause(e);
-      throw timeout;
-    }
+    return execute(call, attempt);
   }
 
   /**
@@ -121,6 +103,16 @@ final class OkHttpTransport implements Transport<Response> {
     if (!attempt.timeout().isZero()) {
       call.timeout().timeout(Math.max(1, attempt.timeout().toMillis()), TimeUnit.MILLISECONDS);
     }
+    return execute(call, attempt);
+  }
+
+  /**
+   * Runs an attempt's call; a caller's call that is already cancelled sends nothing. OkHttp's call
+   * timeout ends a call with {@code InterruptedIOException("timeout")}: that is the per-try timeout
+   * passing, as the pipeline's contract names it (504 UT), unless the caller cancelled or the thread
+   * was interrupted, which the pipeline must see as they are.
+   */
+  private Response execute(Call call, Attempt attempt) throws IOException {
     if (chain.call().isCanceled()) {
       call.cancel();
     }
@@ -129,9 +121,6 @@ final class OkHttpTransport implements Transport<Response> {
     } catch (java.net.SocketTimeoutException e) {
       throw e;
     } catch (java.io.InterruptedIOException e) {
-      // OkHttp's call timeout ends the call with InterruptedIOException("timeout"); it is the per-try
-      // timeout passing, as the pipeline's contract names it (504 UT), unless the caller cancelled or
-      // the thread was interrupted, which the pipeline must see as they are
       if (attempt.timeout().isZero() || chain.call().isCanceled() || Thread.currentThread().isInterrupted()) {
         throw e;
       }
