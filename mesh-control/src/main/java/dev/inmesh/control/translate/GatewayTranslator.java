@@ -64,11 +64,14 @@ final class GatewayTranslator {
   private final XdsTranslator.Warnings warnings;
   private final RouteBuilder routes;
   private final ClientProfile profile;
+  private final List<HttpFilter> security;
 
-  GatewayTranslator(XdsTranslator.Warnings warnings, RouteBuilder routes, ClientProfile profile) {
+  /** @param security the gateway's jwt_authn and RBAC filters, in order; every connection manager runs them before the router */
+  GatewayTranslator(XdsTranslator.Warnings warnings, RouteBuilder routes, ClientProfile profile, List<HttpFilter> security) {
     this.warnings = warnings;
     this.routes = routes;
     this.profile = profile;
+    this.security = List.copyOf(security);
   }
 
   /** {@code namespace/name} of a VirtualService's {@code gateways} entry, short names in the VirtualService's namespace. */
@@ -170,7 +173,7 @@ final class GatewayTranslator {
         virtualHosts(bound, port, virtualServices, hosts);
       }
       routeConfigs.add(routeConfig(routeName, hosts));
-      listener.addFilterChains(FilterChain.newBuilder().addFilters(manager(routeName)));
+      listener.addFilterChains(FilterChain.newBuilder().addFilters(manager(routeName, security)));
       listeners.add(listener.build());
       return;
     }
@@ -196,7 +199,7 @@ final class GatewayTranslator {
           .setTransportSocket(TransportSocket.newBuilder()
               .setName("envoy.transport_sockets.tls")
               .setTypedConfig(Any.pack(downstreamTls(bound.server().tls().orElseThrow()))))
-          .addFilters(manager(routeName)));
+          .addFilters(manager(routeName, security)));
     }
     if (listener.getFilterChainsCount() > 0) {
       listeners.add(listener.build());
@@ -288,10 +291,12 @@ final class GatewayTranslator {
     return Optional.empty();
   }
 
-  private static Filter.Builder manager(String routeName) {
+  private static Filter.Builder manager(String routeName, List<HttpFilter> security) {
     HttpConnectionManager manager = HttpConnectionManager.newBuilder()
         .setStatPrefix("outbound_" + routeName)
         .setRds(Rds.newBuilder().setConfigSource(XdsTranslator.ADS).setRouteConfigName(routeName))
+        // end-user authentication, then authorization, before anything else touches the request (istiod's order)
+        .addAllHttpFilters(security)
         .addHttpFilters(HttpFilter.newBuilder().setName(XdsTranslator.FAULT_FILTER)
             .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())))
         .addHttpFilters(HttpFilter.newBuilder().setName(XdsTranslator.ROUTER_FILTER)

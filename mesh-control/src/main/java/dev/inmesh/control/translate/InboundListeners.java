@@ -27,6 +27,7 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,6 +124,35 @@ final class InboundListeners {
       }
     }
     return List.copyOf(listeners.values());
+  }
+
+  /**
+   * The end-user authentication and authorization filters of a gateway, in the order they run: the
+   * {@code jwt_authn} filter of the RequestAuthentications that select the gateway's labels in its
+   * namespace (or the root namespace), then the RBAC filters of the AuthorizationPolicies that select
+   * it, as istiod gives an ingress gateway selected by {@code selector}.
+   */
+  static List<HttpFilter> gatewayFilters(MeshState state, ClientProfile profile, String trustDomain,
+      List<String> trustDomainAliases, JwksResolver jwks, XdsTranslator.Warnings warnings) {
+    String namespace = profile.namespace();
+    Map<String, String> labels = profile.gatewayLabels();
+    List<ConfigResource> applying = state.ofKind(AuthorizationPolicy.class).stream()
+        .filter(p -> AuthorizationTranslator.appliesTo(p, namespace, labels, AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE))
+        .toList();
+    AuthorizationFilters authz = AuthorizationTranslator.of(AuthorizationConfig.of(trustDomain, trustDomainAliases,
+        AuthorizationConfig.DataPlane.INMESH)).translate(applying);
+    authz.warnings().forEach(w -> applying.stream().filter(p -> p.key().toString().equals(w.resource())).findFirst()
+        .ifPresent(p -> warnings.add(p, w.field(), w.message())));
+    List<ConfigResource> authenticating = state.ofKind(RequestAuthentication.class).stream()
+        .filter(p -> RequestAuthnTranslator.appliesTo(p, namespace, labels))
+        .toList();
+    RequestAuthnTranslator.Result authn = new RequestAuthnTranslator(jwks).translate(authenticating);
+    authn.warnings().forEach(w -> authenticating.stream().filter(p -> p.key().toString().equals(w.resource()))
+        .findFirst().ifPresent(p -> warnings.add(p, w.field(), w.message())));
+    List<HttpFilter> filters = new ArrayList<>();
+    authn.filter().ifPresent(filters::add);
+    filters.addAll(authz.httpFilters());
+    return List.copyOf(filters);
   }
 
   private static Listener listener(String name, String address, int port, Optional<HttpFilter> jwt,

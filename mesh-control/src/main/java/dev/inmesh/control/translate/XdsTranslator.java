@@ -136,7 +136,9 @@ public final class XdsTranslator {
       }
     }
     if (profile.gateway()) {
-      new GatewayTranslator(warnings, routes, profile).translate(state, listeners, routeConfigs);
+      List<HttpFilter> security = InboundListeners.gatewayFilters(state, profile, trustDomain, trustDomainAliases, jwks,
+          warnings);
+      new GatewayTranslator(warnings, routes, profile, security).translate(state, listeners, routeConfigs);
     }
     listeners.addAll(InboundListeners.build(state, profile, trustDomain, trustDomainAliases, jwks, warnings));
     return new Translation(listeners, routeConfigs, clusters.clusters(), clusters.endpoints(), warnings.list());
