@@ -1,5 +1,7 @@
 package dev.inmesh.internal.model;
 
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -26,12 +28,19 @@ public record GatewayListener(String name, int port, List<Server> servers) {
     return servers.get(0).tls().isPresent();
   }
 
-  /** One filter chain: {@code serverNames} empty matches any SNI (and a client that sends none). */
-  public record Server(List<String> serverNames, String routeConfigName, Optional<ServerTls> tls) {
+  /**
+   * One filter chain: {@code serverNames} empty matches any SNI (and a client that sends none).
+   * Each request it serves is authenticated ({@code authentication}, RequestAuthentication's JWTs)
+   * and then authorized ({@code authorization}, the AuthorizationPolicies selecting the gateway).
+   */
+  public record Server(List<String> serverNames, String routeConfigName, Optional<ServerTls> tls,
+      JwtAuthentication authentication, AuthorizationEngine authorization) {
     public Server {
       serverNames = List.copyOf(serverNames);
       Objects.requireNonNull(routeConfigName, "routeConfigName");
       Objects.requireNonNull(tls, "tls");
+      Objects.requireNonNull(authentication, "authentication");
+      Objects.requireNonNull(authorization, "authorization");
     }
   }
 

@@ -3,10 +3,14 @@ package dev.inmesh.internal.xds;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.inmesh.internal.model.GatewayListener;
 import dev.inmesh.internal.model.ListenerConfig;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
@@ -21,9 +25,11 @@ import java.util.Set;
 /**
  * Turns a gateway listener (named {@code 0.0.0.0_<port>}, as istiod names a gateway's) into a
  * {@link GatewayListener}: per filter chain the SNI names, the TLS termination and the RDS name of
- * its HttpConnectionManager. Anything a gateway would have to do and cannot is refused naming the
- * field: another network filter, an HTTP filter other than fault and router, a TLS setting it does
- * not enforce, a certificate that is neither a file nor a named credential.
+ * its HttpConnectionManager, and the end-user authentication ({@code jwt_authn}) and authorization
+ * (RBAC) its requests pass. Anything a gateway would have to do and cannot is refused naming the
+ * field: another network filter, an HTTP filter other than jwt_authn, RBAC, fault and router (in
+ * that order), a TLS setting it does not enforce, a certificate that is neither a file nor a named
+ * credential.
  */
 public final class GatewayListenerParser {
   /** The name prefix of gateway listeners; mesh clients' API listeners are named {@code host:port}. */
@@ -34,7 +40,13 @@ public final class GatewayListenerParser {
   public static final String CA_SUFFIX = "-cacert";
   private static final String HCM = "envoy.filters.network.http_connection_manager";
   private static final String ROUTER = "envoy.filters.http.router";
-  private static final Set<String> SUPPORTED_FILTERS = Set.of(RouteParser.FAULT_FILTER, ROUTER);
+  private static final String JWT_TYPE = TypedConfigs.url(JwtAuthnParser.TYPE);
+  private static final String RBAC_TYPE = TypedConfigs.url(TypedConfigs.RBAC);
+  private static final Set<String> SUPPORTED_FILTERS = Set.of(JwtAuthnParser.FILTER_NAME, "envoy.filters.http.rbac",
+      RouteParser.FAULT_FILTER, ROUTER);
+
+  /** What a connection manager holds for the gateway: where its routes come from and what each request passes first. */
+  private record Manager(String routeConfigName, JwtAuthentication authentication, AuthorizationEngine authorization) {}
   private static final Set<String> ALPN = Set.of("h2", "http/1.1");
 
   private GatewayListenerParser() {}
@@ -94,27 +106,49 @@ public final class GatewayListenerParser {
     if (chain.getFiltersCount() != 1 || !chain.getFilters(0).getName().equals(HCM)) {
       throw new XdsParseException(resource, field + ".filters", "a gateway filter chain holds one " + HCM);
     }
-    String routeConfigName = routes(resource, field + ".filters[0]", chain.getFilters(0));
+    Manager manager = manager(resource, field + ".filters[0]", chain.getFilters(0));
     Optional<GatewayListener.ServerTls> tls = Optional.empty();
     if (chain.hasTransportSocket()) {
       tls = Optional.of(tls(resource, field + ".transport_socket", chain));
     } else if (match.getServerNamesCount() > 0) {
       throw new XdsParseException(resource, field + ".filter_chain_match.server_names", "SNI names need TLS on the chain");
     }
-    return new GatewayListener.Server(match.getServerNamesList(), routeConfigName, tls);
+    return new GatewayListener.Server(match.getServerNamesList(), manager.routeConfigName(), tls,
+        manager.authentication(), manager.authorization());
   }
 
-  private static String routes(String resource, String field, Filter filter) throws XdsParseException {
+  private static Manager manager(String resource, String field, Filter filter) throws XdsParseException {
     HttpConnectionManager manager;
     try {
       manager = TypedConfigs.unpack(filter.getTypedConfig(), TypedConfigs.HTTP_CONNECTION_MANAGER, HttpConnectionManager.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new XdsParseException(resource, field + ".typed_config", "not an HttpConnectionManager: " + e.getMessage());
     }
+    Optional<JwtAuthentication> jwt = Optional.empty();
+    List<RBAC> rbac = new ArrayList<>();
+    boolean faultSeen = false;
     for (int i = 0; i < manager.getHttpFiltersCount(); i++) {
       HttpFilter http = manager.getHttpFilters(i);
-      if (!SUPPORTED_FILTERS.contains(http.getName()) && !http.getIsOptional()) {
-        throw new XdsParseException(resource, field + ".http_filters[" + i + "]",
+      String at = field + ".http_filters[" + i + "]";
+      Any config = http.getTypedConfig();
+      if (config.getTypeUrl().equals(JWT_TYPE)) {
+        if (jwt.isPresent() || !rbac.isEmpty() || faultSeen) {
+          throw new XdsParseException(resource, at, "one jwt_authn filter, before the RBAC and fault filters, is supported");
+        }
+        jwt = Optional.of(JwtAuthnParser.parse(resource, at + ".typed_config", config));
+      } else if (config.getTypeUrl().equals(RBAC_TYPE)) {
+        if (faultSeen) {
+          throw new XdsParseException(resource, at, "RBAC filters run before the fault filter at the gateway");
+        }
+        try {
+          rbac.add(TypedConfigs.unpack(config, TypedConfigs.RBAC, RBAC.parser()));
+        } catch (InvalidProtocolBufferException e) {
+          throw new XdsParseException(resource, at + ".typed_config", "cannot decode RBAC: " + e.getMessage());
+        }
+      } else if (http.getName().equals(RouteParser.FAULT_FILTER)) {
+        faultSeen = true;
+      } else if (!http.getName().equals(ROUTER) && !http.getIsOptional()) {
+        throw new XdsParseException(resource, at,
             "HTTP filter '" + http.getName() + "' is not supported at the gateway (supported: " + SUPPORTED_FILTERS + ")");
       }
     }
@@ -126,7 +160,8 @@ public final class GatewayListenerParser {
         || !manager.getRds().getConfigSource().hasAds()) {
       throw new XdsParseException(resource, field + ".rds", "a gateway takes its routes over RDS on ADS");
     }
-    return manager.getRds().getRouteConfigName();
+    return new Manager(manager.getRds().getRouteConfigName(), jwt.orElse(JwtAuthentication.NONE),
+        Rbac.parse(resource, rbac));
   }
 
   private static GatewayListener.ServerTls tls(String resource, String field, FilterChain chain) throws XdsParseException {
