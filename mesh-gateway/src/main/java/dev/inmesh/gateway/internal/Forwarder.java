@@ -2,6 +2,11 @@ package dev.inmesh.gateway.internal;
 
 import dev.inmesh.Mesh;
 import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.jwt.JwtAuthentication;
+import dev.inmesh.spi.RequestHeaderChanges;
+import java.time.Clock;
 import dev.inmesh.internal.model.DestinationService;
 import dev.inmesh.internal.outbound.OutboundPipeline;
 import dev.inmesh.spi.CallRecorder;
@@ -52,9 +57,13 @@ public final class Forwarder implements AutoCloseable {
   private static final String UNKNOWN = "unknown";
   private static final CallOptions GATEWAY_CALL = new CallOptions(Optional.empty(), Optional.empty(), true);
 
-  /** A request as the event loop copied it. */
+  /**
+   * A request as the event loop copied it, with the peer it came from and the end-user
+   * authentication and authorization of the server (filter chain) that took it.
+   */
   record Incoming(String method, String uri, List<Map.Entry<String, String>> headers, byte[] body, String scheme,
-      int gatewayPort, String routeConfigName, String clientAddress, String protocol) {
+      int gatewayPort, String routeConfigName, String clientAddress, String protocol, PeerInfo peer,
+      JwtAuthentication authentication, AuthorizationEngine authorization) {
     String header(String name) {
       for (Map.Entry<String, String> header : headers) {
         if (header.getKey().equalsIgnoreCase(name)) {
@@ -82,7 +91,7 @@ public final class Forwarder implements AutoCloseable {
   private final OkHttpClient client;
   private final ThreadPoolExecutor workers;
   private final int maxResponseBytes;
-  private final RequestCheck check = RequestCheck.NONE;
+  private final RequestCheck check = new RequestCheck(Clock.systemUTC());
 
   /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
   public Forwarder(Mesh mesh, OkHttpClient client, int workers, int queued, int maxResponseBytes) {
@@ -109,13 +118,16 @@ public final class Forwarder implements AutoCloseable {
   }
 
   Answer forward(Incoming incoming) {
-    Optional<Answer> refused = check.check(incoming);
-    if (refused.isPresent()) {
-      return refused.get();
-    }
     CallRecorder.Call call = start(incoming);
     try {
-      return send(incoming, call);
+      RequestCheck.Verdict verdict = check.check(incoming);
+      if (verdict instanceof RequestCheck.Refuse refuse) {
+        Answer answer = refuse.answer();
+        record(incoming, call, answer.status(), answer.status() == 403 ? "RBAC" : "-", Optional.empty(), Optional.empty(),
+            answer.body().length, null);
+        return answer;
+      }
+      return send(incoming, ((RequestCheck.Pass) verdict).headerChanges(), call);
     } finally {
       call.end();
     }
@@ -133,10 +145,10 @@ public final class Forwarder implements AutoCloseable {
     }
   }
 
-  private Answer send(Incoming incoming, CallRecorder.Call call) {
+  private Answer send(Incoming incoming, RequestHeaderChanges changes, CallRecorder.Call call) {
     Request request;
     try {
-      request = request(incoming, call);
+      request = request(incoming, changes, call);
     } catch (IllegalArgumentException e) {
       Answer answer = Answer.local(400, "Bad Request: " + e.getMessage());
       record(incoming, call, answer.status(), "-", Optional.empty(), Optional.empty(), answer.body().length, null);
@@ -232,7 +244,7 @@ public final class Forwarder implements AutoCloseable {
     }
   }
 
-  private static Request request(Incoming incoming, CallRecorder.Call call) {
+  private static Request request(Incoming incoming, RequestHeaderChanges changes, CallRecorder.Call call) {
     String authority = incoming.header("host");
     if (authority == null || authority.isEmpty()) {
       throw new IllegalArgumentException("no Host header");
@@ -249,7 +261,8 @@ public final class Forwarder implements AutoCloseable {
     for (Map.Entry<String, String> header : incoming.headers()) {
       String name = header.getKey().toLowerCase(Locale.ROOT);
       if (HOP_BY_HOP.contains(name) || name.startsWith("x-http2-") || name.startsWith("x-inmesh-")
-          || name.startsWith("x-envoy-") || name.equals("x-forwarded-client-cert") || name.equals("x-forwarded-proto")) {
+          || name.startsWith("x-envoy-") || name.equals("x-forwarded-client-cert") || name.equals("x-forwarded-proto")
+          || changes.touches(name)) {
         continue;
       }
       if (name.equals("x-forwarded-for")) {
@@ -260,6 +273,8 @@ public final class Forwarder implements AutoCloseable {
     }
     builder.header("x-forwarded-for", forwardedFor == null ? incoming.clientAddress() : forwardedFor + ", " + incoming.clientAddress());
     builder.header("x-forwarded-proto", incoming.scheme());
+    // what authentication asks for: the verified token taken off (touches() above), its payload or claims set
+    changes.set().forEach(builder::header);
     // the gateway's span is the parent of what the mesh sends (the mesh client then starts none of its own)
     call.span().ifPresent(span -> span.context().headers().forEach(builder::header));
     if (incoming.header("x-request-id") == null) {

@@ -1,16 +1,86 @@
 package dev.inmesh.gateway.internal;
 
+import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.security.authz.AuthzDecision;
+import dev.inmesh.internal.security.jwt.JwtOutcome;
+import dev.inmesh.spi.InboundGate;
+import dev.inmesh.spi.RequestHead;
+import dev.inmesh.spi.RequestHeaderChanges;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A check every gateway request passes before it goes into the mesh, on the worker thread: the
- * place where end-user authentication (RequestAuthentication's JWTs) and the gateway's
- * AuthorizationPolicy decision go. An answer refuses the request with it (401, 403); empty lets
- * it through. Today the only check is {@link #NONE}.
+ * The check every gateway request passes before it goes into the mesh, on the worker thread, as
+ * {@code DoorGate} decides for a workload's door: the end user's JWT is verified first
+ * (RequestAuthentication; an invalid token gets 401 with Envoy's reason and a
+ * {@code www-authenticate} challenge), then the gateway's AuthorizationPolicies are evaluated with
+ * the verified token (403 {@code RBAC: access denied}). A request that passes carries the header
+ * changes authentication asks for (the token taken off, its payload added).
  */
-@FunctionalInterface
-interface RequestCheck {
-  RequestCheck NONE = request -> Optional.empty();
+final class RequestCheck {
+  private static final Logger log = LoggerFactory.getLogger(RequestCheck.class);
 
-  Optional<Forwarder.Answer> check(Forwarder.Incoming request);
+  /** What the check decided. */
+  sealed interface Verdict {}
+
+  /** Let through, with these changes to the headers forwarded into the mesh. */
+  record Pass(RequestHeaderChanges headerChanges) implements Verdict {}
+
+  /** Answered at the gateway. */
+  record Refuse(Forwarder.Answer answer) implements Verdict {}
+
+  private final Clock clock;
+
+  RequestCheck(Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  Verdict check(Forwarder.Incoming request) {
+    RequestHead head = head(request);
+    JwtOutcome authenticated = request.authentication().authenticate(head, clock);
+    if (authenticated instanceof JwtOutcome.Rejected rejected) {
+      log.debug("gateway port {} rejected the end-user token of {} {} from {}: {}", request.gatewayPort(),
+          request.method(), request.uri(), request.peer().source(), rejected.reason());
+      return new Refuse(new Forwarder.Answer(401, List.of(Map.entry("content-type", "text/plain"),
+          Map.entry("www-authenticate", rejected.challenge(request.scheme(), head.host(), head.path()))),
+          RequestHandler.text(rejected.reason())));
+    }
+    AuthzDecision decision = request.authorization()
+        .evaluate(head.toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt()));
+    if (decision instanceof AuthzDecision.Denied denied) {
+      log.debug("gateway port {} denied {} {} from {}: {}", request.gatewayPort(), request.method(), request.uri(),
+          request.peer().principal().map(Object::toString).orElse(request.peer().source().toString()),
+          denied.policyOrReason());
+      return new Refuse(Forwarder.Answer.local(403, InboundGate.RBAC_DENIED_BODY));
+    }
+    return new Pass(authenticated.headerChanges());
+  }
+
+  private static RequestHead head(Forwarder.Incoming request) {
+    String host = request.header("host");
+    return new RequestHead(request.method(), host == null ? "" : host, request.uri(), name -> {
+      List<String> values = new ArrayList<>();
+      for (Map.Entry<String, String> header : request.headers()) {
+        if (header.getKey().toLowerCase(Locale.ROOT).equals(name)) {
+          values.add(header.getValue());
+        }
+      }
+      return values;
+    });
+  }
+
+  /** The peer as a gateway's RBAC sees it: a SPIFFE principal only from a verified MUTUAL client certificate. */
+  static PeerInfo peer(InetSocketAddress source, InetSocketAddress destination, Optional<SpiffeId> principal) {
+    return new PeerInfo(source, destination, principal.isPresent() ? PeerInfo.Security.MUTUAL_TLS : PeerInfo.Security.NONE,
+        principal, Optional.empty());
+  }
 }

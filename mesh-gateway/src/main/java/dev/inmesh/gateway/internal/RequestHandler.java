@@ -17,7 +17,14 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
+import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,7 +70,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     Forwarder.Incoming incoming = new Forwarder.Incoming(request.method().name(), request.uri(), headers,
         ByteBufUtil.getBytes(request.content()), tls ? "https" : "http", gatewayPort, binding.routeConfigName(),
         connection.remoteAddress() instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "",
-        ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : request.protocolVersion().text());
+        ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : request.protocolVersion().text(), peer(connection),
+        binding.authentication(), binding.authorization());
     ctx.channel().config().setAutoRead(false);
     boolean queued = forwarder.submit(incoming, answer -> ctx.executor().execute(() -> {
       write(ctx, answer, keepAlive);
@@ -73,6 +81,28 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
       ctx.channel().config().setAutoRead(true);
       write(ctx, Forwarder.Answer.flagged(503, "overloaded", "UO"), keepAlive);
     }
+  }
+
+  /**
+   * The downstream client as the gateway's RBAC sees it: its address from the connection, and a
+   * SPIFFE principal only when MUTUAL TLS verified a client certificate that carries one.
+   */
+  private static PeerInfo peer(Channel connection) {
+    InetSocketAddress source = connection.remoteAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
+    InetSocketAddress destination = connection.localAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
+    Optional<SpiffeId> principal = Optional.empty();
+    SslHandler ssl = connection.pipeline().get(SslHandler.class);
+    if (ssl != null) {
+      try {
+        Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+        if (chain.length > 0 && chain[0] instanceof X509Certificate certificate) {
+          principal = SpiffeId.of(certificate);
+        }
+      } catch (SSLPeerUnverifiedException e) {
+        // SIMPLE TLS: no client certificate, no principal
+      }
+    }
+    return RequestCheck.peer(source, destination, principal);
   }
 
   private static void write(ChannelHandlerContext ctx, Forwarder.Answer answer, boolean keepAlive) {

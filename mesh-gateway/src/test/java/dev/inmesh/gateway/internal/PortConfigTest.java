@@ -3,13 +3,15 @@ package dev.inmesh.gateway.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.inmesh.internal.model.GatewayListener;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
+import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class PortConfigTest {
   private static final GatewayListener LISTENER = new GatewayListener("0.0.0.0_8443", 8443, List.of(
-      new GatewayListener.Server(List.of(), "plain", Optional.empty())));
+      new GatewayListener.Server(List.of(), "plain", Optional.empty(), JwtAuthentication.NONE, AuthorizationEngine.EMPTY)));
 
   @Test
   void choosesTheExactNameThenTheLongestWildcardThenTheServerWithoutNames() {
@@ -37,6 +39,6 @@ class PortConfigTest {
   }
 
   private static PortConfig.Binding binding(String routes, String... names) {
-    return new PortConfig.Binding(List.of(names), routes, null);
+    return new PortConfig.Binding(List.of(names), routes, null, JwtAuthentication.NONE, AuthorizationEngine.EMPTY);
   }
 }
