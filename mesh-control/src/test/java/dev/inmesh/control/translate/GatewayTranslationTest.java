@@ -402,6 +402,77 @@ class GatewayTranslationTest {
     assertThat(ClientProfile.parse(new ClientProfile("default", false, true).key()).gateway()).isFalse();
   }
 
+  @Test
+  void theGatewaysRequestAuthenticationAndAuthorizationPoliciesRunBeforeTheRouterAndTheGatewayReadsThem() throws Exception {
+    String jwks = "{\"keys\":[" + new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID("k").generate().toPublicJWK()
+        .toJSONString() + "]}";
+    String policies = """
+        apiVersion: security.istio.io/v1
+        kind: RequestAuthentication
+        metadata:
+          name: gateway-jwt
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          jwtRules:
+          - issuer: "https://issuer.example.com"
+            jwks: '%s'
+        ---
+        apiVersion: security.istio.io/v1
+        kind: RequestAuthentication
+        metadata:
+          name: other-gateway-jwt
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: egressgateway
+          jwtRules:
+          - issuer: "https://other.example.com"
+            jwks: '%s'
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: require-jwt
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          rules:
+          - from:
+            - source:
+                requestPrincipals: ["*"]
+        """.formatted(jwks, jwks);
+
+    Translation translation = translate(INGRESS, FRONT_DOOR, policies);
+
+    var manager = io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.parseFrom(
+        listener(translation, "0.0.0.0_8080").getFilterChains(0).getFilters(0).getTypedConfig().getValue());
+    assertThat(manager.getHttpFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.http.jwt_authn",
+        "envoy.filters.http.rbac", "envoy.filters.http.fault", "envoy.filters.http.router");
+    assertThat(XdsDecoder.refusals(translation.listeners(), translation.routes(), translation.clusters(), translation.endpoints()))
+        .as("what the gateway's own parsers make of it").isEmpty();
+    GatewayListener parsed = XdsDecoder.decode(translation.listeners(), translation.routes(), translation.clusters(),
+        translation.endpoints()).resources().listeners().get("0.0.0.0_8080").gateway().orElseThrow();
+    assertThat(parsed.servers().get(0).authentication().providers()).extracting(p -> p.issuer().orElseThrow())
+        .as("only the RequestAuthentication that selects this gateway").containsExactly("https://issuer.example.com");
+    assertThat(parsed.servers().get(0).authorization().engines()).hasSize(1);
+  }
+
+  @Test
+  void aGatewayNoPolicySelectsKeepsFaultAndRouterOnly() throws Exception {
+    Translation translation = translate(INGRESS, FRONT_DOOR);
+
+    var manager = io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.parseFrom(
+        listener(translation, "0.0.0.0_8080").getFilterChains(0).getFilters(0).getTypedConfig().getValue());
+    assertThat(manager.getHttpFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
+  }
+
   private Translation translate(ClientProfile profile, String... yaml) {
     ParseResult parsed = ConfigParser.defaults().parse("gateway.yaml", String.join("\n---\n", yaml));
     assertThat(parsed.errors()).isEmpty();

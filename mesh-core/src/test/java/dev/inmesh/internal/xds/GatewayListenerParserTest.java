@@ -48,14 +48,47 @@ class GatewayListenerParserTest {
 
   @Test
   void refusesAnHttpFilterTheGatewayCannotRunNamingIt() {
-    HttpConnectionManager manager = manager("http.8080").toBuilder()
-        .addHttpFilters(0, HttpFilter.newBuilder().setName("envoy.filters.http.jwt_authn")).build();
-    Listener listener = listener(8080, FilterChain.newBuilder()
-        .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(manager)))
-        .build());
+    Listener listener = plaintext(HttpFilter.newBuilder().setName("envoy.filters.http.ext_authz").build());
 
     assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
-        .hasMessageContaining("filter_chains[0].filters[0].http_filters[0]").hasMessageContaining("jwt_authn");
+        .hasMessageContaining("filter_chains[0].filters[0].http_filters[0]").hasMessageContaining("ext_authz");
+  }
+
+  @Test
+  void readsTheJwtAuthnAndRbacFiltersAsTheServersAuthenticationAndAuthorization() throws Exception {
+    Listener listener = plaintext(jwtFilter(JWKS), rbacFilter(), fault());
+
+    GatewayListener.Server server = GatewayListenerParser.parse(listener).gateway().orElseThrow().servers().get(0);
+
+    assertThat(server.authentication().providers()).extracting(p -> p.issuer().orElseThrow())
+        .containsExactly("https://issuer.example.com");
+    assertThat(server.authentication().allowMissing()).isTrue();
+    assertThat(server.authorization().engines()).hasSize(1);
+    assertThat(server.routeConfigName()).isEqualTo("http.8080");
+  }
+
+  @Test
+  void aServerWithoutThoseFiltersAuthenticatesNothingAndAllowsEverything() throws Exception {
+    GatewayListener.Server server = GatewayListenerParser.parse(plaintext(fault())).gateway().orElseThrow().servers().get(0);
+
+    assertThat(server.authentication()).isEqualTo(dev.inmesh.internal.security.jwt.JwtAuthentication.NONE);
+    assertThat(server.authorization()).isEqualTo(dev.inmesh.internal.security.authz.AuthorizationEngine.EMPTY);
+  }
+
+  @Test
+  void refusesAJwtAuthnFilterItCannotReadNamingTheField() {
+    Listener listener = plaintext(jwtFilter("{\"keys\": 1}"));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("filter_chains[0].filters[0].http_filters[0].typed_config");
+  }
+
+  @Test
+  void refusesAuthenticationOrAuthorizationAfterTheFaultFilter() {
+    assertThatThrownBy(() -> GatewayListenerParser.parse(plaintext(fault(), rbacFilter())))
+        .isInstanceOf(XdsParseException.class).hasMessageContaining("http_filters[1]").hasMessageContaining("RBAC");
+    assertThatThrownBy(() -> GatewayListenerParser.parse(plaintext(rbacFilter(), jwtFilter(JWKS))))
+        .isInstanceOf(XdsParseException.class).hasMessageContaining("http_filters[1]").hasMessageContaining("jwt_authn");
   }
 
   @Test
@@ -84,6 +117,66 @@ class GatewayListenerParserTest {
 
     assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
         .hasMessageContaining("mixes both");
+  }
+
+  private static final String JWKS;
+
+  static {
+    try {
+      JWKS = "{\"keys\":[" + new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID("k").generate().toPublicJWK()
+          .toJSONString() + "]}";
+    } catch (com.nimbusds.jose.JOSEException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** A plaintext gateway port on 8080 whose connection manager runs {@code filters}, then the router. */
+  private static Listener plaintext(HttpFilter... filters) {
+    HttpConnectionManager.Builder manager = manager("http.8080").toBuilder();
+    for (int i = 0; i < filters.length; i++) {
+      manager.addHttpFilters(i, filters[i]);
+    }
+    return listener(8080, FilterChain.newBuilder()
+        .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+            .setTypedConfig(Any.pack(manager.build())))
+        .build());
+  }
+
+  /** The jwt_authn filter istiod writes for one RequestAuthentication rule: the provider, or no token at all. */
+  private static HttpFilter jwtFilter(String jwks) {
+    var provider = io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.newBuilder()
+        .setIssuer("https://issuer.example.com")
+        .setLocalJwks(DataSource.newBuilder().setInlineString(jwks));
+    var config = io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.newBuilder()
+        .putProviders("origins-0", provider.build())
+        .addRules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule.newBuilder()
+            .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder().setPrefix("/"))
+            .setRequires(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement.newBuilder()
+                .setRequiresAny(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementOrList.newBuilder()
+                    .addRequirements(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement.newBuilder()
+                        .setProviderName("origins-0"))
+                    .addRequirements(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement.newBuilder()
+                        .setAllowMissing(com.google.protobuf.Empty.getDefaultInstance())))))
+        .build();
+    return HttpFilter.newBuilder().setName("envoy.filters.http.jwt_authn").setTypedConfig(Any.pack(config)).build();
+  }
+
+  /** An ALLOW RBAC filter with one policy: any request with a request principal. */
+  private static HttpFilter rbacFilter() {
+    var policy = io.envoyproxy.envoy.config.rbac.v3.Policy.newBuilder()
+        .addPermissions(io.envoyproxy.envoy.config.rbac.v3.Permission.newBuilder().setAny(true))
+        .addPrincipals(io.envoyproxy.envoy.config.rbac.v3.Principal.newBuilder().setAny(true));
+    var rbac = io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
+        .setRules(io.envoyproxy.envoy.config.rbac.v3.RBAC.newBuilder()
+            .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
+            .putPolicies("ns[istio-system]-policy[require-jwt]-rule[0]", policy.build()))
+        .build();
+    return HttpFilter.newBuilder().setName("envoy.filters.http.rbac").setTypedConfig(Any.pack(rbac)).build();
+  }
+
+  private static HttpFilter fault() {
+    return HttpFilter.newBuilder().setName("envoy.filters.http.fault")
+        .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDefaultInstance())).build();
   }
 
   private static Listener listener(int port, FilterChain... chains) {
