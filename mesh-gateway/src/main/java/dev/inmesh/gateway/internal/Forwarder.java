@@ -3,8 +3,6 @@ package dev.inmesh.gateway.internal;
 import dev.inmesh.Mesh;
 import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.inbound.PeerInfo;
-import dev.inmesh.internal.security.authz.AuthorizationEngine;
-import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import dev.inmesh.spi.RequestHeaderChanges;
 import java.time.Clock;
 import dev.inmesh.internal.model.DestinationService;
@@ -57,13 +55,9 @@ public final class Forwarder implements AutoCloseable {
   private static final String UNKNOWN = "unknown";
   private static final CallOptions GATEWAY_CALL = new CallOptions(Optional.empty(), Optional.empty(), true);
 
-  /**
-   * A request as the event loop copied it, with the peer it came from and the end-user
-   * authentication and authorization of the server (filter chain) that took it.
-   */
+  /** A request as the event loop copied it, with the peer it came from. */
   record Incoming(String method, String uri, List<Map.Entry<String, String>> headers, byte[] body, String scheme,
-      int gatewayPort, String routeConfigName, String clientAddress, String protocol, PeerInfo peer,
-      JwtAuthentication authentication, AuthorizationEngine authorization) {
+      int gatewayPort, String routeConfigName, String clientAddress, String protocol, PeerInfo peer) {
     String header(String name) {
       for (Map.Entry<String, String> header : headers) {
         if (header.getKey().equalsIgnoreCase(name)) {
@@ -91,12 +85,13 @@ public final class Forwarder implements AutoCloseable {
   private final OkHttpClient client;
   private final ThreadPoolExecutor workers;
   private final int maxResponseBytes;
-  private final RequestCheck check = new RequestCheck(Clock.systemUTC());
+  private final RequestCheck check;
 
   /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
   public Forwarder(Mesh mesh, OkHttpClient client, int workers, int queued, int maxResponseBytes) {
     this.mesh = mesh;
     this.recorder = CallRecorder.of(mesh);
+    this.check = new RequestCheck(() -> mesh.snapshot().resources().listeners(), Clock.systemUTC());
     this.client = client;
     this.maxResponseBytes = maxResponseBytes;
     this.workers = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queued), r -> {
@@ -123,7 +118,7 @@ public final class Forwarder implements AutoCloseable {
       RequestCheck.Verdict verdict = check.check(incoming);
       if (verdict instanceof RequestCheck.Refuse refuse) {
         Answer answer = refuse.answer();
-        record(incoming, call, answer.status(), answer.status() == 403 ? "RBAC" : "-", Optional.empty(), Optional.empty(),
+        record(incoming, call, answer.status(), answer.status() == 403 ? "RBAC" : answer.status() == 503 ? "NR" : "-", Optional.empty(), Optional.empty(),
             answer.body().length, null);
         return answer;
       }

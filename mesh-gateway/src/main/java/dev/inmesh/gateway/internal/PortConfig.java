@@ -1,8 +1,6 @@
 package dev.inmesh.gateway.internal;
 
 import dev.inmesh.internal.model.GatewayListener;
-import dev.inmesh.internal.security.authz.AuthorizationEngine;
-import dev.inmesh.internal.security.jwt.JwtAuthentication;
 import io.netty.handler.ssl.SslContext;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +19,7 @@ final class PortConfig {
   private static final Logger log = LoggerFactory.getLogger(PortConfig.class);
 
   /** One server as connections use it; {@code tls} null on a plaintext port. */
-  record Binding(List<String> serverNames, String routeConfigName, SslContext tls, JwtAuthentication authentication,
-      AuthorizationEngine authorization) {}
+  record Binding(List<String> serverNames, String routeConfigName, SslContext tls) {}
 
   private final GatewayListener listener;
   private final List<Binding> bindings;
@@ -36,13 +33,11 @@ final class PortConfig {
     List<Binding> bindings = new ArrayList<>();
     for (GatewayListener.Server server : listener.servers()) {
       if (server.tls().isEmpty()) {
-        bindings.add(new Binding(server.serverNames(), server.routeConfigName(), null,
-            server.authentication(), server.authorization()));
+        bindings.add(new Binding(server.serverNames(), server.routeConfigName(), null));
         continue;
       }
       try {
-        bindings.add(new Binding(server.serverNames(), server.routeConfigName(), contexts.context(server.tls().get()),
-            server.authentication(), server.authorization()));
+        bindings.add(new Binding(server.serverNames(), server.routeConfigName(), contexts.context(server.tls().get())));
       } catch (GatewayConfigException e) {
         log.error("gateway port {}: server {} (routes {}) is not served: {}", listener.port(),
             server.serverNames().isEmpty() ? "*" : server.serverNames(), server.routeConfigName(), e.getMessage());

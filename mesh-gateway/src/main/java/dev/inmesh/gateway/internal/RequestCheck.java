@@ -2,6 +2,9 @@ package dev.inmesh.gateway.internal;
 
 import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.inbound.PeerInfo;
+import dev.inmesh.internal.model.GatewayListener;
+import dev.inmesh.internal.model.ListenerConfig;
+import dev.inmesh.internal.xds.GatewayListenerParser;
 import dev.inmesh.internal.security.authz.AuthzDecision;
 import dev.inmesh.internal.security.jwt.JwtOutcome;
 import dev.inmesh.spi.InboundGate;
@@ -15,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,15 +42,25 @@ final class RequestCheck {
   /** Answered at the gateway. */
   record Refuse(Forwarder.Answer answer) implements Verdict {}
 
+  private final Supplier<Map<String, ListenerConfig>> listeners;
   private final Clock clock;
 
-  RequestCheck(Clock clock) {
+  /** @param listeners the listeners of the mesh's current snapshot, by name */
+  RequestCheck(Supplier<Map<String, ListenerConfig>> listeners, Clock clock) {
+    this.listeners = Objects.requireNonNull(listeners, "listeners");
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   Verdict check(Forwarder.Incoming request) {
+    // the policies in force now, not those of when the connection was accepted: a kept-alive client gets a change at once
+    Optional<GatewayListener.Server> server = server(request.gatewayPort(), request.routeConfigName());
+    if (server.isEmpty()) {
+      // the server's listener is gone or changed under this connection: no policy to decide by, so fail closed
+      return new Refuse(Forwarder.Answer.flagged(503, "no listener for gateway port " + request.gatewayPort()
+          + " serves routes " + request.routeConfigName() + " any more", "NR"));
+    }
     RequestHead head = head(request);
-    JwtOutcome authenticated = request.authentication().authenticate(head, clock);
+    JwtOutcome authenticated = server.get().authentication().authenticate(head, clock);
     if (authenticated instanceof JwtOutcome.Rejected rejected) {
       log.debug("gateway port {} rejected the end-user token of {} {} from {}: {}", request.gatewayPort(),
           request.method(), request.uri(), request.peer().source(), rejected.reason());
@@ -54,7 +68,7 @@ final class RequestCheck {
           Map.entry("www-authenticate", rejected.challenge(request.scheme(), head.host(), head.path()))),
           RequestHandler.text(rejected.reason())));
     }
-    AuthzDecision decision = request.authorization()
+    AuthzDecision decision = server.get().authorization()
         .evaluate(head.toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt()));
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("gateway port {} denied {} {} from {}: {}", request.gatewayPort(), request.method(), request.uri(),
@@ -63,6 +77,14 @@ final class RequestCheck {
       return new Refuse(Forwarder.Answer.local(403, InboundGate.RBAC_DENIED_BODY));
     }
     return new Pass(authenticated.headerChanges());
+  }
+
+  private Optional<GatewayListener.Server> server(int gatewayPort, String routeConfigName) {
+    ListenerConfig listener = listeners.get().get(GatewayListenerParser.PREFIX + gatewayPort);
+    if (listener == null || listener.gateway().isEmpty()) {
+      return Optional.empty();
+    }
+    return listener.gateway().get().servers().stream().filter(s -> s.routeConfigName().equals(routeConfigName)).findFirst();
   }
 
   private static RequestHead head(Forwarder.Incoming request) {

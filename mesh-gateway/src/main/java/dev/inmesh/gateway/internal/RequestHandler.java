@@ -70,8 +70,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     Forwarder.Incoming incoming = new Forwarder.Incoming(request.method().name(), request.uri(), headers,
         ByteBufUtil.getBytes(request.content()), tls ? "https" : "http", gatewayPort, binding.routeConfigName(),
         connection.remoteAddress() instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "",
-        ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : request.protocolVersion().text(), peer(connection),
-        binding.authentication(), binding.authorization());
+        ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : request.protocolVersion().text(), peer(connection));
     ctx.channel().config().setAutoRead(false);
     boolean queued = forwarder.submit(incoming, answer -> ctx.executor().execute(() -> {
       write(ctx, answer, keepAlive);

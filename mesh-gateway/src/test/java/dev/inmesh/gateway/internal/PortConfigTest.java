@@ -39,6 +39,6 @@ class PortConfigTest {
   }
 
   private static PortConfig.Binding binding(String routes, String... names) {
-    return new PortConfig.Binding(List.of(names), routes, null, JwtAuthentication.NONE, AuthorizationEngine.EMPTY);
+    return new PortConfig.Binding(List.of(names), routes, null);
   }
 }
