@@ -26,6 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.Optional;
@@ -121,6 +122,18 @@ class GatewayJwtIT {
 
   @Test
   @Order(1)
+  void theVerifiedPayloadIsHandedOnAndACopyTheClientSentIsDropped() throws Exception {
+    String forged = Base64.getUrlEncoder().withoutPadding()
+        .encodeToString("{\"sub\":\"mallory\"}".getBytes(StandardCharsets.UTF_8));
+
+    assertThat(curl("-H", "x-jwt-payload: " + forged, url("/payload"))).as("no token: the forged payload is dropped")
+        .isEqualTo("payload=-");
+    assertThat(curl("-H", "x-jwt-payload: " + forged, "-H", "Authorization: Bearer " + rs256(claims(ISSUER).build()),
+        url("/payload"))).contains("\"sub\":\"alice\"").contains("\"iss\":\"" + ISSUER).doesNotContain("mallory");
+  }
+
+  @Test
+  @Order(1)
   void invalidTokensAreRejectedWith401AndEnvoysReasonAtTheGateway() throws Exception {
     assertThat(bearer(rs256(claims(ISSUER).expirationTime(Date.from(Instant.now().minusSeconds(300))).build())))
         .isEqualTo("Jwt is expired 401");
@@ -207,6 +220,7 @@ class GatewayJwtIT {
         jwtRules:
         - issuer: "%s"
           jwksUri: "%s"
+          outputPayloadToHeader: x-jwt-payload
       """;
 
   private static JWTClaimsSet.Builder claims(String issuer) {
@@ -258,6 +272,11 @@ class GatewayJwtIT {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
         String authorization = Optional.ofNullable(request.getHeaders().get("authorization")).orElse("-");
+        if (request.getUrl().encodedPath().equals("/payload")) {
+          String payload = Optional.ofNullable(request.getHeaders().get("x-jwt-payload"))
+              .map(p -> new String(Base64.getUrlDecoder().decode(p), StandardCharsets.UTF_8)).orElse("-");
+          return new MockResponse.Builder().body("payload=" + payload).build();
+        }
         return new MockResponse.Builder().body("authorization=" + authorization).build();
       }
     });
