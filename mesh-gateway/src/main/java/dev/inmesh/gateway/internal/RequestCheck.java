@@ -4,9 +4,9 @@ import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.model.GatewayListener;
 import dev.inmesh.internal.model.ListenerConfig;
-import dev.inmesh.internal.xds.GatewayListenerParser;
 import dev.inmesh.internal.security.authz.AuthzDecision;
 import dev.inmesh.internal.security.jwt.JwtOutcome;
+import dev.inmesh.internal.xds.GatewayListenerParser;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
 import dev.inmesh.spi.RequestHeaderChanges;
@@ -14,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -92,7 +91,7 @@ final class RequestCheck {
     return new RequestHead(request.method(), host == null ? "" : host, request.uri(), name -> {
       List<String> values = new ArrayList<>();
       for (Map.Entry<String, String> header : request.headers()) {
-        if (header.getKey().toLowerCase(Locale.ROOT).equals(name)) {
+        if (header.getKey().equalsIgnoreCase(name)) {
           values.add(header.getValue());
         }
       }
