@@ -167,11 +167,12 @@ class MeshGatewayIT {
   }
 
   @Test
-  void httpsRedirectAnswers301ToTheSameHostAndPathOverHttps() {
-    String headers = curl("-s", "-D", "-", "-o", "/dev/null", "-H", "Host: shop.example.com", url(8082, "/productpage"));
+  void httpsRedirectAnswers301ToTheSameHostPathAndQueryOverHttps() {
+    String headers = curl("-s", "-D", "-", "-o", "/dev/null", "-H", "Host: shop.example.com",
+        url(8082, "/productpage?u=normal&q=a%20b"));
 
     assertThat(headers).startsWith("HTTP/1.1 301");
-    assertThat(headers.toLowerCase()).contains("location: https://shop.example.com/productpage");
+    assertThat(headers.toLowerCase()).contains("location: https://shop.example.com/productpage?u=normal&q=a%20b");
   }
 
   @Test
@@ -249,6 +250,71 @@ class MeshGatewayIT {
       // the slots are free again
       Await.until(() -> curlQuiet(port).equals("200"), Duration.ofSeconds(10), "a new connection to be served");
     }
+  }
+
+  @Test
+  void aClientDrippingHeaderBytesGets408AtTheHeadersDeadlineWhileAnIdleKeepAliveConnectionIsLeftAlone()
+      throws Exception {
+    Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
+    try (mesh; MeshGateway slow = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
+        .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
+        .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5))
+        .withRequestHeadersTimeout(Duration.ofSeconds(1)))) {
+      Await.until(() -> slow.localPort(8080).isPresent() && curlQuiet(slow.localPort(8080).getAsInt()).equals("200"),
+          Duration.ofSeconds(30), "the gateway's port 8080 to serve");
+      int port = slow.localPort(8080).getAsInt();
+
+      try (java.net.Socket dripping = new java.net.Socket("127.0.0.1", port)) {
+        dripping.setSoTimeout(10_000);
+        var out = dripping.getOutputStream();
+        out.write("GET /productpage HTTP/1.1\r\nHost: shop.example.com\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        long started = System.nanoTime();
+        // a header byte every 200 ms: never idle, never done
+        for (int i = 0; i < 15 && dripping.getInputStream().available() == 0; i++) {
+          try {
+            out.write('x');
+            out.flush();
+          } catch (IOException closed) {
+            break;
+          }
+          Thread.sleep(200);
+        }
+        String answer = new String(dripping.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        assertThat(answer).startsWith("HTTP/1.1 408").containsIgnoringCase("connection: close");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("answered at the 1 s deadline, not the 30 s idle timeout")
+            .isLessThan(Duration.ofSeconds(3));
+      }
+
+      try (java.net.Socket keepAlive = new java.net.Socket("127.0.0.1", port)) {
+        keepAlive.setSoTimeout(10_000);
+        byte[] request = "GET /productpage HTTP/1.1\r\nHost: shop.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        keepAlive.getOutputStream().write(request);
+        assertThat(readHead(keepAlive)).startsWith("HTTP/1.1 200");
+        Thread.sleep(1_500);
+        keepAlive.getOutputStream().write(request);
+        assertThat(readHead(keepAlive)).as("the deadline runs from a request's first byte, not between requests")
+            .startsWith("HTTP/1.1 200");
+      }
+    }
+  }
+
+  /** Reads one response's status line and headers, and its body by content-length. */
+  private static String readHead(java.net.Socket socket) throws IOException {
+    var in = socket.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        break;
+      }
+      head.append((char) b);
+    }
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    if (length.find()) {
+      in.readNBytes(Integer.parseInt(length.group(1)));
+    }
+    return head.toString();
   }
 
   @Test
