@@ -56,6 +56,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayJwtIT {
   private static final String ISSUER = "https://issuer.inmesh.test";
+  private static final String AUDIENCE_ISSUER = "https://audience.inmesh.test";
+  private static final String DOWN_ISSUER = "https://down.inmesh.test";
 
   private Path config;
   private MeshControl control;
@@ -74,6 +76,9 @@ class GatewayJwtIT {
     jwksServer.setDispatcher(new Dispatcher() {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
+        if (request.getUrl().encodedPath().equals("/gone")) {
+          return new MockResponse.Builder().code(404).build();
+        }
         return new MockResponse.Builder().code(200).setHeader("content-type", "application/json").body(jwks).build();
       }
     });
@@ -82,7 +87,8 @@ class GatewayJwtIT {
 
     Path work = Files.createTempDirectory("gateway-jwt-it");
     config = Files.createDirectories(work.resolve("config"));
-    Files.writeString(config.resolve("gateway.yaml"), GATEWAY.formatted(ISSUER, jwksServer.url("/jwks")),
+    Files.writeString(config.resolve("gateway.yaml"), GATEWAY.formatted(ISSUER, jwksServer.url("/jwks"),
+        AUDIENCE_ISSUER, jwksServer.url("/jwks"), DOWN_ISSUER, jwksServer.url("/gone")),
         StandardCharsets.UTF_8);
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(config)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
@@ -143,6 +149,28 @@ class GatewayJwtIT {
         .isEqualTo("Jwt verification fails 401");
     assertThat(bearer(new PlainJWT(claims(ISSUER).build()).serialize()))
         .isEqualTo("Jwt header [alg] is not supported 401");
+  }
+
+  @Test
+  @Order(1)
+  void aTokenForAnotherAudienceGets401AndOneForTheGatewaysAudiencePasses() throws Exception {
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).audience("another-service").build())))
+        .isEqualTo("Audiences in Jwt are not allowed 401");
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).build()))).as("no aud claim at all")
+        .isEqualTo("Audiences in Jwt are not allowed 401");
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).audience(List.of("another-service", "bookinfo")).build())))
+        .isEqualTo("authorization=- 200");
+  }
+
+  @Test
+  @Order(1)
+  void aJwksThatCannotBeFetchedRejectsItsIssuersTokensAtTheGatewayAndSaysSo() throws Exception {
+    assertThat(bearer(rs256(claims(DOWN_ISSUER).build())))
+        .isEqualTo("Jwks doesn't have key to match kid or alg from Jwt 401");
+    assertThat(control.jwksStatus()).hasEntrySatisfying(jwksServer.url("/gone").toString(),
+        status -> assertThat(status).startsWith("failed").contains("HTTP 404"));
+    assertThat(curl("-w", " %{http_code}", url("/productpage"))).as("a request without a token still passes")
+        .isEqualTo("authorization=- 200");
   }
 
   @Test
@@ -221,6 +249,11 @@ class GatewayJwtIT {
         - issuer: "%s"
           jwksUri: "%s"
           outputPayloadToHeader: x-jwt-payload
+        - issuer: "%s"
+          jwksUri: "%s"
+          audiences: ["bookinfo"]
+        - issuer: "%s"
+          jwksUri: "%s"
       """;
 
   private static JWTClaimsSet.Builder claims(String issuer) {

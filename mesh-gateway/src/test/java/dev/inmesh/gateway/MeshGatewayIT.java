@@ -217,6 +217,54 @@ class MeshGatewayIT {
   }
 
   @Test
+  void anAuthorizationPolicyAtTheGatewaySeesAMutualClientCertificatesSpiffeIdAsItsPrincipal() throws Exception {
+    int port = gateway.localPort(9443).getAsInt();
+    // Istio matches `hosts` against the whole authority, so the Host header without the test's port
+    String[] common = {"--cacert", serverPki.caCertificate().toString(), "--resolve", "admin.example.com:" + port + ":127.0.0.1",
+        "-H", "Host: admin.example.com", "-w", " %{http_code}"};
+    OpensslPki.Pair partner = clientPki.client("partner-svc", "spiffe://partners.example/ns/billing/sa/invoices");
+    OpensslPki.Pair intruder = clientPki.client("intruder", "spiffe://partners.example/ns/billing/sa/intruder");
+    Path policy = work.resolve("config").resolve("admin-principals.yaml");
+    Files.writeString(policy, """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: admin-partners-only
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: DENY
+          rules:
+          - from:
+            - source:
+                notPrincipals: ["partners.example/ns/billing/sa/invoices"]
+            to:
+            - operation:
+                hosts: ["admin.example.com"]
+        """, StandardCharsets.UTF_8);
+    try {
+      Await.until(() -> curl(concat(common, "--cert", intruder.certificate().toString(), "--key", intruder.key().toString(),
+              "https://admin.example.com:" + port + "/productpage")).equals("RBAC: access denied 403"),
+          Duration.ofSeconds(30), "the gateway to deny a client certificate of another principal");
+
+      assertThat(curl(concat(common, "--cert", partner.certificate().toString(), "--key", partner.key().toString(),
+          "https://admin.example.com:" + port + "/productpage"))).isEqualTo("productpage body 200");
+      assertThat(curl(concat(common, "--cert", client.certificate().toString(), "--key", client.key().toString(),
+          "https://admin.example.com:" + port + "/productpage"))).as("a certificate without a SPIFFE ID has no principal")
+          .isEqualTo("RBAC: access denied 403");
+      assertThat(curl(url(8080, "/productpage"))).as("the policy names admin.example.com only")
+          .isEqualTo("productpage body");
+    } finally {
+      Files.delete(policy);
+      Await.until(() -> curl(concat(common, "--cert", client.certificate().toString(), "--key", client.key().toString(),
+              "https://admin.example.com:" + port + "/productpage")).equals("productpage body 200"),
+          Duration.ofSeconds(30), "the policy to be gone");
+    }
+  }
+
+  @Test
   void refusesHeadersAndBodiesPastTheirBoundsAndDropsForgedMeshHeaders() throws Exception {
     String big = "x".repeat(MAX_HEADER_BYTES + 1);
     assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "x-big: " + big, url(8080, "/productpage")))
