@@ -16,6 +16,8 @@ import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.internal.security.SpiffeTrustManager;
+import dev.inmesh.internal.telemetry.AuthorizationLog;
+import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -211,6 +213,60 @@ class GatewayJwtIT {
         url("/productpage"))).as("a valid token carries a request principal").isEqualTo("authorization=- 200");
     assertThat(bearer(rs256(claims(ISSUER).expirationTime(Date.from(Instant.now().minusSeconds(300))).build())))
         .as("authentication still answers first").isEqualTo("Jwt is expired 401");
+  }
+
+  @Test
+  @Order(3)
+  void auditAndDryRunPoliciesAtTheGatewayAreLoggedAndDecideNothing() throws Exception {
+    Files.writeString(config.resolve("audit.yaml"), """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: audit-front
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: AUDIT
+          rules:
+          - to:
+            - operation:
+                paths: ["/productpage"]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: shadow-deny-front
+          namespace: istio-system
+          annotations:
+            istio.io/dry-run: "true"
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/productpage"]
+        """, StandardCharsets.UTF_8);
+    String token = rs256(claims(ISSUER).build());
+    try (AccessLogCapture auditLog = new AccessLogCapture(AuthorizationLog.AUDIT_LOGGER);
+         AccessLogCapture dryRunLog = new AccessLogCapture(AuthorizationLog.DRY_RUN_LOGGER)) {
+      Await.until(() -> {
+        assertThat(curl("-w", " %{http_code}", "-H", "Authorization: Bearer " + token, url("/productpage")))
+            .as("neither policy decides").isEqualTo("authorization=- 200");
+        return !auditLog.lines().isEmpty() && !dryRunLog.lines().isEmpty();
+      }, Duration.ofSeconds(30), "the gateway to log the AUDIT and dry-run policies");
+
+      assertThat(auditLog.lines()).allSatisfy(line -> assertThat(line)
+          .startsWith("AUDIT ns[istio-system]-policy[audit-front]-rule[0] \"GET /productpage\" port=8080 source=plaintext ")
+          .endsWith(" decision=allowed"));
+      assertThat(dryRunLog.lines()).allSatisfy(line -> assertThat(line)
+          .startsWith("shadow denied, matched policy ns[istio-system]-policy[shadow-deny-front]-rule[0] \"GET /productpage\"")
+          .endsWith("istio_dry_run_deny_shadow_effective_policy_id=ns[istio-system]-policy[shadow-deny-front]-rule[0]"));
+    }
   }
 
   private static final String GATEWAY = """
