@@ -11,15 +11,19 @@ import dev.inmesh.internal.security.SpiffeTrustManager;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.OpensslPki;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -187,6 +191,43 @@ class MeshGatewayIT {
     assertThat(openssl(port, "other.example.com")).contains("subject=CN = other.example.com");
     assertThat(openssl(port, "nobody.example.com")).as("no server for the name: no handshake")
         .doesNotContain("subject=CN");
+  }
+
+  @Test
+  void aRotatedCredentialIsServedToNewHandshakesWithoutAConfigChange() throws Exception {
+    int port = gateway.localPort(8443).getAsInt();
+    OpensslPki.Pair next = serverPki.serverFor("shop.example.com");
+    BigInteger nextSerial = serial(Files.readString(next.certificate()));
+    assertThat(serial(openssl(port, "shop.example.com"))).isNotEqualTo(nextSerial);
+
+    // as a rotated secret lands: each file written beside and moved into place
+    Path dir = credentials.resolve("shop-credential");
+    for (var file : List.of(Map.entry(next.certificate(), "tls.crt"), Map.entry(next.key(), "tls.key"))) {
+      Path written = Files.copy(file.getKey(), dir.resolve(file.getValue() + ".next"), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(written, dir.resolve(file.getValue()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    Await.until(() -> nextSerial.equals(serial(openssl(port, "shop.example.com"))), Duration.ofSeconds(10),
+        "the gateway to serve the rotated certificate");
+    assertThat(curl("--cacert", serverPki.caCertificate().toString(), "--resolve", "shop.example.com:" + port + ":127.0.0.1",
+        "https://shop.example.com:" + port + "/productpage")).isEqualTo("productpage body");
+  }
+
+  /** The serial number of the first PEM certificate in {@code text}, or -1 when there is none. */
+  private static BigInteger serial(String text) {
+    int begin = text.indexOf("-----BEGIN CERTIFICATE-----");
+    String end = "-----END CERTIFICATE-----";
+    int stop = text.indexOf(end, Math.max(begin, 0));
+    if (begin < 0 || stop < 0) {
+      return BigInteger.valueOf(-1);
+    }
+    try {
+      X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
+          new java.io.ByteArrayInputStream(text.substring(begin, stop + end.length()).getBytes(StandardCharsets.US_ASCII)));
+      return certificate.getSerialNumber();
+    } catch (java.security.cert.CertificateException e) {
+      throw new AssertionError("not a certificate: " + text, e);
+    }
   }
 
   @Test
