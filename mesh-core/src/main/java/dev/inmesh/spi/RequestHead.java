@@ -53,6 +53,18 @@ public record RequestHead(String method, String host, String path, Function<Stri
         jwt);
   }
 
+  /**
+   * This request as the filters after end-user authentication see it, with {@code changes} made: in
+   * Envoy, {@code jwt_authn} removes and sets its headers before RBAC runs, so a policy on a header
+   * that authentication writes never matches a copy the caller forged.
+   */
+  public RequestHead withHeaderChanges(RequestHeaderChanges changes) {
+    if (changes.isEmpty()) {
+      return this;
+    }
+    return new RequestHead(method, host, path, name -> changes.apply(name, headerValues.apply(name)));
+  }
+
   /** A header's values joined with {@code ,}, as Envoy joins repeated headers. */
   public Optional<String> header(String name) {
     List<String> values = headerValues.apply(name.toLowerCase(Locale.ROOT));

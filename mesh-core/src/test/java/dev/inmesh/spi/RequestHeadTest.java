@@ -34,6 +34,25 @@ class RequestHeadTest {
   }
 
   @Test
+  void authorizationSeesTheHeadersAuthenticationRemovedAndSetNotTheCallersCopies() {
+    RequestHead forged = new RequestHead("GET", "reviews:9080", "/", name -> switch (name) {
+      case "x-jwt-payload" -> List.of("eyJzdWIiOiJtYWxsb3J5In0");
+      case "x-claim-role" -> List.of("admin");
+      case "accept" -> List.of("text/plain");
+      default -> List.of();
+    });
+    RequestHeaderChanges changes = new RequestHeaderChanges(java.util.Set.of("x-jwt-payload", "x-claim-role"),
+        Map.of("x-claim-role", "reader"));
+
+    AuthzRequest request = forged.withHeaderChanges(changes).toAuthzRequest(PLAINTEXT_PEER, 9080);
+
+    assertThat(request.header("x-jwt-payload")).isEmpty();
+    assertThat(request.header("X-Claim-Role")).contains("reader");
+    assertThat(request.header("accept")).contains("text/plain");
+    assertThat(forged.withHeaderChanges(RequestHeaderChanges.NONE)).isSameAs(forged);
+  }
+
+  @Test
   void theAuthzRequestCarriesTheRealSourceThePublicPortAndTheRawPathWithQuery() {
     AuthzRequest request = HEAD.toAuthzRequest(MTLS_PEER, 9080);
 

@@ -30,6 +30,9 @@ import java.util.Objects;
  *     which Envoy leaves off and the gateway sets to 10 s, so that a client dripping header bytes
  *     cannot hold a connection for as long as the idle timeout allows; a keep-alive connection
  *     between requests is bounded by the idle timeout instead
+ * @param maxBufferedBytes request and response bodies the gateway holds at once, over all
+ *     connections and streams (bodies are buffered whole, not streamed): past it a request gets
+ *     503 and its connection (HTTP/2: its stream) is closed, and a response is answered 503
  */
 public record GatewayOptions(
     Path credentialsDir,
@@ -44,7 +47,8 @@ public record GatewayOptions(
     int workers,
     int queuedRequests,
     int maxConcurrentStreams,
-    Duration requestHeadersTimeout) {
+    Duration requestHeadersTimeout,
+    long maxBufferedBytes) {
 
   public GatewayOptions {
     Objects.requireNonNull(credentialsDir, "credentialsDir");
@@ -60,6 +64,10 @@ public record GatewayOptions(
     positive("idleTimeout", idleTimeout);
     positive("handshakeTimeout", handshakeTimeout);
     positive("requestHeadersTimeout", requestHeadersTimeout);
+    if (maxBufferedBytes < Math.max(maxBodyBytes, maxResponseBytes)) {
+      throw new IllegalArgumentException("maxBufferedBytes must hold at least one whole body ("
+          + Math.max(maxBodyBytes, maxResponseBytes) + " bytes), got " + maxBufferedBytes);
+    }
   }
 
   private static void positive(String name, Duration value) {
@@ -77,19 +85,19 @@ public record GatewayOptions(
   /** Every address, credentials under {@code /etc/inmesh/gateway-credentials}, Envoy-like bounds. */
   public static GatewayOptions defaults() {
     return new GatewayOptions(Path.of("/etc/inmesh/gateway-credentials"), "0.0.0.0", Map.of(), 10_000, 60 * 1024,
-        16 * 1024 * 1024, 64 * 1024 * 1024, Duration.ofMinutes(5), Duration.ofSeconds(10), 64, 1024, 100, Duration.ofSeconds(10));
+        16 * 1024 * 1024, 64 * 1024 * 1024, Duration.ofMinutes(5), Duration.ofSeconds(10), 64, 1024, 100, Duration.ofSeconds(10), 256L * 1024 * 1024);
   }
 
   public GatewayOptions withCredentialsDir(Path dir) {
     return new GatewayOptions(dir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   public GatewayOptions withBindAddress(String address) {
     return new GatewayOptions(credentialsDir, address, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   /** Serves the Gateway port {@code gatewayPort} on {@code localPort} (0: any free port, see {@link MeshGateway#localPort}). */
@@ -98,31 +106,39 @@ public record GatewayOptions(
     ports.put(gatewayPort, localPort);
     return new GatewayOptions(credentialsDir, bindAddress, ports, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   public GatewayOptions withLimits(int maxConnections, int maxHeaderBytes, int maxBodyBytes) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   public GatewayOptions withTimeouts(Duration idleTimeout, Duration handshakeTimeout) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   public GatewayOptions withWorkers(int workers, int queuedRequests) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
         maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
-        requestHeadersTimeout);
+        requestHeadersTimeout, maxBufferedBytes);
   }
 
   /** Bounds the time from a request's first byte to its last header byte (HTTP/1.1). */
   public GatewayOptions withRequestHeadersTimeout(Duration timeout) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams, timeout);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams, timeout,
+        maxBufferedBytes);
+  }
+
+  /** Bounds the bodies held at once over all connections; at least one whole request or response body. */
+  public GatewayOptions withMaxBufferedBytes(long bytes) {
+    return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout, bytes);
   }
 
   /** The local port that serves a Gateway port: its mapping, else the port's own number. */

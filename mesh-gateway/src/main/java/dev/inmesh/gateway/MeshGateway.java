@@ -31,7 +31,8 @@ public final class MeshGateway implements AutoCloseable {
   public static MeshGateway start(Mesh mesh, GatewayOptions options) {
     OkHttpClient client = MeshHttp.decorate(new OkHttpClient.Builder().followRedirects(false).followSslRedirects(false),
         mesh).build();
-    Forwarder forwarder = new Forwarder(mesh, client, options.workers(), options.queuedRequests(), options.maxResponseBytes());
+    Forwarder forwarder = new Forwarder(mesh, client, options.workers(), options.queuedRequests(), options.maxResponseBytes(),
+        options.maxBufferedBytes());
     GatewayServer server = new GatewayServer(mesh, options, forwarder);
     server.start();
     return new MeshGateway(server);

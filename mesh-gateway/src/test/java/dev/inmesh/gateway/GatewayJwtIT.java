@@ -269,6 +269,37 @@ class GatewayJwtIT {
     }
   }
 
+  @Test
+  @Order(4)
+  void aPolicyOnAHeaderAuthenticationWritesNeverSeesTheCopyTheClientForged() throws Exception {
+    String forged = Base64.getUrlEncoder().withoutPadding()
+        .encodeToString("{\"sub\":\"mallory\"}".getBytes(StandardCharsets.UTF_8));
+    Files.writeString(config.resolve("header-gated.yaml"), """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: header-gated
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: ALLOW
+          rules:
+          - when:
+            - key: request.headers[x-jwt-payload]
+              values: ["%s"]
+          - when:
+            - key: request.headers[x-partner]
+              values: ["yes"]
+        """.formatted(forged), StandardCharsets.UTF_8);
+    Await.until(() -> curl("-w", " %{http_code}", "-H", "x-partner: yes", url("/productpage")).equals("authorization=- 200"),
+        Duration.ofSeconds(30), "the header-gated policy to be in force");
+
+    assertThat(curl("-w", " %{http_code}", "-H", "x-jwt-payload: " + forged, url("/productpage")))
+        .as("jwt_authn removes its output header before RBAC runs").isEqualTo("RBAC: access denied 403");
+  }
+
   private static final String GATEWAY = """
       apiVersion: networking.istio.io/v1
       kind: Gateway

@@ -306,6 +306,52 @@ class MeshGatewayIT {
   }
 
   @Test
+  void aPathOrHostThatWouldBeReadOneWayByPolicyAndAnotherUpstreamIsNormalizedOrRefused() throws Exception {
+    Path policy = work.resolve("config").resolve("deny-secret.yaml");
+    Files.writeString(policy, """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: deny-secret
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/reviews/secret*"]
+        """, StandardCharsets.UTF_8);
+    try {
+      Await.until(() -> curl("-w", " %{http_code}", url(8080, "/reviews/secret")).equals("RBAC: access denied 403"),
+          Duration.ofSeconds(30), "the deny-secret policy to be in force");
+      int before = reviews.getRequestCount();
+
+      for (String dodge : List.of("/reviews/public/../secret", "/reviews/public/%2e%2e/secret",
+          "/reviews/public\\..\\secret", "/reviews/./secret")) {
+        assertThat(curl("--path-as-is", "-w", " %{http_code}", url(8080, dodge))).as(dodge)
+            .isEqualTo("RBAC: access denied 403");
+      }
+      for (String host : List.of("shop.example.com/reviews/secret#", "shop.example.com/reviews/secret?x=",
+          "%73hop.example.com", "a@shop.example.com")) {
+        assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: " + host, url(8080, "/reviews/public")))
+            .as(host).isEqualTo("400");
+      }
+      assertThat(reviews.getRequestCount()).as("none of them reached the workload").isEqualTo(before);
+
+      assertThat(curl("--path-as-is", url(8080, "/reviews/secret/../public")))
+          .as("the raw path starts with the denied prefix; the normalized one does not").isEqualTo("reviews body");
+    } finally {
+      Files.delete(policy);
+      String[] last = {""};
+      Await.until(() -> (last[0] = curl("-w", " %{http_code}", url(8080, "/reviews/secret"))).equals("reviews body 200"),
+          Duration.ofSeconds(30), "the deny-secret policy to be gone", () -> "last answer: " + last[0]);
+    }
+  }
+
+  @Test
   void refusesHeadersAndBodiesPastTheirBoundsAndDropsForgedMeshHeaders() throws Exception {
     String big = "x".repeat(MAX_HEADER_BYTES + 1);
     assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "x-big: " + big, url(8080, "/productpage")))
@@ -342,7 +388,7 @@ class MeshGatewayIT {
   }
 
   @Test
-  void aClientDrippingHeaderBytesGets408AtTheHeadersDeadlineWhileAnIdleKeepAliveConnectionIsLeftAlone()
+  void aClientDrippingHeaderBytesGets408AtTheHeadersDeadlineWhileIdleConnectionsAndSlowBodiesAreLeftAlone()
       throws Exception {
     Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
     try (mesh; MeshGateway slow = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
@@ -385,6 +431,74 @@ class MeshGatewayIT {
         assertThat(readHead(keepAlive)).as("the deadline runs from a request's first byte, not between requests")
             .startsWith("HTTP/1.1 200");
       }
+
+      try (java.net.Socket upload = new java.net.Socket("127.0.0.1", port)) {
+        upload.setSoTimeout(10_000);
+        var out = upload.getOutputStream();
+        out.write(("POST /productpage HTTP/1.1\r\nHost: shop.example.com\r\nExpect: 100-continue\r\n"
+            + "Content-Length: 8\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(readHead(upload)).startsWith("HTTP/1.1 100");
+        for (int i = 0; i < 8; i++) {
+          // the body takes twice the headers deadline
+          Thread.sleep(250);
+          out.write('b');
+          out.flush();
+        }
+        assertThat(readHead(upload)).as("a body after 100 Continue is not held to the headers deadline")
+            .startsWith("HTTP/1.1 200");
+      }
+    }
+  }
+
+  @Test
+  void pipelinedRequestsAreAnsweredOneAfterAnotherAndAClientPipeliningTooFarIsClosed() throws Exception {
+    int port = gateway.localPort(8080).getAsInt();
+    String one = "GET /productpage HTTP/1.1\r\nHost: shop.example.com\r\n\r\n";
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(one.repeat(5).getBytes(StandardCharsets.US_ASCII));
+      for (int i = 0; i < 5; i++) {
+        assertThat(readHead(socket)).as("answer " + (i + 1)).startsWith("HTTP/1.1 200");
+      }
+    }
+    try (java.net.Socket flood = new java.net.Socket("127.0.0.1", port)) {
+      flood.setSoTimeout(10_000);
+      // RequestHandler.MAX_PIPELINED is 16
+      flood.getOutputStream().write(one.repeat(64).getBytes(StandardCharsets.US_ASCII));
+      int answers = 0;
+      while (readHead(flood).startsWith("HTTP/1.1 200")) {
+        answers++;
+      }
+      assertThat(answers).as("answered no more than it may hold, then closed").isLessThanOrEqualTo(16);
+    }
+    assertThat(curl(url(8080, "/productpage"))).as("the workers are not all taken").isEqualTo("productpage body");
+  }
+
+  @Test
+  void requestBodiesPastTheBufferBudgetAre503WhileTheBodiesHeldAreServed() throws Exception {
+    int body = 40 * 1024 * 1024;
+    Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
+    try (mesh; MeshGateway tight = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
+        .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
+        .withLimits(100, MAX_HEADER_BYTES, body).withMaxBufferedBytes(64L * 1024 * 1024))) {
+      Await.until(() -> tight.localPort(8080).isPresent() && curlQuiet(tight.localPort(8080).getAsInt()).equals("200"),
+          Duration.ofSeconds(30), "the gateway's port 8080 to serve");
+      String slow = "http://127.0.0.1:" + tight.localPort(8080).getAsInt() + "/slow";
+      Path upload = Files.write(work.resolve("upload.bin"), new byte[body]);
+
+      // the first body is held while /slow takes its 1 s route timeout; a second does not fit beside it
+      Process first = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:",
+          "--data-binary", "@" + upload, slow).redirectErrorStream(true).start();
+      Thread.sleep(400);
+      String second = curl("-w", " %{http_code}", "-H", "Expect:", "--data-binary", "@" + upload, slow);
+      assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+      assertThat(second).isEqualTo("overloaded 503");
+      assertThat(new String(first.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).as("the first was served")
+          .isEqualTo("504");
+      assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:", "--data-binary", "@" + upload, slow))
+          .as("the budget is given back once answered").isEqualTo("504");
     }
   }
 

@@ -162,7 +162,7 @@ public final class DoorGate implements InboundGate {
       return new Stop(new Refused(401, rejected.reason(), Map.of("www-authenticate",
           rejected.challenge(peer.isMutualTls() ? "https" : "http", head.host(), head.path()))));
     }
-    AuthzRequest request = head.toAuthzRequest(peer, port, authenticated.jwt());
+    AuthzRequest request = head.withHeaderChanges(authenticated.headerChanges()).toAuthzRequest(peer, port, authenticated.jwt());
     AuthzDecision decision = policy.authorization().evaluate(request);
     // AUDIT and dry-run policies decide nothing: their outcome is logged (and dry-run counted), as Envoy's RBAC does
     Optional<String> audit = policy.authorization().auditPolicy(request);

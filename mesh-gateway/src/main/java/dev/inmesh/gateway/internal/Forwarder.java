@@ -12,6 +12,7 @@ import dev.inmesh.tracing.TraceContext;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
 import dev.inmesh.spi.CallOptions;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -66,10 +67,27 @@ public final class Forwarder implements AutoCloseable {
       }
       return null;
     }
+
+    /** This request with its target and Host header as {@link RequestTarget} normalized them. */
+    Incoming normalized(RequestTarget.Normalized target) {
+      List<Map.Entry<String, String>> normalized = new ArrayList<>(headers.size());
+      for (Map.Entry<String, String> header : headers) {
+        normalized.add(header.getKey().equalsIgnoreCase("host") ? Map.entry("host", target.authority()) : header);
+      }
+      return new Incoming(method, target.uri(), normalized, body, scheme, gatewayPort, routeConfigName, clientAddress,
+          protocol, peer);
+    }
   }
 
-  /** What the client is answered. */
-  record Answer(int status, List<Map.Entry<String, String>> headers, byte[] body) {
+  /**
+   * What the client is answered; {@code bufferedBytes} of the {@link BufferBudget} stay taken until
+   * the answer has been written.
+   */
+  record Answer(int status, List<Map.Entry<String, String>> headers, byte[] body, long bufferedBytes) {
+    Answer(int status, List<Map.Entry<String, String>> headers, byte[] body) {
+      this(status, headers, body, 0);
+    }
+
     static Answer local(int status, String body) {
       return new Answer(status, List.of(Map.entry("content-type", "text/plain")), RequestHandler.text(body));
     }
@@ -85,15 +103,17 @@ public final class Forwarder implements AutoCloseable {
   private final OkHttpClient client;
   private final ThreadPoolExecutor workers;
   private final int maxResponseBytes;
+  private final BufferBudget budget;
   private final RequestCheck check;
 
   /** @param client an OkHttp client on the gateway's Mesh ({@code MeshHttp.client(mesh)}) */
-  public Forwarder(Mesh mesh, OkHttpClient client, int workers, int queued, int maxResponseBytes) {
+  public Forwarder(Mesh mesh, OkHttpClient client, int workers, int queued, int maxResponseBytes, long maxBufferedBytes) {
     this.mesh = mesh;
     this.recorder = CallRecorder.of(mesh);
     this.check = new RequestCheck(() -> mesh.snapshot().resources().listeners(), Clock.systemUTC());
     this.client = client;
     this.maxResponseBytes = maxResponseBytes;
+    this.budget = new BufferBudget(maxBufferedBytes);
     this.workers = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queued), r -> {
       Thread thread = new Thread(r, "inmesh-gateway-worker");
       thread.setDaemon(true);
@@ -105,15 +125,35 @@ public final class Forwarder implements AutoCloseable {
   /** Queues the request; false when the pool and its queue are full (the caller answers 503). */
   boolean submit(Incoming request, Consumer<Answer> done) {
     try {
-      workers.execute(() -> done.accept(forward(request)));
+      workers.execute(() -> done.accept(forwardSafely(request)));
       return true;
     } catch (RejectedExecutionException e) {
       return false;
     }
   }
 
-  Answer forward(Incoming incoming) {
-    CallRecorder.Call call = start(incoming);
+  /** A failure of the gateway's own is answered 500, never left to the client's timeout. */
+  private Answer forwardSafely(Incoming request) {
+    try {
+      return forward(request);
+    } catch (RuntimeException | Error e) {
+      log.error("gateway call {} {} failed in the gateway", request.method(), request.uri(), e);
+      return Answer.local(500, "Internal Server Error");
+    }
+  }
+
+  Answer forward(Incoming received) {
+    CallRecorder.Call call = start(received);
+    Incoming incoming;
+    try {
+      // one path and host for the policies, the route and the upstream
+      incoming = received.normalized(RequestTarget.normalize(received.header("host"), received.uri()));
+    } catch (IllegalArgumentException e) {
+      Answer answer = Answer.local(400, "Bad Request: " + e.getMessage());
+      record(received, call, 400, "-", Optional.empty(), Optional.empty(), answer.body().length, null);
+      call.end();
+      return answer;
+    }
     try {
       RequestCheck.Verdict verdict = check.check(incoming);
       if (verdict instanceof RequestCheck.Refuse refuse) {
@@ -158,7 +198,13 @@ public final class Forwarder implements AutoCloseable {
           headers.add(Map.entry(h.getFirst(), h.getSecond()));
         }
       });
-      byte[] body = read(response);
+      Body read = read(response);
+      byte[] body = read == Body.TOO_LARGE ? null : read.bytes();
+      if (read == Body.OVERLOADED) {
+        Answer answer = Answer.flagged(503, "overloaded", "UO");
+        record(incoming, call, 503, "UO", clusterOf(response.header(EXPLAIN)), Optional.empty(), answer.body().length, null);
+        return answer;
+      }
       String flags = Optional.ofNullable(response.header(FLAGS)).orElse("-");
       Optional<String> cluster = clusterOf(response.header(EXPLAIN));
       Optional<SpiffeId> server = Optional.ofNullable(response.handshake())
@@ -173,13 +219,14 @@ public final class Forwarder implements AutoCloseable {
         return answer;
       }
       record(incoming, call, response.code(), flags, cluster, server, body.length, upstream);
-      return new Answer(response.code(), headers, body);
+      return new Answer(response.code(), headers, body, read.reserved());
     } catch (IOException | RuntimeException e) {
       // the pipeline answers upstream failures itself; what escapes it is the mesh not being ready
       log.debug("gateway call {} {} failed", incoming.method(), incoming.uri(), e);
       call.failed(e);
+      // Envoy's words: what failed (addresses, certificate names) is the mesh's to know, not the client's
       Answer answer = Answer.flagged(503, "upstream connect error or disconnect/reset before headers. reset reason: "
-          + e.getMessage(), "UF");
+          + "connection failure", "UF");
       record(incoming, call, 503, "UF", Optional.empty(), Optional.empty(), answer.body().length, null);
       return answer;
     }
@@ -232,32 +279,58 @@ public final class Forwarder implements AutoCloseable {
     return cluster.isEmpty() || cluster.equals("-") || cluster.equals("none") ? Optional.empty() : Optional.of(cluster);
   }
 
-  private byte[] read(Response response) throws IOException {
+  /** A response body read whole, and the bytes of the budget it holds. */
+  private record Body(byte[] bytes, long reserved) {
+    static final Body TOO_LARGE = new Body(new byte[0], 0);
+    static final Body OVERLOADED = new Body(new byte[0], 0);
+  }
+
+  /** Reads the body, taking its bytes from the budget as they come: {@link Body#TOO_LARGE} past the bound. */
+  private Body read(Response response) throws IOException {
+    long taken = 0;
     try (InputStream in = response.body().byteStream()) {
-      byte[] body = in.readNBytes(maxResponseBytes + 1);
-      return body.length > maxResponseBytes ? null : body;
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] chunk = new byte[16 * 1024];
+      for (int n = in.read(chunk); n >= 0; n = in.read(chunk)) {
+        if (out.size() + n > maxResponseBytes) {
+          budget.release(taken);
+          return Body.TOO_LARGE;
+        }
+        // the copy toByteArray makes counts too
+        if (!budget.reserve(2L * n)) {
+          budget.release(taken);
+          return Body.OVERLOADED;
+        }
+        taken += 2L * n;
+        out.write(chunk, 0, n);
+      }
+      byte[] body = out.toByteArray();
+      budget.release(taken - body.length);
+      return new Body(body, body.length);
+    } catch (IOException | RuntimeException e) {
+      budget.release(taken);
+      throw e;
     }
   }
 
+  /** The budget of request and response bodies held at once, which the ports' handlers share. */
+  BufferBudget budget() {
+    return budget;
+  }
+
+  /** The mesh call for a request whose target and Host header {@link RequestTarget} normalized. */
   private static Request request(Incoming incoming, RequestHeaderChanges changes, CallRecorder.Call call) {
-    String authority = incoming.header("host");
-    if (authority == null || authority.isEmpty()) {
-      throw new IllegalArgumentException("no Host header");
-    }
-    if (!incoming.uri().startsWith("/")) {
-      throw new IllegalArgumentException("the request target must be a path");
-    }
-    HttpUrl url = HttpUrl.parse(incoming.scheme() + "://" + hostOf(authority) + ":" + incoming.gatewayPort() + incoming.uri());
-    if (url == null) {
-      throw new IllegalArgumentException("cannot make a URL of host '" + authority + "' and path '" + incoming.uri() + "'");
-    }
-    Request.Builder builder = new Request.Builder().url(url);
+    Request.Builder builder = new Request.Builder().url(url(incoming));
     String forwardedFor = null;
     for (Map.Entry<String, String> header : incoming.headers()) {
       String name = header.getKey().toLowerCase(Locale.ROOT);
       if (HOP_BY_HOP.contains(name) || name.startsWith("x-http2-") || name.startsWith("x-inmesh-")
           || name.startsWith("x-envoy-") || name.equals("x-forwarded-client-cert") || name.equals("x-forwarded-proto")
           || changes.touches(name)) {
+        continue;
+      }
+      if (name.equals("x-request-id")) {
+        // an edge Envoy makes its own: a client's id would steer the mesh's logs and traces
         continue;
       }
       if (name.equals("x-forwarded-for")) {
@@ -272,9 +345,7 @@ public final class Forwarder implements AutoCloseable {
     changes.set().forEach(builder::header);
     // the gateway's span is the parent of what the mesh sends (the mesh client then starts none of its own)
     call.span().ifPresent(span -> span.context().headers().forEach(builder::header));
-    if (incoming.header("x-request-id") == null) {
-      builder.header("x-request-id", UUID.randomUUID().toString());
-    }
+    builder.header("x-request-id", UUID.randomUUID().toString());
     RequestBody body = null;
     if (incoming.body().length > 0 || HttpMethod.requiresRequestBody(incoming.method())) {
       if (!HttpMethod.permitsRequestBody(incoming.method())) {
@@ -287,6 +358,30 @@ public final class Forwarder implements AutoCloseable {
     // the explanation names the cluster the route chose, which the metrics' destination comes from; it never reaches the client
     builder.tag(CallOptions.class, GATEWAY_CALL.withGatewayRoutes(incoming.routeConfigName()));
     return builder.build();
+  }
+
+  /**
+   * The URL of the mesh call, built from the normalized parts; OkHttp must take them as they are,
+   * else the request is refused, so that the path the policies saw is the path sent.
+   */
+  static HttpUrl url(Incoming incoming) {
+    String uri = incoming.uri();
+    int mark = uri.indexOf('?');
+    String path = mark < 0 ? uri : uri.substring(0, mark);
+    String query = mark < 0 ? null : uri.substring(mark + 1);
+    String host = hostOf(incoming.header("host"));
+    HttpUrl url;
+    try {
+      url = new HttpUrl.Builder().scheme(incoming.scheme())
+          .host(host.startsWith("[") ? host.substring(1, host.length() - 1) : host)
+          .port(incoming.gatewayPort()).encodedPath(path).encodedQuery(query).build();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot make a URL of host '" + host + "' and path '" + path + "'");
+    }
+    if (!url.encodedPath().equals(path) || !java.util.Objects.equals(url.encodedQuery(), query)) {
+      throw new IllegalArgumentException("the request target is not in its canonical form");
+    }
+    return url;
   }
 
   /** The host of a Host header: without its port; an IPv6 literal keeps its brackets. */

@@ -139,6 +139,7 @@ final class PortServer implements AutoCloseable {
     pipeline.addLast(deadline.bytes());
     pipeline.addLast(new CleartextHttp2ServerUpgradeHandler(codec, upgrade, priorKnowledge));
     pipeline.addLast(deadline.requests());
+    pipeline.addLast(forwarder.budget().requestBodies());
     pipeline.addLast(new HttpObjectAggregator(options.maxBodyBytes()));
     pipeline.addLast(new RequestHandler(forwarder, gatewayPort, false));
   }
@@ -166,6 +167,7 @@ final class PortServer implements AutoCloseable {
       @Override
       protected void initChannel(Channel stream) {
         stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+        stream.pipeline().addLast(forwarder.budget().requestBodies());
         stream.pipeline().addLast(new HttpObjectAggregator(options.maxBodyBytes()));
         stream.pipeline().addLast(new RequestHandler(forwarder, gatewayPort, tls));
       }
@@ -214,7 +216,7 @@ final class PortServer implements AutoCloseable {
         return;
       }
       RequestHeadersDeadline deadline = headersDeadline();
-      ctx.pipeline().addLast(deadline.bytes(), http1Codec(), deadline.requests(),
+      ctx.pipeline().addLast(deadline.bytes(), http1Codec(), deadline.requests(), forwarder.budget().requestBodies(),
           new HttpObjectAggregator(options.maxBodyBytes()), new RequestHandler(forwarder, gatewayPort, true));
     }
 

@@ -60,8 +60,9 @@ final class RequestCheck {
     Optional<GatewayListener.Server> server = server(request.gatewayPort(), request.routeConfigName());
     if (server.isEmpty()) {
       // the server's listener is gone or changed under this connection: no policy to decide by, so fail closed
-      return new Refuse(Forwarder.Answer.flagged(503, "no listener for gateway port " + request.gatewayPort()
-          + " serves routes " + request.routeConfigName() + " any more", "NR"));
+      log.debug("gateway port {}: no listener serves routes {} any more; refusing a request on a connection accepted"
+          + " before", request.gatewayPort(), request.routeConfigName());
+      return new Refuse(Forwarder.Answer.flagged(503, "no healthy upstream", "NR"));
     }
     RequestHead head = head(request);
     JwtOutcome authenticated = server.get().authentication().authenticate(head, clock);
@@ -72,7 +73,8 @@ final class RequestCheck {
           Map.entry("www-authenticate", rejected.challenge(request.scheme(), head.host(), head.path()))),
           RequestHandler.text(rejected.reason())));
     }
-    AuthzRequest authz = head.toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt());
+    AuthzRequest authz = head.withHeaderChanges(authenticated.headerChanges())
+        .toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt());
     AuthorizationEngine engine = server.get().authorization();
     AuthzDecision decision = engine.evaluate(authz);
     // AUDIT and dry-run policies decide nothing: their outcome is logged, as at a workload's door

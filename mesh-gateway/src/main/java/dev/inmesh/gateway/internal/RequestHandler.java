@@ -1,8 +1,11 @@
 package dev.inmesh.gateway.internal;
 
+import dev.inmesh.identity.SpiffeId;
+import dev.inmesh.inbound.PeerInfo;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -17,34 +20,41 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import dev.inmesh.identity.SpiffeId;
-import dev.inmesh.inbound.PeerInfo;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.util.Optional;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Takes a whole request off the event loop: copies it, hands it to the {@link Forwarder} on the
- * bounded worker pool, and writes the answer back on the channel's event loop. An HTTP/1.1
- * connection reads nothing more while a request is in flight, so pipelined requests are answered
- * in order and a client holds at most one call per connection (HTTP/2: one per stream, bounded by
- * the streams per connection).
+ * bounded worker pool, and writes the answer back on the channel's event loop. A connection has one
+ * call in flight: Netty decodes every request one read brought in, so pipelined HTTP/1.1 requests
+ * wait here (at most {@link #MAX_PIPELINED}, past which the connection is closed) and are answered
+ * one after the other, in order. Nothing more is read, and no waiting request is started, while
+ * the channel is not writable: a client that does not read its answers holds at most one answer
+ * and the channel's outbound buffer, not one per request it sends. HTTP/2 has one handler per
+ * stream, so one call per stream, bounded by the streams per connection.
  */
 final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(RequestHandler.class);
+  /** HTTP/1.1 requests a connection may have read and not yet had answered. */
+  static final int MAX_PIPELINED = 16;
 
   private final Forwarder forwarder;
   private final int gatewayPort;
   private final boolean tls;
+  private final Deque<FullHttpRequest> waiting = new ArrayDeque<>();
+  private boolean inFlight;
 
   RequestHandler(Forwarder forwarder, int gatewayPort, boolean tls) {
     this.forwarder = forwarder;
@@ -54,13 +64,43 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+    if (waiting.size() >= MAX_PIPELINED) {
+      log.debug("gateway port {}: {} pipelined more than {} requests; closing", gatewayPort,
+          ctx.channel().remoteAddress(), MAX_PIPELINED);
+      ctx.close();
+      return;
+    }
+    waiting.addLast(request.retain());
+    ctx.channel().config().setAutoRead(false);
+    next(ctx);
+  }
+
+  /** Starts the next waiting request when none is in flight and the client reads what it is sent; else reads on. */
+  private void next(ChannelHandlerContext ctx) {
+    if (inFlight || !ctx.channel().isWritable() || !ctx.channel().isActive()) {
+      return;
+    }
+    FullHttpRequest request = waiting.pollFirst();
+    if (request == null) {
+      ctx.channel().config().setAutoRead(true);
+      return;
+    }
+    inFlight = true;
+    try {
+      serve(ctx, request);
+    } finally {
+      request.release();
+    }
+  }
+
+  private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
       HttpResponseStatus status = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
           : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
           : HttpResponseStatus.BAD_REQUEST;
-      write(ctx, Forwarder.Answer.local(status.code(), status.reasonPhrase()), false);
+      answered(ctx, Forwarder.Answer.local(status.code(), status.reasonPhrase()), false);
       return;
     }
     Channel connection = ctx.channel() instanceof Http2StreamChannel stream ? stream.parent() : ctx.channel();
@@ -71,15 +111,35 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         ByteBufUtil.getBytes(request.content()), tls ? "https" : "http", gatewayPort, binding.routeConfigName(),
         connection.remoteAddress() instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "",
         ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : request.protocolVersion().text(), peer(connection));
-    ctx.channel().config().setAutoRead(false);
-    boolean queued = forwarder.submit(incoming, answer -> ctx.executor().execute(() -> {
-      write(ctx, answer, keepAlive);
-      ctx.channel().config().setAutoRead(true);
-    }));
+    boolean queued = forwarder.submit(incoming, answer -> ctx.executor().execute(() -> answered(ctx, answer, keepAlive)));
     if (!queued) {
-      ctx.channel().config().setAutoRead(true);
-      write(ctx, Forwarder.Answer.flagged(503, "overloaded", "UO"), keepAlive);
+      answered(ctx, Forwarder.Answer.flagged(503, "overloaded", "UO"), keepAlive);
     }
+  }
+
+  /** Writes the answer of the call in flight, then goes on with the next request. */
+  private void answered(ChannelHandlerContext ctx, Forwarder.Answer answer, boolean keepAlive) {
+    write(ctx, answer, keepAlive).addListener(f -> forwarder.budget().release(answer.bufferedBytes()));
+    inFlight = false;
+    if (!keepAlive && !(ctx.channel() instanceof Http2StreamChannel)) {
+      // the connection closes after this answer: what was pipelined behind it is not served
+      return;
+    }
+    next(ctx);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    next(ctx);
+    super.channelWritabilityChanged(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    while (!waiting.isEmpty()) {
+      waiting.pollFirst().release();
+    }
+    super.channelInactive(ctx);
   }
 
   /**
@@ -104,7 +164,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     return RequestCheck.peer(source, destination, principal);
   }
 
-  private static void write(ChannelHandlerContext ctx, Forwarder.Answer answer, boolean keepAlive) {
+  private static ChannelFuture write(ChannelHandlerContext ctx, Forwarder.Answer answer, boolean keepAlive) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(answer.status()),
         Unpooled.wrappedBuffer(answer.body()));
     answer.headers().forEach(h -> response.headers().add(h.getKey(), h.getValue()));
@@ -113,10 +173,11 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     if (!stream) {
       response.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
     }
-    var written = ctx.writeAndFlush(response);
+    ChannelFuture written = ctx.writeAndFlush(response);
     if (!keepAlive && !stream) {
       written.addListener(ChannelFutureListener.CLOSE);
     }
+    return written;
   }
 
   @Override

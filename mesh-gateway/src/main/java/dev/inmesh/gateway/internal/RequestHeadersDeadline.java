@@ -9,7 +9,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +75,8 @@ final class RequestHeadersDeadline {
 
       @Override
       public void write(ChannelHandlerContext ctx, Object message, ChannelPromise promise) throws Exception {
-        if (message instanceof LastHttpContent && state == State.IN_REQUEST) {
+        // an interim answer (100 Continue) does not end the request: its body is still to come
+        if (message instanceof LastHttpContent && !informational(message) && state == State.IN_REQUEST) {
           state = State.BETWEEN_REQUESTS;
         }
         super.write(ctx, message, promise);
@@ -88,6 +91,10 @@ final class RequestHeadersDeadline {
         super.userEventTriggered(ctx, event);
       }
     };
+  }
+
+  private static boolean informational(Object message) {
+    return message instanceof HttpResponse response && response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
   }
 
   private void disarm(State next) {
