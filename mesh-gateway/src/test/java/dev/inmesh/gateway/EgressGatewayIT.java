@@ -48,12 +48,14 @@ import org.junit.jupiter.api.TestInstance;
  * the VirtualService bound to the gateway sends it to the external host's port 443, and the
  * DestinationRule there (SIMPLE, {@code caCertificates}) makes the gateway originate TLS to the
  * "external" HTTPS server, a MockWebServer on loopback with a certificate from a CA of its own.
+ * The task as Istio writes it, with a plaintext HTTP server, runs beside it on another port.
  * Real mesh-control and CA; curl as the outside client.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EgressGatewayIT {
   private static final String HOST = "api.partner.example";
   private static final String ROGUE = "rogue.partner.example";
+  private static final String PLAIN = "plain.partner.example";
   private static final String GATEWAY_ID = "spiffe://cluster.local/ns/istio-system/sa/istio-egressgateway";
 
   private Path work;
@@ -62,8 +64,10 @@ class EgressGatewayIT {
   private OpensslPki partnerCa;
   private MockWebServer partner;
   private MockWebServer rogue;
+  private MockWebServer plain;
   private MockWebServer direct;
   private int gatewayPort;
+  private int plainGatewayPort;
   private MeshGateway gateway;
   private final SimpleMeterRegistry gatewayMetrics = new SimpleMeterRegistry();
   private final SimpleMeterRegistry clientMetrics = new SimpleMeterRegistry();
@@ -78,30 +82,33 @@ class EgressGatewayIT {
     OpensslPki otherCa = OpensslPki.create(Files.createDirectories(work.resolve("other-pki")));
     partner = https(partnerCa.serverFor(HOST), "partner over TLS");
     rogue = https(otherCa.serverFor(ROGUE), "rogue over TLS");
+    plain = https(partnerCa.serverFor(PLAIN), "plain over TLS");
     // where port 80 of the external hosts leads: a client that went around the gateway would land here
     direct = new MockWebServer();
     direct.start(InetAddress.getByName("127.0.0.1"), 0);
-    try (ServerSocket socket = new ServerSocket(0)) {
+    try (ServerSocket socket = new ServerSocket(0); ServerSocket other = new ServerSocket(0)) {
       gatewayPort = socket.getLocalPort();
+      plainGatewayPort = other.getLocalPort();
     }
     Files.writeString(config.resolve("egress.yaml"), egressYaml(), StandardCharsets.UTF_8);
 
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(config)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
-    // the egress gateway is registered as its Service: port 80, which clients dial, taken on gatewayPort
+    // the egress gateway is registered as its Service: ports 80 and 8080, which clients dial, taken on free ports
     Mesh gatewayMesh = identity(Mesh.builder(), "istio-system", "istio-egressgateway")
-        .service("istio-egressgateway").servePort("http", 80, gatewayPort)
+        .service("istio-egressgateway").servePort("http", 80, gatewayPort).servePort("http-8080", 8080, plainGatewayPort)
         .label("istio", "egressgateway").gateway().meterRegistry(gatewayMetrics).build();
     closeables.add(gatewayMesh);
     gateway = MeshGateway.start(gatewayMesh, GatewayOptions.defaults()
-        .withBindAddress("127.0.0.1").withLocalPort(80, gatewayPort));
+        .withBindAddress("127.0.0.1").withLocalPort(80, gatewayPort).withLocalPort(8080, plainGatewayPort));
     Mesh sleep = identity(Mesh.builder(), "default", "sleep").meterRegistry(clientMetrics).build();
     closeables.add(sleep);
     client = MeshHttp.client(sleep);
     Mesh other = identity(Mesh.builder(), "default", "intruder").build();
     closeables.add(other);
     intruder = MeshHttp.client(other);
-    Await.until(() -> gateway.localPort(80).isPresent() && control.workloads().size() == 1 && control.converged(),
+    Await.until(() -> gateway.localPort(80).isPresent() && gateway.localPort(8080).isPresent()
+        && control.workloads().size() == 1 && control.converged(),
         Duration.ofSeconds(30), "the egress gateway's port and its registration");
     Await.until(() -> status("http://" + HOST + "/warm-up") == 200, Duration.ofSeconds(30),
         "the client to reach the partner through the egress gateway");
@@ -118,7 +125,7 @@ class EgressGatewayIT {
     if (control != null) {
       control.close();
     }
-    for (MockWebServer server : new MockWebServer[] {partner, rogue, direct}) {
+    for (MockWebServer server : new MockWebServer[] {partner, rogue, plain, direct}) {
       if (server != null) {
         server.close();
       }
@@ -154,6 +161,25 @@ class EgressGatewayIT {
     Counter fromGateway = gatewayMetrics.find("istio.requests")
         .tags("reporter", "source", "destination_service", HOST, "response_code", "200").counter();
     assertThat(fromGateway.getId().getTag("source_principal")).isEqualTo(GATEWAY_ID);
+  }
+
+  @Test
+  void istiosPlaintextShapeCallsTheGatewayInPlaintextWhichAnyoneReachingItsPortMayUse() throws Exception {
+    drain(plain);
+
+    try (Response response = client.newCall(new Request.Builder().url("http://" + PLAIN + "/status").build()).execute()) {
+      assertThat(response.code()).isEqualTo(200);
+      assertThat(response.body().string()).isEqualTo("plain over TLS");
+    }
+    assertThat(plain.takeRequest(5, TimeUnit.SECONDS).getHandshake()).as("originated at the gateway").isNotNull();
+    Await.until(() -> requests(clientMetrics, PLAIN) >= 1, Duration.ofSeconds(10), "the client's call reported");
+    assertThat(clientMetrics.find("istio.requests").tags("reporter", "source", "destination_service", PLAIN).counter()
+        .getId().getTag("destination_principal")).as("no mTLS to a plaintext server: no verified peer").isEqualTo("unknown");
+
+    Run outside = curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: " + PLAIN,
+        "http://127.0.0.1:" + plainGatewayPort + "/status");
+    assertThat(outside.output()).as("a plaintext egress server authenticates no one").isEqualTo("200");
+    assertThat(direct.getRequestCount()).isZero();
   }
 
   @Test
@@ -209,7 +235,10 @@ class EgressGatewayIT {
         .counters().stream().mapToDouble(Counter::count).sum();
   }
 
-  /** Istio's egress TLS-origination task in its mTLS variant, for two external hosts on loopback. */
+  /**
+   * Istio's egress TLS-origination task for three external hosts on loopback: in its mTLS variant
+   * (ISTIO_MUTUAL on port 80) for two, as written (plaintext HTTP, on port 8080 here) for the third.
+   */
   private String egressYaml() {
     return """
         apiVersion: networking.istio.io/v1
@@ -263,15 +292,42 @@ class EgressGatewayIT {
           - from:
             - source:
                 principals: ["cluster.local/ns/default/sa/sleep"]
+          - to:
+            - operation:
+                hosts: [%3$s, "%3$s:*"]
         ---
-        %3$s
+        # Istio's egress gateway task as written: a plaintext HTTP server
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata:
+          name: istio-egressgateway-http
+        spec:
+          selector:
+            istio: egressgateway
+          servers:
+          - port:
+              number: 8080
+              name: http
+              protocol: HTTP
+            hosts:
+            - %3$s
         ---
         %4$s
-        """.formatted(HOST, ROGUE, external(HOST, partner.getPort()), external(ROGUE, rogue.getPort()));
+        ---
+        %5$s
+        ---
+        %6$s
+        """.formatted(HOST, ROGUE, PLAIN, external(HOST, partner.getPort(), "istio-egressgateway", 80, "partner"),
+            external(ROGUE, rogue.getPort(), "istio-egressgateway", 80, "partner"),
+            external(PLAIN, plain.getPort(), "istio-egressgateway-http", 8080, null));
   }
 
-  /** The ServiceEntry, the VirtualService through the gateway and the TLS origination of one external host. */
-  private String external(String host, int httpsPort) {
+  /**
+   * The ServiceEntry, the VirtualService through the gateway (its {@code gateway} on
+   * {@code gatewayPort}, the gateway's service {@code subset} if not null) and the TLS origination
+   * of one external host.
+   */
+  private String external(String host, int httpsPort, String gateway, int gatewayPort, String subset) {
     String name = host.substring(0, host.indexOf('.'));
     return """
         apiVersion: networking.istio.io/v1
@@ -303,7 +359,7 @@ class EgressGatewayIT {
           hosts:
           - %2$s
           gateways:
-          - istio-egressgateway
+          - %6$s
           - mesh
           http:
           - match:
@@ -313,14 +369,14 @@ class EgressGatewayIT {
             route:
             - destination:
                 host: istio-egressgateway.istio-system.svc.cluster.local
-                subset: partner
+                %8$s
                 port:
-                  number: 80
+                  number: %7$d
               weight: 100
           - match:
             - gateways:
-              - istio-egressgateway
-              port: 80
+              - %6$s
+              port: %7$d
             route:
             - destination:
                 host: %2$s
@@ -341,7 +397,8 @@ class EgressGatewayIT {
               tls:
                 mode: SIMPLE
                 caCertificates: %5$s
-        """.formatted(name, host, direct.getPort(), httpsPort, partnerCa.caCertificate());
+        """.formatted(name, host, direct.getPort(), httpsPort, partnerCa.caCertificate(), gateway, gatewayPort,
+            subset == null ? "" : "subset: " + subset);
   }
 
   private Mesh.Builder identity(Mesh.Builder builder, String namespace, String serviceAccount) {

@@ -69,7 +69,7 @@ public final class TlsContexts {
       }
     }
     try {
-      SslContextBuilder builder = alpn(SslContextBuilder.forServer(certificate, key), alpn);
+      SslContextBuilder builder = serverDefaults(SslContextBuilder.forServer(certificate, key), alpn);
       if (ca != null) {
         builder.trustManager(ca).clientAuth(ClientAuth.REQUIRE);
       }
@@ -84,7 +84,7 @@ public final class TlsContexts {
     CertificateManager certificates = meshCertificates.orElseThrow(() -> new GatewayConfigException(
         "ISTIO_MUTUAL needs the gateway's mesh certificate; start it with a CA (--ca, --ca-root, --join-token-file)"));
     try {
-      return alpn(SslContextBuilder.forServer(certificates.keyManager()), alpn)
+      return serverDefaults(SslContextBuilder.forServer(certificates.keyManager()), alpn)
           .trustManager(new SpiffeTrustManager(certificates::trustAnchors, peer -> true, Clock.systemUTC()))
           .clientAuth(ClientAuth.REQUIRE)
           .build();
@@ -93,7 +93,7 @@ public final class TlsContexts {
     }
   }
 
-  private static SslContextBuilder alpn(SslContextBuilder builder, List<String> alpn) {
+  private static SslContextBuilder serverDefaults(SslContextBuilder builder, List<String> alpn) {
     return builder.sslProvider(SslProvider.JDK)
         .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
         .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
