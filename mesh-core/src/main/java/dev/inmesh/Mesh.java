@@ -485,7 +485,7 @@ public final class Mesh implements AutoCloseable {
       if (ca != null && role != MeshConfig.Role.GATEWAY) {
         // Istio's label for a workload that terminates mesh mTLS: clients use auto-mTLS to reach it.
         // A gateway's ports take what its Gateway servers say (plaintext, or mTLS by ISTIO_MUTUAL),
-        // so, as Istio's gateway pods, it does not carry the label
+        // so auto-mTLS must not assume mTLS: a gateway does not carry the label
         labels.putIfAbsent(TLS_MODE_LABEL, "istio");
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,

@@ -148,8 +148,8 @@ class EgressGatewayTranslationTest {
     Cluster toGateway = translator.translate(state, SLEEP).clusters().stream()
         .filter(c -> c.getName().equals(GATEWAY_CLUSTER)).findFirst().orElseThrow();
 
-    // the gateway does not say tlsMode: istio (as Istio's gateway pods do not), so auto-mTLS leaves the call plaintext,
-    // which is what its plaintext HTTP server on port 80 takes
+    // the gateway does not say tlsMode: istio, so auto-mTLS leaves the call plaintext, which is what its plaintext
+    // HTTP server on port 80 takes
     assertThat(toGateway.hasTransportSocket()).isFalse();
     assertThat(toGateway.getTransportSocketMatchesList()).isEmpty();
   }
