@@ -56,6 +56,7 @@ class EgressGatewayIT {
   private static final String HOST = "api.partner.example";
   private static final String ROGUE = "rogue.partner.example";
   private static final String PLAIN = "plain.partner.example";
+  private static final String JAR = "jar.partner.example";
   private static final String GATEWAY_ID = "spiffe://cluster.local/ns/istio-system/sa/istio-egressgateway";
 
   private Path work;
@@ -65,6 +66,7 @@ class EgressGatewayIT {
   private MockWebServer partner;
   private MockWebServer rogue;
   private MockWebServer plain;
+  private MockWebServer jarServer;
   private MockWebServer direct;
   private int gatewayPort;
   private int plainGatewayPort;
@@ -83,6 +85,7 @@ class EgressGatewayIT {
     partner = https(partnerCa.serverFor(HOST), "partner over TLS");
     rogue = https(otherCa.serverFor(ROGUE), "rogue over TLS");
     plain = https(partnerCa.serverFor(PLAIN), "plain over TLS");
+    jarServer = https(partnerCa.serverFor(JAR), "jar over TLS");
     // where port 80 of the external hosts leads: a client that went around the gateway would land here
     direct = new MockWebServer();
     direct.start(InetAddress.getByName("127.0.0.1"), 0);
@@ -125,7 +128,7 @@ class EgressGatewayIT {
     if (control != null) {
       control.close();
     }
-    for (MockWebServer server : new MockWebServer[] {partner, rogue, plain, direct}) {
+    for (MockWebServer server : new MockWebServer[] {partner, rogue, plain, jarServer, direct}) {
       if (server != null) {
         server.close();
       }
@@ -180,6 +183,36 @@ class EgressGatewayIT {
         "http://127.0.0.1:" + plainGatewayPort + "/status");
     assertThat(outside.output()).as("a plaintext egress server authenticates no one").isEqualTo("200");
     assertThat(direct.getRequestCount()).isZero();
+  }
+
+  @Test
+  void theStandaloneJarRegistersAsTheServiceItIsGivenWithItsGatewayPortMappedToALocalOne() throws Exception {
+    Path jar = Path.of("target", "mesh-gateway.jar");
+    assertThat(jar).as("the shaded jar, built in the package phase").exists();
+    var authority = control.ca().orElseThrow();
+    Path root = Files.writeString(work.resolve("root-cert.pem"), authority.trustBundle().toPem());
+    Path token = Files.writeString(work.resolve("egress.token"),
+        authority.joinTokens().create("istio-system", "istio-egressgateway", Duration.ofMinutes(10)).value());
+    int local;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      local = socket.getLocalPort();
+    }
+    Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString(), "--control-servers", "127.0.0.1:" + control.xdsPort(),
+        "--ca", "127.0.0.1:" + control.caGrpcPort(), "--ca-root", root.toString(), "--join-token-file", token.toString(),
+        "--namespace", "istio-system", "--service-account", "istio-egressgateway", "--label", "istio=egressgateway-jar",
+        "--service", "egress-jar", "--port", "81=" + local, "--bind", "127.0.0.1")
+        .redirectErrorStream(true).redirectOutput(work.resolve("egress-jar.log").toFile()).start();
+    try {
+      Await.until(() -> status("http://" + JAR + "/status") == 200, Duration.ofSeconds(60),
+          "the client to reach " + JAR + " through the jar's gateway");
+      RecordedRequest recorded = jarServer.takeRequest(5, TimeUnit.SECONDS);
+      assertThat(recorded.getHandshake()).as("TLS originated by the jar's gateway").isNotNull();
+      assertThat(Files.readString(work.resolve("egress-jar.log"))).contains("gateway port 81 listening on /127.0.0.1:" + local);
+    } finally {
+      process.destroy();
+      process.waitFor(20, TimeUnit.SECONDS);
+    }
   }
 
   @Test
@@ -317,17 +350,36 @@ class EgressGatewayIT {
         %5$s
         ---
         %6$s
-        """.formatted(HOST, ROGUE, PLAIN, external(HOST, partner.getPort(), "istio-egressgateway", 80, "partner"),
-            external(ROGUE, rogue.getPort(), "istio-egressgateway", 80, "partner"),
-            external(PLAIN, plain.getPort(), "istio-egressgateway-http", 8080, null));
+        ---
+        # a second egress gateway, run from the shaded jar, with labels and a service of its own
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata:
+          name: egress-jar
+        spec:
+          selector:
+            istio: egressgateway-jar
+          servers:
+          - port:
+              number: 81
+              name: http
+              protocol: HTTP
+            hosts:
+            - %7$s
+        ---
+        %8$s
+        """.formatted(HOST, ROGUE, PLAIN, external(HOST, partner.getPort(), "istio-egressgateway", "istio-egressgateway", 80, "partner"),
+            external(ROGUE, rogue.getPort(), "istio-egressgateway", "istio-egressgateway", 80, "partner"),
+            external(PLAIN, plain.getPort(), "istio-egressgateway", "istio-egressgateway-http", 8080, null), JAR,
+            external(JAR, jarServer.getPort(), "egress-jar", "egress-jar", 81, null));
   }
 
   /**
-   * The ServiceEntry, the VirtualService through the gateway (its {@code gateway} on
-   * {@code gatewayPort}, the gateway's service {@code subset} if not null) and the TLS origination
-   * of one external host.
+   * The ServiceEntry, the VirtualService through a gateway (the gateway's {@code service} in
+   * istio-system and its {@code subset} if not null; its {@code gateway} on {@code gatewayPort}) and
+   * the TLS origination of one external host.
    */
-  private String external(String host, int httpsPort, String gateway, int gatewayPort, String subset) {
+  private String external(String host, int httpsPort, String service, String gateway, int gatewayPort, String subset) {
     String name = host.substring(0, host.indexOf('.'));
     return """
         apiVersion: networking.istio.io/v1
@@ -368,7 +420,7 @@ class EgressGatewayIT {
               port: 80
             route:
             - destination:
-                host: istio-egressgateway.istio-system.svc.cluster.local
+                host: %9$s.istio-system.svc.cluster.local
                 %8$s
                 port:
                   number: %7$d
@@ -398,7 +450,7 @@ class EgressGatewayIT {
                 mode: SIMPLE
                 caCertificates: %5$s
         """.formatted(name, host, direct.getPort(), httpsPort, partnerCa.caCertificate(), gateway, gatewayPort,
-            subset == null ? "" : "subset: " + subset);
+            subset == null ? "" : "subset: " + subset, service);
   }
 
   private Mesh.Builder identity(Mesh.Builder builder, String namespace, String serviceAccount) {
