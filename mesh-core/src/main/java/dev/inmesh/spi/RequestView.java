@@ -22,4 +22,12 @@ public interface RequestView {
 
   /** The first value of a query parameter. */
   Optional<String> queryParameter(String name);
+
+  /**
+   * The query string as sent, without the {@code ?}; empty when the URL has none. Redirects keep
+   * it, as Envoy's do. An adapter that cannot tell answers empty.
+   */
+  default Optional<String> rawQuery() {
+    return Optional.empty();
+  }
 }

@@ -25,6 +25,11 @@ import java.util.Objects;
  * @param workers threads that run calls into the mesh (the event loops never block)
  * @param queuedRequests requests waiting for a worker; past it a request gets 503
  * @param maxConcurrentStreams HTTP/2 streams per connection
+ * @param requestHeadersTimeout an HTTP/1.1 request's headers must arrive whole within this time of
+ *     its first byte, else 408 and the connection is closed: Envoy's {@code request_headers_timeout},
+ *     which Envoy leaves off and the gateway sets to 10 s, so that a client dripping header bytes
+ *     cannot hold a connection for as long as the idle timeout allows; a keep-alive connection
+ *     between requests is bounded by the idle timeout instead
  */
 public record GatewayOptions(
     Path credentialsDir,
@@ -38,7 +43,8 @@ public record GatewayOptions(
     Duration handshakeTimeout,
     int workers,
     int queuedRequests,
-    int maxConcurrentStreams) {
+    int maxConcurrentStreams,
+    Duration requestHeadersTimeout) {
 
   public GatewayOptions {
     Objects.requireNonNull(credentialsDir, "credentialsDir");
@@ -51,9 +57,14 @@ public record GatewayOptions(
     positive("workers", workers);
     positive("queuedRequests", queuedRequests);
     positive("maxConcurrentStreams", maxConcurrentStreams);
-    if (idleTimeout.isNegative() || idleTimeout.isZero() || handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
-      throw new IllegalArgumentException("idleTimeout and handshakeTimeout must be positive, got " + idleTimeout
-          + " and " + handshakeTimeout);
+    positive("idleTimeout", idleTimeout);
+    positive("handshakeTimeout", handshakeTimeout);
+    positive("requestHeadersTimeout", requestHeadersTimeout);
+  }
+
+  private static void positive(String name, Duration value) {
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + value);
     }
   }
 
@@ -66,17 +77,19 @@ public record GatewayOptions(
   /** Every address, credentials under {@code /etc/inmesh/gateway-credentials}, Envoy-like bounds. */
   public static GatewayOptions defaults() {
     return new GatewayOptions(Path.of("/etc/inmesh/gateway-credentials"), "0.0.0.0", Map.of(), 10_000, 60 * 1024,
-        16 * 1024 * 1024, 64 * 1024 * 1024, Duration.ofMinutes(5), Duration.ofSeconds(10), 64, 1024, 100);
+        16 * 1024 * 1024, 64 * 1024 * 1024, Duration.ofMinutes(5), Duration.ofSeconds(10), 64, 1024, 100, Duration.ofSeconds(10));
   }
 
   public GatewayOptions withCredentialsDir(Path dir) {
     return new GatewayOptions(dir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
   }
 
   public GatewayOptions withBindAddress(String address) {
     return new GatewayOptions(credentialsDir, address, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
   }
 
   /** Serves the Gateway port {@code gatewayPort} on {@code localPort} (0: any free port, see {@link MeshGateway#localPort}). */
@@ -84,22 +97,32 @@ public record GatewayOptions(
     Map<Integer, Integer> ports = new HashMap<>(localPorts);
     ports.put(gatewayPort, localPort);
     return new GatewayOptions(credentialsDir, bindAddress, ports, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
   }
 
   public GatewayOptions withLimits(int maxConnections, int maxHeaderBytes, int maxBodyBytes) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
   }
 
   public GatewayOptions withTimeouts(Duration idleTimeout, Duration handshakeTimeout) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
   }
 
   public GatewayOptions withWorkers(int workers, int queuedRequests) {
     return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
-        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams);
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams,
+        requestHeadersTimeout);
+  }
+
+  /** Bounds the time from a request's first byte to its last header byte (HTTP/1.1). */
+  public GatewayOptions withRequestHeadersTimeout(Duration timeout) {
+    return new GatewayOptions(credentialsDir, bindAddress, localPorts, maxConnections, maxHeaderBytes, maxBodyBytes,
+        maxResponseBytes, idleTimeout, handshakeTimeout, workers, queuedRequests, maxConcurrentStreams, timeout);
   }
 
   /** The local port that serves a Gateway port: its mapping, else the port's own number. */

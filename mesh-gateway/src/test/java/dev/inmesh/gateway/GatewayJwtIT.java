@@ -16,6 +16,8 @@ import dev.inmesh.control.MeshControl;
 import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.internal.security.CertificateManager;
 import dev.inmesh.internal.security.SpiffeTrustManager;
+import dev.inmesh.internal.telemetry.AuthorizationLog;
+import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -56,6 +58,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayJwtIT {
   private static final String ISSUER = "https://issuer.inmesh.test";
+  private static final String AUDIENCE_ISSUER = "https://audience.inmesh.test";
+  private static final String DOWN_ISSUER = "https://down.inmesh.test";
 
   private Path config;
   private MeshControl control;
@@ -74,6 +78,9 @@ class GatewayJwtIT {
     jwksServer.setDispatcher(new Dispatcher() {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
+        if (request.getUrl().encodedPath().equals("/gone")) {
+          return new MockResponse.Builder().code(404).build();
+        }
         return new MockResponse.Builder().code(200).setHeader("content-type", "application/json").body(jwks).build();
       }
     });
@@ -82,7 +89,8 @@ class GatewayJwtIT {
 
     Path work = Files.createTempDirectory("gateway-jwt-it");
     config = Files.createDirectories(work.resolve("config"));
-    Files.writeString(config.resolve("gateway.yaml"), GATEWAY.formatted(ISSUER, jwksServer.url("/jwks")),
+    Files.writeString(config.resolve("gateway.yaml"), GATEWAY.formatted(ISSUER, jwksServer.url("/jwks"),
+        AUDIENCE_ISSUER, jwksServer.url("/jwks"), DOWN_ISSUER, jwksServer.url("/gone")),
         StandardCharsets.UTF_8);
     control = MeshControl.start(MeshControlOptions.ephemeral().withConfigDir(config)
         .withGracePeriod(Duration.ofSeconds(2)).withPollInterval(Duration.ofMillis(100)));
@@ -147,6 +155,28 @@ class GatewayJwtIT {
 
   @Test
   @Order(1)
+  void aTokenForAnotherAudienceGets401AndOneForTheGatewaysAudiencePasses() throws Exception {
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).audience("another-service").build())))
+        .isEqualTo("Audiences in Jwt are not allowed 401");
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).build()))).as("no aud claim at all")
+        .isEqualTo("Audiences in Jwt are not allowed 401");
+    assertThat(bearer(rs256(claims(AUDIENCE_ISSUER).audience(List.of("another-service", "bookinfo")).build())))
+        .isEqualTo("authorization=- 200");
+  }
+
+  @Test
+  @Order(1)
+  void aJwksThatCannotBeFetchedRejectsItsIssuersTokensAtTheGatewayAndSaysSo() throws Exception {
+    assertThat(bearer(rs256(claims(DOWN_ISSUER).build())))
+        .isEqualTo("Jwks doesn't have key to match kid or alg from Jwt 401");
+    assertThat(control.jwksStatus()).hasEntrySatisfying(jwksServer.url("/gone").toString(),
+        status -> assertThat(status).startsWith("failed").contains("HTTP 404"));
+    assertThat(curl("-w", " %{http_code}", url("/productpage"))).as("a request without a token still passes")
+        .isEqualTo("authorization=- 200");
+  }
+
+  @Test
+  @Order(1)
   void a401CarriesEnvoysChallenge() throws Exception {
     String headers = curl("-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer "
         + rs256(claims("https://evil.inmesh.test").build()), url("/productpage"));
@@ -185,6 +215,60 @@ class GatewayJwtIT {
         .as("authentication still answers first").isEqualTo("Jwt is expired 401");
   }
 
+  @Test
+  @Order(3)
+  void auditAndDryRunPoliciesAtTheGatewayAreLoggedAndDecideNothing() throws Exception {
+    Files.writeString(config.resolve("audit.yaml"), """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: audit-front
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: AUDIT
+          rules:
+          - to:
+            - operation:
+                paths: ["/productpage"]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: shadow-deny-front
+          namespace: istio-system
+          annotations:
+            istio.io/dry-run: "true"
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: DENY
+          rules:
+          - to:
+            - operation:
+                paths: ["/productpage"]
+        """, StandardCharsets.UTF_8);
+    String token = rs256(claims(ISSUER).build());
+    try (AccessLogCapture auditLog = new AccessLogCapture(AuthorizationLog.AUDIT_LOGGER);
+         AccessLogCapture dryRunLog = new AccessLogCapture(AuthorizationLog.DRY_RUN_LOGGER)) {
+      Await.until(() -> {
+        assertThat(curl("-w", " %{http_code}", "-H", "Authorization: Bearer " + token, url("/productpage")))
+            .as("neither policy decides").isEqualTo("authorization=- 200");
+        return !auditLog.lines().isEmpty() && !dryRunLog.lines().isEmpty();
+      }, Duration.ofSeconds(30), "the gateway to log the AUDIT and dry-run policies");
+
+      assertThat(auditLog.lines()).allSatisfy(line -> assertThat(line)
+          .startsWith("AUDIT ns[istio-system]-policy[audit-front]-rule[0] \"GET /productpage\" port=8080 source=plaintext ")
+          .endsWith(" decision=allowed"));
+      assertThat(dryRunLog.lines()).allSatisfy(line -> assertThat(line)
+          .startsWith("shadow denied, matched policy ns[istio-system]-policy[shadow-deny-front]-rule[0] \"GET /productpage\"")
+          .endsWith("istio_dry_run_deny_shadow_effective_policy_id=ns[istio-system]-policy[shadow-deny-front]-rule[0]"));
+    }
+  }
+
   private static final String GATEWAY = """
       apiVersion: networking.istio.io/v1
       kind: Gateway
@@ -221,6 +305,11 @@ class GatewayJwtIT {
         - issuer: "%s"
           jwksUri: "%s"
           outputPayloadToHeader: x-jwt-payload
+        - issuer: "%s"
+          jwksUri: "%s"
+          audiences: ["bookinfo"]
+        - issuer: "%s"
+          jwksUri: "%s"
       """;
 
   private static JWTClaimsSet.Builder claims(String issuer) {

@@ -11,15 +11,19 @@ import dev.inmesh.internal.security.SpiffeTrustManager;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.OpensslPki;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -167,11 +171,12 @@ class MeshGatewayIT {
   }
 
   @Test
-  void httpsRedirectAnswers301ToTheSameHostAndPathOverHttps() {
-    String headers = curl("-s", "-D", "-", "-o", "/dev/null", "-H", "Host: shop.example.com", url(8082, "/productpage"));
+  void httpsRedirectAnswers301ToTheSameHostPathAndQueryOverHttps() {
+    String headers = curl("-s", "-D", "-", "-o", "/dev/null", "-H", "Host: shop.example.com",
+        url(8082, "/productpage?u=normal&q=a%20b"));
 
     assertThat(headers).startsWith("HTTP/1.1 301");
-    assertThat(headers.toLowerCase()).contains("location: https://shop.example.com/productpage");
+    assertThat(headers.toLowerCase()).contains("location: https://shop.example.com/productpage?u=normal&q=a%20b");
   }
 
   @Test
@@ -186,6 +191,43 @@ class MeshGatewayIT {
     assertThat(openssl(port, "other.example.com")).contains("subject=CN = other.example.com");
     assertThat(openssl(port, "nobody.example.com")).as("no server for the name: no handshake")
         .doesNotContain("subject=CN");
+  }
+
+  @Test
+  void aRotatedCredentialIsServedToNewHandshakesWithoutAConfigChange() throws Exception {
+    int port = gateway.localPort(8443).getAsInt();
+    OpensslPki.Pair next = serverPki.serverFor("shop.example.com");
+    BigInteger nextSerial = serial(Files.readString(next.certificate()));
+    assertThat(serial(openssl(port, "shop.example.com"))).isNotEqualTo(nextSerial);
+
+    // as a rotated secret lands: each file written beside and moved into place
+    Path dir = credentials.resolve("shop-credential");
+    for (var file : List.of(Map.entry(next.certificate(), "tls.crt"), Map.entry(next.key(), "tls.key"))) {
+      Path written = Files.copy(file.getKey(), dir.resolve(file.getValue() + ".next"), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(written, dir.resolve(file.getValue()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    Await.until(() -> nextSerial.equals(serial(openssl(port, "shop.example.com"))), Duration.ofSeconds(10),
+        "the gateway to serve the rotated certificate");
+    assertThat(curl("--cacert", serverPki.caCertificate().toString(), "--resolve", "shop.example.com:" + port + ":127.0.0.1",
+        "https://shop.example.com:" + port + "/productpage")).isEqualTo("productpage body");
+  }
+
+  /** The serial number of the first PEM certificate in {@code text}, or -1 when there is none. */
+  private static BigInteger serial(String text) {
+    int begin = text.indexOf("-----BEGIN CERTIFICATE-----");
+    String end = "-----END CERTIFICATE-----";
+    int stop = text.indexOf(end, Math.max(begin, 0));
+    if (begin < 0 || stop < 0) {
+      return BigInteger.valueOf(-1);
+    }
+    try {
+      X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
+          new java.io.ByteArrayInputStream(text.substring(begin, stop + end.length()).getBytes(StandardCharsets.US_ASCII)));
+      return certificate.getSerialNumber();
+    } catch (java.security.cert.CertificateException e) {
+      throw new AssertionError("not a certificate: " + text, e);
+    }
   }
 
   @Test
@@ -213,6 +255,54 @@ class MeshGatewayIT {
     assertThat(curl(concat(common, "-o", "/dev/null", "-w", "%{http_code}", "--cert", stranger.certificate().toString(),
         "--key", stranger.key().toString(), "https://admin.example.com:" + port + "/productpage")))
         .as("a certificate from another CA: no response").isIn("000", "");
+  }
+
+  @Test
+  void anAuthorizationPolicyAtTheGatewaySeesAMutualClientCertificatesSpiffeIdAsItsPrincipal() throws Exception {
+    int port = gateway.localPort(9443).getAsInt();
+    // Istio matches `hosts` against the whole authority, so the Host header without the test's port
+    String[] common = {"--cacert", serverPki.caCertificate().toString(), "--resolve", "admin.example.com:" + port + ":127.0.0.1",
+        "-H", "Host: admin.example.com", "-w", " %{http_code}"};
+    OpensslPki.Pair partner = clientPki.client("partner-svc", "spiffe://partners.example/ns/billing/sa/invoices");
+    OpensslPki.Pair intruder = clientPki.client("intruder", "spiffe://partners.example/ns/billing/sa/intruder");
+    Path policy = work.resolve("config").resolve("admin-principals.yaml");
+    Files.writeString(policy, """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: admin-partners-only
+          namespace: istio-system
+        spec:
+          selector:
+            matchLabels:
+              istio: ingressgateway
+          action: DENY
+          rules:
+          - from:
+            - source:
+                notPrincipals: ["partners.example/ns/billing/sa/invoices"]
+            to:
+            - operation:
+                hosts: ["admin.example.com"]
+        """, StandardCharsets.UTF_8);
+    try {
+      Await.until(() -> curl(concat(common, "--cert", intruder.certificate().toString(), "--key", intruder.key().toString(),
+              "https://admin.example.com:" + port + "/productpage")).equals("RBAC: access denied 403"),
+          Duration.ofSeconds(30), "the gateway to deny a client certificate of another principal");
+
+      assertThat(curl(concat(common, "--cert", partner.certificate().toString(), "--key", partner.key().toString(),
+          "https://admin.example.com:" + port + "/productpage"))).isEqualTo("productpage body 200");
+      assertThat(curl(concat(common, "--cert", client.certificate().toString(), "--key", client.key().toString(),
+          "https://admin.example.com:" + port + "/productpage"))).as("a certificate without a SPIFFE ID has no principal")
+          .isEqualTo("RBAC: access denied 403");
+      assertThat(curl(url(8080, "/productpage"))).as("the policy names admin.example.com only")
+          .isEqualTo("productpage body");
+    } finally {
+      Files.delete(policy);
+      Await.until(() -> curl(concat(common, "--cert", client.certificate().toString(), "--key", client.key().toString(),
+              "https://admin.example.com:" + port + "/productpage")).equals("productpage body 200"),
+          Duration.ofSeconds(30), "the policy to be gone");
+    }
   }
 
   @Test
@@ -249,6 +339,71 @@ class MeshGatewayIT {
       // the slots are free again
       Await.until(() -> curlQuiet(port).equals("200"), Duration.ofSeconds(10), "a new connection to be served");
     }
+  }
+
+  @Test
+  void aClientDrippingHeaderBytesGets408AtTheHeadersDeadlineWhileAnIdleKeepAliveConnectionIsLeftAlone()
+      throws Exception {
+    Mesh mesh = identity(Mesh.builder(), "istio-system", "istio-ingressgateway").label("istio", "ingressgateway").gateway().build();
+    try (mesh; MeshGateway slow = MeshGateway.start(mesh, GatewayOptions.defaults().withBindAddress("127.0.0.1")
+        .withLocalPort(8080, 0).withLocalPort(8081, 0).withLocalPort(8082, 0).withLocalPort(8443, 0).withLocalPort(9443, 0)
+        .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5))
+        .withRequestHeadersTimeout(Duration.ofSeconds(1)))) {
+      Await.until(() -> slow.localPort(8080).isPresent() && curlQuiet(slow.localPort(8080).getAsInt()).equals("200"),
+          Duration.ofSeconds(30), "the gateway's port 8080 to serve");
+      int port = slow.localPort(8080).getAsInt();
+
+      try (java.net.Socket dripping = new java.net.Socket("127.0.0.1", port)) {
+        dripping.setSoTimeout(10_000);
+        var out = dripping.getOutputStream();
+        out.write("GET /productpage HTTP/1.1\r\nHost: shop.example.com\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        long started = System.nanoTime();
+        // a header byte every 200 ms: never idle, never done
+        for (int i = 0; i < 15 && dripping.getInputStream().available() == 0; i++) {
+          try {
+            out.write('x');
+            out.flush();
+          } catch (IOException closed) {
+            break;
+          }
+          Thread.sleep(200);
+        }
+        String answer = new String(dripping.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        assertThat(answer).startsWith("HTTP/1.1 408").containsIgnoringCase("connection: close");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("answered at the 1 s deadline, not the 30 s idle timeout")
+            .isLessThan(Duration.ofSeconds(3));
+      }
+
+      try (java.net.Socket keepAlive = new java.net.Socket("127.0.0.1", port)) {
+        keepAlive.setSoTimeout(10_000);
+        byte[] request = "GET /productpage HTTP/1.1\r\nHost: shop.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        keepAlive.getOutputStream().write(request);
+        assertThat(readHead(keepAlive)).startsWith("HTTP/1.1 200");
+        Thread.sleep(1_500);
+        keepAlive.getOutputStream().write(request);
+        assertThat(readHead(keepAlive)).as("the deadline runs from a request's first byte, not between requests")
+            .startsWith("HTTP/1.1 200");
+      }
+    }
+  }
+
+  /** Reads one response's status line and headers, and its body by content-length. */
+  private static String readHead(java.net.Socket socket) throws IOException {
+    var in = socket.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        break;
+      }
+      head.append((char) b);
+    }
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    if (length.find()) {
+      in.readNBytes(Integer.parseInt(length.group(1)));
+    }
+    return head.toString();
   }
 
   @Test

@@ -52,6 +52,11 @@ public final class OpensslPki {
     return sign(name, "extendedKeyUsage=clientAuth\n");
   }
 
+  /** A client certificate whose common name is {@code name} and whose one URI SAN is {@code uri} (a SPIFFE ID, say). */
+  public Pair client(String name, String uri) {
+    return sign(name, "subjectAltName=URI:" + uri + "\nextendedKeyUsage=clientAuth\n");
+  }
+
   /**
    * Writes the CA's CRL (crl.pem) listing {@code revoked}, as {@code openssl ca -gencrl} makes one;
    * each call revokes the certificates given on top of those revoked before.

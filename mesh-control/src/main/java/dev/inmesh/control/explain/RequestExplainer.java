@@ -62,7 +62,8 @@ public final class RequestExplainer {
           host.get(), notTaken, route, List.of(), List.of());
     }
     if (action instanceof RouteAction.Redirect redirect) {
-      String location = redirect.location(request.scheme(), request.host(), request.port(), request.path());
+      String location = redirect.location(request.scheme(), request.host(), request.port(), request.path(),
+          request.rawQuery());
       return taken(client, request, "redirect", redirect.status(), "the route redirects to " + location + " (RD)",
           listenerName, table.get(), host.get(), notTaken, route, List.of(), List.of());
     }

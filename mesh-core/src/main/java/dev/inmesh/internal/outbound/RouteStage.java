@@ -61,9 +61,10 @@ final class RouteStage implements Stage {
       return call.fail(404, "NR", "no route matched");
     }
     if (matched.get().virtualHost().tlsRequirement() == VirtualHost.TlsRequirement.ALL && !request.scheme().equals("https")) {
-      // Envoy's require_tls: the same authority and path, over https
+      // Envoy's require_tls: the same authority, path and query, over https
       String authority = request.header("host").orElse(request.host());
-      return call.respond(301, "", Map.of("location", "https://" + authority + request.path()), "-");
+      String query = request.rawQuery().map(q -> "?" + q).orElse("");
+      return call.respond(301, "", Map.of("location", "https://" + authority + request.path() + query), "-");
     }
     return act(call, matched.get());
   }
@@ -76,7 +77,8 @@ final class RouteStage implements Stage {
       return call.respond(direct.status(), direct.body(), Map.of(), "DR");
     }
     if (action instanceof RouteAction.Redirect redirect) {
-      String location = redirect.location(request.scheme(), request.host(), request.port(), request.path());
+      String location = redirect.location(request.scheme(), request.host(), request.port(), request.path(),
+          request.rawQuery());
       return call.respond(redirect.status(), "", Map.of("location", location), "RD");
     }
     call.matched = matched;

@@ -43,17 +43,20 @@ public sealed interface RouteAction {
 
   /**
    * A redirect: each part that is set replaces the request's, as Envoy builds the Location; the
-   * rest comes from the request, so the Location is always absolute.
+   * rest comes from the request, so the Location is always absolute. The request's query string
+   * is kept, unless the new path carries one of its own (Envoy's {@code path_redirect}).
    */
   record Redirect(Optional<String> scheme, Optional<String> host, Optional<Integer> port, Optional<String> path,
       int status, HeaderMutations headers) implements RouteAction {
 
-    public String location(String requestScheme, String requestHost, int requestPort, String requestPath) {
+    public String location(String requestScheme, String requestHost, int requestPort, String requestPath,
+        Optional<String> requestQuery) {
       String newScheme = scheme.orElse(requestScheme);
       int defaultPort = newScheme.equals("https") ? 443 : 80;
       int newPort = port.orElse(host.isPresent() ? defaultPort : requestPort);
-      return newScheme + "://" + host.orElse(requestHost) + (newPort == defaultPort ? "" : ":" + newPort)
-          + path.orElse(requestPath);
+      String newPath = path.orElse(requestPath);
+      String query = newPath.indexOf('?') >= 0 ? "" : requestQuery.map(q -> "?" + q).orElse("");
+      return newScheme + "://" + host.orElse(requestHost) + (newPort == defaultPort ? "" : ":" + newPort) + newPath + query;
     }
   }
 

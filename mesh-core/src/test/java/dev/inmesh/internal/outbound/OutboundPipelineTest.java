@@ -20,6 +20,7 @@ import dev.inmesh.internal.routing.RouteAction.HeaderMutations;
 import dev.inmesh.internal.routing.VirtualHost;
 import dev.inmesh.spi.Attempt;
 import dev.inmesh.spi.CallOptions;
+import dev.inmesh.spi.RequestView;
 import dev.inmesh.spi.UpstreamOverflowException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -54,7 +55,7 @@ class OutboundPipelineTest {
     return call(request, transport, EXPLAIN);
   }
 
-  private FakeTransport.Response call(Scene.Request request, FakeTransport transport, CallOptions options)
+  private FakeTransport.Response call(RequestView request, FakeTransport transport, CallOptions options)
       throws IOException {
     if (pipeline == null) {
       pipeline = scene.pipeline();
@@ -160,6 +161,62 @@ class OutboundPipelineTest {
     assertThat(response.status()).isEqualTo(301);
     assertThat(response.headers()).containsEntry("location", "https://shop.example.com/cart");
     assertThat(transport.attempts).isEmpty();
+  }
+
+  @Test
+  void anHttpsRedirectKeepsTheQueryString() throws IOException {
+    scene.gatewayRoutes("http.8080", gatewayHost("shop.example.com", VirtualHost.TlsRequirement.ALL, V1)).cluster(V1, A);
+    FakeTransport transport = FakeTransport.answering(attempt -> 200);
+    Scene.Request cart = new Scene.Request("GET", "shop.example.com", 8080, "/cart", Map.of());
+
+    FakeTransport.Response response = call(new WithQuery(cart, "item=7&view=full"), transport,
+        EXPLAIN.withGatewayRoutes("http.8080"));
+
+    assertThat(response.status()).isEqualTo(301);
+    assertThat(response.headers()).containsEntry("location", "https://shop.example.com/cart?item=7&view=full");
+  }
+
+  /** A scene request that carries a query string. */
+  private record WithQuery(Scene.Request request, String query) implements RequestView {
+    @Override
+    public String method() {
+      return request.method();
+    }
+
+    @Override
+    public String host() {
+      return request.host();
+    }
+
+    @Override
+    public int port() {
+      return request.port();
+    }
+
+    @Override
+    public String scheme() {
+      return request.scheme();
+    }
+
+    @Override
+    public String path() {
+      return request.path();
+    }
+
+    @Override
+    public Optional<String> header(String name) {
+      return request.header(name);
+    }
+
+    @Override
+    public Optional<String> queryParameter(String name) {
+      return Optional.empty();
+    }
+
+    @Override
+    public Optional<String> rawQuery() {
+      return Optional.of(query);
+    }
   }
 
   private static VirtualHost gatewayHost(String domain, VirtualHost.TlsRequirement tls, String cluster) {

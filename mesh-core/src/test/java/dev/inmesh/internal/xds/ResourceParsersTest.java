@@ -609,7 +609,7 @@ class ResourceParsersTest {
 
       RouteAction.Redirect redirect = (RouteAction.Redirect) onlyRoute(routes(route)).action();
 
-      assertThat(redirect.location("http", "reviews", 9080, "/old")).isEqualTo("https://reviews.example/new");
+      assertThat(redirect.location("http", "reviews", 9080, "/old", Optional.of("a=1"))).isEqualTo("https://reviews.example/new?a=1");
     }
 
     @Test
@@ -620,7 +620,21 @@ class ResourceParsersTest {
 
       RouteAction.Redirect redirect = (RouteAction.Redirect) onlyRoute(routes(route)).action();
 
-      assertThat(redirect.location("http", "reviews", 9080, "/old")).isEqualTo("https://reviews:9080/old");
+      assertThat(redirect.location("http", "reviews", 9080, "/old", Optional.empty())).isEqualTo("https://reviews:9080/old");
+      assertThat(redirect.location("http", "reviews", 9080, "/old", Optional.of("q=x%20y&b")))
+          .isEqualTo("https://reviews:9080/old?q=x%20y&b");
+    }
+
+    @Test
+    void aPathRedirectWithItsOwnQueryReplacesTheRequestsQuery() throws Exception {
+      io.envoyproxy.envoy.config.route.v3.Route.Builder route = io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+          .setName("moved").setMatch(prefix("/"))
+          .setRedirect(RedirectAction.newBuilder().setPathRedirect("/new?from=old"));
+
+      RouteAction.Redirect redirect = (RouteAction.Redirect) onlyRoute(routes(route)).action();
+
+      assertThat(redirect.location("http", "reviews", 9080, "/old", Optional.of("a=1")))
+          .isEqualTo("http://reviews:9080/new?from=old");
     }
 
     @Test

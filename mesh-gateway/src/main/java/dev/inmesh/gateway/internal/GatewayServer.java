@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * Keeps the open ports equal to the gateway listeners of the Mesh's current snapshot: opens a port
  * for a new listener, swaps a changed one's config (new connections use it), closes a removed one.
  * It looks at the snapshot on one thread every {@code CHECK_MILLIS}; the snapshot is immutable, so
- * a config is never seen half-applied.
+ * a config is never seen half-applied. On the same beat it looks at the TLS servers' certificate
+ * files, and swaps in the config of a port whose files changed (a rotated certificate, or one
+ * written after its Gateway arrived), as Istio's gateway takes a changed Secret.
  */
 public final class GatewayServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
@@ -73,6 +75,7 @@ public final class GatewayServer implements AutoCloseable {
         listener.gateway().ifPresent(g -> wanted.put(g.port(), g));
       }
       if (wanted.equals(applied)) {
+        reloadChangedCertificates();
         return;
       }
       apply(wanted);
@@ -98,8 +101,8 @@ public final class GatewayServer implements AutoCloseable {
         if (Objects.equals(applied.get(listener.port()), listener)) {
           continue;
         }
-        PortConfig config = PortConfig.of(listener, contexts);
         PortServer server = ports.get(listener.port());
+        PortConfig config = PortConfig.of(listener, contexts, server == null ? null : server.config());
         try {
           if (server == null) {
             ports.put(listener.port(), new PortServer(listener.port(), config, options, forwarder, boss, workers, connections));
@@ -121,6 +124,18 @@ public final class GatewayServer implements AutoCloseable {
       }
     }
     applied = Map.copyOf(nowApplied);
+  }
+
+  /** A port whose certificate files changed gets its config made again: new handshakes use the new files. */
+  private void reloadChangedCertificates() {
+    synchronized (ports) {
+      for (PortServer server : ports.values()) {
+        PortConfig config = server.config();
+        if (config.stale(contexts)) {
+          server.update(PortConfig.of(config.listener(), contexts, config));
+        }
+      }
+    }
   }
 
   @Override

@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One Gateway port on Netty. Per connection: the connection bound, the idle timeout, then TLS
  * chosen by SNI (with ALPN between h2 and HTTP/1.1) or plaintext HTTP/1.1 with h2c (upgrade and
- * prior knowledge). Requests, aggregated up to the body bound, go to the {@link RequestHandler}.
+ * prior knowledge); HTTP/1.1 requests' heads are bounded in time ({@link RequestHeadersDeadline}). Requests, aggregated up to the body bound, go to the {@link RequestHandler}.
  * The port's config is swapped whole when it changes; open connections keep the server they chose.
  */
 final class PortServer implements AutoCloseable {
@@ -135,7 +135,10 @@ final class PortServer implements AutoCloseable {
         c.pipeline().addLast(http2Codec(), new Http2MultiplexHandler(streamInitializer(false)));
       }
     };
+    RequestHeadersDeadline deadline = headersDeadline();
+    pipeline.addLast(deadline.bytes());
     pipeline.addLast(new CleartextHttp2ServerUpgradeHandler(codec, upgrade, priorKnowledge));
+    pipeline.addLast(deadline.requests());
     pipeline.addLast(new HttpObjectAggregator(options.maxBodyBytes()));
     pipeline.addLast(new RequestHandler(forwarder, gatewayPort, false));
   }
@@ -144,6 +147,10 @@ final class PortServer implements AutoCloseable {
     return new HttpServerCodec(new HttpDecoderConfig()
         .setMaxInitialLineLength(Math.min(options.maxHeaderBytes(), 16 * 1024))
         .setMaxHeaderSize(options.maxHeaderBytes()));
+  }
+
+  private RequestHeadersDeadline headersDeadline() {
+    return new RequestHeadersDeadline(options.requestHeadersTimeout().toMillis());
   }
 
   private Http2FrameCodec http2Codec() {
@@ -206,8 +213,9 @@ final class PortServer implements AutoCloseable {
         ctx.pipeline().addLast(http2Codec(), new Http2MultiplexHandler(streamInitializer(true)));
         return;
       }
-      ctx.pipeline().addLast(http1Codec(), new HttpObjectAggregator(options.maxBodyBytes()),
-          new RequestHandler(forwarder, gatewayPort, true));
+      RequestHeadersDeadline deadline = headersDeadline();
+      ctx.pipeline().addLast(deadline.bytes(), http1Codec(), deadline.requests(),
+          new HttpObjectAggregator(options.maxBodyBytes()), new RequestHandler(forwarder, gatewayPort, true));
     }
 
     @Override

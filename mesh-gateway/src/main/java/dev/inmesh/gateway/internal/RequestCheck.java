@@ -4,8 +4,11 @@ import dev.inmesh.identity.SpiffeId;
 import dev.inmesh.inbound.PeerInfo;
 import dev.inmesh.internal.model.GatewayListener;
 import dev.inmesh.internal.model.ListenerConfig;
+import dev.inmesh.internal.security.authz.AuthorizationEngine;
 import dev.inmesh.internal.security.authz.AuthzDecision;
+import dev.inmesh.internal.security.authz.AuthzRequest;
 import dev.inmesh.internal.security.jwt.JwtOutcome;
+import dev.inmesh.internal.telemetry.AuthorizationLog;
 import dev.inmesh.internal.xds.GatewayListenerParser;
 import dev.inmesh.spi.InboundGate;
 import dev.inmesh.spi.RequestHead;
@@ -26,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * {@code DoorGate} decides for a workload's door: the end user's JWT is verified first
  * (RequestAuthentication; an invalid token gets 401 with Envoy's reason and a
  * {@code www-authenticate} challenge), then the gateway's AuthorizationPolicies are evaluated with
- * the verified token (403 {@code RBAC: access denied}). A request that passes carries the header
- * changes authentication asks for (the token taken off, its payload added).
+ * the verified token (403 {@code RBAC: access denied}); AUDIT and dry-run policies write their
+ * lines to the {@link AuthorizationLog}. A request that passes carries the header changes
+ * authentication asks for (the token taken off, its payload added).
  */
 final class RequestCheck {
   private static final Logger log = LoggerFactory.getLogger(RequestCheck.class);
@@ -43,6 +47,7 @@ final class RequestCheck {
 
   private final Supplier<Map<String, ListenerConfig>> listeners;
   private final Clock clock;
+  private final AuthorizationLog authorizationLog = AuthorizationLog.defaults();
 
   /** @param listeners the listeners of the mesh's current snapshot, by name */
   RequestCheck(Supplier<Map<String, ListenerConfig>> listeners, Clock clock) {
@@ -67,8 +72,18 @@ final class RequestCheck {
           Map.entry("www-authenticate", rejected.challenge(request.scheme(), head.host(), head.path()))),
           RequestHandler.text(rejected.reason())));
     }
-    AuthzDecision decision = server.get().authorization()
-        .evaluate(head.toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt()));
+    AuthzRequest authz = head.toAuthzRequest(request.peer(), request.gatewayPort(), authenticated.jwt());
+    AuthorizationEngine engine = server.get().authorization();
+    AuthzDecision decision = engine.evaluate(authz);
+    // AUDIT and dry-run policies decide nothing: their outcome is logged, as at a workload's door
+    Optional<String> audit = engine.auditPolicy(authz);
+    Optional<AuthzDecision> shadow = engine.evaluateShadow(authz);
+    if (audit.isPresent() || shadow.isPresent()) {
+      AuthorizationLog.Request logged = new AuthorizationLog.Request(request.method(), head.path(), request.gatewayPort(),
+          request.peer().principal().map(Object::toString).orElse("plaintext " + request.peer().source()));
+      audit.ifPresent(name -> authorizationLog.audit(name, logged, decision));
+      shadow.ifPresent(would -> authorizationLog.dryRun(logged, would));
+    }
     if (decision instanceof AuthzDecision.Denied denied) {
       log.debug("gateway port {} denied {} {} from {}: {}", request.gatewayPort(), request.method(), request.uri(),
           request.peer().principal().map(Object::toString).orElse(request.peer().source().toString()),

@@ -12,19 +12,24 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Makes the server TLS context of a gateway server: its key pair from the files the listener names
  * or from the credential directory ({@code <dir>/<credentialName>/tls.crt, tls.key, ca.crt}, the
  * keys of an Istio TLS secret), ALPN as the listener offers it, and for MUTUAL a required client
- * certificate verified against the server's CA. An ISTIO_MUTUAL server is mesh mTLS: the gateway's
- * own SPIFFE certificate (the newest at each handshake) and a client certificate required that
- * chains to a mesh root and carries a SPIFFE ID.
+ * certificate verified against the server's CA. {@link #stamp} tells when those files change. An
+ * ISTIO_MUTUAL server is mesh mTLS: the gateway's own SPIFFE certificate (the newest at each
+ * handshake, so it has no files to watch) and a client certificate required that chains to a mesh
+ * root and carries a SPIFFE ID.
  */
 public final class TlsContexts {
   static final String CERTIFICATE = "tls.crt";
@@ -99,6 +104,47 @@ public final class TlsContexts {
         .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
+  }
+
+  /**
+   * What the files {@link #context} reads for {@code tls} are now: each one's path, inode, size
+   * and modification time, or that it is absent. A new stamp means the files changed (rotated,
+   * written, or created after the server was first configured) and the context is made again.
+   */
+  public String stamp(GatewayListener.ServerTls tls) {
+    List<Path> files = new ArrayList<>();
+    if (tls.credentialName().isPresent()) {
+      String name = tls.credentialName().get();
+      Path dir;
+      try {
+        dir = credential(name);
+      } catch (GatewayConfigException e) {
+        return "invalid credentialName";
+      }
+      files.add(dir.resolve(CERTIFICATE));
+      files.add(dir.resolve(KEY));
+      if (tls.mode() == GatewayListener.Mode.MUTUAL) {
+        files.add(dir.resolve(CA));
+        files.add(credentialsDir.resolve(name + CA_CREDENTIAL_SUFFIX).resolve(CA));
+      }
+    } else {
+      tls.certificateChain().map(Path::of).ifPresent(files::add);
+      tls.privateKey().map(Path::of).ifPresent(files::add);
+      tls.caCertificates().map(Path::of).ifPresent(files::add);
+    }
+    StringBuilder stamp = new StringBuilder();
+    for (Path file : files) {
+      stamp.append(file).append('=');
+      try {
+        BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        stamp.append(attributes.fileKey()).append('/').append(attributes.size()).append('/')
+            .append(attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS));
+      } catch (IOException e) {
+        stamp.append("absent");
+      }
+      stamp.append(';');
+    }
+    return stamp.toString();
   }
 
   private Path credential(String name) {

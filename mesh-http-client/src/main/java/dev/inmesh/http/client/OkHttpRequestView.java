@@ -53,4 +53,9 @@ final class OkHttpRequestView implements RequestView {
   public Optional<String> queryParameter(String name) {
     return Optional.ofNullable(request.url().queryParameter(name));
   }
+
+  @Override
+  public Optional<String> rawQuery() {
+    return Optional.ofNullable(request.url().encodedQuery());
+  }
 }

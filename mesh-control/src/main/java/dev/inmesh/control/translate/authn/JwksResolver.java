@@ -3,23 +3,30 @@ package dev.inmesh.control.translate.authn;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>This is an outbound surface of mesh-control: only {@code http} and {@code https} URIs (the
  * parser refuses others), https verified against the JDK trust store, no redirects followed, a
- * response of at most {@link #MAX_BYTES} read, and at most {@link #MAX_URIS} URIs cached.
+ * response of at most {@link #MAX_BYTES} held, the whole of it within the rule's timeout (a server
+ * dripping its body is cut off), and at most {@link #MAX_URIS} URIs cached.
  */
 public final class JwksResolver implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JwksResolver.class);
@@ -158,32 +166,89 @@ public final class JwksResolver implements AutoCloseable {
     }
   }
 
+  /**
+   * One GET of {@code uri}: the whole response, headers and body, within {@code timeout} (a server
+   * that drips its body is cut off at the deadline), and at most {@link #MAX_BYTES} of body held.
+   */
   private Keys fetch(String uri, Duration timeout) {
     Instant now = clock.instant();
+    CompletableFuture<HttpResponse<byte[]>> exchange = null;
     try {
       HttpRequest request = HttpRequest.newBuilder(URI.create(uri)).timeout(timeout).GET()
           .header("accept", "application/json").build();
-      HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-      try (InputStream body = response.body()) {
-        if (response.statusCode() != 200) {
-          return failed(uri, "HTTP " + response.statusCode(), now);
-        }
-        byte[] bytes = body.readNBytes(MAX_BYTES + 1);
-        if (bytes.length > MAX_BYTES) {
-          return failed(uri, "the response is larger than " + MAX_BYTES + " bytes", now);
-        }
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        JWKSet keys = JWKSet.parse(text);
-        if (keys.getKeys().isEmpty()) {
-          return failed(uri, "the JWKS holds no key", now);
-        }
-        return new Keys.Fetched(keys.toString(true), now);
+      exchange = http.sendAsync(request, info -> info.statusCode() == 200
+          ? new BoundedBody(MAX_BYTES)
+          : HttpResponse.BodySubscribers.replacing(new byte[0]));
+      HttpResponse<byte[]> response = exchange.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (response.statusCode() != 200) {
+        return failed(uri, "HTTP " + response.statusCode(), now);
       }
-    } catch (IOException | IllegalArgumentException | java.text.ParseException e) {
+      JWKSet keys = JWKSet.parse(new String(response.body(), StandardCharsets.UTF_8));
+      if (keys.getKeys().isEmpty()) {
+        return failed(uri, "the JWKS holds no key", now);
+      }
+      return new Keys.Fetched(keys.toString(true), now);
+    } catch (TimeoutException e) {
+      exchange.cancel(true);
+      return failed(uri, "no whole response within " + timeout.toMillis() + " ms", now);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      return failed(uri, cause.getClass().getSimpleName() + ": " + cause.getMessage(), now);
+    } catch (IllegalArgumentException | java.text.ParseException e) {
       return failed(uri, e.getClass().getSimpleName() + ": " + e.getMessage(), now);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      if (exchange != null) {
+        exchange.cancel(true);
+      }
       return failed(uri, "interrupted", now);
+    }
+  }
+
+  /** Collects a body of at most {@code limit} bytes; past it, cancels the exchange and fails. */
+  private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+    private final int limit;
+    private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private Flow.Subscription subscription;
+
+    BoundedBody(int limit) {
+      this.limit = limit;
+    }
+
+    @Override
+    public CompletionStage<byte[]> getBody() {
+      return body;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      this.subscription = subscription;
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> buffers) {
+      for (ByteBuffer buffer : buffers) {
+        if (bytes.size() + buffer.remaining() > limit) {
+          subscription.cancel();
+          body.completeExceptionally(new IOException("the response is larger than " + limit + " bytes"));
+          return;
+        }
+        byte[] chunk = new byte[buffer.remaining()];
+        buffer.get(chunk);
+        bytes.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      body.completeExceptionally(error);
+    }
+
+    @Override
+    public void onComplete() {
+      body.complete(bytes.toByteArray());
     }
   }
 

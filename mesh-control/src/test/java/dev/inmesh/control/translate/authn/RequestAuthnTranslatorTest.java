@@ -14,6 +14,7 @@ import dev.inmesh.internal.security.jwt.JwtProvider;
 import dev.inmesh.internal.xds.JwtAuthnParser;
 import dev.inmesh.testing.MutableClock;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -50,6 +51,20 @@ class RequestAuthnTranslatorTest {
         exchange.getResponseHeaders().set("Location", url("/jwks"));
         exchange.sendResponseHeaders(302, -1);
         exchange.close();
+        return;
+      }
+      if (exchange.getRequestURI().getPath().equals("/drip")) {
+        // the headers at once, then a byte every 100 ms for 4 s: never idle long enough for a read timeout
+        exchange.sendResponseHeaders(200, 0);
+        try (OutputStream out = exchange.getResponseBody()) {
+          for (int i = 0; i < 40; i++) {
+            out.write(' ');
+            out.flush();
+            Thread.sleep(100);
+          }
+        } catch (IOException | InterruptedException e) {
+          // the client gave up: what the test expects
+        }
         return;
       }
       byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
@@ -178,6 +193,18 @@ class RequestAuthnTranslatorTest {
         .isInstanceOf(JwksResolver.Keys.Fetched.class);
     assertThat(resolver.status().get(url("/jwks"))).contains("the keys fetched before stay in use");
     assertThat(changes.get()).isOne();
+  }
+
+  @Test
+  void aServerThatDripsItsBodyIsCutOffAtTheRulesTimeout() {
+    long started = System.nanoTime();
+
+    JwksResolver.Keys keys = resolver.keys(url("/drip"), Optional.of(Duration.ofMillis(800)));
+
+    assertThat(keys).isInstanceOfSatisfying(JwksResolver.Keys.Failed.class,
+        f -> assertThat(f.reason()).contains("no whole response within 800 ms"));
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not the 4 s the server takes")
+        .isLessThan(Duration.ofMillis(3_000));
   }
 
   @Test
