@@ -482,8 +482,10 @@ public final class Mesh implements AutoCloseable {
     }
 
     public Mesh build() {
-      if (ca != null) {
-        // Istio's label for a workload that terminates mesh mTLS: clients use auto-mTLS to reach it
+      if (ca != null && role != MeshConfig.Role.GATEWAY) {
+        // Istio's label for a workload that terminates mesh mTLS: clients use auto-mTLS to reach it.
+        // A gateway's ports take what its Gateway servers say (plaintext, or mTLS by ISTIO_MUTUAL),
+        // so auto-mTLS must not assume mTLS: a gateway does not carry the label
         labels.putIfAbsent(TLS_MODE_LABEL, "istio");
       }
       MeshConfig config = new MeshConfig(servers, namespace, Optional.ofNullable(service), serviceAccount, labels,

@@ -23,10 +23,15 @@ public final class Main {
                           [--ca HOST:PORT --ca-root FILE --join-token-file FILE]
                           [--credentials-dir DIR]            (default: /etc/inmesh/gateway-credentials)
                           [--bind ADDRESS] [--port GATEWAY_PORT=LOCAL_PORT ...]
+                          [--service NAME]                   (e.g. istio-egressgateway)
                           [--max-connections N] [--workers N]
       The gateway serves the ports of the Gateways whose selector its labels match. A Gateway's
       credentialName X is read from DIR/X/tls.crt, DIR/X/tls.key and, for MUTUAL, DIR/X/ca.crt.
-      --port serves a Gateway port on another local port (0: any free port; the port is logged).""";
+      --port serves a Gateway port on another local port (0: any free port; the port is logged).
+      --service registers the gateway in the mesh as the service NAME.<namespace>.svc.cluster.local,
+      with each --port GATEWAY_PORT=LOCAL_PORT as a service port GATEWAY_PORT that clients dial and
+      the gateway takes on LOCAL_PORT (a Service port and its pod's targetPort); an egress gateway
+      needs it, so that mesh clients can route to it.""";
 
   private Main() {}
 
@@ -47,6 +52,8 @@ public final class Main {
     GatewayOptions options = GatewayOptions.defaults();
     List<String> servers = new ArrayList<>();
     List<String[]> labels = new ArrayList<>();
+    List<int[]> ports = new ArrayList<>();
+    String service = null;
     String ca = null;
     Path caRoot = null;
     Path tokenFile = null;
@@ -79,12 +86,16 @@ public final class Main {
           case "--credentials-dir" -> options = options.withCredentialsDir(Path.of(value));
           case "--bind" -> options = options.withBindAddress(value);
           case "--port" -> {
-            String[] ports = value.split("=", 2);
-            if (ports.length != 2) {
+            String[] pair = value.split("=", 2);
+            if (pair.length != 2) {
               throw new IllegalArgumentException("--port must be GATEWAY_PORT=LOCAL_PORT, got '" + value + "'");
             }
-            options = options.withLocalPort(Integer.parseInt(ports[0]), Integer.parseInt(ports[1]));
+            int gatewayPort = Integer.parseInt(pair[0]);
+            int localPort = Integer.parseInt(pair[1]);
+            options = options.withLocalPort(gatewayPort, localPort);
+            ports.add(new int[] {gatewayPort, localPort});
           }
+          case "--service" -> service = value;
           case "--max-connections" -> maxConnections = Integer.parseInt(value);
           case "--workers" -> options = options.withWorkers(Integer.parseInt(value), options.queuedRequests());
           default -> throw new IllegalArgumentException("unknown option " + flag);
@@ -95,6 +106,20 @@ public final class Main {
       }
       if ((ca == null) != (caRoot == null) || (ca == null) != (tokenFile == null)) {
         throw new IllegalArgumentException("--ca, --ca-root and --join-token-file go together");
+      }
+      if (service != null) {
+        if (ports.isEmpty()) {
+          throw new IllegalArgumentException("--service needs the ports it serves: --port GATEWAY_PORT=LOCAL_PORT");
+        }
+        mesh.service(service);
+        for (int[] port : ports) {
+          if (port[1] == 0) {
+            // clients must be told where to connect before the port is bound
+            throw new IllegalArgumentException("--service registers --port " + port[0] + "=0, which has no port yet;"
+                + " give the local port");
+          }
+          mesh.servePort("http-" + port[0], port[0], port[1]);
+        }
       }
       options = options.withLimits(maxConnections, options.maxHeaderBytes(), options.maxBodyBytes());
     } catch (IllegalArgumentException e) {

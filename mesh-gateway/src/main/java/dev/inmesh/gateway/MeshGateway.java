@@ -11,7 +11,9 @@ import okhttp3.OkHttpClient;
  * Istio's ingress gateway on a {@link Mesh}: serves the ports of the Gateways that select the Mesh
  * (built with {@link Mesh.Builder#gateway()} and the labels the Gateways' {@code selector}s name),
  * terminates TLS as their servers say, and sends each request into the mesh through mesh-core's
- * outbound pipeline, by the routes of the VirtualServices bound to those Gateways.
+ * outbound pipeline, by the routes of the VirtualServices bound to those Gateways. Registered as a
+ * service ({@link Mesh.Builder#service}, with a {@link Mesh.Builder#servePort} per Gateway port and
+ * {@link GatewayOptions#withLocalPort} to match), it is Istio's egress gateway too.
  *
  * <pre>{@code
  * Mesh mesh = Mesh.builder().controlServers("mesh-control:15012").namespace("istio-system")

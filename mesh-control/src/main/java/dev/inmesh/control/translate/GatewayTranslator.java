@@ -52,13 +52,17 @@ import java.util.TreeMap;
  * per host that a bound VirtualService and the server's {@code hosts} share; {@code httpsRedirect}
  * is the virtual host's {@code require_tls: ALL}, as in istiod.
  *
- * <p>{@code credentialName} becomes the SDS secret {@code kubernetes://<credentialName>} (and, for
+ * <p>ISTIO_MUTUAL is mesh mTLS: the gateway's SPIFFE certificate and the mesh roots, sent as every
+ * workload's inbound mTLS is (certificate provider instances), a client certificate required.
+ * {@code credentialName} becomes the SDS secret {@code kubernetes://<credentialName>} (and, for
  * MUTUAL, {@code kubernetes://<credentialName>-cacert}), the names istiod uses; the gateway resolves
  * them to files of its own. What a gateway cannot enforce (other protocols, PASSTHROUGH, SANs,
  * protocol versions, cipher suites) leaves that server out, with a warning naming the field.
  */
 final class GatewayTranslator {
   private static final Set<String> HTTP = Set.of("HTTP", "HTTP2", "GRPC");
+  /** The TLS modes the gateway terminates itself. */
+  private static final Set<TlsMode> TERMINATED = Set.of(TlsMode.SIMPLE, TlsMode.MUTUAL, TlsMode.ISTIO_MUTUAL);
   private static final String HCM = "envoy.filters.network.http_connection_manager";
 
   private final XdsTranslator.Warnings warnings;
@@ -130,8 +134,9 @@ final class GatewayTranslator {
           + " GRPC and HTTPS are)");
     }
     ServerTls tls = server.tls().orElseThrow();
-    if (tls.mode() != TlsMode.SIMPLE && tls.mode() != TlsMode.MUTUAL) {
-      return skip(bound, ".tls.mode", "TLS mode " + tls.mode() + " is not served by mesh-gateway yet (SIMPLE and MUTUAL are)");
+    if (!TERMINATED.contains(tls.mode())) {
+      return skip(bound, ".tls.mode", "TLS mode " + tls.mode() + " is not served by mesh-gateway yet (SIMPLE, MUTUAL and"
+          + " ISTIO_MUTUAL are)");
     }
     if (!tls.subjectAltNames().isEmpty() || !tls.verifyCertificateSpki().isEmpty() || !tls.verifyCertificateHash().isEmpty()
         || tls.caCrl().isPresent()) {
@@ -157,7 +162,7 @@ final class GatewayTranslator {
 
   private void listener(int port, List<Bound> servers, List<ConfigResource> virtualServices, List<Listener> listeners,
       List<RouteConfiguration> routeConfigs) {
-    boolean tls = servers.get(0).server().tls().filter(t -> t.mode() == TlsMode.SIMPLE || t.mode() == TlsMode.MUTUAL).isPresent()
+    boolean tls = servers.get(0).server().tls().filter(t -> TERMINATED.contains(t.mode())).isPresent()
         && servers.get(0).server().port().protocol().equalsIgnoreCase("HTTPS");
     Listener.Builder listener = Listener.newBuilder()
         .setName(GatewayListenerParser.PREFIX + port)
@@ -306,6 +311,12 @@ final class GatewayTranslator {
   }
 
   private static DownstreamTlsContext downstreamTls(ServerTls tls) {
+    if (tls.mode() == TlsMode.ISTIO_MUTUAL) {
+      // the mesh's own certificate and roots, in the shape every workload's inbound mTLS takes
+      DownstreamTlsContext mesh = TransportSockets.meshServerTls();
+      return mesh.toBuilder().setCommonTlsContext(mesh.getCommonTlsContext().toBuilder()
+          .addAlpnProtocols("h2").addAlpnProtocols("http/1.1")).build();
+    }
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder().addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
     Optional<String> credential = tls.credentialName().or(() -> tls.credentialNames().stream().findFirst());
     if (credential.isPresent()) {

@@ -28,11 +28,15 @@ public final class TransportSockets {
 
   /** A server's side: present the workload certificate and require a client certificate from a mesh root. */
   public static TransportSocket downstream() {
-    DownstreamTlsContext context = DownstreamTlsContext.newBuilder()
+    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(meshServerTls())).build();
+  }
+
+  /** The server side of mesh mTLS: the workload certificate, a client certificate required and verified against the mesh roots. */
+  public static DownstreamTlsContext meshServerTls() {
+    return DownstreamTlsContext.newBuilder()
         .setCommonTlsContext(common(CertificateValidationContext.newBuilder()))
         .setRequireClientCertificate(BoolValue.of(true))
         .build();
-    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(context)).build();
   }
 
   /** A client's side: present the workload certificate and accept only a server with one of {@code identities}. */

@@ -47,7 +47,8 @@ public record GatewayListener(String name, int port, List<Server> servers) {
   /**
    * How a server terminates TLS. The key pair comes either from files ({@code certificateChain},
    * {@code privateKey}, and for MUTUAL {@code caCertificates}) or from a credential the gateway
-   * resolves by name ({@code credentialName}, Istio's Kubernetes secret name).
+   * resolves by name ({@code credentialName}, Istio's Kubernetes secret name); ISTIO_MUTUAL names
+   * neither, it uses the gateway's own mesh certificate and the mesh's roots.
    */
   public record ServerTls(Mode mode, Optional<String> credentialName, Optional<String> certificateChain,
       Optional<String> privateKey, Optional<String> caCertificates, List<String> alpn) {
@@ -58,7 +59,11 @@ public record GatewayListener(String name, int port, List<Server> servers) {
       Objects.requireNonNull(privateKey, "privateKey");
       Objects.requireNonNull(caCertificates, "caCertificates");
       alpn = List.copyOf(alpn);
-      if (credentialName.isEmpty() && (certificateChain.isEmpty() || privateKey.isEmpty())) {
+      if (mode == Mode.ISTIO_MUTUAL) {
+        if (credentialName.isPresent() || certificateChain.isPresent() || privateKey.isPresent() || caCertificates.isPresent()) {
+          throw new IllegalArgumentException("an ISTIO_MUTUAL server uses the mesh certificate; it names no credential or file");
+        }
+      } else if (credentialName.isEmpty() && (certificateChain.isEmpty() || privateKey.isEmpty())) {
         throw new IllegalArgumentException("a TLS server needs a credentialName or a certificate chain and a private key");
       }
       if (mode == Mode.MUTUAL && credentialName.isEmpty() && caCertificates.isEmpty()) {
@@ -67,6 +72,10 @@ public record GatewayListener(String name, int port, List<Server> servers) {
     }
   }
 
-  /** Istio's SIMPLE (server certificate only) and MUTUAL (a client certificate is required and verified). */
-  public enum Mode { SIMPLE, MUTUAL }
+  /**
+   * Istio's SIMPLE (server certificate only), MUTUAL (a client certificate is required and verified)
+   * and ISTIO_MUTUAL (mesh mutual TLS: the gateway's SPIFFE certificate, a client with a mesh
+   * certificate required).
+   */
+  public enum Mode { SIMPLE, MUTUAL, ISTIO_MUTUAL }
 }

@@ -28,8 +28,8 @@ import java.util.Set;
  * its HttpConnectionManager, and the end-user authentication ({@code jwt_authn}) and authorization
  * (RBAC) its requests pass. Anything a gateway would have to do and cannot is refused naming the
  * field: another network filter, an HTTP filter other than jwt_authn, RBAC, fault and router (in
- * that order), a TLS setting it does not enforce, a certificate that is neither a file nor a named
- * credential.
+ * that order), a TLS setting it does not enforce, a certificate that is neither a file, a named
+ * credential nor the mesh certificate (ISTIO_MUTUAL).
  */
 public final class GatewayListenerParser {
   /** The name prefix of gateway listeners; mesh clients' API listeners are named {@code host:port}. */
@@ -191,6 +191,9 @@ public final class GatewayListenerParser {
         throw new XdsParseException(resource, ctx + ".alpn_protocols", "'" + protocol + "' is not served; supported: " + ALPN);
       }
     }
+    if (common.hasTlsCertificateProviderInstance()) {
+      return meshTls(resource, where, context);
+    }
     Optional<String> credential = Optional.empty();
     Optional<String> chainFile = Optional.empty();
     Optional<String> keyFile = Optional.empty();
@@ -240,6 +243,36 @@ public final class GatewayListenerParser {
           "a client CA without require_client_certificate (Istio's OPTIONAL_MUTUAL) is not supported");
     }
     return new GatewayListener.ServerTls(mode, credential, chainFile, keyFile, caFile, common.getAlpnProtocolsList());
+  }
+
+  /**
+   * Istio's ISTIO_MUTUAL server: the mesh certificate (a certificate provider instance, as mesh mTLS
+   * is sent to every client), clients verified against the mesh roots, a client certificate required.
+   */
+  private static GatewayListener.ServerTls meshTls(String resource, String where, DownstreamTlsContext context)
+      throws XdsParseException {
+    CommonTlsContext common = context.getCommonTlsContext();
+    String ctx = where + ".common_tls_context";
+    if (common.getTlsCertificatesCount() > 0 || common.getTlsCertificateSdsSecretConfigsCount() > 0) {
+      throw new XdsParseException(resource, ctx, "the mesh certificate (tls_certificate_provider_instance) and another"
+          + " certificate on one server");
+    }
+    if (!common.hasValidationContext() || !common.getValidationContext().hasCaCertificateProviderInstance()) {
+      throw new XdsParseException(resource, ctx + ".validation_context.ca_certificate_provider_instance",
+          "the mesh certificate needs the mesh roots to verify clients against");
+    }
+    var validation = common.getValidationContext();
+    if (validation.getMatchSubjectAltNamesCount() > 0 || validation.getVerifyCertificateHashCount() > 0
+        || validation.getVerifyCertificateSpkiCount() > 0 || validation.hasCrl() || validation.hasTrustedCa()) {
+      throw new XdsParseException(resource, ctx + ".validation_context",
+          "mesh mTLS at the gateway verifies clients against the mesh roots only; authorization decides who may call");
+    }
+    if (!context.getRequireClientCertificate().getValue()) {
+      throw new XdsParseException(resource, where + ".require_client_certificate",
+          "mesh mTLS requires the client's mesh certificate");
+    }
+    return new GatewayListener.ServerTls(GatewayListener.Mode.ISTIO_MUTUAL, Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.empty(), common.getAlpnProtocolsList());
   }
 
   private static String credential(String resource, String field, SdsSecretConfig config) throws XdsParseException {

@@ -20,6 +20,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
@@ -108,6 +109,39 @@ class GatewayListenerParserTest {
 
     assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
         .hasMessageContaining("common_tls_context.tls_params");
+  }
+
+  @Test
+  void readsTheMeshCertificateWithMeshRootsAndARequiredClientCertificateAsIstioMutual() throws Exception {
+    Listener listener = listener(80, chain("https.80.a", List.of("api.partner.example"), meshTls(true)));
+
+    GatewayListener.ServerTls tls = GatewayListenerParser.parse(listener).gateway().orElseThrow()
+        .servers().get(0).tls().orElseThrow();
+
+    assertThat(tls.mode()).isEqualTo(GatewayListener.Mode.ISTIO_MUTUAL);
+    assertThat(tls.credentialName()).isEmpty();
+    assertThat(tls.certificateChain()).isEmpty();
+    assertThat(tls.alpn()).containsExactly("h2");
+  }
+
+  @Test
+  void refusesTheMeshCertificateWithoutARequiredClientCertificate() {
+    Listener listener = listener(80, chain("https.80.a", List.of(), meshTls(false)));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("require_client_certificate").hasMessageContaining("mesh certificate");
+  }
+
+  @Test
+  void refusesTheMeshCertificateWithAClientCaFileBeside() {
+    DownstreamTlsContext context = meshTls(true);
+    context = context.toBuilder().setCommonTlsContext(context.getCommonTlsContext().toBuilder()
+        .setValidationContext(context.getCommonTlsContext().getValidationContext().toBuilder()
+            .setTrustedCa(DataSource.newBuilder().setFilename("/ca.pem")))).build();
+    Listener listener = listener(80, chain("https.80.a", List.of(), context));
+
+    assertThatThrownBy(() -> GatewayListenerParser.parse(listener)).isInstanceOf(XdsParseException.class)
+        .hasMessageContaining("common_tls_context.validation_context");
   }
 
   @Test
@@ -212,6 +246,19 @@ class GatewayListenerParserTest {
     return CommonTlsContext.newBuilder().addTlsCertificates(TlsCertificate.newBuilder()
         .setCertificateChain(DataSource.newBuilder().setFilename(certificate))
         .setPrivateKey(DataSource.newBuilder().setFilename(key)));
+  }
+
+  /** Mesh mTLS as mesh-control sends it to every workload: the certificate provider's identity and roots. */
+  private static DownstreamTlsContext meshTls(boolean requireClientCertificate) {
+    CommonTlsContext common = CommonTlsContext.newBuilder()
+        .setTlsCertificateProviderInstance(CertificateProviderPluginInstance.newBuilder()
+            .setInstanceName("default").setCertificateName("default"))
+        .setValidationContext(CertificateValidationContext.newBuilder().setCaCertificateProviderInstance(
+            CertificateProviderPluginInstance.newBuilder().setInstanceName("default").setCertificateName("ROOTCA")))
+        .addAlpnProtocols("h2")
+        .build();
+    return DownstreamTlsContext.newBuilder().setCommonTlsContext(common)
+        .setRequireClientCertificate(BoolValue.of(requireClientCertificate)).build();
   }
 
   private static DownstreamTlsContext tls(CommonTlsContext.Builder common, String ca, boolean mutual) {

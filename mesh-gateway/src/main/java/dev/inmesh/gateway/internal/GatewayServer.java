@@ -52,7 +52,7 @@ public final class GatewayServer implements AutoCloseable {
     this.mesh = mesh;
     this.options = options;
     this.forwarder = forwarder;
-    this.contexts = new TlsContexts(options.credentialsDir());
+    this.contexts = new TlsContexts(options.credentialsDir(), mesh.certificates());
   }
 
   public void start() {

@@ -1,6 +1,8 @@
 package dev.inmesh.gateway.internal;
 
 import dev.inmesh.internal.model.GatewayListener;
+import dev.inmesh.internal.security.CertificateManager;
+import dev.inmesh.internal.security.SpiffeTrustManager;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -14,15 +16,20 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Makes the server TLS context of a gateway server: its key pair from the files the listener names
  * or from the credential directory ({@code <dir>/<credentialName>/tls.crt, tls.key, ca.crt}, the
  * keys of an Istio TLS secret), ALPN as the listener offers it, and for MUTUAL a required client
- * certificate verified against the server's CA. {@link #stamp} tells when those files change.
+ * certificate verified against the server's CA. {@link #stamp} tells when those files change. An
+ * ISTIO_MUTUAL server is mesh mTLS: the gateway's own SPIFFE certificate (the newest at each
+ * handshake, so it has no files to watch) and a client certificate required that chains to a mesh
+ * root and carries a SPIFFE ID.
  */
 public final class TlsContexts {
   static final String CERTIFICATE = "tls.crt";
@@ -32,13 +39,20 @@ public final class TlsContexts {
   static final String CA_CREDENTIAL_SUFFIX = "-cacert";
 
   private final Path credentialsDir;
+  private final Optional<CertificateManager> meshCertificates;
 
-  public TlsContexts(Path credentialsDir) {
+  /** @param meshCertificates the gateway's mesh identity, which ISTIO_MUTUAL servers present */
+  public TlsContexts(Path credentialsDir, Optional<CertificateManager> meshCertificates) {
     this.credentialsDir = credentialsDir;
+    this.meshCertificates = meshCertificates;
   }
 
   /** @throws GatewayConfigException naming the file that is missing or unreadable */
   public SslContext context(GatewayListener.ServerTls tls) {
+    List<String> alpn = tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
+    if (tls.mode() == GatewayListener.Mode.ISTIO_MUTUAL) {
+      return meshContext(alpn);
+    }
     File certificate;
     File key;
     File ca = null;
@@ -59,14 +73,8 @@ public final class TlsContexts {
         ca = existing(Path.of(tls.caCertificates().orElseThrow()), "caCertificates");
       }
     }
-    List<String> alpn = tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
     try {
-      SslContextBuilder builder = SslContextBuilder.forServer(certificate, key)
-          .sslProvider(SslProvider.JDK)
-          .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-          .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-              ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-              ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
+      SslContextBuilder builder = serverDefaults(SslContextBuilder.forServer(certificate, key), alpn);
       if (ca != null) {
         builder.trustManager(ca).clientAuth(ClientAuth.REQUIRE);
       }
@@ -75,6 +83,27 @@ public final class TlsContexts {
       throw new GatewayConfigException("cannot load the TLS key pair " + certificate + " / " + key
           + (ca == null ? "" : " with client CA " + ca) + ": " + e.getMessage(), e);
     }
+  }
+
+  private SslContext meshContext(List<String> alpn) {
+    CertificateManager certificates = meshCertificates.orElseThrow(() -> new GatewayConfigException(
+        "ISTIO_MUTUAL needs the gateway's mesh certificate; start it with a CA (--ca, --ca-root, --join-token-file)"));
+    try {
+      return serverDefaults(SslContextBuilder.forServer(certificates.keyManager()), alpn)
+          .trustManager(new SpiffeTrustManager(certificates::trustAnchors, peer -> true, Clock.systemUTC()))
+          .clientAuth(ClientAuth.REQUIRE)
+          .build();
+    } catch (Exception | Error e) {
+      throw new GatewayConfigException("cannot make the mesh TLS context: " + e.getMessage(), e);
+    }
+  }
+
+  private static SslContextBuilder serverDefaults(SslContextBuilder builder, List<String> alpn) {
+    return builder.sslProvider(SslProvider.JDK)
+        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+        .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
   }
 
   /**

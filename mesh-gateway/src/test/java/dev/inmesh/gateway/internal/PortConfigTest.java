@@ -50,7 +50,7 @@ class PortConfigTest {
       throws Exception {
     OpensslPki pki = OpensslPki.create(Files.createDirectories(dir.resolve("pki")));
     Path credentials = Files.createDirectories(dir.resolve("credentials"));
-    TlsContexts contexts = new TlsContexts(credentials);
+    TlsContexts contexts = new TlsContexts(credentials, Optional.empty());
     GatewayListener listener = new GatewayListener("0.0.0.0_8443", 8443, List.of(new GatewayListener.Server(
         List.of("shop.example.com"), "https.8443.shop", Optional.of(new GatewayListener.ServerTls(GatewayListener.Mode.SIMPLE,
             Optional.of("shop-credential"), Optional.empty(), Optional.empty(), Optional.empty(), List.of())),
