@@ -36,10 +36,13 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * Bookinfo's front door: Istio's ingress gateway as mesh-gateway, a workload of its own
- * ({@code istio-system/istio-ingressgateway}, label {@code istio: ingressgateway}) in the demo's
- * JVM, listening on loopback. Gateway port 8080 is served on the demo's HTTP port and 443 on its
- * HTTPS port, with the certificate made at start for {@code localhost} and {@code 127.0.0.1} as the
- * credential {@value #CREDENTIAL} in a credentials directory of its own.
+ * ({@code istio-system/istio-ingressgateway}, labels {@code app: istio-ingressgateway} and
+ * {@code istio: ingressgateway}) in the demo's JVM, listening on loopback. Gateway port 8080 is
+ * served on the demo's HTTP port and 443 on its HTTPS port, with the certificate made at start for
+ * {@code localhost} and {@code 127.0.0.1} as the credential {@value #CREDENTIAL} in a credentials
+ * directory of its own. It registers as the service {@code istio-ingressgateway} (ports 80 and 443
+ * to those two), as Istio's ingress gateway has its Service, so that its metrics name it as the
+ * source workload and the dashboard draws it as the graph's entry.
  */
 final class IngressGateway implements AutoCloseable {
   static final String NAMESPACE = "istio-system";
@@ -64,15 +67,16 @@ final class IngressGateway implements AutoCloseable {
    * and serves Gateway port 8080 on {@code httpPort} and 443 on {@code httpsPort} (0: free ports).
    */
   static IngressGateway start(UnaryOperator<Mesh.Builder> identity, int httpPort, int httpsPort) throws IOException {
-    requireFree(httpPort, "--port");
-    requireFree(httpsPort, "--https-port");
+    int http = portOrFree(httpPort, "--port");
+    int https = portOrFree(httpsPort, "--https-port");
     Path credentials = Files.createTempDirectory("bookinfo-gateway-credentials");
     writeCredential(credentials.resolve(CREDENTIAL));
     Mesh mesh = identity.apply(Mesh.builder().namespace(NAMESPACE).serviceAccount(SERVICE_ACCOUNT)
-        .label("app", SERVICE_ACCOUNT).label("istio", "ingressgateway").gateway()).build();
+        .service(SERVICE_ACCOUNT).label("app", SERVICE_ACCOUNT).label("istio", "ingressgateway")
+        .servePort("http2", 80, http).servePort("https", 443, https).gateway()).build();
     MeshGateway gateway = MeshGateway.start(mesh, GatewayOptions.defaults().withCredentialsDir(credentials)
         .withBindAddress(InetAddress.getLoopbackAddress().getHostAddress())
-        .withLocalPort(HTTP_PORT, httpPort).withLocalPort(HTTPS_PORT, httpsPort));
+        .withLocalPort(HTTP_PORT, http).withLocalPort(HTTPS_PORT, https));
     return new IngressGateway(mesh, gateway, credentials);
   }
 
@@ -117,13 +121,13 @@ final class IngressGateway implements AutoCloseable {
     }
   }
 
-  /** A port taken is said at once, with the option that changes it, rather than retried by the gateway in the log. */
-  private static void requireFree(int port, String option) throws IOException {
-    if (port == 0) {
-      return;
-    }
+  /**
+   * {@code port}, or a free one for 0; a port taken is said at once, with the option that changes
+   * it, rather than retried by the gateway in the log.
+   */
+  private static int portOrFree(int port, String option) throws IOException {
     try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      socket.getLocalPort();
+      return socket.getLocalPort();
     } catch (IOException e) {
       throw new IOException("port " + port + " for the gateway is taken; choose another with " + option, e);
     }
