@@ -3,6 +3,8 @@ package dev.inmesh.examples.bookinfo;
 import dev.inmesh.Mesh;
 import dev.inmesh.gateway.GatewayOptions;
 import dev.inmesh.gateway.MeshGateway;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -55,11 +57,13 @@ final class IngressGateway implements AutoCloseable {
   private final Mesh mesh;
   private final MeshGateway gateway;
   private final Path credentials;
+  private final PrometheusMeterRegistry metrics;
 
-  private IngressGateway(Mesh mesh, MeshGateway gateway, Path credentials) {
+  private IngressGateway(Mesh mesh, MeshGateway gateway, Path credentials, PrometheusMeterRegistry metrics) {
     this.mesh = mesh;
     this.gateway = gateway;
     this.credentials = credentials;
+    this.metrics = metrics;
   }
 
   /**
@@ -71,13 +75,14 @@ final class IngressGateway implements AutoCloseable {
     int https = portOrFree(httpsPort, "--https-port");
     Path credentials = Files.createTempDirectory("bookinfo-gateway-credentials");
     writeCredential(credentials.resolve(CREDENTIAL));
-    Mesh mesh = identity.apply(Mesh.builder().namespace(NAMESPACE).serviceAccount(SERVICE_ACCOUNT)
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Mesh mesh = identity.apply(Mesh.builder().namespace(NAMESPACE).serviceAccount(SERVICE_ACCOUNT).meterRegistry(metrics)
         .service(SERVICE_ACCOUNT).label("app", SERVICE_ACCOUNT).label("istio", "ingressgateway")
         .servePort("http2", 80, http).servePort("https", 443, https).gateway()).build();
     MeshGateway gateway = MeshGateway.start(mesh, GatewayOptions.defaults().withCredentialsDir(credentials)
         .withBindAddress(InetAddress.getLoopbackAddress().getHostAddress())
         .withLocalPort(HTTP_PORT, http).withLocalPort(HTTPS_PORT, https));
-    return new IngressGateway(mesh, gateway, credentials);
+    return new IngressGateway(mesh, gateway, credentials, metrics);
   }
 
   /** The local port serving Gateway port {@code gatewayPort}; empty until its listener has arrived. */
@@ -85,8 +90,9 @@ final class IngressGateway implements AutoCloseable {
     return gateway.localPort(gatewayPort);
   }
 
-  Mesh mesh() {
-    return mesh;
+  /** The gateway's meters in Prometheus text, as a scrape of its Mesh's registry would read them. */
+  String scrapeMetrics() {
+    return metrics.scrape();
   }
 
   /** The certificate the HTTPS port presents, PEM: what {@code curl --cacert} trusts. */

@@ -62,8 +62,9 @@ class BookinfoIT {
       assertThat(result.errors()).as("Istio's bookinfo-gateway.yaml").isEmpty();
       bookinfo.awaitConverged();
 
-      Await.until(() -> get(browser, bookinfo.productPage()).statusCode() == 200, Bookinfo.WAIT,
-          "the gateway to route the product page by Istio's file");
+      Await.until(() -> bookinfo.gateway().localPort(IngressGateway.HTTP_PORT).isPresent()
+          && get(browser, bookinfo.productPage()).statusCode() == 200, Bookinfo.WAIT,
+          "the gateway to open port 8080 and route the product page by Istio's file");
       HttpResponse<String> page = get(browser, bookinfo.productPage());
       Tour.Page shown = Tour.Page.parse(page.body());
       assertThat(shown.details()).isEqualTo("ok");

@@ -7,6 +7,7 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.ControlPlaneChannels;
 import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Chromium;
 import dev.inmesh.testing.WorkloadRegistration;
@@ -61,7 +62,7 @@ class DashboardGraphIT {
   @Test
   void bookinfosGraphEntersAtTheGatewayAndShowsReviewsCallingRatingsWithLabelsThatDoNotOverlap() throws Exception {
     Chromium chromium = chromium();
-    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {
+    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral()); AccessLogCapture log = new AccessLogCapture()) {
       HttpClient browser = HttpClient.newHttpClient();
       Runnable page = () -> {
         try {
@@ -109,13 +110,20 @@ class DashboardGraphIT {
           "reviews.default/v3", "ratings.default/v1", "httpbin.default/v1", "httpbin.default/v2");
       assertReadable(boxes, 5);
       // Istio's metrics as the gateway reports them: reporter="source", the gateway the source workload
-      var fromGateway = bookinfo.gateway().mesh().meterRegistry().find("istio.requests")
-          .tags("reporter", "source", "source_workload", "istio-ingressgateway", "source_workload_namespace", "istio-system",
-              "destination_service", "productpage.default.svc.cluster.local", "response_code", "200").counters();
-      assertThat(fromGateway).isNotEmpty();
-      assertThat(fromGateway.stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum()).isGreaterThan(1);
-      assertThat(fromGateway.iterator().next().getId().getTag("source_principal"))
-          .isEqualTo("spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway");
+      List<String> fromGateway = bookinfo.gateway().scrapeMetrics().lines()
+          .filter(line -> line.startsWith("istio_requests_total{") && line.contains("reporter=\"source\"")
+              && line.contains("source_workload=\"istio-ingressgateway\"")
+              && line.contains("source_workload_namespace=\"istio-system\"")
+              && line.contains("source_principal=\"spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway\"")
+              && line.contains("destination_service=\"productpage.default.svc.cluster.local\"")
+              && line.contains("response_code=\"200\""))
+          .toList();
+      assertThat(fromGateway).hasSize(1);
+      assertThat(Double.parseDouble(fromGateway.get(0).substring(fromGateway.get(0).lastIndexOf(' ') + 1)))
+          .as(fromGateway.get(0)).isGreaterThan(1);
+      // and its access log: the browser's request, sent on to productpage's endpoint (only the gateway calls productpage)
+      assertThat(log.lines()).anySatisfy(line -> assertThat(line).contains("\"GET /productpage ")
+          .endsWith("\"127.0.0.1:" + bookinfo.targetPort("productpage") + "\""));
     }
   }
 
