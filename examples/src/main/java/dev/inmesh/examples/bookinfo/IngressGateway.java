@@ -74,15 +74,24 @@ final class IngressGateway implements AutoCloseable {
     int http = portOrFree(httpPort, "--port");
     int https = portOrFree(httpsPort, "--https-port");
     Path credentials = Files.createTempDirectory("bookinfo-gateway-credentials");
-    writeCredential(credentials.resolve(CREDENTIAL));
-    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Mesh mesh = identity.apply(Mesh.builder().namespace(NAMESPACE).serviceAccount(SERVICE_ACCOUNT).meterRegistry(metrics)
-        .service(SERVICE_ACCOUNT).label("app", SERVICE_ACCOUNT).label("istio", "ingressgateway")
-        .servePort("http2", 80, http).servePort("https", 443, https).gateway()).build();
-    MeshGateway gateway = MeshGateway.start(mesh, GatewayOptions.defaults().withCredentialsDir(credentials)
-        .withBindAddress(InetAddress.getLoopbackAddress().getHostAddress())
-        .withLocalPort(HTTP_PORT, http).withLocalPort(HTTPS_PORT, https));
-    return new IngressGateway(mesh, gateway, credentials, metrics);
+    Mesh mesh = null;
+    try {
+      writeCredential(credentials.resolve(CREDENTIAL));
+      PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      mesh = identity.apply(Mesh.builder().namespace(NAMESPACE).serviceAccount(SERVICE_ACCOUNT).meterRegistry(metrics)
+          .service(SERVICE_ACCOUNT).label("app", SERVICE_ACCOUNT).label("istio", "ingressgateway")
+          .servePort("http2", 80, http).servePort("https", 443, https).gateway()).build();
+      MeshGateway gateway = MeshGateway.start(mesh, GatewayOptions.defaults().withCredentialsDir(credentials)
+          .withBindAddress(InetAddress.getLoopbackAddress().getHostAddress())
+          .withLocalPort(HTTP_PORT, http).withLocalPort(HTTPS_PORT, https));
+      return new IngressGateway(mesh, gateway, credentials, metrics);
+    } catch (IOException | RuntimeException e) {
+      if (mesh != null) {
+        mesh.close();
+      }
+      deleteAll(credentials);
+      throw e;
+    }
   }
 
   /** The local port serving Gateway port {@code gatewayPort}; empty until its listener has arrived. */
@@ -122,7 +131,12 @@ final class IngressGateway implements AutoCloseable {
   public void close() throws IOException {
     gateway.close();
     mesh.close();
-    try (var files = Files.walk(credentials)) {
+    deleteAll(credentials);
+  }
+
+  /** The credentials directory, key included, goes with the demo. */
+  private static void deleteAll(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
     }
   }
