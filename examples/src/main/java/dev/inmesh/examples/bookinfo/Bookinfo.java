@@ -100,6 +100,9 @@ public final class Bookinfo implements AutoCloseable {
 
   /** Starts mesh-control and every workload, and returns once the product page can be served. */
   public static Bookinfo start(Ports ports) throws IOException {
+    // the gateway's ports are checked before anything starts, so that a taken one is said at once
+    IngressGateway.requireFree(ports.gatewayHttp(), "--port");
+    IngressGateway.requireFree(ports.gatewayHttps(), "--https-port");
     MeshControlOptions options = MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
         .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200));
     if (ports.fixed()) {

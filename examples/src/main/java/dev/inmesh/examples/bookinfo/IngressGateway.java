@@ -141,6 +141,13 @@ final class IngressGateway implements AutoCloseable {
     }
   }
 
+  /** Fails, naming the option that changes it, when {@code port} (not 0) is taken on loopback. */
+  static void requireFree(int port, String option) throws IOException {
+    if (port != 0) {
+      portOrFree(port, option);
+    }
+  }
+
   /**
    * {@code port}, or a free one for 0; a port taken is said at once, with the option that changes
    * it, rather than retried by the gateway in the log.
