@@ -1,6 +1,7 @@
 package dev.inmesh.examples.bookinfo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.inmesh.control.config.ResourceKey;
@@ -10,6 +11,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,6 +46,15 @@ class BookinfoIT {
         .containsPattern("GET https://localhost:\\d+/productpage: 200, details ok, reviews ok")
         .contains("Bookinfo works.");
     assertThat(status).isZero();
+  }
+
+  @Test
+  void aTakenGatewayPortIsSaidWithTheOptionThatMovesIt() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      assertThatThrownBy(() -> Bookinfo.start(new Bookinfo.Ports(0, taken.getLocalPort(), 0, 0)))
+          .isInstanceOf(IOException.class)
+          .hasMessage("port " + taken.getLocalPort() + " for the gateway is taken; choose another with --https-port");
+    }
   }
 
   @Test
