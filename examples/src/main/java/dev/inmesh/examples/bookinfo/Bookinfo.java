@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -44,37 +43,41 @@ import java.util.stream.Collectors;
  * speaking what Istio's Bookinfo speaks: {@code productpage}, {@code details}, {@code reviews} v1,
  * v2 and v3 and {@code ratings}, all HTTP on port 9080, each behind its inbound door, calling one
  * another through annotated Retrofit interfaces ({@code GET /details/0}, {@code GET /reviews/0},
- * {@code GET /ratings/0}). Browsers call productpage's port directly, as plaintext callers without
- * an identity (Istio's Bookinfo reached without an ingress gateway, under PERMISSIVE), so that its
- * AuthorizationPolicies apply to them. ratings also serves its ratings as a gRPC service on port
+ * {@code GET /ratings/0}). Browsers come in through Istio's ingress gateway, mesh-gateway as the
+ * workload {@code istio-system/istio-ingressgateway} ({@link IngressGateway}), bound by
+ * {@code bookinfo-gateway.yaml} (HTTP, 8080) and {@code bookinfo-gateway-https.yaml} (HTTPS, 443
+ * served on 8443): it calls productpage over mesh mTLS as its own identity, so productpage's
+ * AuthorizationPolicies see the gateway as the caller, as in Istio. ratings also serves its ratings as a gRPC service on port
  * 9090 (mesh-grpc's permissive server, which takes plaintext and mTLS on one port), which reviews
  * v2 holds a proxyless gRPC channel to; no Istio task depends on it, and {@code bin/demo check} calls it once. Beside them runs Istio's
  * {@code httpbin} sample ({@link Httpbin}, port 8000), v1 and v2 as Istio's mirroring task deploys it, for the tasks that call it.
  *
  * <p>{@code bin/demo} runs it and prints the URLs; {@code bin/demo tour} walks through Istio's
  * traffic and security tasks ({@link Tour}); {@code bin/demo check} starts it, reads the product
- * page once and exits 0 when the page is whole.
+ * page once through the gateway, over HTTP and HTTPS, and exits 0 when the page is whole.
  */
 public final class Bookinfo implements AutoCloseable {
   static final String NAMESPACE = "default";
   static final int SERVICE_PORT = 9080;
   static final Duration WAIT = Duration.ofSeconds(30);
   private static final String RESOURCES = "/bookinfo/";
+  private static final String JWKS = "'JWKS'";
 
   /**
-   * Where Bookinfo listens: the ingress for browsers, and mesh-control's xDS and HTTP (dashboard)
-   * ports; 0 picks one. The fixed ports write the demo's admin credential where meshctl looks for
-   * one by default, so that {@code bin/meshctl} works as it is; free ports write it to a temporary
-   * file, so that a test run leaves the operator's own credential alone.
+   * Where Bookinfo listens: the ingress gateway's HTTP and HTTPS ports for browsers, and
+   * mesh-control's xDS and HTTP (dashboard) ports; 0 picks one. The fixed ports write the demo's
+   * admin credential where meshctl looks for one by default, so that {@code bin/meshctl} works as
+   * it is; free ports write it to a temporary file, so that a test run leaves the operator's own
+   * credential alone.
    */
-  public record Ports(int ingress, int xds, int http) {
-    /** Istio's ports: the product page on 9080, xDS on 15010, the dashboard on 15014. */
+  public record Ports(int gatewayHttp, int gatewayHttps, int xds, int http) {
+    /** The ports of Istio's ingress gateway pod, 8080 and 8443; xDS on 15010, the dashboard on 15014. */
     public static Ports defaults() {
-      return new Ports(9080, 15010, 15014);
+      return new Ports(8080, 8443, 15010, 15014);
     }
 
     public static Ports ephemeral() {
-      return new Ports(0, 0, 0);
+      return new Ports(0, 0, 0, 0);
     }
 
     boolean fixed() {
@@ -87,7 +90,9 @@ public final class Bookinfo implements AutoCloseable {
   private final Map<String, Integer> targetPorts = new LinkedHashMap<>();
   private final Map<String, Httpbin> httpbins = new LinkedHashMap<>();
   private final ExecutorService handlers = Executors.newCachedThreadPool(daemon());
+  private final EndUsers endUsers = EndUsers.create();
   private ManagedChannel ratingsOverGrpc;
+  private IngressGateway gateway;
 
   private Bookinfo(MeshControl control) {
     this.control = control;
@@ -95,6 +100,9 @@ public final class Bookinfo implements AutoCloseable {
 
   /** Starts mesh-control and every workload, and returns once the product page can be served. */
   public static Bookinfo start(Ports ports) throws IOException {
+    // the gateway's ports are checked before anything starts, so that a taken one is said at once
+    IngressGateway.requireFree(ports.gatewayHttp(), "--port");
+    IngressGateway.requireFree(ports.gatewayHttps(), "--https-port");
     MeshControlOptions options = MeshControlOptions.ephemeral().withPorts(ports.xds(), ports.http())
         .withGracePeriod(Duration.ofSeconds(5)).withPollInterval(Duration.ofMillis(200));
     if (ports.fixed()) {
@@ -103,7 +111,8 @@ public final class Bookinfo implements AutoCloseable {
     MeshControl control = MeshControl.start(options);
     Bookinfo bookinfo = new Bookinfo(control);
     try {
-      bookinfo.startWorkloads(ports.ingress());
+      bookinfo.startWorkloads();
+      bookinfo.startGateway(ports);
       return bookinfo;
     } catch (IOException | RuntimeException e) {
       bookinfo.close();
@@ -111,7 +120,7 @@ public final class Bookinfo implements AutoCloseable {
     }
   }
 
-  private void startWorkloads(int ingressPort) throws IOException {
+  private void startWorkloads() throws IOException {
     Mesh details = mesh("details", "v1", "http");
     serve(details, "details", Details::handle);
 
@@ -143,18 +152,40 @@ public final class Bookinfo implements AutoCloseable {
       serve(mesh("httpbin", version, "http"), "httpbin-" + version, httpbin::handle);
     }
 
-    // the browser calls productpage's own port, through its inbound door, as a plaintext caller without identity
-    Mesh productpage = mesh("productpage", "v1", "http", ingressPort == 0 ? freePort() : ingressPort, builder -> builder);
-    ProductPage page = new ProductPage(productpage);
-    try {
-      serve(productpage, "productpage", page::handle);
-    } catch (BindException e) {
-      throw new IOException("port " + ingressPort + " for the product page is taken; choose another with --port", e);
-    }
+    Mesh productpage = mesh("productpage", "v1", "http");
+    serve(productpage, "productpage", new ProductPage(productpage)::handle);
 
     Await.until(() -> control.workloads().size() == 8, WAIT, "the six Bookinfo workloads and httpbin v1 and v2 to register",
         () -> control.workloads().stream().map(w -> w.metadata().service() + " " + w.metadata().labels().get("version")).toList().toString());
     awaitConverged();
+  }
+
+  /** Starts the ingress gateway, binds it with the Bookinfo Gateways, and waits until it serves the product page. */
+  private void startGateway(Ports ports) throws IOException {
+    CertificateAuthority ca = control.ca().orElseThrow();
+    gateway = IngressGateway.start(builder -> builder.controlServers("127.0.0.1:" + control.xdsPort())
+        .certificateAuthority("127.0.0.1:" + control.caGrpcPort(), ca.trustBundle().toPem(), ca.joinTokens()
+            .create(IngressGateway.NAMESPACE, IngressGateway.SERVICE_ACCOUNT, Duration.ofDays(1)).value())
+        .readyTimeout(WAIT), ports.gatewayHttp(), ports.gatewayHttps());
+    parts.add(gateway);
+    apply("bookinfo-gateway.yaml");
+    apply("bookinfo-gateway-https.yaml");
+    Await.until(() -> gateway.localPort(IngressGateway.HTTP_PORT).isPresent()
+        && gateway.localPort(IngressGateway.HTTPS_PORT).isPresent(), WAIT, "the gateway to open ports 8080 and 443");
+    Await.until(() -> status(productPage()) == 200, WAIT, "the gateway to serve the product page");
+  }
+
+  /** A GET's status, or -1 when it found no answer. */
+  private int status(URI uri) {
+    try {
+      return browser().send(HttpRequest.newBuilder(uri)
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
   }
 
   /** A workload's Mesh: its service, version label, SPIFFE identity (service account bookinfo-app) and port 9080. */
@@ -192,9 +223,32 @@ public final class Bookinfo implements AutoCloseable {
     return control;
   }
 
-  /** The product page, as a browser opens it. */
+  /** The product page, as a browser opens it: through the ingress gateway's HTTP port. */
   public URI productPage() {
-    return URI.create("http://127.0.0.1:" + targetPort("productpage") + "/productpage");
+    return URI.create("http://localhost:" + gateway.localPort(IngressGateway.HTTP_PORT).orElseThrow() + "/productpage");
+  }
+
+  /** The product page over HTTPS, through the ingress gateway, with the certificate of {@link #certificate()}. */
+  public URI productPageTls() {
+    return URI.create("https://localhost:" + gateway.localPort(IngressGateway.HTTPS_PORT).orElseThrow() + "/productpage");
+  }
+
+  /** The certificate the gateway's HTTPS port presents (PEM), made when the demo started. */
+  public Path certificate() {
+    return gateway.certificate();
+  }
+
+  /** An HTTP client that trusts the gateway's HTTPS certificate, as {@code curl --cacert} does. */
+  HttpClient browser() {
+    return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(gateway.trust()).build();
+  }
+
+  IngressGateway gateway() {
+    return gateway;
+  }
+
+  EndUsers endUsers() {
+    return endUsers;
   }
 
   /** mesh-control's live dashboard. */
@@ -226,7 +280,7 @@ public final class Bookinfo implements AutoCloseable {
   }
 
   /**
-   * The port a workload's server listens on behind its door: {@code productpage} (the browsers'),
+   * The port a workload's server listens on behind its door: {@code productpage},
    * {@code details}, {@code reviews-v2}, {@code ratings}, {@code ratings-grpc}, {@code httpbin-v1}…
    */
   public int targetPort(String workload) {
@@ -246,15 +300,24 @@ public final class Bookinfo implements AutoCloseable {
     return httpbin;
   }
 
-  /** Applies one of the example's YAML files to mesh-control and waits until every client has ACKed it. */
+  /**
+   * Applies one of the example's YAML files to mesh-control and waits until every client has ACKed
+   * it; a {@linkplain #templated templated} file gets this demo's JWK Set.
+   */
   public ApplyResult apply(String file) {
-    ApplyResult result = control.apply(file, resource(file));
+    String yaml = resource(file);
+    ApplyResult result = control.apply(file, templated(file) ? yaml.replace(JWKS, "'" + endUsers.jwks() + "'") : yaml);
     if (!result.errors().isEmpty()) {
       throw new IllegalStateException(file + " was refused: "
           + result.errors().stream().map(Problem::toString).collect(Collectors.joining("; ")));
     }
     awaitConverged();
     return result;
+  }
+
+  /** Whether a file holds {@value #JWKS} where the JWK Set of the key the demo makes at start goes. */
+  static boolean templated(String file) {
+    return resource(file).contains(JWKS);
   }
 
   /** The text of one of the example's YAML files. */
@@ -292,17 +355,19 @@ public final class Bookinfo implements AutoCloseable {
   public static void main(String[] args) throws Exception {
     String command = "run";
     Ports ports = Ports.defaults();
+    String usage = "usage: bin/demo [run|tour|check] [--port 8080] [--https-port 8443] [--ephemeral]";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "run", "tour", "check" -> command = args[i];
-        case "--port" -> ports = new Ports(Integer.parseInt(value(args, ++i)), ports.xds(), ports.http());
+        case "--port" -> ports = new Ports(Integer.parseInt(value(args, ++i)), ports.gatewayHttps(), ports.xds(), ports.http());
+        case "--https-port" -> ports = new Ports(ports.gatewayHttp(), Integer.parseInt(value(args, ++i)), ports.xds(), ports.http());
         case "--ephemeral" -> ports = Ports.ephemeral();
         case "-h", "--help" -> {
-          System.out.println("usage: bin/demo [run|tour|check] [--port 9080] [--ephemeral]");
+          System.out.println(usage);
           return;
         }
         default -> {
-          System.err.println("unknown argument " + args[i] + "; usage: bin/demo [run|tour|check] [--port 9080] [--ephemeral]");
+          System.err.println("unknown argument " + args[i] + "; " + usage);
           System.exit(2);
         }
       }
@@ -313,9 +378,11 @@ public final class Bookinfo implements AutoCloseable {
   /** Runs a command and returns the exit status. */
   static int run(String command, Ports ports, PrintStream out) throws Exception {
     out.println("Starting Bookinfo: mesh-control with its CA, productpage, details, reviews v1/v2/v3, ratings"
-        + " (HTTP, and gRPC on 9090)...");
+        + " (HTTP, and gRPC on 9090), and the ingress gateway (mesh-gateway, istio-system/istio-ingressgateway)...");
     try (Bookinfo bookinfo = start(ports)) {
-      out.println("Product page: " + bookinfo.productPage());
+      out.println("Product page: " + bookinfo.productPage() + "  (through the ingress gateway, bound by bookinfo-gateway.yaml)");
+      out.println("              " + bookinfo.productPageTls() + "  (its certificate, made at start: curl --cacert "
+          + bookinfo.certificate() + " ...)");
       // the token rides in the URL's fragment, which the browser keeps to itself; the page then drops it from the address
       out.println("Dashboard:    " + bookinfo.dashboard() + "#token=" + bookinfo.control().adminCredential().orElseThrow().token());
       out.println("meshctl:      the admin credential is in " + bookinfo.credentialFile()
@@ -345,16 +412,20 @@ public final class Bookinfo implements AutoCloseable {
   }
 
   /**
-   * Reads the product page once: details and reviews must both be there; and calls ratings once
-   * over proxyless gRPC from reviews v2.
+   * Reads the product page once through the gateway over HTTP and once over HTTPS: details and
+   * reviews must both be there; and calls ratings once over proxyless gRPC from reviews v2.
    */
   static boolean check(Bookinfo bookinfo, PrintStream out) throws IOException, InterruptedException {
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(bookinfo.productPage())
-        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    Tour.Page page = Tour.Page.parse(response.body());
-    boolean whole = response.statusCode() == 200 && page.details().equals("ok") && page.reviews().equals("ok");
-    out.printf("GET %s: %d, details %s, reviews %s (%s)%n", bookinfo.productPage(), response.statusCode(), page.details(),
-        page.reviews(), page.version());
+    boolean whole = true;
+    HttpClient browser = bookinfo.browser();
+    for (URI uri : List.of(bookinfo.productPage(), bookinfo.productPageTls())) {
+      HttpResponse<String> response = browser.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      Tour.Page page = Tour.Page.parse(response.body());
+      whole &= response.statusCode() == 200 && page.details().equals("ok") && page.reviews().equals("ok");
+      out.printf("GET %s: %d, details %s, reviews %s (%s)%n", uri, response.statusCode(), page.details(),
+          page.reviews(), page.version());
+    }
     String grpc = bookinfo.ratingsOverGrpc();
     boolean grpcAnswered = grpc.startsWith("OK");
     out.println("gRPC " + Ratings.SERVICE + "/GetRatings from reviews-v2 to ratings:" + Ratings.GRPC_PORT + ": " + grpc);

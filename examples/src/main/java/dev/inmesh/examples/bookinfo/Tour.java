@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 
 /**
  * Istio's Bookinfo tasks, step by step, on Inmesh: each step applies Istio YAML to mesh-control,
- * then reads product pages as a browser would, anonymously and as jason, and prints what the
- * traffic did. A step passes when what it observed is what the config says (a split within five
+ * then reads product pages through the ingress gateway as a browser would, anonymously and as
+ * jason, or with an end user's token, and prints what the traffic did. A step passes when what it observed is what the config says (a split within five
  * points); {@link #run()} returns every step's result.
  */
 public final class Tour {
@@ -29,11 +29,12 @@ public final class Tour {
 
   private final Bookinfo bookinfo;
   private final PrintStream out;
-  private final HttpClient browser = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient browser;
 
   public Tour(Bookinfo bookinfo, PrintStream out) {
     this.bookinfo = bookinfo;
     this.out = out;
+    this.browser = bookinfo.browser();
   }
 
   /** What one product page showed. */
@@ -105,6 +106,8 @@ public final class Tour {
     results.add(abortForJason());
     results.add(strictMtls());
     results.add(denyDetails());
+    results.add(endUserAuthentication());
+    results.add(requirePrincipalAtTheGateway());
     long failed = results.stream().filter(r -> !r.passed()).count();
     out.println(failed == 0 ? "\nTour complete: every step did what its config says."
         : "\nTOUR FAILED: " + failed + " step(s) did not do what their config says.");
@@ -160,14 +163,15 @@ public final class Tour {
   }
 
   Result strictMtls() throws IOException, InterruptedException {
-    Step step = new Step(6, "mutual TLS STRICT, mesh-wide (productpage stays PERMISSIVE for the browser)",
-        "peer-authentication-strict.yaml", "peer-authentication-productpage-permissive.yaml");
+    Step step = new Step(6, "mutual TLS STRICT, mesh-wide", "peer-authentication-strict.yaml");
     Traffic anonymous = step.read(null, PAGES);
     step.expect(anonymous.percent(p -> p.details().equals("ok") && p.reviews().equals("ok")) == 100,
-        "the product page still works: mesh clients speak mTLS on their own", anonymous);
-    String plaintext = plaintextToDetails();
-    step.check("plaintext GET /details/0 straight to details' port: " + plaintext);
-    step.expect(!plaintext.startsWith("200"), "plaintext from outside the mesh is refused", null);
+        "the product page still works: the gateway and the workloads speak mTLS on their own", anonymous);
+    for (String workload : List.of("productpage", "details")) {
+      String plaintext = plaintextTo(workload);
+      step.check("plaintext GET straight to " + workload + "'s port, around the gateway: " + plaintext);
+      step.expect(!plaintext.startsWith("200"), "plaintext from outside the mesh is refused by " + workload, null);
+    }
     return step.done(anonymous, null);
   }
 
@@ -181,9 +185,36 @@ public final class Tour {
     return step.done(anonymous, null);
   }
 
-  /** A plain HTTP request to details' port from outside the mesh: its status, or why it failed. */
-  String plaintextToDetails() throws InterruptedException {
-    URI uri = URI.create("http://127.0.0.1:" + bookinfo.targetPort("details") + "/details/0");
+  Result endUserAuthentication() throws IOException, InterruptedException {
+    Step step = new Step(8, "end-user authentication at the ingress gateway: a RequestAuthentication with the demo's JWKS",
+        "request-authentication-gateway.yaml");
+    EndUsers users = bookinfo.endUsers();
+    String valid = step.call("a valid token of " + EndUsers.ISSUER + " (sub jason)", users.token("jason"));
+    String forged = step.call("a token signed by another key", users.forgedToken("jason"));
+    String none = step.call("no token", null);
+    step.expect(valid.startsWith("200"), "a valid token passes", null);
+    step.expect(forged.startsWith("401"), "an invalid token is refused with 401 at the gateway", null);
+    step.expect(none.startsWith("200"), "a request without a token still passes: authentication alone requires none", null);
+    return step.done(null, null);
+  }
+
+  Result requirePrincipalAtTheGateway() throws IOException, InterruptedException {
+    Step step = new Step(9, "an AuthorizationPolicy at the ingress gateway requires a request principal",
+        "authorization-policy-gateway-require-jwt.yaml");
+    EndUsers users = bookinfo.endUsers();
+    String none = step.call("no token", null);
+    String forged = step.call("a token signed by another key", users.forgedToken("jason"));
+    String valid = step.call("a valid token (sub jason)", users.token("jason"));
+    step.expect(none.equals("403 RBAC: access denied"), "no token: 403 \"RBAC: access denied\"", null);
+    step.expect(forged.startsWith("401"), "an invalid token: still 401, authentication answers first", null);
+    step.expect(valid.startsWith("200"), "a valid token: 200, the page served", null);
+    return step.done(null, null);
+  }
+
+  /** A plain HTTP request to a workload's own port from outside the mesh: its status, or why it failed. */
+  String plaintextTo(String workload) throws InterruptedException {
+    URI uri = URI.create("http://127.0.0.1:" + bookinfo.targetPort(workload)
+        + (workload.equals("details") ? "/details/0" : "/productpage"));
     try {
       HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri)
           .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
@@ -191,6 +222,17 @@ public final class Tour {
     } catch (IOException e) {
       return "refused (" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
     }
+  }
+
+  /** The product page through the gateway with {@code token} as the bearer (null: none): the status and the body's first line when not 200. */
+  String withToken(String token) throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(bookinfo.productPage()).timeout(Duration.ofSeconds(15));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    HttpResponse<String> response = browser.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() == 200 ? "200 " + Page.parse(response.body()).reviewsShown()
+        : response.statusCode() + " " + response.body().lines().findFirst().orElse("");
   }
 
   /** The product page as {@code user} (null: anonymous) sees it. */
@@ -220,7 +262,9 @@ public final class Tour {
       out.printf("%nStep %d: %s%n", number, title);
       for (String file : files) {
         bookinfo.apply(file);
-        out.printf("  applied %s  (bin/meshctl apply -f examples/src/main/resources/bookinfo/%s)%n", file, file);
+        out.printf("  applied %s  (%s)%n", file, Bookinfo.templated(file)
+            ? "its jwks is the JWK Set of the key this demo made at start"
+            : "bin/meshctl apply -f examples/src/main/resources/bookinfo/" + file);
       }
     }
 
@@ -237,6 +281,13 @@ public final class Tour {
       out.printf("  %-9s %4d pages: reviews %s; ratings %s; details %s; slowest %d ms%n", traffic.user(), pages,
           traffic.reviewsSummary(), ratings, details, traffic.maxMillis());
       return traffic;
+    }
+
+    /** Reads the product page through the gateway with {@code token} (null: none), and prints what it answered. */
+    String call(String what, String token) throws IOException, InterruptedException {
+      String answer = withToken(token);
+      check(String.format("%-40s %s", what + ":", answer));
+      return answer;
     }
 
     void check(String line) {

@@ -1,17 +1,35 @@
 package dev.inmesh.examples.bookinfo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.inmesh.control.config.ResourceKey;
+import dev.inmesh.testing.Await;
+import dev.inmesh.testing.IstioSamples;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * The README's Bookinfo commands, run the way {@code bin/demo} runs them: {@code check} reaches a
- * whole product page over HTTP, and the tour's seven steps each do what their Istio YAML says.
+ * whole product page through the ingress gateway over HTTP and HTTPS, Istio's own unmodified
+ * {@code bookinfo-gateway.yaml} binds the gateway as the demo's copy does, and the tour's nine
+ * steps each do what their Istio YAML says.
  */
 class BookinfoIT {
   private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
@@ -21,8 +39,65 @@ class BookinfoIT {
   void theMainCommandServesAWholeProductPage() throws Exception {
     int status = Bookinfo.run("check", Bookinfo.Ports.ephemeral(), out);
 
-    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("details ok, reviews ok").contains("Bookinfo works.");
+    String said = printed.toString(StandardCharsets.UTF_8);
+    assertThat(said).containsPattern("Product page: http://localhost:\\d+/productpage")
+        .containsPattern("https://localhost:\\d+/productpage")
+        .containsPattern("GET http://localhost:\\d+/productpage: 200, details ok, reviews ok")
+        .containsPattern("GET https://localhost:\\d+/productpage: 200, details ok, reviews ok")
+        .contains("Bookinfo works.");
     assertThat(status).isZero();
+  }
+
+  @Test
+  void aTakenGatewayPortIsSaidWithTheOptionThatMovesIt() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      assertThatThrownBy(() -> Bookinfo.start(new Bookinfo.Ports(0, taken.getLocalPort(), 0, 0)))
+          .isInstanceOf(IOException.class)
+          .hasMessage("port " + taken.getLocalPort() + " for the gateway is taken; choose another with --https-port");
+    }
+  }
+
+  @Test
+  void istiosOwnBookinfoGatewayFileBindsTheGatewayAndTheProductPageIsServedThroughIt() throws Exception {
+    Path istios = IstioSamples.file("bookinfo-networking/bookinfo-gateway.yaml").orElse(null);
+    Assumptions.assumeTrue(istios != null, "shared/istio-samples/bookinfo-networking/bookinfo-gateway.yaml not found");
+    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {
+      HttpClient browser = bookinfo.browser();
+      // without the demo's copy the gateway has no port 8080: what serves the page next is Istio's file alone
+      bookinfo.control().delete("the demo's copy", List.of(
+          new ResourceKey("Gateway", "default", "bookinfo-gateway"), new ResourceKey("VirtualService", "default", "bookinfo")));
+      bookinfo.awaitConverged();
+      Await.until(() -> bookinfo.gateway().localPort(IngressGateway.HTTP_PORT).isEmpty(), Bookinfo.WAIT,
+          "the gateway to close port 8080");
+
+      var result = bookinfo.control().apply("bookinfo-gateway.yaml", Files.readString(istios));
+      assertThat(result.errors()).as("Istio's bookinfo-gateway.yaml").isEmpty();
+      bookinfo.awaitConverged();
+
+      Await.until(() -> bookinfo.gateway().localPort(IngressGateway.HTTP_PORT).isPresent()
+          && get(browser, bookinfo.productPage()).statusCode() == 200, Bookinfo.WAIT,
+          "the gateway to open port 8080 and route the product page by Istio's file");
+      HttpResponse<String> page = get(browser, bookinfo.productPage());
+      Tour.Page shown = Tour.Page.parse(page.body());
+      assertThat(shown.details()).isEqualTo("ok");
+      assertThat(shown.reviews()).isEqualTo("ok");
+      assertThat(get(browser, bookinfo.productPage().resolve("/login?user=jason")).statusCode())
+          .as("/login, an exact match of Istio's file").isNotEqualTo(404);
+      assertThat(get(browser, bookinfo.productPage().resolve("/details/0")).statusCode())
+          .as("a path Istio's file does not route").isEqualTo(404);
+    }
+  }
+
+  private static HttpResponse<String> get(HttpClient browser, URI uri) {
+    try {
+      return browser.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
@@ -68,7 +143,7 @@ class BookinfoIT {
       System.out.print(printed.toString(StandardCharsets.UTF_8));
     }
 
-    assertThat(results).hasSize(7);
+    assertThat(results).hasSize(9);
     assertThat(results).allSatisfy(result -> assertThat(result.failures()).as("step %d, %s", result.step(), result.title())
         .isEmpty());
     // 1: all v1
@@ -89,10 +164,25 @@ class BookinfoIT {
     // 5: the abort rate
     assertThat(results.get(4).jason().percent(page -> page.ratings().equals("unavailable"))).isEqualTo(100);
     assertThat(results.get(4).anonymous().percent(page -> page.ratings().equals("ok"))).isEqualTo(100);
-    // 6: plaintext refused, the page still whole
-    assertThat(results.get(5).checks()).anySatisfy(check -> assertThat(check).contains("plaintext GET").doesNotContain(": 200"));
+    // 6: plaintext around the gateway refused, at productpage's port too; the page through the gateway still whole
+    assertThat(results.get(5).checks()).filteredOn(check -> check.startsWith("plaintext GET")).hasSize(2)
+        .allSatisfy(check -> assertThat(check).doesNotContain(": 200"));
     assertThat(results.get(5).anonymous().percent(page -> page.details().equals("ok"))).isEqualTo(100);
     // 7: the denied call
     assertThat(results.get(6).anonymous().percent(page -> page.details().equals("error"))).isEqualTo(100);
+    // 8: a RequestAuthentication at the gateway: valid 200, invalid 401, none 200
+    assertThat(results.get(7).checks()).anySatisfy(check -> assertThat(check).startsWith("a valid token")
+        .containsPattern(":\\s+200 v\\d$"));
+    assertThat(results.get(7).checks()).anySatisfy(check -> assertThat(check).startsWith("a token signed by another key:")
+        .contains("401 Jwt verification fails"));
+    assertThat(results.get(7).checks()).anySatisfy(check -> assertThat(check).startsWith("no token:")
+        .containsPattern(":\\s+200 v\\d$"));
+    // 9: and a policy requiring a principal: none 403, invalid 401, valid 200
+    assertThat(results.get(8).checks()).anySatisfy(check -> assertThat(check).startsWith("no token:")
+        .endsWith("403 RBAC: access denied"));
+    assertThat(results.get(8).checks()).anySatisfy(check -> assertThat(check).startsWith("a token signed by another key:")
+        .contains("401 Jwt verification fails"));
+    assertThat(results.get(8).checks()).anySatisfy(check -> assertThat(check).startsWith("a valid token")
+        .containsPattern(":\\s+200 v\\d$"));
   }
 }

@@ -7,6 +7,7 @@ import dev.inmesh.control.MeshControlOptions;
 import dev.inmesh.internal.model.ServicePort;
 import dev.inmesh.internal.xds.ControlPlaneChannels;
 import dev.inmesh.internal.xds.WorkloadMetadata;
+import dev.inmesh.testing.AccessLogCapture;
 import dev.inmesh.testing.Await;
 import dev.inmesh.testing.Chromium;
 import dev.inmesh.testing.WorkloadRegistration;
@@ -41,8 +42,9 @@ import org.junit.jupiter.api.Test;
  * The dashboard's service graph in headless Chromium, as a person sees it: at Bookinfo's six
  * workloads, with the page served by the real mesh-control and traffic running, and at 50
  * services that registered and reported their load over mesh-control's real xDS and LRS ports.
- * Read from the rendered DOM: the edges are there (reviews → ratings, from reviews' gRPC channel),
- * no node is a client library's, and no two edge labels (nor a label and a node) overlap. The
+ * Read from the rendered DOM: the edges are there (the ingress gateway → productpage, the graph's
+ * entry; reviews → ratings, from reviews' gRPC channel), no node is a client library's, and no two
+ * edge labels (nor a label and a node) overlap. The
  * screenshots are kept as {@code target/dashboard-graph-6.png} and {@code -50.png}.
  */
 class DashboardGraphIT {
@@ -58,9 +60,9 @@ class DashboardGraphIT {
   }
 
   @Test
-  void bookinfosGraphShowsReviewsCallingRatingsWithLabelsThatDoNotOverlap() throws Exception {
+  void bookinfosGraphEntersAtTheGatewayAndShowsReviewsCallingRatingsWithLabelsThatDoNotOverlap() throws Exception {
     Chromium chromium = chromium();
-    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral())) {
+    try (Bookinfo bookinfo = Bookinfo.start(Bookinfo.Ports.ephemeral()); AccessLogCapture log = new AccessLogCapture()) {
       HttpClient browser = HttpClient.newHttpClient();
       Runnable page = () -> {
         try {
@@ -74,8 +76,8 @@ class DashboardGraphIT {
       // productpage spreads its calls over reviews v1, v2 and v3; v2 and v3 call ratings over gRPC
       Await.until(() -> {
             page.run();
-            return owners(bookinfo.control(), "ratings").size() >= 2;
-          }, Bookinfo.WAIT, "load reports of reviews v2 and v3 calling ratings",
+            return owners(bookinfo.control(), "ratings").size() >= 2 && !owners(bookinfo.control(), "productpage").isEmpty();
+          }, Bookinfo.WAIT, "load reports of reviews v2 and v3 calling ratings, and of the gateway calling productpage",
           () -> bookinfo.control().xds().loadReports().edges().toString());
 
       // pages go on loading while the dashboard is drawn, so that its rates are the running ones
@@ -96,16 +98,32 @@ class DashboardGraphIT {
         traffic.join();
       }
 
-      assertThat(dom).contains("data-from=\"reviews.default/v2\" data-to=\"ratings.default/v1\"")
+      assertThat(dom).contains("data-from=\"istio-ingressgateway.istio-system\" data-to=\"productpage.default/v1\"")
+          .contains("data-from=\"reviews.default/v2\" data-to=\"ratings.default/v1\"")
           .contains("data-from=\"reviews.default/v3\" data-to=\"ratings.default/v1\"")
           .contains("data-from=\"productpage.default/v1\" data-to=\"details.default/v1\"")
           .contains("data-id=\"reviews.default/v1\"")
           .doesNotContain("data-id=\"grpc-client").doesNotContain("data-from=\"grpc-client");
       List<Box> boxes = boxes(dom);
       assertThat(boxes).filteredOn(b -> b.kind().equals("node")).extracting(Box::name).containsExactlyInAnyOrder(
-          "productpage.default/v1", "details.default/v1", "reviews.default", "reviews.default/v1", "reviews.default/v2",
+          "istio-ingressgateway.istio-system", "productpage.default/v1", "details.default/v1", "reviews.default", "reviews.default/v1", "reviews.default/v2",
           "reviews.default/v3", "ratings.default/v1", "httpbin.default/v1", "httpbin.default/v2");
-      assertReadable(boxes, 4);
+      assertReadable(boxes, 5);
+      // Istio's metrics as the gateway reports them: reporter="source", the gateway the source workload
+      List<String> fromGateway = bookinfo.gateway().scrapeMetrics().lines()
+          .filter(line -> line.startsWith("istio_requests_total{") && line.contains("reporter=\"source\"")
+              && line.contains("source_workload=\"istio-ingressgateway\"")
+              && line.contains("source_workload_namespace=\"istio-system\"")
+              && line.contains("source_principal=\"spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway\"")
+              && line.contains("destination_service=\"productpage.default.svc.cluster.local\"")
+              && line.contains("response_code=\"200\""))
+          .toList();
+      assertThat(fromGateway).hasSize(1);
+      assertThat(Double.parseDouble(fromGateway.get(0).substring(fromGateway.get(0).lastIndexOf(' ') + 1)))
+          .as(fromGateway.get(0)).isGreaterThan(1);
+      // and its access log: the browser's request, sent on to productpage's endpoint (only the gateway calls productpage)
+      assertThat(log.lines()).anySatisfy(line -> assertThat(line).contains("\"GET /productpage ")
+          .endsWith("\"127.0.0.1:" + bookinfo.targetPort("productpage") + "\""));
     }
   }
 

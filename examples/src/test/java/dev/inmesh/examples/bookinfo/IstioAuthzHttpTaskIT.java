@@ -33,8 +33,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Istio's "Authorization for HTTP traffic" task, step by step on the Bookinfo demo, with Istio's own
  * unmodified policies ({@code istio-io-tasks/security-authz-http.yaml} in {@code shared/istio-samples}
  * beside the repository; skipped when that is absent). Each policy is applied in the doc's order and
- * the product page is then read as the doc describes it: {@code allow-nothing} answers
- * "RBAC: access denied"; {@code productpage-viewer} serves the page with details and reviews in
+ * the product page is then read as the doc describes it, through the ingress gateway as the task's
+ * browser reads it, so that productpage's caller is the gateway
+ * ({@code cluster.local/ns/istio-system/sa/istio-ingressgateway}): {@code allow-nothing} answers
+ * "RBAC: access denied" from productpage's door, relayed by the gateway, which it does not govern; {@code productpage-viewer} serves the page with details and reviews in
  * error; {@code details-viewer} and {@code reviews-viewer} bring those back with the ratings
  * unavailable; {@code ratings-viewer} brings the stars back.
  */
@@ -80,6 +82,8 @@ class IstioAuthzHttpTaskIT {
 
     List<Shown> pages = stable(shown -> shown.status == 403, "the product page to be denied");
     assertThat(pages).allSatisfy(shown -> assertThat(shown.body).isEqualTo("RBAC: access denied"));
+    // the policy is default's: the gateway in istio-system still answers for itself, with Envoy's 404 for no route
+    assertThat(read(bookinfo.productPage().resolve("/details/0")).status).isEqualTo(404);
   }
 
   @Test
@@ -166,8 +170,12 @@ class IstioAuthzHttpTaskIT {
   }
 
   private Shown read() {
+    return read(bookinfo.productPage());
+  }
+
+  private Shown read(java.net.URI uri) {
     try {
-      HttpResponse<String> response = browser.send(HttpRequest.newBuilder(bookinfo.productPage())
+      HttpResponse<String> response = browser.send(HttpRequest.newBuilder(uri)
           .timeout(Duration.ofSeconds(15)).build(), HttpResponse.BodyHandlers.ofString());
       return new Shown(response.statusCode(), response.body(), Tour.Page.parse(response.body()));
     } catch (IOException e) {
