@@ -49,6 +49,8 @@ import org.slf4j.LoggerFactory;
 public final class JwksResolver implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JwksResolver.class);
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+  /** The longest a fetch may take, whatever a rule's {@code timeout} says: translation waits for the first one. */
+  public static final Duration MAX_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration REFRESH_INTERVAL = Duration.ofMinutes(20);
   public static final Duration RETRY_INTERVAL = Duration.ofMinutes(1);
   /** A URI not asked for in this long is dropped from the cache (its policy is gone). */
@@ -106,7 +108,7 @@ public final class JwksResolver implements AutoCloseable {
     Instant now = clock.instant();
     Entry entry = cache.get(uri);
     if (entry == null) {
-      Duration wait = timeout.orElse(DEFAULT_TIMEOUT);
+      Duration wait = timeout.filter(t -> t.compareTo(MAX_TIMEOUT) <= 0).orElse(timeout.isPresent() ? MAX_TIMEOUT : DEFAULT_TIMEOUT);
       Keys keys = fetch(uri, wait);
       entry = new Entry(keys, keys instanceof Keys.Fetched f ? Optional.of(f.jwks()) : Optional.empty(), wait, now);
       if (cache.size() >= MAX_URIS) {

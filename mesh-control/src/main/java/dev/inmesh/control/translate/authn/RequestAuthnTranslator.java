@@ -17,6 +17,7 @@ import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementOrList;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -142,7 +143,14 @@ public final class RequestAuthnTranslator {
     }
     String uri = rule.jwksUri().orElseThrow(() -> new IllegalStateException(resource.key() + " " + field
         + ": a rule without jwks needs a jwksUri; the parser should have refused it"));
-    JwksResolver.Keys keys = jwks.keys(uri, rule.timeout());
+    Optional<Duration> wait = rule.timeout();
+    if (wait.isPresent() && wait.get().compareTo(JwksResolver.MAX_TIMEOUT) > 0) {
+      // translation waits for the first fetch: a long one would hold every workload's config back
+      warnings.add(warning(resource, field + ".timeout", "a JWKS fetch waits at most " + JwksResolver.MAX_TIMEOUT.toSeconds()
+          + " s, not " + wait.get().toSeconds() + " s"));
+      wait = Optional.of(JwksResolver.MAX_TIMEOUT);
+    }
+    JwksResolver.Keys keys = jwks.keys(uri, wait);
     if (keys instanceof JwksResolver.Keys.Failed failed) {
       warnings.add(warning(resource, field + ".jwksUri", "cannot fetch the JWKS at " + uri + " (" + failed.reason()
           + "): tokens of issuer " + rule.issuer().orElse("(any)") + " are rejected (401) until it can be fetched;"

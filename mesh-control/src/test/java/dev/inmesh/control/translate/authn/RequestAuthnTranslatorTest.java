@@ -176,6 +176,23 @@ class RequestAuthnTranslatorTest {
   }
 
   @Test
+  void aRuleTimeoutLongerThanTheFetchBoundIsCutToItAndWarnedOf() throws Exception {
+    List<ConfigResource> policies = resources(requestAuthentication("jwt", "shop", """
+        jwtRules:
+        - issuer: https://issuer.example.com
+          jwksUri: %s
+          timeout: 8760h
+        """.formatted(url("/jwks"))));
+
+    RequestAuthnTranslator.Result result = new RequestAuthnTranslator(resolver).translate(policies);
+
+    assertThat(result.warnings()).anySatisfy(w -> {
+      assertThat(w.field()).isEqualTo("spec.jwtRules[0].timeout");
+      assertThat(w.message()).contains("at most 30 s");
+    });
+  }
+
+  @Test
   void refreshRetriesFailuresAndKeepsTheLastGoodKeys() {
     status.set(500);
     assertThat(resolver.keys(url("/jwks"), Optional.empty())).isInstanceOf(JwksResolver.Keys.Failed.class);
