@@ -115,6 +115,10 @@ final class External implements AutoCloseable {
         + Files.readString(home.resolve("output.log"), StandardCharsets.UTF_8));
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   /** User and system CPU the process has used, from {@code /proc/<pid>/stat} (10 ms resolution). */
   long cpuMillis() {
     try {

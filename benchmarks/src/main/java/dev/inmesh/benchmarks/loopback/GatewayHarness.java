@@ -19,11 +19,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import okhttp3.ConnectionPool;
 import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.Response;
 
@@ -46,7 +50,8 @@ import okhttp3.Response;
  * requests of that phase. The report gives the medians over the rounds.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.inmesh.benchmarks.loopback.GatewayHarness
- * [--rate 1000] [--seconds 5] [--throughput-seconds 5] [--rounds 5] [--connections 64] [--gateway-jar PATH]}
+ * [--rate 1000] [--seconds 5] [--throughput-seconds 5] [--rounds 5] [--connections 64] [--gateway-jar PATH]
+ * [--gateway-jvm-option OPTION ...]}
  */
 public final class GatewayHarness {
   private static final String GATEWAY_YAML = """
@@ -97,7 +102,8 @@ public final class GatewayHarness {
 
   private GatewayHarness() {}
 
-  record Options(int rate, Duration round, Duration throughputRound, int rounds, int connections, Path gatewayJar) {
+  record Options(int rate, Duration round, Duration throughputRound, int rounds, int connections, Path gatewayJar,
+      List<String> gatewayJvmOptions) {
     static Options parse(String[] args) {
       int rate = 1000;
       int seconds = 5;
@@ -105,6 +111,7 @@ public final class GatewayHarness {
       int rounds = 5;
       int connections = 64;
       Path jar = Path.of("mesh-gateway/target/mesh-gateway.jar");
+      List<String> jvm = new ArrayList<>();
       for (int i = 0; i + 1 < args.length; i += 2) {
         String value = args[i + 1];
         switch (args[i]) {
@@ -114,6 +121,7 @@ public final class GatewayHarness {
           case "--rounds" -> rounds = Integer.parseInt(value);
           case "--connections" -> connections = Integer.parseInt(value);
           case "--gateway-jar" -> jar = Path.of(value);
+          case "--gateway-jvm-option" -> jvm.add(value);
           default -> throw new IllegalArgumentException("unknown option " + args[i]);
         }
       }
@@ -121,7 +129,8 @@ public final class GatewayHarness {
         throw new IllegalArgumentException("no mesh-gateway jar at " + jar.toAbsolutePath()
             + ": build it (mvn -pl mesh-gateway -am package -DskipTests) or pass --gateway-jar");
       }
-      return new Options(rate, Duration.ofSeconds(seconds), Duration.ofSeconds(throughputSeconds), rounds, connections, jar);
+      return new Options(rate, Duration.ofSeconds(seconds), Duration.ofSeconds(throughputSeconds), rounds, connections, jar,
+          jvm);
     }
   }
 
@@ -153,6 +162,10 @@ public final class GatewayHarness {
       return process == null ? 0 : process.cpuMillis();
     }
 
+    ThreadCpu threads() {
+      return process == null ? new ThreadCpu(Map.of()) : ThreadCpu.of(process.pid());
+    }
+
     void get() throws Exception {
       try (Response response = client.newCall(new Request.Builder().url(url).build()).execute()) {
         if (response.code() != 200 || response.body().bytes().length != External.BODY.length()) {
@@ -162,11 +175,15 @@ public final class GatewayHarness {
     }
   }
 
-  /** A variant's figures per round. */
+  /**
+   * A variant's figures per round; for a JVM ingress also the CPU of its threads by group over the
+   * throughput phases, and those phases' requests.
+   */
   record Rounds(List<Double> p50, List<Double> p99, List<Double> throughput, List<Double> cpuAtRate,
-      List<Double> cpuAtMost, long[] failures) {
+      List<Double> cpuAtMost, long[] failures, Map<String, Long> threadsAtMost, long[] requestsAtMost) {
     Rounds() {
-      this(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new long[2]);
+      this(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new long[2],
+          new TreeMap<>(), new long[1]);
     }
   }
 
@@ -180,13 +197,18 @@ public final class GatewayHarness {
       int backendTls = LoopbackHarness.freePort();
       External backend = started(processes, Ingresses.backend(dir, LoopbackHarness.freePort(), backendTls, tls));
       ControlPlane plane = ControlPlane.of(control, dir, tls, backend.port);
-      OkHttpClient plain = new OkHttpClient();
-      OkHttpClient trusting = trusting(tls.certificate());
+      // the fixed rate's clients keep up to 64 connections: a burst past 5 (OkHttp's default) would
+      // otherwise open and close connections, and each TLS ingress would pay handshakes per request.
+      // HTTP/1.1 only, as wrk speaks: over TLS OkHttp would take h2 where the ingress offers it (mesh-gateway)
+      OkHttpClient plain = new OkHttpClient.Builder().connectionPool(new ConnectionPool(64, 5, TimeUnit.MINUTES))
+          .protocols(List.of(Protocol.HTTP_1_1)).build();
+      OkHttpClient trusting = trusting(plain, tls.certificate());
       List<Variant> variants = new ArrayList<>();
       variants.add(new Variant("direct", false, url(false, backend.port), plain, null));
       variants.add(new Variant("direct", true, url(true, backendTls), trusting, null));
       int[] ports = {LoopbackHarness.freePort(), LoopbackHarness.freePort()};
-      External gateway = started(processes, Ingresses.gateway(dir, options.gatewayJar(), ports[0], ports[1], plane));
+      External gateway = started(processes,
+          Ingresses.gateway(dir, options.gatewayJar(), options.gatewayJvmOptions(), ports[0], ports[1], plane));
       addBoth(variants, "mesh-gateway", gateway, ports, plain, trusting);
       ports = new int[] {LoopbackHarness.freePort(), LoopbackHarness.freePort()};
       addBoth(variants, "nginx", started(processes, Ingresses.nginxProxy(dir, ports[0], ports[1], tls, backend.port)), ports,
@@ -238,10 +260,12 @@ public final class GatewayHarness {
 
   private static Map<String, Rounds> measure(Options options, List<Variant> variants, ExecutorService workers,
       PrintStream out) throws Exception {
-    // one pass to warm up every JIT and open every connection pool before anything is measured
-    for (Variant variant : variants) {
-      Load.openLoop(variant::get, options.rate(), options.round(), workers);
-      Wrk.run(variant.url(), 2, options.connections(), Duration.ofSeconds(2));
+    // two passes to warm up every JIT and open every connection pool before anything is measured
+    for (int pass = 0; pass < 2; pass++) {
+      for (Variant variant : variants) {
+        Load.openLoop(variant::get, options.rate(), options.round(), workers);
+        Wrk.run(variant.url(), 2, options.connections(), options.throughputRound());
+      }
     }
     Map<String, Rounds> rounds = new LinkedHashMap<>();
     variants.forEach(v -> rounds.put(v.name(), new Rounds()));
@@ -256,9 +280,13 @@ public final class GatewayHarness {
         long before = variant.cpuMillis();
         Load.Run run = Load.openLoop(variant::get, options.rate(), options.round(), workers);
         long atRate = variant.cpuMillis();
+        ThreadCpu threads = variant.threads();
         Wrk.Result most = Wrk.run(variant.url(), 2, options.connections(), options.throughputRound());
         long atMost = variant.cpuMillis();
         Rounds figures = rounds.get(variant.name());
+        variant.threads().since(threads, ThreadCpu::group)
+            .forEach((group, ms) -> figures.threadsAtMost().merge(group, ms, Long::sum));
+        figures.requestsAtMost()[0] += most.requests();
         double p50 = run.latencies().getValueAtPercentile(50) / 1000.0;
         double p99 = run.latencies().getValueAtPercentile(99) / 1000.0;
         double cpuAtRate = (atRate - before) * 1000.0 / run.requests();
@@ -276,6 +304,15 @@ public final class GatewayHarness {
       }
     }
     out.printf(Locale.ROOT, "after the rounds, load average %s%n", loadAverage());
+    out.println("the JVM ingresses' CPU per request at the most they answer, by thread, µs:");
+    rounds.forEach((name, r) -> {
+      if (r.threadsAtMost().size() > 1) {
+        StringBuilder line = new StringBuilder("  " + name + ":");
+        r.threadsAtMost().forEach((group, ms) -> line.append(String.format(Locale.ROOT, " %s %.1f,", group,
+            ms * 1000.0 / Math.max(1, r.requestsAtMost()[0]))));
+        out.println(line.substring(0, line.length() - 1));
+      }
+    });
     return rounds;
   }
 
@@ -330,7 +367,7 @@ public final class GatewayHarness {
   }
 
   /** An OkHttp client that trusts only the ingresses' generated certificate. */
-  private static OkHttpClient trusting(Path certificate) throws Exception {
+  private static OkHttpClient trusting(OkHttpClient plain, Path certificate) throws Exception {
     X509Certificate cert;
     try (var in = Files.newInputStream(certificate)) {
       cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
@@ -343,6 +380,6 @@ public final class GatewayHarness {
     X509TrustManager trust = (X509TrustManager) factory.getTrustManagers()[0];
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
-    return new OkHttpClient.Builder().sslSocketFactory(context.getSocketFactory(), trust).build();
+    return plain.newBuilder().sslSocketFactory(context.getSocketFactory(), trust).build();
   }
 }

@@ -126,13 +126,31 @@ final class Ingresses {
 
   /**
    * mesh-gateway as its own process from the shaded jar, with one Netty event loop, serving Gateway
-   * ports 8080 (HTTP) and 8443 (HTTPS) on {@code port} and {@code tlsPort}; its config and
-   * certificate come from the mesh-control and CA of {@code control}.
+   * ports 8080 (HTTP) and 8443 (HTTPS) on {@code port} and {@code tlsPort}, its access log off; its
+   * config and certificate come from the mesh-control and CA of {@code control}. {@code jvmOptions}
+   * are added to its JVM's (a JFR recording, say).
    */
-  static External gateway(Path dir, Path jar, int port, int tlsPort, GatewayHarness.ControlPlane control)
+  static External gateway(Path dir, Path jar, List<String> jvmOptions, int port, int tlsPort,
+      GatewayHarness.ControlPlane control)
       throws IOException, InterruptedException {
     Path home = home(dir, "mesh-gateway-" + port);
-    List<String> command = new ArrayList<>(List.of(java(), "-Dio.netty.eventLoopThreads=1", "-jar", jar.toString(),
+    // no access log, as nginx and HAProxy are configured here (and Istio's default profile)
+    Path logback = Files.writeString(home.resolve("logback.xml"), """
+        <configuration>
+          <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+            <target>System.err</target>
+            <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern></encoder>
+          </appender>
+          <logger name="inmesh.access" level="OFF"/>
+          <logger name="io.grpc" level="WARN"/>
+          <logger name="io.netty" level="WARN"/>
+          <root level="INFO"><appender-ref ref="STDERR"/></root>
+        </configuration>
+        """);
+    List<String> command = new ArrayList<>(List.of(java(), "-Dio.netty.eventLoopThreads=1",
+        "-Dlogback.configurationFile=" + logback));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-jar", jar.toString(),
         "--control-servers", "127.0.0.1:" + control.xdsPort(), "--ca", "127.0.0.1:" + control.caPort(),
         "--ca-root", control.rootFile().toString(), "--join-token-file", control.tokenFile().toString(),
         "--credentials-dir", control.credentialsDir().toString(), "--bind", "127.0.0.1",
@@ -144,8 +162,9 @@ final class Ingresses {
   static External front(Path dir, ForwardingFront.Library library, int port, int backendPort)
       throws IOException, InterruptedException {
     Path home = home(dir, library.name().toLowerCase() + "-front-" + port);
-    return External.start(library.label(), List.of(java(), "-cp", System.getProperty("java.class.path"),
-        ForwardingFront.class.getName(), library.name(), Integer.toString(port), Integer.toString(backendPort)), port,
+    // the JDK's HttpServer leaves Nagle's algorithm on unless told: 40 ms per answer with delayed ACKs
+    return External.start(library.label(), List.of(java(), "-Dsun.net.httpserver.nodelay=true", "-cp",
+        System.getProperty("java.class.path"), ForwardingFront.class.getName(), library.name(), Integer.toString(port), Integer.toString(backendPort)), port,
         home, Duration.ofSeconds(30));
   }
 
