@@ -197,28 +197,23 @@ public final class GatewayHarness {
       int backendTls = LoopbackHarness.freePort();
       External backend = started(processes, Ingresses.backend(dir, LoopbackHarness.freePort(), backendTls, tls));
       ControlPlane plane = ControlPlane.of(control, dir, tls, backend.port);
-      // the fixed rate's clients keep up to 64 connections: a burst past 5 (OkHttp's default) would
-      // otherwise open and close connections, and each TLS ingress would pay handshakes per request.
-      // HTTP/1.1 only, as wrk speaks: over TLS OkHttp would take h2 where the ingress offers it (mesh-gateway)
-      OkHttpClient plain = new OkHttpClient.Builder().connectionPool(new ConnectionPool(64, 5, TimeUnit.MINUTES))
-          .protocols(List.of(Protocol.HTTP_1_1)).build();
-      OkHttpClient trusting = trusting(plain, tls.certificate());
+      X509TrustManager trust = trusting(tls.certificate());
       List<Variant> variants = new ArrayList<>();
-      variants.add(new Variant("direct", false, url(false, backend.port), plain, null));
-      variants.add(new Variant("direct", true, url(true, backendTls), trusting, null));
+      variants.add(new Variant("direct", false, url(false, backend.port), client(null), null));
+      variants.add(new Variant("direct", true, url(true, backendTls), client(trust), null));
       int[] ports = {LoopbackHarness.freePort(), LoopbackHarness.freePort()};
       External gateway = started(processes,
           Ingresses.gateway(dir, options.gatewayJar(), options.gatewayJvmOptions(), ports[0], ports[1], plane));
-      addBoth(variants, "mesh-gateway", gateway, ports, plain, trusting);
+      addBoth(variants, "mesh-gateway", gateway, ports, trust);
       ports = new int[] {LoopbackHarness.freePort(), LoopbackHarness.freePort()};
       addBoth(variants, "nginx", started(processes, Ingresses.nginxProxy(dir, ports[0], ports[1], tls, backend.port)), ports,
-          plain, trusting);
+          trust);
       ports = new int[] {LoopbackHarness.freePort(), LoopbackHarness.freePort()};
       addBoth(variants, "haproxy", started(processes, Ingresses.haproxy(dir, ports[0], ports[1], tls, backend.port)), ports,
-          plain, trusting);
+          trust);
       for (ForwardingFront.Library library : ForwardingFront.Library.values()) {
         int port = LoopbackHarness.freePort();
-        variants.add(new Variant(library.label(), false, url(false, port), plain,
+        variants.add(new Variant(library.label(), false, url(false, port), client(null),
             started(processes, Ingresses.front(dir, library, port, backend.port))));
       }
       for (Variant variant : variants) {
@@ -239,10 +234,28 @@ public final class GatewayHarness {
     return process;
   }
 
-  private static void addBoth(List<Variant> variants, String ingress, External process, int[] ports, OkHttpClient plain,
-      OkHttpClient trusting) {
-    variants.add(new Variant(ingress, false, url(false, ports[0]), plain, process));
-    variants.add(new Variant(ingress, true, url(true, ports[1]), trusting, process));
+  private static void addBoth(List<Variant> variants, String ingress, External process, int[] ports, X509TrustManager trust)
+      throws Exception {
+    variants.add(new Variant(ingress, false, url(false, ports[0]), client(null), process));
+    variants.add(new Variant(ingress, true, url(true, ports[1]), client(trust), process));
+  }
+
+  /**
+   * The fixed rate's client of one variant, with a connection pool of its own (as a separate app's)
+   * that keeps up to 64 connections for 5 minutes: with OkHttp's default of 5, or one pool shared by
+   * every variant, connections would be closed and opened again, and a TLS ingress would pay
+   * handshakes in bursts at the start of its turn. HTTP/1.1 only, as wrk speaks: over TLS OkHttp
+   * would take h2 where the ingress offers it (mesh-gateway does). {@code trust}: null for plaintext.
+   */
+  private static OkHttpClient client(X509TrustManager trust) throws Exception {
+    OkHttpClient.Builder builder = new OkHttpClient.Builder().connectionPool(new ConnectionPool(64, 5, TimeUnit.MINUTES))
+        .protocols(List.of(Protocol.HTTP_1_1));
+    if (trust != null) {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
+      builder.sslSocketFactory(context.getSocketFactory(), trust);
+    }
+    return builder.build();
   }
 
   private static String url(boolean tls, int port) {
@@ -366,8 +379,8 @@ public final class GatewayHarness {
     }
   }
 
-  /** An OkHttp client that trusts only the ingresses' generated certificate. */
-  private static OkHttpClient trusting(OkHttpClient plain, Path certificate) throws Exception {
+  /** A trust manager that trusts only the ingresses' generated certificate. */
+  private static X509TrustManager trusting(Path certificate) throws Exception {
     X509Certificate cert;
     try (var in = Files.newInputStream(certificate)) {
       cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
@@ -377,9 +390,6 @@ public final class GatewayHarness {
     store.setCertificateEntry("ingress", cert);
     TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(store);
-    X509TrustManager trust = (X509TrustManager) factory.getTrustManagers()[0];
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
-    return plain.newBuilder().sslSocketFactory(context.getSocketFactory(), trust).build();
+    return (X509TrustManager) factory.getTrustManagers()[0];
   }
 }

@@ -97,7 +97,11 @@ final class Ingresses {
         home.toString(), "-e", home.resolve("error.log").toString()), port, home, Duration.ofSeconds(10));
   }
 
-  /** HAProxy with one thread, TLS terminated on {@code tlsPort}, connections to the backend kept and shared. */
+  /**
+   * HAProxy with one thread, TLS terminated on {@code tlsPort}, connections to the backend kept and
+   * shared; idle client connections kept 5 minutes, as nginx's {@code keepalive_timeout} and
+   * mesh-gateway's idle timeout here.
+   */
   static External haproxy(Path dir, int port, int tlsPort, Certificate tls, int backendPort)
       throws IOException, InterruptedException {
     Path home = home(dir, "haproxy-" + port);
@@ -109,8 +113,8 @@ final class Ingresses {
         defaults
           mode http
           timeout connect 5s
-          timeout client 60s
-          timeout server 60s
+          timeout client 5m
+          timeout server 5m
           option http-keep-alive
         frontend in
           bind 127.0.0.1:%d
