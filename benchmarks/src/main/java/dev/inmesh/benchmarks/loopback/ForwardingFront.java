@@ -25,9 +25,11 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import okhttp3.ConnectionPool;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -61,7 +63,7 @@ public final class ForwardingFront {
   }
 
   private final OkHttpClient client = new OkHttpClient.Builder()
-      .connectionPool(new ConnectionPool(64, 5, java.util.concurrent.TimeUnit.MINUTES)).build();
+      .connectionPool(new ConnectionPool(64, 5, TimeUnit.MINUTES)).build();
   private final ExecutorService workers = Executors.newFixedThreadPool(64, Load.named("front-worker"));
   private final String backend;
 
@@ -86,7 +88,7 @@ public final class ForwardingFront {
     try (Response response = client.newCall(new Request.Builder().url(backend + path).build()).execute()) {
       return new Answer(response.code(), response.body().bytes());
     } catch (IOException e) {
-      return new Answer(502, e.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return new Answer(502, e.toString().getBytes(StandardCharsets.UTF_8));
     }
   }
 

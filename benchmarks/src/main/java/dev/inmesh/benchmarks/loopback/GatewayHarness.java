@@ -23,6 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.ConnectionPool;
@@ -252,7 +253,7 @@ public final class GatewayHarness {
         .protocols(List.of(Protocol.HTTP_1_1));
     if (trust != null) {
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
+      context.init(null, new TrustManager[] {trust}, null);
       builder.sslSocketFactory(context.getSocketFactory(), trust);
     }
     return builder.build();
