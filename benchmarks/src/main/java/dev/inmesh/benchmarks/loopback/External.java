@@ -58,7 +58,7 @@ final class External implements AutoCloseable {
         }
         """.formatted(home, port, BODY.replace("\n", "\\n")));
     return start("nginx", List.of(binary("nginx", "/usr/sbin/nginx"), "-c", conf.toString(), "-p", home.toString(),
-        "-e", home.resolve("error.log").toString()), port, home);
+        "-e", home.resolve("error.log").toString()), port, home, Duration.ofSeconds(10));
   }
 
   /** One HAProxy hop from {@code port} to {@code target}, keeping connections to the target alive. */
@@ -82,21 +82,22 @@ final class External implements AutoCloseable {
           http-reuse always
           server upstream 127.0.0.1:%d
         """.formatted(port, target));
-    return start("haproxy", List.of(binary("haproxy", "/usr/sbin/haproxy"), "-db", "-f", conf.toString()), port, home);
+    return start("haproxy", List.of(binary("haproxy", "/usr/sbin/haproxy"), "-db", "-f", conf.toString()), port, home, Duration.ofSeconds(10));
   }
 
-  private static String binary(String name, String path) {
+  static String binary(String name, String path) {
     if (!Files.isExecutable(Path.of(path))) {
       throw new IllegalStateException(name + " is not installed at " + path + ": apt-get install -y nginx haproxy");
     }
     return path;
   }
 
-  private static External start(String name, List<String> command, int port, Path home)
+  /** Starts {@code command} with its output in {@code home/output.log} and waits for it to accept connections on {@code port}. */
+  static External start(String name, List<String> command, int port, Path home, Duration ready)
       throws IOException, InterruptedException {
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(home.resolve("output.log").toFile()).start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long deadline = System.nanoTime() + ready.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
         throw new IOException(name + " exited with " + process.exitValue() + ": "
@@ -110,7 +111,12 @@ final class External implements AutoCloseable {
       }
     }
     process.destroyForcibly();
-    throw new IOException(name + " did not listen on " + port + " within 10 s");
+    throw new IOException(name + " did not listen on " + port + " within " + ready.toSeconds() + " s: "
+        + Files.readString(home.resolve("output.log"), StandardCharsets.UTF_8));
+  }
+
+  long pid() {
+    return process.pid();
   }
 
   /** User and system CPU the process has used, from {@code /proc/<pid>/stat} (10 ms resolution). */

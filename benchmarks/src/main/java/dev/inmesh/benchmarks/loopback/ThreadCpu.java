@@ -24,8 +24,16 @@ record ThreadCpu(Map<String, Named> threads) {
   record Named(String name, long millis) {}
 
   static ThreadCpu now() {
+    return read(Path.of("/proc/self/task"));
+  }
+
+  /** Another process's threads (a JVM the harness started). */
+  static ThreadCpu of(long pid) {
+    return read(Path.of("/proc/" + pid + "/task"));
+  }
+
+  private static ThreadCpu read(Path tasks) {
     Map<String, Named> threads = new HashMap<>();
-    Path tasks = Path.of("/proc/self/task");
     if (!Files.isDirectory(tasks)) {
       return new ThreadCpu(threads);
     }
@@ -68,17 +76,21 @@ record ThreadCpu(Map<String, Named> threads) {
 
   /**
    * Who used the CPU, by the start of a thread's name, first match wins: the callers (the mesh
-   * client, OkHttp, and OkHttp's TLS), the doors, the mesh's own threads (xDS, load reports,
-   * certificates), the servers' handlers and the JDK server's dispatchers, OkHttp's task runner (its
+   * client, OkHttp, and OkHttp's TLS), the doors, mesh-gateway's and the forwarding fronts' workers,
+   * Netty's event loops, the JDK server's dispatchers, the mesh's own threads (xDS, load reports,
+   * certificates), the servers' handlers, OkHttp's task runner (its
    * connection pools' clean-up), Okio's timeout watchdog, the JIT, the GC; everything else (mesh-control,
    * gRPC) is {@code other}.
    */
   private static final List<Map.Entry<String, String>> GROUPS = List.of(
       Map.entry("load-", "callers"),
       Map.entry("inmesh-door-", "doors"),
+      Map.entry("inmesh-gateway-", "gateway workers"),
+      Map.entry("multiThreadIoEv", "Netty event loop"),
+      Map.entry("front-worker-", "front workers"),
+      Map.entry("HTTP-Dispatcher", "server dispatchers"),
       Map.entry("inmesh", "mesh threads"),
       Map.entry("handler-", "server handlers"),
-      Map.entry("HTTP-Dispatcher", "server dispatchers"),
       Map.entry("OkHttp", "OkHttp tasks"),
       Map.entry("Okio Watchdog", "Okio watchdog"),
       Map.entry("C1 CompilerThre", JIT),

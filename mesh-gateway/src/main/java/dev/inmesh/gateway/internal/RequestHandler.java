@@ -151,14 +151,15 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     InetSocketAddress destination = connection.localAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
     Optional<SpiffeId> principal = Optional.empty();
     SslHandler ssl = connection.pipeline().get(SslHandler.class);
-    if (ssl != null) {
+    // SIMPLE TLS asks for no client certificate: the session would answer by throwing, on every request
+    if (ssl != null && ssl.engine().getNeedClientAuth()) {
       try {
         Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
         if (chain.length > 0 && chain[0] instanceof X509Certificate certificate) {
           principal = SpiffeId.of(certificate);
         }
       } catch (SSLPeerUnverifiedException e) {
-        // SIMPLE TLS: no client certificate, no principal
+        // no verified client certificate: no principal
       }
     }
     return RequestCheck.peer(source, destination, principal);
