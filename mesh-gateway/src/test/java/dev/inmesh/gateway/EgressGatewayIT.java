@@ -119,15 +119,7 @@ class EgressGatewayIT {
 
   @AfterAll
   void stop() throws Exception {
-    if (gateway != null) {
-      gateway.close();
-    }
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-    if (control != null) {
-      control.close();
-    }
+    GatewayItSupport.closeAll(gateway, closeables, control);
     for (MockWebServer server : new MockWebServer[] {partner, rogue, plain, jarServer, direct}) {
       if (server != null) {
         server.close();
@@ -454,12 +446,9 @@ class EgressGatewayIT {
   }
 
   private Mesh.Builder identity(Mesh.Builder builder, String namespace, String serviceAccount) {
-    builder.controlServers("127.0.0.1:" + control.xdsPort()).namespace(namespace).serviceAccount(serviceAccount)
-        .readyTimeout(Duration.ofSeconds(20));
-    control.ca().ifPresent(authority -> builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(),
-        authority.trustBundle().toPem(), authority.joinTokens().create(namespace, serviceAccount, Duration.ofMinutes(10)).value()));
-    return builder;
+    return GatewayItSupport.identity(control, builder, namespace, serviceAccount);
   }
+
 
   /** An HTTPS server on loopback with {@code certificate}, answering {@code body} to everything. */
   private static MockWebServer https(OpensslPki.Pair certificate, String body) throws Exception {

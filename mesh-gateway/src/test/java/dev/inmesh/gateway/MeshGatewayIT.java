@@ -101,15 +101,7 @@ class MeshGatewayIT {
 
   @AfterAll
   void stop() throws Exception {
-    if (gateway != null) {
-      gateway.close();
-    }
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-    if (control != null) {
-      control.close();
-    }
+    GatewayItSupport.closeAll(gateway, closeables, control);
   }
 
   @Test
@@ -762,12 +754,9 @@ class MeshGatewayIT {
   }
 
   private Mesh.Builder identity(Mesh.Builder builder, String namespace, String serviceAccount) {
-    builder.controlServers("127.0.0.1:" + control.xdsPort()).namespace(namespace).serviceAccount(serviceAccount)
-        .readyTimeout(Duration.ofSeconds(20));
-    control.ca().ifPresent(authority -> builder.certificateAuthority("127.0.0.1:" + control.caGrpcPort(),
-        authority.trustBundle().toPem(), authority.joinTokens().create(namespace, serviceAccount, Duration.ofMinutes(10)).value()));
-    return builder;
+    return GatewayItSupport.identity(control, builder, namespace, serviceAccount);
   }
+
 
   private static SSLContext serverContext(CertificateManager certificates) throws Exception {
     SSLContext context = SSLContext.getInstance("TLS");

@@ -33,6 +33,17 @@ final class External implements AutoCloseable {
 
   static External nginx(Path dir, int port) throws IOException, InterruptedException {
     Path home = Files.createDirectories(dir.resolve("nginx-" + port));
+    String server = """
+        server {
+          listen 127.0.0.1:%d;
+          location / { return 200 "%s"; }
+        }
+        """.formatted(port, BODY.replace("\n", "\\n"));
+    return nginx("nginx", home, server, port);
+  }
+
+  /** nginx, one worker in the foreground, with {@code server} (its {@code server} and {@code upstream} blocks) in its {@code http} block. */
+  static External nginx(String name, Path home, String server, int port) throws IOException, InterruptedException {
     Path conf = home.resolve("nginx.conf");
     Files.writeString(conf, """
         worker_processes 1;
@@ -51,14 +62,11 @@ final class External implements AutoCloseable {
           keepalive_requests 10000000;
           keepalive_timeout 300s;
           default_type text/plain;
-          server {
-            listen 127.0.0.1:%2$d;
-            location / { return 200 "%3$s"; }
-          }
+        %2$s
         }
-        """.formatted(home, port, BODY.replace("\n", "\\n")));
-    return start("nginx", List.of(binary("nginx", "/usr/sbin/nginx"), "-c", conf.toString(), "-p", home.toString(),
-        "-e", home.resolve("error.log").toString()), port, home, Duration.ofSeconds(10));
+        """.formatted(home, server.indent(2)));
+    return start(name, List.of(binary("nginx", "/usr/sbin/nginx"), "-c", conf.toString(), "-p",
+        home.toString(), "-e", home.resolve("error.log").toString()), port, home, Duration.ofSeconds(10));
   }
 
   /** One HAProxy hop from {@code port} to {@code target}, keeping connections to the target alive. */

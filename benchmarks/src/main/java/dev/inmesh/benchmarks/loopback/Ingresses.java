@@ -44,7 +44,7 @@ final class Ingresses {
           location / { return 200 "%s"; }
         }
         """.formatted(port, tlsPort, tls.certificate(), tls.key(), External.BODY.replace("\n", "\\n"));
-    return nginx("backend", home, server, port);
+    return External.nginx("backend", home, server, port);
   }
 
   /** nginx as a reverse proxy, keeping up to 64 idle connections to the backend (its {@code upstream keepalive}). */
@@ -68,33 +68,7 @@ final class Ingresses {
           }
         }
         """.formatted(port, tlsPort, tls.certificate(), tls.key(), backendPort);
-    return nginx("nginx", home, server, port);
-  }
-
-  private static External nginx(String name, Path home, String server, int port) throws IOException, InterruptedException {
-    Path conf = home.resolve("nginx.conf");
-    Files.writeString(conf, """
-        worker_processes 1;
-        master_process off;
-        daemon off;
-        pid %1$s/nginx.pid;
-        error_log %1$s/error.log warn;
-        events { worker_connections 4096; }
-        http {
-          access_log off;
-          client_body_temp_path %1$s/body;
-          proxy_temp_path %1$s/proxy;
-          fastcgi_temp_path %1$s/fastcgi;
-          uwsgi_temp_path %1$s/uwsgi;
-          scgi_temp_path %1$s/scgi;
-          keepalive_requests 10000000;
-          keepalive_timeout 300s;
-          default_type text/plain;
-        %2$s
-        }
-        """.formatted(home, server.indent(2)));
-    return External.start(name, List.of(External.binary("nginx", "/usr/sbin/nginx"), "-c", conf.toString(), "-p",
-        home.toString(), "-e", home.resolve("error.log").toString()), port, home, Duration.ofSeconds(10));
+    return External.nginx("nginx", home, server, port);
   }
 
   /**
